@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SessionStore.Postgres;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers <see cref="PostgresCache"/> as the application's <see cref="IDistributedCache"/>.</summary>
+public static class PostgresCacheServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="PostgresCache"/> as the <see cref="IDistributedCache"/>, with its options validated
+    /// at start-up. When neither a connection string nor a data source is configured, an
+    /// <see cref="NpgsqlDataSource"/> registered in the container is used (and never disposed by the cache).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    public static IServiceCollection AddPostgresCache(this IServiceCollection services, Action<PostgresCacheOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+
+        services.AddOptions<PostgresCacheOptions>()
+            .Configure(configure)
+            .Configure<IServiceProvider>((options, provider) =>
+            {
+                if (options.DataSource is null && string.IsNullOrWhiteSpace(options.ConnectionString))
+                {
+                    options.DataSource = provider.GetService<NpgsqlDataSource>();
+                }
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCacheOptions>, PostgresCacheOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<PostgresCache>();
+        services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<PostgresCache>()));
+        return services;
+    }
+
+    private sealed class PostgresCacheOptionsValidator : IValidateOptions<PostgresCacheOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, PostgresCacheOptions options) =>
+            options.Validate() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
+    }
+}

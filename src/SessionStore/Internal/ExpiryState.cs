@@ -1,0 +1,31 @@
+namespace SessionStore.Internal;
+
+/// <summary>
+/// What a read learned about an entry's lifetime, all measured from the moment of the read:
+/// the time left before it expires, its sliding window and the time left before its absolute cap.
+/// Null means "none" (never expires, no sliding, no cap).
+/// </summary>
+internal readonly record struct ExpiryState(TimeSpan? Remaining, TimeSpan? Sliding, TimeSpan? AbsoluteRemaining)
+{
+    /// <summary>
+    /// Whether a refresh sent <paramref name="elapsed"/> after the read would change nothing, given that a
+    /// store extends a sliding expiry only once it has fallen more than <paramref name="touchThreshold"/>
+    /// of the window behind.
+    /// </summary>
+    public bool RefreshIsNoOp(TimeSpan elapsed, double touchThreshold)
+    {
+        if (Sliding is not { } sliding || Remaining is not { } remaining || elapsed >= remaining)
+        {
+            // Nothing slides, or the entry is gone by then: a refresh would not touch it.
+            return true;
+        }
+
+        var extended = elapsed + sliding;
+        if (AbsoluteRemaining is { } cap && cap < extended)
+        {
+            extended = cap;
+        }
+
+        return extended - remaining <= sliding * touchThreshold;
+    }
+}

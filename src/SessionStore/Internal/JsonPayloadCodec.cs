@@ -1,0 +1,280 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.IO.Hashing;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace SessionStore.Internal;
+
+/// <summary>
+/// Turns cache values into the JSON stored in the <c>sess</c> column and back.
+/// A session payload becomes <c>{"id":"&lt;ISession.Id&gt;","values":{"key":"text","key2":{"b64":"..."}}}</c>:
+/// values that are valid UTF-8 without NUL (jsonb cannot hold <c>\u0000</c>) are JSON strings, others are
+/// marked base64. Anything that is not a session payload is stored whole as <c>{"b64":"..."}</c>, so its bytes
+/// come back exactly; a session comes back with the same id and the same key-to-value map.
+/// </summary>
+internal static class JsonPayloadCodec
+{
+    private static ReadOnlySpan<byte> IdProperty => "id"u8;
+    private static ReadOnlySpan<byte> ValuesProperty => "values"u8;
+    private static ReadOnlySpan<byte> Base64Property => "b64"u8;
+
+    // Non-ASCII text stays as it is rather than \u-escaped: PostgreSQL stores jsonb strings as UTF-8 anyway.
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        SkipValidation = true,
+    };
+
+    /// <summary>Writes <paramref name="payload"/> as JSON.</summary>
+    /// <param name="payload">The cache value.</param>
+    /// <param name="json">Receives the UTF-8 JSON text.</param>
+    /// <param name="userIdKey">The session key whose text value is returned as the user id; empty for none.</param>
+    /// <returns>The user id found in the session, or null.</returns>
+    public static string? Encode(ReadOnlySpan<byte> payload, IBufferWriter<byte> json, ReadOnlySpan<byte> userIdKey)
+    {
+        using var writer = new Utf8JsonWriter(json, WriterOptions);
+        writer.WriteStartObject();
+        string? userId = null;
+        if (IsJsonSafeSession(payload))
+        {
+            SessionPayload.TryReadHeader(payload, out _, out var id);
+            writer.WriteString(IdProperty, new Guid(id).ToString());
+            writer.WriteStartObject(ValuesProperty);
+            var entries = new SessionPayload.EntryReader(payload[SessionPayload.HeaderLength..]);
+            while (entries.TryReadNext())
+            {
+                writer.WritePropertyName(entries.Key);
+                if (IsJsonSafeText(entries.Value))
+                {
+                    writer.WriteStringValue(entries.Value);
+                    if (!userIdKey.IsEmpty && entries.Key.SequenceEqual(userIdKey))
+                    {
+                        userId = System.Text.Encoding.UTF8.GetString(entries.Value);
+                    }
+                }
+                else
+                {
+                    writer.WriteStartObject();
+                    writer.WriteBase64String(Base64Property, entries.Value);
+                    writer.WriteEndObject();
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteBase64String(Base64Property, payload);
+        }
+
+        writer.WriteEndObject();
+        return userId;
+    }
+
+    /// <summary>Writes the cache value that <paramref name="json"/> encodes.</summary>
+    /// <exception cref="FormatException">The JSON is not in this codec's format.</exception>
+    public static void Decode(ReadOnlySpan<byte> json, IBufferWriter<byte> payload)
+    {
+        try
+        {
+            DecodeCore(json, payload);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException("The stored session JSON is malformed.", e);
+        }
+    }
+
+    private static void DecodeCore(ReadOnlySpan<byte> json, IBufferWriter<byte> payload)
+    {
+        // First pass: the header (id and entry count) precedes the entries in the payload, but jsonb
+        // may order the properties either way, so find both before writing anything.
+        Span<byte> id = stackalloc byte[SessionPayload.IdLength];
+        var hasId = false;
+        var entryCount = -1;
+        var reader = new Utf8JsonReader(json);
+        ReadExpected(ref reader, JsonTokenType.StartObject);
+        while (Read(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(Base64Property))
+            {
+                Read(ref reader);
+                WriteBase64(ref reader, payload, lengthPrefix: false);
+                ReadExpected(ref reader, JsonTokenType.EndObject);
+                return;
+            }
+
+            if (reader.ValueTextEquals(IdProperty))
+            {
+                ReadExpected(ref reader, JsonTokenType.String);
+                if (!Guid.TryParse(reader.GetString(), out var guid) || !guid.TryWriteBytes(id))
+                {
+                    throw new FormatException("The stored session id is not a GUID.");
+                }
+
+                hasId = true;
+            }
+            else if (reader.ValueTextEquals(ValuesProperty))
+            {
+                ReadExpected(ref reader, JsonTokenType.StartObject);
+                entryCount = 0;
+                while (Read(ref reader) == JsonTokenType.PropertyName)
+                {
+                    Read(ref reader);
+                    reader.Skip();
+                    entryCount++;
+                }
+            }
+            else
+            {
+                throw new FormatException("The stored session JSON has an unknown property.");
+            }
+        }
+
+        if (!hasId || entryCount < 0 || entryCount > SessionPayload.MaxEntryCount)
+        {
+            throw new FormatException("The stored session JSON lacks its id or values.");
+        }
+
+        SessionPayload.WriteHeader(payload.GetSpan(SessionPayload.HeaderLength), entryCount, id);
+        payload.Advance(SessionPayload.HeaderLength);
+
+        reader = new Utf8JsonReader(json);
+        Read(ref reader);
+        while (Read(ref reader) == JsonTokenType.PropertyName && !reader.ValueTextEquals(ValuesProperty))
+        {
+            Read(ref reader);
+            reader.Skip();
+        }
+
+        ReadExpected(ref reader, JsonTokenType.StartObject);
+        while (Read(ref reader) == JsonTokenType.PropertyName)
+        {
+            WriteText(ref reader, payload, lengthPrefixSize: 2);
+            switch (Read(ref reader))
+            {
+                case JsonTokenType.String:
+                    WriteText(ref reader, payload, lengthPrefixSize: 4);
+                    break;
+                case JsonTokenType.StartObject:
+                    ReadExpected(ref reader, JsonTokenType.PropertyName);
+                    if (!reader.ValueTextEquals(Base64Property))
+                    {
+                        throw new FormatException("A stored session value object is not marked base64.");
+                    }
+
+                    Read(ref reader);
+                    WriteBase64(ref reader, payload, lengthPrefix: true);
+                    ReadExpected(ref reader, JsonTokenType.EndObject);
+                    break;
+                default:
+                    throw new FormatException("A stored session value is neither text nor base64.");
+            }
+        }
+    }
+
+    /// <summary>A session payload whose keys can all be JSON property names and are unique.</summary>
+    private static bool IsJsonSafeSession(ReadOnlySpan<byte> payload)
+    {
+        if (!SessionPayload.TryReadHeader(payload, out var entryCount, out _))
+        {
+            return false;
+        }
+
+        // Duplicate keys would collapse into one jsonb property; such a payload is stored as base64.
+        // Equal 64-bit hashes are treated as duplicates: a false alarm costs only the readable form.
+        var rented = entryCount > 128 ? ArrayPool<ulong>.Shared.Rent(entryCount) : null;
+        try
+        {
+            var hashes = rented is null ? stackalloc ulong[entryCount] : rented.AsSpan(0, entryCount);
+            var entries = new SessionPayload.EntryReader(payload[SessionPayload.HeaderLength..]);
+            for (var i = 0; i < entryCount; i++)
+            {
+                if (!entries.TryReadNext() || !IsJsonSafeText(entries.Key))
+                {
+                    return false;
+                }
+
+                hashes[i] = XxHash3.HashToUInt64(entries.Key);
+            }
+
+            if (!entries.AtEnd)
+            {
+                return false;
+            }
+
+            hashes.Sort();
+            for (var i = 1; i < hashes.Length; i++)
+            {
+                if (hashes[i] == hashes[i - 1])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static bool IsJsonSafeText(ReadOnlySpan<byte> utf8) => !utf8.Contains((byte)0) && Utf8.IsValid(utf8);
+
+    private static void WriteText(ref Utf8JsonReader reader, IBufferWriter<byte> payload, int lengthPrefixSize)
+    {
+        // Unescaping never makes text longer, so the escaped length bounds the space needed.
+        var destination = payload.GetSpan(lengthPrefixSize + reader.ValueSpan.Length);
+        var length = reader.CopyString(destination[lengthPrefixSize..]);
+        if (lengthPrefixSize == 2)
+        {
+            SessionPayload.WriteKeyLength(destination, length);
+        }
+        else
+        {
+            SessionPayload.WriteValueLength(destination, length);
+        }
+
+        payload.Advance(lengthPrefixSize + length);
+    }
+
+    private static void WriteBase64(ref Utf8JsonReader reader, IBufferWriter<byte> payload, bool lengthPrefix)
+    {
+        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+        {
+            throw new FormatException("A stored base64 value is not a plain JSON string.");
+        }
+
+        var base64 = reader.ValueSpan;
+        var prefix = lengthPrefix ? 4 : 0;
+        var destination = payload.GetSpan(prefix + Base64.GetMaxDecodedFromUtf8Length(base64.Length));
+        if (Base64.DecodeFromUtf8(base64, destination[prefix..], out _, out var written) != OperationStatus.Done)
+        {
+            throw new FormatException("A stored base64 value is not valid base64.");
+        }
+
+        if (lengthPrefix)
+        {
+            SessionPayload.WriteValueLength(destination, written);
+        }
+
+        payload.Advance(prefix + written);
+    }
+
+    private static JsonTokenType Read(ref Utf8JsonReader reader) =>
+        reader.Read() ? reader.TokenType : throw new FormatException("The stored session JSON ends early.");
+
+    private static void ReadExpected(ref Utf8JsonReader reader, JsonTokenType expected)
+    {
+        if (Read(ref reader) != expected)
+        {
+            throw new FormatException($"The stored session JSON has {reader.TokenType} where {expected} belongs.");
+        }
+    }
+}

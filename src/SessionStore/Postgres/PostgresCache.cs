@@ -1,0 +1,314 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using SessionStore.Internal;
+using SessionStore.Postgres.Internal;
+
+namespace SessionStore.Postgres;
+
+/// <summary>
+/// An <see cref="IDistributedCache"/> on PostgreSQL, shaped for ASP.NET Core sessions: a read is one
+/// statement that also extends a sliding expiry when due, the <c>Refresh</c> that follows it is answered
+/// without I/O, and values are stored as readable JSONB.
+/// </summary>
+public sealed partial class PostgresCache : IBufferDistributedCache, IDisposable
+{
+    /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
+    public const int MaximumKeyLength = 255;
+
+    private const string UndefinedTable = "42P01";
+
+    private readonly PostgresCacheOptions _options;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly PostgresSql _sql;
+    private readonly PostgresSchemaMigrator _migrator;
+    private readonly byte[] _userIdKey;
+    private readonly RecentReads _recentReads;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _schemaLock = new(1, 1);
+    private volatile bool _schemaReady;
+
+    /// <summary>Creates a cache from its options.</summary>
+    /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
+    public PostgresCache(IOptions<PostgresCacheOptions> optionsAccessor)
+        : this(optionsAccessor, NullLogger<PostgresCache>.Instance, TimeProvider.System)
+    {
+    }
+
+    /// <summary>Creates a cache from its options, with a logger and a clock.</summary>
+    /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
+    /// <param name="logger">Receives warnings about undecodable rows, keyed by a hash of the key.</param>
+    /// <param name="timeProvider">Measures how long ago a key was read, for refresh elision and expiry checks.</param>
+    /// <exception cref="OptionsValidationException">An option is invalid; the message lists each one.</exception>
+    public PostgresCache(IOptions<PostgresCacheOptions> optionsAccessor, ILogger<PostgresCache> logger, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(optionsAccessor);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _options = optionsAccessor.Value;
+        var failures = _options.Validate();
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(PostgresCacheOptions), typeof(PostgresCacheOptions), failures);
+        }
+
+        _logger = logger;
+        _time = timeProvider;
+        _ownsDataSource = _options.DataSource is null;
+        _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!);
+        _sql = new PostgresSql(_options.SchemaName, _options.TableName);
+        _migrator = new PostgresSchemaMigrator(_dataSource, _options.SchemaName, _options.TableName);
+        _userIdKey = _options.UserIdSessionKey is { } userIdKey ? Encoding.UTF8.GetBytes(userIdKey) : [];
+        _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
+        _schemaReady = !_options.CreateTableIfMissing;
+    }
+
+    /// <inheritdoc />
+    public byte[]? Get(string key) => GetCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
+        await GetCoreAsync(key, async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public bool TryGet(string key, IBufferWriter<byte> destination) =>
+        TryGetCoreAsync(key, destination, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default) =>
+        TryGetCoreAsync(key, destination, async: true, token);
+
+    /// <inheritdoc />
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        SetCoreAsync(key, value, options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc />
+    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        await SetCoreAsync(key, value, options, async: true, token).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
+        SetSequenceAsync(key, value, options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        SetSequenceAsync(key, value, options, async: true, token);
+
+    /// <inheritdoc />
+    public void Refresh(string key) => RefreshCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task RefreshAsync(string key, CancellationToken token = default) =>
+        await RefreshCoreAsync(key, async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public void Remove(string key) => RemoveCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task RemoveAsync(string key, CancellationToken token = default) =>
+        await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
+
+    /// <summary>Disposes the data source when the cache built it from a connection string.</summary>
+    public void Dispose()
+    {
+        if (_ownsDataSource)
+        {
+            _dataSource.Dispose();
+        }
+
+        _schemaLock.Dispose();
+    }
+
+    private async ValueTask<byte[]?> GetCoreAsync(string key, bool async, CancellationToken token)
+    {
+        var payload = new ArrayBufferWriter<byte>();
+        return await TryGetCoreAsync(key, payload, async, token).ConfigureAwait(false) ? payload.WrittenSpan.ToArray() : null;
+    }
+
+    private async ValueTask<bool> TryGetCoreAsync(string key, IBufferWriter<byte> destination, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        ArgumentNullException.ThrowIfNull(destination);
+        token.ThrowIfCancellationRequested();
+
+        byte[] json;
+        ExpiryState expiry;
+        using (var command = await CreateCommandAsync(_sql.Get, async, token).ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = _options.TouchThreshold });
+            using var reader = await ExecuteAsync(command, static (c, a, t) => a ? c.ExecuteReaderAsync(t) : Task.FromResult(c.ExecuteReader()), async, token).ConfigureAwait(false);
+            if (!(async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()))
+            {
+                return false;
+            }
+
+            json = reader.GetFieldValue<byte[]>(0);
+            expiry = new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3));
+        }
+
+        var payload = new ArrayBufferWriter<byte>(json.Length + 64);
+        try
+        {
+            JsonPayloadCodec.Decode(json, payload);
+        }
+        catch (FormatException e)
+        {
+            LogUndecodableRow(KeyHash.Of(key), e);
+            return false;
+        }
+
+        _recentReads.Record(key, expiry);
+        destination.Write(payload.WrittenSpan);
+        return true;
+    }
+
+    private ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    {
+        if (value.IsSingleSegment)
+        {
+            return SetCoreAsync(key, value.First, options, async, token);
+        }
+
+        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
+        return SetCoreAsync(key, value.ToArray(), options, async, token);
+    }
+
+    private async ValueTask SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
+        var expiration = EntryExpiration.From(options, _time.GetUtcNow());
+        token.ThrowIfCancellationRequested();
+
+        var json = new ArrayBufferWriter<byte>(value.Length + 64);
+        var userId = JsonPayloadCodec.Encode(value.Span, json, _userIdKey);
+
+        _recentReads.Forget(key);
+        using var command = await CreateCommandAsync(_sql.Set, async, token).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = json.WrittenMemory });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
+        await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false);
+    }
+
+    private async ValueTask RefreshCoreAsync(string key, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        token.ThrowIfCancellationRequested();
+        if (_recentReads.RefreshIsNoOp(key))
+        {
+            return;
+        }
+
+        using var command = await CreateCommandAsync(_sql.Refresh, async, token).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = _options.TouchThreshold });
+        await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false);
+    }
+
+    private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        token.ThrowIfCancellationRequested();
+        _recentReads.Forget(key);
+        using var command = await CreateCommandAsync(_sql.Remove, async, token).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false);
+    }
+
+    /// <summary>A command on the data source: it opens a pooled connection for the one statement and returns it after.</summary>
+    private async ValueTask<NpgsqlCommand> CreateCommandAsync(string sql, bool async, CancellationToken token)
+    {
+        if (!_schemaReady)
+        {
+            await EnsureSchemaAsync(async, token).ConfigureAwait(false);
+        }
+
+        return _dataSource.CreateCommand(sql);
+    }
+
+    private Task ExecuteNonQueryAsync(NpgsqlCommand command, bool async, CancellationToken token) =>
+        ExecuteAsync(command, static (c, a, t) => a ? c.ExecuteNonQueryAsync(t) : Task.FromResult(c.ExecuteNonQuery()), async, token);
+
+    /// <summary>Runs a statement, turning a missing table into an error that says how to create it.</summary>
+    private async Task<T> ExecuteAsync<T>(NpgsqlCommand command, Func<NpgsqlCommand, bool, CancellationToken, Task<T>> execute, bool async, CancellationToken token)
+    {
+        try
+        {
+            return await execute(command, async, token).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+        {
+            throw new InvalidOperationException(
+                $"The session table {_sql.Table} does not exist. Create it with PostgresSchemaMigrator.MigrateAsync() " +
+                $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
+                e);
+        }
+    }
+
+    private async ValueTask EnsureSchemaAsync(bool async, CancellationToken token)
+    {
+        if (async)
+        {
+            await _schemaLock.WaitAsync(token).ConfigureAwait(false);
+        }
+        else
+        {
+            _schemaLock.Wait(token);
+        }
+
+        try
+        {
+            if (!_schemaReady)
+            {
+                var applied = await _migrator.MigrateCoreAsync(async, token).ConfigureAwait(false);
+                if (applied.Count > 0)
+                {
+                    LogSchemaMigrated(_sql.Table, applied[^1]);
+                }
+
+                _schemaReady = true;
+            }
+        }
+        finally
+        {
+            _schemaLock.Release();
+        }
+    }
+
+    private static TimeSpan? ReadInterval(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<TimeSpan>(ordinal);
+
+    private static NpgsqlDataSource BuildDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        var settings = builder.ConnectionStringBuilder;
+
+        // Sessions run the same four statements all day: prepared, they skip parsing and planning.
+        if (settings.MaxAutoPrepare == 0)
+        {
+            settings.MaxAutoPrepare = 16;
+        }
+
+        // The cache never changes connection state, so the reset on return to the pool is pure overhead.
+        settings.NoResetOnClose = true;
+        return builder.Build();
+    }
+}

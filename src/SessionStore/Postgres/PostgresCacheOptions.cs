@@ -1,0 +1,75 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace SessionStore.Postgres;
+
+/// <summary>Options for <see cref="PostgresCache"/>.</summary>
+public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<PostgresCacheOptions>
+{
+    /// <summary>The longest table name accepted: index names derived from it must fit PostgreSQL's 63 bytes.</summary>
+    public const int MaximumTableNameBytes = 50;
+
+    /// <summary>
+    /// The connection string of the database that holds the session table. Ignored when
+    /// <see cref="DataSource"/> is set.
+    /// </summary>
+    /// <value>Default null; either this or <see cref="DataSource"/> is required.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// A data source to use instead of building one from <see cref="ConnectionString"/>. The cache borrows it
+    /// and never disposes it.
+    /// </summary>
+    /// <value>Default null.</value>
+    public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>The schema of the session table; always quoted, so case and any character are kept.</summary>
+    /// <value>Default <c>public</c>.</value>
+    public string SchemaName { get; set; } = "public";
+
+    /// <summary>The session table's name; always quoted. Index names are derived from it.</summary>
+    /// <value>Default <c>sessions</c>; at most <see cref="MaximumTableNameBytes"/> bytes of UTF-8.</value>
+    public string TableName { get; set; } = "sessions";
+
+    /// <summary>
+    /// Whether the cache creates (or upgrades) its table on first use. Off by default: production schemas
+    /// usually change through a deliberate migration step, with <see cref="PostgresSchemaMigrator"/> or the CLI.
+    /// </summary>
+    /// <value>Default false.</value>
+    public bool CreateTableIfMissing { get; set; }
+
+    PostgresCacheOptions IOptions<PostgresCacheOptions>.Value => this;
+
+    /// <summary>Lists every invalid setting; empty when the options can be used.</summary>
+    /// <returns>One message per invalid setting, naming it, its value and what is allowed.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var failures = new List<string>();
+        ValidateShared(failures);
+        if (DataSource is null && string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
+        }
+
+        ValidateIdentifier(failures, nameof(SchemaName), SchemaName, 63);
+        ValidateIdentifier(failures, nameof(TableName), TableName, MaximumTableNameBytes);
+        return failures;
+    }
+
+    private static void ValidateIdentifier(List<string> failures, string option, string? value, int maximumBytes)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            failures.Add($"{option} is empty; it must name a PostgreSQL identifier.");
+        }
+        else if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            failures.Add($"{option} contains a NUL character, which PostgreSQL identifiers cannot hold.");
+        }
+        else if (Encoding.UTF8.GetByteCount(value) > maximumBytes)
+        {
+            failures.Add($"{option} '{value}' is {Encoding.UTF8.GetByteCount(value)} bytes of UTF-8; at most {maximumBytes} are allowed.");
+        }
+    }
+}

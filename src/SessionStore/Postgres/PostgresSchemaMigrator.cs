@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Reflection;
+using Npgsql;
+using SessionStore.Postgres.Internal;
+
+namespace SessionStore.Postgres;
+
+/// <summary>
+/// Creates and upgrades a session table from the versioned SQL scripts shipped in this package. Safe to run
+/// any number of times and from several instances at once: the work happens in one transaction under an
+/// advisory lock, and each applied version is recorded in <c>sessionstore_schema_history</c> in the same schema.
+/// </summary>
+public sealed class PostgresSchemaMigrator
+{
+    private const string HistoryTableName = "sessionstore_schema_history";
+    private const string ResourcePrefix = "SessionStore.Postgres.Schema.";
+
+    private static readonly IReadOnlyList<(int Version, string Script)> Scripts = LoadScripts();
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schemaName;
+    private readonly string _tableName;
+    private readonly PostgresSql _sql;
+
+    /// <summary>Creates a migrator for one session table.</summary>
+    /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
+    /// <param name="schemaName">The table's schema, created when missing.</param>
+    /// <param name="tableName">The table's name.</param>
+    public PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentException.ThrowIfNullOrEmpty(schemaName);
+        ArgumentException.ThrowIfNullOrEmpty(tableName);
+        _dataSource = dataSource;
+        _schemaName = schemaName;
+        _tableName = tableName;
+        _sql = new PostgresSql(schemaName, tableName);
+    }
+
+    /// <summary>The schema version the newest shipped script creates.</summary>
+    public static int LatestVersion => Scripts[^1].Version;
+
+    /// <summary>The SQL that brings an empty database to <see cref="LatestVersion"/>, for review or a dry run.</summary>
+    /// <returns>The scripts with this table's quoted names filled in.</returns>
+    public string GetScript() => string.Join("\n", Scripts.Select(s => Render(s.Script)));
+
+    /// <summary>Applies every script newer than the table's recorded version.</summary>
+    /// <param name="cancellationToken">Cancels the migration; its transaction is rolled back.</param>
+    /// <returns>The versions applied, empty when the table was already current.</returns>
+    public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
+        await MigrateCoreAsync(async: true, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Applies every script newer than the table's recorded version.</summary>
+    /// <returns>The versions applied, empty when the table was already current.</returns>
+    public IReadOnlyList<int> Migrate() => MigrateCoreAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    internal async ValueTask<IReadOnlyList<int>> MigrateCoreAsync(bool async, CancellationToken cancellationToken)
+    {
+        using var connection = async
+            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : _dataSource.OpenConnection();
+        using var transaction = async
+            ? await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false)
+            : connection.BeginTransaction();
+
+        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1))", $"sessionstore.migrate:{_schemaName}.{_tableName}").ConfigureAwait(false);
+        if (!Convert.ToBoolean(await ExecuteAsync(connection, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", _schemaName).ConfigureAwait(false), CultureInfo.InvariantCulture))
+        {
+            await ExecuteAsync(connection, $"CREATE SCHEMA {_sql.Schema}").ConfigureAwait(false);
+        }
+
+        var history = $"{_sql.Schema}.{PostgresSql.Quote(HistoryTableName)}";
+        await ExecuteAsync(connection, $"""
+            CREATE TABLE IF NOT EXISTS {history} (
+                table_name text NOT NULL,
+                version    integer NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (table_name, version))
+            """).ConfigureAwait(false);
+        var current = Convert.ToInt32(
+            await ExecuteAsync(connection, $"SELECT coalesce(max(version), 0) FROM {history} WHERE table_name = $1", _tableName).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
+
+        var applied = new List<int>();
+        foreach (var (version, script) in Scripts.Where(s => s.Version > current))
+        {
+            await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
+            await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
+            applied.Add(version);
+        }
+
+        if (async)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            transaction.Commit();
+        }
+
+        return applied;
+
+        async ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters)
+        {
+            using var command = new NpgsqlCommand(sql, c);
+            foreach (var value in parameters)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = value });
+            }
+
+            return async
+                ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
+                : command.ExecuteScalar();
+        }
+    }
+
+    private string Render(string script) => script
+        .Replace("{{table}}", _sql.Table, StringComparison.Ordinal)
+        .Replace("{{expire_index}}", _sql.ExpireIndex, StringComparison.Ordinal)
+        .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal);
+
+    private static List<(int Version, string Script)> LoadScripts()
+    {
+        var assembly = typeof(PostgresSchemaMigrator).Assembly;
+        return assembly.GetManifestResourceNames()
+            .Where(name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
+            .Select(name => (
+                Version: int.Parse(name.AsSpan(ResourcePrefix.Length, 3), CultureInfo.InvariantCulture),
+                Script: Read(assembly, name)))
+            .OrderBy(s => s.Version)
+            .ToList();
+
+        static string Read(Assembly assembly, string name)
+        {
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd();
+        }
+    }
+}

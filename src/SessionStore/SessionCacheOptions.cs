@@ -1,0 +1,52 @@
+namespace SessionStore;
+
+/// <summary>Options every SessionStore cache provider shares.</summary>
+public abstract class SessionCacheOptions
+{
+    /// <summary>The default for <see cref="TouchThreshold"/>: a tenth of the sliding window.</summary>
+    public const double DefaultTouchThreshold = 0.1;
+
+    /// <summary>The default for <see cref="MaximumValueSize"/>: 8 MiB.</summary>
+    public const int DefaultMaximumValueSize = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// How far, as a fraction of an entry's sliding window, its expiry must have fallen behind before a read
+    /// or refresh writes the new expiry to the store. Writing less often is what makes a read-only session
+    /// request cost one round trip and almost no writes; the price is that an entry may expire up to this
+    /// fraction of its window early.
+    /// </summary>
+    /// <value>Default 0.1. From 0 (write on every read, like Microsoft's providers) to 0.5.</value>
+    public double TouchThreshold { get; set; } = DefaultTouchThreshold;
+
+    /// <summary>
+    /// The session key whose text value names the signed-in user, stored beside the session so that all
+    /// sessions of one user can be found and revoked at once. Null leaves the user unrecorded.
+    /// </summary>
+    /// <value>Default null.</value>
+    public string? UserIdSessionKey { get; set; }
+
+    /// <summary>The largest value, in bytes, that <c>Set</c> accepts; a larger one is refused before any I/O.</summary>
+    /// <value>Default 8 MiB. From 1 byte to 256 MiB.</value>
+    public int MaximumValueSize { get; set; } = DefaultMaximumValueSize;
+
+    /// <summary>Appends a description of each invalid setting to <paramref name="failures"/>.</summary>
+    /// <param name="failures">The list of failures to add to.</param>
+    protected void ValidateShared(ICollection<string> failures)
+    {
+        ArgumentNullException.ThrowIfNull(failures);
+        if (!(TouchThreshold is >= 0 and <= 0.5))
+        {
+            failures.Add($"{nameof(TouchThreshold)} is {TouchThreshold}; it must be between 0 and 0.5.");
+        }
+
+        if (MaximumValueSize is < 1 or > 256 * 1024 * 1024)
+        {
+            failures.Add($"{nameof(MaximumValueSize)} is {MaximumValueSize}; it must be between 1 and {256 * 1024 * 1024} bytes.");
+        }
+
+        if (UserIdSessionKey is { Length: 0 })
+        {
+            failures.Add($"{nameof(UserIdSessionKey)} is empty; leave it null to record no user, or name a session key.");
+        }
+    }
+}

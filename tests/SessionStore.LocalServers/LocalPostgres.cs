@@ -1,0 +1,90 @@
+namespace SessionStore.LocalServers;
+
+/// <summary>
+/// A throw-away PostgreSQL server: a fresh cluster in a temporary directory, on a free loopback port,
+/// deleted again on disposal. Durability is switched off: nothing here outlives the process.
+/// </summary>
+public sealed class LocalPostgres : IAsyncDisposable
+{
+    private readonly string _binDirectory;
+    private readonly string _directory;
+
+    private LocalPostgres(string binDirectory, string directory, int port)
+    {
+        _binDirectory = binDirectory;
+        _directory = directory;
+        Port = port;
+    }
+
+    /// <summary>The loopback port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>A connection string for the superuser <c>postgres</c> and the database <c>postgres</c>.</summary>
+    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres";
+
+    private string DataDirectory => Path.Combine(_directory, "data");
+
+    /// <summary>
+    /// The directory holding <c>initdb</c> and <c>pg_ctl</c>: on PATH, or Debian's
+    /// <c>/usr/lib/postgresql/N/bin</c> (newest first); null when PostgreSQL is not installed.
+    /// </summary>
+    public static string? FindBinaries()
+    {
+        var debian = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var version) ? version : 0)
+                .Select(d => Path.Combine(d, "bin"))
+            : [];
+        var initdb = ProcessRunner.Find("initdb", debian);
+        return initdb is not null && File.Exists(Path.Combine(Path.GetDirectoryName(initdb)!, "pg_ctl"))
+            ? Path.GetDirectoryName(Path.GetFullPath(initdb))
+            : null;
+    }
+
+    /// <summary>Creates a cluster and starts it; throws with the server's own output when that fails.</summary>
+    public static async Task<LocalPostgres> StartAsync(string binDirectory, CancellationToken cancellationToken = default)
+    {
+        var directory = Directory.CreateTempSubdirectory("sessionstore-pg-").FullName;
+        var server = new LocalPostgres(binDirectory, directory, FreePort.Next());
+        try
+        {
+            if (ProcessRunner.UnprivilegedUser is { } user)
+            {
+                await ProcessRunner.RunAsync("chown", [user, directory], cancellationToken: cancellationToken);
+            }
+
+            await server.RunToolAsync("initdb", ["-D", server.DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], cancellationToken);
+            string[] settings =
+            [
+                $"-p {server.Port}", $"-k {directory}", "-c listen_addresses=127.0.0.1", "-c max_connections=300",
+                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+            ];
+            await server.RunToolAsync("pg_ctl", ["-D", server.DataDirectory, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o", string.Join(' ', settings), "start"], cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the server at once and deletes its files.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (File.Exists(Path.Combine(DataDirectory, "postmaster.pid")))
+            {
+                await RunToolAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None);
+            }
+        }
+        finally
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private Task RunToolAsync(string tool, string[] arguments, CancellationToken cancellationToken) =>
+        ProcessRunner.RunAsync(Path.Combine(_binDirectory, tool), arguments, unprivileged: true, cancellationToken);
+}

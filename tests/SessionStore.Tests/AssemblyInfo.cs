@@ -1,0 +1,3 @@
+using SessionStore.Tests.TestServers;
+
+[assembly: AssemblyFixture(typeof(PostgresServer))]

@@ -63,7 +63,8 @@ public sealed class PostgresSchemaMigrator
             ? await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false)
             : connection.BeginTransaction();
 
-        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1))", $"sessionstore.migrate:{_schemaName}.{_tableName}").ConfigureAwait(false);
+        // One lock per schema: the history table is shared by every session table in it.
+        await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1))", $"sessionstore.migrate:{_schemaName}").ConfigureAwait(false);
         if (!Convert.ToBoolean(await ExecuteAsync(connection, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", _schemaName).ConfigureAwait(false), CultureInfo.InvariantCulture))
         {
             await ExecuteAsync(connection, $"CREATE SCHEMA {_sql.Schema}").ConfigureAwait(false);

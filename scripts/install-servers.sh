@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the tests, the demo and the benchmarks run on, when it is missing: the PostgreSQL and Redis
+# server binaries (Debian packages). No server is started or enabled here; each run starts its own throw-away
+# servers on free loopback ports.
+set -euo pipefail
+
+have_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_redis() { command -v redis-server >/dev/null 2>&1; }
+
+if have_postgres && have_redis; then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "PostgreSQL or Redis is missing and this is not a Debian-like system: install the PostgreSQL server" >&2
+    echo "(initdb, pg_ctl) and redis-server yourself, or set SESSIONSTORE_TEST_POSTGRES / SESSIONSTORE_TEST_REDIS." >&2
+    exit 1
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+packages=()
+have_postgres || packages+=(postgresql)
+have_redis || packages+=(redis-server)
+echo "Installing ${packages[*]} ..."
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

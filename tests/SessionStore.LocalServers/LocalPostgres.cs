@@ -2,7 +2,7 @@ namespace SessionStore.LocalServers;
 
 /// <summary>
 /// A throw-away PostgreSQL server: a fresh cluster in a temporary directory, on a free loopback port,
-/// deleted again on disposal. Durability is switched off: nothing here outlives the process.
+/// deleted again on disposal. Durability is off unless asked for: nothing here outlives the process.
 /// </summary>
 public sealed class LocalPostgres : IAsyncDisposable
 {
@@ -42,7 +42,10 @@ public sealed class LocalPostgres : IAsyncDisposable
     }
 
     /// <summary>Creates a cluster and starts it; throws with the server's own output when that fails.</summary>
-    public static async Task<LocalPostgres> StartAsync(string binDirectory, CancellationToken cancellationToken = default)
+    /// <param name="binDirectory">Where <c>initdb</c> and <c>pg_ctl</c> are, from <see cref="FindBinaries"/>.</param>
+    /// <param name="durable">Keep fsync and full-page writes on, as in production, for measurements of WAL volume.</param>
+    /// <param name="cancellationToken">Stops waiting for the tools.</param>
+    public static async Task<LocalPostgres> StartAsync(string binDirectory, bool durable = false, CancellationToken cancellationToken = default)
     {
         var directory = Directory.CreateTempSubdirectory("sessionstore-pg-").FullName;
         var server = new LocalPostgres(binDirectory, directory, FreePort.Next());
@@ -54,11 +57,12 @@ public sealed class LocalPostgres : IAsyncDisposable
             }
 
             await server.RunToolAsync("initdb", ["-D", server.DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], cancellationToken);
-            string[] settings =
-            [
-                $"-p {server.Port}", $"-k {directory}", "-c listen_addresses=127.0.0.1", "-c max_connections=300",
-                "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-            ];
+            string[] settings = [$"-p {server.Port}", $"-k {directory}", "-c listen_addresses=127.0.0.1", "-c max_connections=300"];
+            if (!durable)
+            {
+                settings = [.. settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"];
+            }
+
             await server.RunToolAsync("pg_ctl", ["-D", server.DataDirectory, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o", string.Join(' ', settings), "start"], cancellationToken);
             return server;
         }

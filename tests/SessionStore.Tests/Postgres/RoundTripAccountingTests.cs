@@ -24,8 +24,10 @@ public sealed class RoundTripAccountingTests(PostgresServer server, ITestOutputH
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task A_read_only_session_request_is_one_round_trip()
+    [Theory]
+    [InlineData(SessionCacheOptions.DefaultTouchThreshold, 1)]
+    [InlineData(0.0, 2)]
+    public async Task A_read_only_session_request_is_one_round_trip_at_the_default_threshold(double threshold, int expectedRoundTrips)
     {
         _listener.ActivityStarted = activity =>
         {
@@ -35,7 +37,7 @@ public sealed class RoundTripAccountingTests(PostgresServer server, ITestOutputH
             }
         };
         ActivitySource.AddActivityListener(_listener);
-        using var table = new PostgresTestTable(server);
+        using var table = new PostgresTestTable(server, o => o.TouchThreshold = threshold);
         var key = Guid.NewGuid().ToString();
         await table.Cache.SetAsync(key, new byte[2000], IdleTimeout, Token);
 
@@ -51,10 +53,10 @@ public sealed class RoundTripAccountingTests(PostgresServer server, ITestOutputH
         });
         var untouchedSessionRequest = await CountStatementsAsync(() => table.Cache.RefreshAsync(key, Token));
 
-        output.WriteLine($"Read-only session request (GetAsync + RefreshAsync): {asyncRequest} round trip(s); with a synchronous Get: {syncLoadRequest}; " +
+        output.WriteLine($"Touch threshold {threshold}: read-only session request (GetAsync + RefreshAsync): {asyncRequest} round trip(s); with a synchronous Get: {syncLoadRequest}; " +
             $"a request that never loads the session (RefreshAsync only): {untouchedSessionRequest}. For comparison: Microsoft RedisCache 4, Microsoft's PostgreSQL cache 2.");
-        Assert.Equal(1, asyncRequest);
-        Assert.Equal(1, syncLoadRequest);
+        Assert.Equal(expectedRoundTrips, asyncRequest);
+        Assert.Equal(expectedRoundTrips, syncLoadRequest);
         Assert.Equal(1, untouchedSessionRequest);
     }
 

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS {{table}} (
     absolute_expire    timestamptz,
     created_at         timestamptz  NOT NULL DEFAULT now(),
     updated_at         timestamptz  NOT NULL DEFAULT now()
-) WITH (fillfactor = 90);
+);
 
 -- Cleanup finds expired rows through this index.
 CREATE INDEX IF NOT EXISTS {{expire_index}} ON {{table}} (expire);

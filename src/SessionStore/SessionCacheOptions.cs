@@ -29,6 +29,23 @@ public abstract class SessionCacheOptions
     /// <value>Default 8 MiB. From 1 byte to 256 MiB.</value>
     public int MaximumValueSize { get; set; } = DefaultMaximumValueSize;
 
+    /// <summary>Lists every invalid setting; empty when the options can be used.</summary>
+    /// <returns>One message per invalid setting, naming it, its value and what is allowed.</returns>
+    public abstract IReadOnlyList<string> Validate();
+
+    /// <summary>The user key as UTF-8, as it appears in session payloads; empty when none is set.</summary>
+    internal byte[] UserIdSessionKeyUtf8 => UserIdSessionKey is { } key ? System.Text.Encoding.UTF8.GetBytes(key) : [];
+
+    /// <summary>Throws, before any I/O, when a setting is invalid; the message lists each one.</summary>
+    internal void ThrowIfInvalid()
+    {
+        var failures = Validate();
+        if (failures.Count > 0)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(GetType().Name, GetType(), failures);
+        }
+    }
+
     /// <summary>Appends a description of each invalid setting to <paramref name="failures"/>.</summary>
     /// <param name="failures">The list of failures to add to.</param>
     protected void ValidateShared(ICollection<string> failures)

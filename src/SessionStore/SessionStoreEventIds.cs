@@ -11,4 +11,7 @@ public static class SessionStoreEventIds
 
     /// <summary>The cache created or upgraded its table on first use.</summary>
     public const int PostgresSchemaMigrated = 1002;
+
+    /// <summary>The Redis server refuses scripts; the cache fell back to plain commands for good.</summary>
+    public const int RedisScriptingUnavailable = 2001;
 }

@@ -1,3 +1,4 @@
 using SessionStore.Tests.TestServers;
 
 [assembly: AssemblyFixture(typeof(PostgresServer))]
+[assembly: AssemblyFixture(typeof(RedisServer))]

@@ -32,16 +32,10 @@ public static class PostgresCacheServiceCollectionExtensions
                 }
             })
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCacheOptions>, PostgresCacheOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCacheOptions>, SessionCacheOptionsValidator<PostgresCacheOptions>>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PostgresCache>();
         services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<PostgresCache>()));
         return services;
-    }
-
-    private sealed class PostgresCacheOptionsValidator : IValidateOptions<PostgresCacheOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, PostgresCacheOptions options) =>
-            options.Validate() is { Count: > 0 } failures ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
     }
 }

@@ -12,20 +12,11 @@ internal readonly record struct ExpiryState(TimeSpan? Remaining, TimeSpan? Slidi
     /// store extends a sliding expiry only once it has fallen more than <paramref name="touchThreshold"/>
     /// of the window behind.
     /// </summary>
-    public bool RefreshIsNoOp(TimeSpan elapsed, double touchThreshold)
-    {
-        if (Sliding is not { } sliding || Remaining is not { } remaining || elapsed >= remaining)
-        {
-            // Nothing slides, or the entry is gone by then: a refresh would not touch it.
-            return true;
-        }
+    public bool RefreshIsNoOp(TimeSpan elapsed, double touchThreshold) =>
+        Sliding is not { } sliding || Remaining is not { } remaining || elapsed >= remaining // nothing slides, or gone by then
+        || ExtendedAt(elapsed) - remaining <= sliding * touchThreshold;
 
-        var extended = elapsed + sliding;
-        if (AbsoluteRemaining is { } cap && cap < extended)
-        {
-            extended = cap;
-        }
-
-        return extended - remaining <= sliding * touchThreshold;
-    }
+    /// <summary>The remaining lifetime a touch <paramref name="elapsed"/> after the read would set: the window, capped.</summary>
+    public TimeSpan? ExtendedAt(TimeSpan elapsed) =>
+        Sliding is { } sliding ? (AbsoluteRemaining is { } cap && cap < elapsed + sliding ? cap : elapsed + sliding) : null;
 }

@@ -30,13 +30,10 @@ internal static class JsonPayloadCodec
     /// <summary>Writes <paramref name="payload"/> as JSON.</summary>
     /// <param name="payload">The cache value.</param>
     /// <param name="json">Receives the UTF-8 JSON text.</param>
-    /// <param name="userIdKey">The session key whose text value is returned as the user id; empty for none.</param>
-    /// <returns>The user id found in the session, or null.</returns>
-    public static string? Encode(ReadOnlySpan<byte> payload, IBufferWriter<byte> json, ReadOnlySpan<byte> userIdKey)
+    public static void Encode(ReadOnlySpan<byte> payload, IBufferWriter<byte> json)
     {
         using var writer = new Utf8JsonWriter(json, WriterOptions);
         writer.WriteStartObject();
-        string? userId = null;
         if (IsJsonSafeSession(payload))
         {
             SessionPayload.TryReadHeader(payload, out _, out var id);
@@ -49,10 +46,6 @@ internal static class JsonPayloadCodec
                 if (IsJsonSafeText(entries.Value))
                 {
                     writer.WriteStringValue(entries.Value);
-                    if (!userIdKey.IsEmpty && entries.Key.SequenceEqual(userIdKey))
-                    {
-                        userId = System.Text.Encoding.UTF8.GetString(entries.Value);
-                    }
                 }
                 else
                 {
@@ -70,7 +63,6 @@ internal static class JsonPayloadCodec
         }
 
         writer.WriteEndObject();
-        return userId;
     }
 
     /// <summary>Writes the cache value that <paramref name="json"/> encodes.</summary>

@@ -44,6 +44,29 @@ internal static class SessionPayload
         return true;
     }
 
+    /// <summary>
+    /// The value of <paramref name="key"/> as text, when <paramref name="payload"/> is a session holding that key
+    /// with a valid UTF-8 value; otherwise null. This is how the signed-in user is found in a session.
+    /// </summary>
+    public static string? FindText(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> key)
+    {
+        if (key.IsEmpty || !TryReadHeader(payload, out _, out _))
+        {
+            return null;
+        }
+
+        var entries = new EntryReader(payload[HeaderLength..]);
+        while (entries.TryReadNext())
+        {
+            if (entries.Key.SequenceEqual(key))
+            {
+                return System.Text.Unicode.Utf8.IsValid(entries.Value) ? System.Text.Encoding.UTF8.GetString(entries.Value) : null;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Walks the entries after the header, checking every length against the bytes left.</summary>
     public ref struct EntryReader(ReadOnlySpan<byte> entries)
     {

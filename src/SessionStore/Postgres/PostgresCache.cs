@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,7 +15,7 @@ namespace SessionStore.Postgres;
 /// statement that also extends a sliding expiry when due, the <c>Refresh</c> that follows it is answered
 /// without I/O, and values are stored as readable JSONB.
 /// </summary>
-public sealed partial class PostgresCache : IBufferDistributedCache, IDisposable
+public sealed partial class PostgresCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
 {
     /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
     public const int MaximumKeyLength = 255;
@@ -53,11 +52,7 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IDisposable
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(timeProvider);
         _options = optionsAccessor.Value;
-        var failures = _options.Validate();
-        if (failures.Count > 0)
-        {
-            throw new OptionsValidationException(nameof(PostgresCacheOptions), typeof(PostgresCacheOptions), failures);
-        }
+        _options.ThrowIfInvalid();
 
         _logger = logger;
         _time = timeProvider;
@@ -65,7 +60,7 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IDisposable
         _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!);
         _sql = new PostgresSql(_options.SchemaName, _options.TableName);
         _migrator = new PostgresSchemaMigrator(_dataSource, _options.SchemaName, _options.TableName);
-        _userIdKey = _options.UserIdSessionKey is { } userIdKey ? Encoding.UTF8.GetBytes(userIdKey) : [];
+        _userIdKey = _options.UserIdSessionKeyUtf8;
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
         _schemaReady = !_options.CreateTableIfMissing;
     }
@@ -120,6 +115,15 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IDisposable
     /// <inheritdoc />
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        using var command = await CreateCommandAsync(_sql.RevokeUser, async: true, cancellationToken).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        return await ExecuteAsync(command, static (c, _, t) => c.ExecuteNonQueryAsync(t), async: true, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Disposes the data source when the cache built it from a connection string.</summary>
     public void Dispose()
@@ -195,7 +199,8 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IDisposable
         token.ThrowIfCancellationRequested();
 
         var json = new ArrayBufferWriter<byte>(value.Length + 64);
-        var userId = JsonPayloadCodec.Encode(value.Span, json, _userIdKey);
+        JsonPayloadCodec.Encode(value.Span, json);
+        var userId = SessionPayload.FindText(value.Span, _userIdKey);
 
         _recentReads.Forget(key);
         using var command = await CreateCommandAsync(_sql.Set, async, token).ConfigureAwait(false);

@@ -41,9 +41,8 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
 
     PostgresCacheOptions IOptions<PostgresCacheOptions>.Value => this;
 
-    /// <summary>Lists every invalid setting; empty when the options can be used.</summary>
-    /// <returns>One message per invalid setting, naming it, its value and what is allowed.</returns>
-    public IReadOnlyList<string> Validate()
+    /// <inheritdoc />
+    public override IReadOnlyList<string> Validate()
     {
         var failures = new List<string>();
         ValidateShared(failures);

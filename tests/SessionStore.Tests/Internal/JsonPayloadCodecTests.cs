@@ -56,7 +56,7 @@ public sealed class JsonPayloadCodecTests
             new("", []),
         ]);
 
-        using var json = JsonDocument.Parse(Encode(session.ToBytes(), out _));
+        using var json = JsonDocument.Parse(Encode(session.ToBytes()));
 
         Assert.Equal(id.ToString(), json.RootElement.GetProperty("id").GetString());
         var values = json.RootElement.GetProperty("values");
@@ -64,21 +64,6 @@ public sealed class JsonPayloadCodecTests
         Assert.Equal(Convert.ToBase64String([0, 0, 0, 42]), values.GetProperty("count").GetProperty("b64").GetString());
         Assert.Equal(Convert.ToBase64String("a\0b"u8), values.GetProperty("nul").GetProperty("b64").GetString());
         Assert.Equal("", values.GetProperty("").GetString());
-    }
-
-    [Fact]
-    public void The_user_id_comes_from_the_configured_key_only_when_it_is_text()
-    {
-        var session = new TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray()), new("Other", "bob"u8.ToArray())]);
-        Encode(session.ToBytes(), out var userId, "UserId");
-        Assert.Equal("ada", userId);
-
-        Encode(session.ToBytes(), out userId, "Missing");
-        Assert.Null(userId);
-
-        var binary = new TestSessionPayload(new byte[16], [new("UserId", [0xFF, 0x00])]);
-        Encode(binary.ToBytes(), out userId, "UserId");
-        Assert.Null(userId);
     }
 
     [Fact]
@@ -129,17 +114,17 @@ public sealed class JsonPayloadCodecTests
     public void Foreign_json_is_a_format_error(string json) =>
         Assert.Throws<FormatException>(() => JsonPayloadCodec.Decode(Encoding.UTF8.GetBytes(json), new ArrayBufferWriter<byte>()));
 
-    private static byte[] Encode(byte[] payload, out string? userId, string userIdKey = "")
+    private static byte[] Encode(byte[] payload)
     {
         var json = new ArrayBufferWriter<byte>();
-        userId = JsonPayloadCodec.Encode(payload, json, Encoding.UTF8.GetBytes(userIdKey));
+        JsonPayloadCodec.Encode(payload, json);
         return json.WrittenSpan.ToArray();
     }
 
     private static byte[] RoundTrip(byte[] payload)
     {
         var decoded = new ArrayBufferWriter<byte>();
-        JsonPayloadCodec.Decode(Encode(payload, out _), decoded);
+        JsonPayloadCodec.Decode(Encode(payload), decoded);
         return decoded.WrittenSpan.ToArray();
     }
 

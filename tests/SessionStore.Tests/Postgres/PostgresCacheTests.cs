@@ -123,6 +123,26 @@ public sealed class PostgresCacheTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task Logging_out_a_user_everywhere_deletes_that_users_sessions_only()
+    {
+        using var table = new PostgresTestTable(server, o => o.UserIdSessionKey = "UserId");
+        var ada = new[] { NewKey(), NewKey() };
+        var bob = NewKey();
+        foreach (var key in ada)
+        {
+            await table.Cache.SetAsync(key, new TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray())]).ToBytes(), new DistributedCacheEntryOptions(), Token);
+        }
+
+        await table.Cache.SetAsync(bob, new TestSessionPayload(new byte[16], [new("UserId", "bob"u8.ToArray())]).ToBytes(), new DistributedCacheEntryOptions(), Token);
+
+        Assert.Equal(2, await table.Cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Null(await table.Cache.GetAsync(ada[0], Token));
+        Assert.Null(await table.Cache.GetAsync(ada[1], Token));
+        Assert.NotNull(await table.Cache.GetAsync(bob, Token));
+    }
+
+    [Fact]
     public async Task Random_values_and_sessions_survive_a_trip_through_jsonb()
     {
         using var table = new PostgresTestTable(server);

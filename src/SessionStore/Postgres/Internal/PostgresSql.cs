@@ -52,6 +52,7 @@ internal sealed class PostgresSql
             """;
 
         Remove = $"DELETE FROM {Table} WHERE sid = $1";
+        RevokeUser = $"DELETE FROM {Table} WHERE user_id = $1";
     }
 
     public string Schema { get; }
@@ -69,6 +70,8 @@ internal sealed class PostgresSql
     public string Set { get; }
 
     public string Remove { get; }
+
+    public string RevokeUser { get; }
 
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -1,0 +1,49 @@
+namespace SessionStore.Redis.Internal;
+
+/// <summary>
+/// Reads an entry and, when due, extends its sliding expiry, in one round trip. It is sent by its SHA1 (EVALSHA),
+/// so each call carries a few bytes instead of the script; a server that answers NOSCRIPT (after a restart,
+/// a failover or SCRIPT FLUSH) is sent the text once with EVAL, which also caches it again.
+/// </summary>
+/// <remarks>
+/// KEYS[1] the entry; ARGV[1] now as UTC ticks (the client clock, as <c>RedisCache</c> uses); ARGV[2] the touch
+/// threshold; ARGV[3] "1" to return the data. Returns nil for a missing entry, else
+/// {absexp, sldexp, ttl in ms after any touch, data}. Only KEYS[1] is touched, so it is safe on Redis Cluster.
+/// Ticks exceed a Lua double's exact range by a few bits; the error is microseconds, far below the
+/// millisecond TTLs computed from them.
+/// </remarks>
+internal static class GetAndTouchScript
+{
+    public static readonly byte[] Sha1 = System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(Lua));
+
+    public const string Lua = """
+        local fields
+        if ARGV[3] == '1' then
+            fields = redis.call('HMGET', KEYS[1], 'absexp', 'sldexp', 'data')
+        else
+            fields = redis.call('HMGET', KEYS[1], 'absexp', 'sldexp')
+        end
+        if not fields[1] and not fields[2] then
+            return false
+        end
+        local ttl = redis.call('PTTL', KEYS[1])
+        local sliding = tonumber(fields[2])
+        if sliding and sliding > 0 and ttl >= 0 then
+            local slidingMs = sliding / 10000
+            local target = slidingMs
+            local absolute = tonumber(fields[1])
+            if absolute and absolute ~= -1 then
+                local capMs = (absolute - tonumber(ARGV[1])) / 10000
+                if capMs < target then
+                    target = capMs
+                end
+            end
+            if target - ttl > slidingMs * tonumber(ARGV[2]) then
+                target = math.floor(target)
+                redis.call('PEXPIRE', KEYS[1], target)
+                ttl = target
+            end
+        end
+        return { fields[1], fields[2], ttl, fields[3] }
+        """;
+}

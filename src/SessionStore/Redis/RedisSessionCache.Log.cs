@@ -1,0 +1,10 @@
+using Microsoft.Extensions.Logging;
+
+namespace SessionStore.Redis;
+
+public sealed partial class RedisSessionCache
+{
+    [LoggerMessage(SessionStoreEventIds.RedisScriptingUnavailable, LogLevel.Warning,
+        "The Redis server at {Endpoints} refuses scripts ({Reason}); reads now use plain commands, which cost a second round trip when a sliding expiry is extended.")]
+    private partial void LogScriptingUnavailable(string endpoints, string reason);
+}

@@ -1,0 +1,422 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using SessionStore.Internal;
+using SessionStore.Redis.Internal;
+using StackExchange.Redis;
+
+namespace SessionStore.Redis;
+
+/// <summary>
+/// An <see cref="IDistributedCache"/> on Redis that reads and writes exactly the format of Microsoft's
+/// <c>RedisCache</c>, so both can share live sessions, while a read-only session request costs one round trip
+/// instead of four: a server-side script reads and, when due, extends the sliding expiry, and the
+/// <c>Refresh</c> that follows a read is answered without I/O.
+/// </summary>
+public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
+{
+    private const string UserIndexInfix = "sessionstore:user:";
+
+    private readonly RedisSessionCacheOptions _options;
+    private readonly ConfigurationOptions? _configuration;
+    private readonly RedisKey _prefix;
+    private readonly byte[] _userIdKey;
+    private readonly RecentReads _recentReads;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private volatile IDatabase? _database;
+    private IConnectionMultiplexer? _ownedConnection;
+    private string _endpoints;
+    private volatile bool _scriptingAvailable = true;
+
+    /// <summary>Creates a cache from its options.</summary>
+    /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
+    public RedisSessionCache(IOptions<RedisSessionCacheOptions> optionsAccessor)
+        : this(optionsAccessor, NullLogger<RedisSessionCache>.Instance, TimeProvider.System)
+    {
+    }
+
+    /// <summary>Creates a cache from its options, with a logger and a clock.</summary>
+    /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
+    /// <param name="logger">Receives the one-time notice that the server refuses scripts.</param>
+    /// <param name="timeProvider">The clock for absolute expirations (as <c>RedisCache</c> uses the client clock) and refresh elision.</param>
+    /// <exception cref="OptionsValidationException">An option is invalid; the message lists each one.</exception>
+    public RedisSessionCache(IOptions<RedisSessionCacheOptions> optionsAccessor, ILogger<RedisSessionCache> logger, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(optionsAccessor);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _options = optionsAccessor.Value;
+        _options.ThrowIfInvalid();
+
+        _logger = logger;
+        _time = timeProvider;
+        if (_options.ConnectionMultiplexerFactory is null)
+        {
+            _configuration = _options.ConfigurationOptions ?? ConfigurationOptions.Parse(_options.Configuration!);
+        }
+
+        _endpoints = _configuration is null ? "the server of ConnectionMultiplexerFactory" : EndpointNames.Describe(_configuration.EndPoints);
+        _prefix = string.IsNullOrEmpty(_options.InstanceName) ? default : (RedisKey)Encoding.UTF8.GetBytes(_options.InstanceName);
+        _userIdKey = _options.UserIdSessionKeyUtf8;
+        _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
+    }
+
+    /// <inheritdoc />
+    public byte[]? Get(string key) => ReadAsync(key, wantData: true, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
+        await ReadAsync(key, wantData: true, async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public bool TryGet(string key, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return Write(Get(key), destination);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return Write(await GetAsync(key, token).ConfigureAwait(false), destination);
+    }
+
+    /// <inheritdoc />
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        SetCoreAsync(key, value, options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc />
+    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        await SetCoreAsync(key, value, options, async: true, token).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
+        SetCoreAsync(key, Linearize(value), options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        SetCoreAsync(key, Linearize(value), options, async: true, token);
+
+    /// <inheritdoc />
+    public void Refresh(string key) => ReadAsync(key, wantData: false, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task RefreshAsync(string key, CancellationToken token = default) =>
+        await ReadAsync(key, wantData: false, async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public void Remove(string key) => RemoveCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task RemoveAsync(string key, CancellationToken token = default) =>
+        await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Each user has a set of session keys, kept up to date by <c>Set</c> and expiring with the longest-lived of
+    /// them. Members are checked against the session they name before it is deleted: a session that now belongs
+    /// to someone else, or is gone, is only dropped from the set. Every command touches one key, so this works
+    /// unchanged on Redis Cluster.
+    /// </remarks>
+    public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var database = await ConnectAsync(async: true, cancellationToken).ConfigureAwait(false);
+        var index = UserIndexKey(userId);
+        try
+        {
+            var members = await database.SetMembersAsync(index).ConfigureAwait(false);
+            if (members.Length == 0)
+            {
+                return 0;
+            }
+
+            var sessions = await Task.WhenAll(members.Select(m => database.HashGetAsync(_prefix.Append((string)m!), RedisEntry.DataField))).ConfigureAwait(false);
+            var owned = members.Where((_, i) => SessionPayload.FindText((byte[]?)sessions[i], _userIdKey) == userId).ToArray();
+            var deleted = await Task.WhenAll(owned.Select(m => database.KeyDeleteAsync(_prefix.Append((string)m!)))).ConfigureAwait(false);
+            await database.SetRemoveAsync(index, members).ConfigureAwait(false);
+            foreach (var member in owned)
+            {
+                _recentReads.Forget((string)member!);
+            }
+
+            return deleted.Count(d => d);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw Unreachable("revoke of a user's sessions", e);
+        }
+    }
+
+    /// <summary>Disposes the connection when the cache made it; a borrowed one is left open.</summary>
+    public void Dispose()
+    {
+        _ownedConnection?.Dispose();
+        _connectLock.Dispose();
+    }
+
+    private async ValueTask<byte[]?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, int.MaxValue);
+        token.ThrowIfCancellationRequested();
+        if (!wantData && _recentReads.RefreshIsNoOp(key))
+        {
+            return null;
+        }
+
+        var database = await ConnectAsync(async, token).ConfigureAwait(false);
+        var entryKey = _prefix.Append(key);
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        try
+        {
+            if (_scriptingAvailable)
+            {
+                try
+                {
+                    return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, entryKey, [nowTicks, _options.TouchThreshold, wantData ? 1 : 0], async).ConfigureAwait(false));
+                }
+                catch (Exception e) when (IsScriptingRefused(e))
+                {
+                    _scriptingAvailable = false;
+                    LogScriptingUnavailable(_endpoints, e.Message);
+                }
+            }
+
+            return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, async).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw Unreachable(wantData ? "read" : "refresh", e);
+        }
+    }
+
+    private static async ValueTask<RedisResult> EvaluateScriptAsync(IDatabase database, RedisKey entryKey, RedisValue[] arguments, bool async)
+    {
+        try
+        {
+            return async
+                ? await database.ScriptEvaluateAsync(GetAndTouchScript.Sha1, [entryKey], arguments).ConfigureAwait(false)
+                : database.ScriptEvaluate(GetAndTouchScript.Sha1, [entryKey], arguments);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            return async
+                ? await database.ScriptEvaluateAsync(GetAndTouchScript.Lua, [entryKey], arguments).ConfigureAwait(false)
+                : database.ScriptEvaluate(GetAndTouchScript.Lua, [entryKey], arguments);
+        }
+    }
+
+    private byte[]? ReadScriptResult(string key, bool wantData, long nowTicks, RedisResult result)
+    {
+        if (result.IsNull)
+        {
+            return null;
+        }
+
+        var fields = (RedisResult[])result!;
+        var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks((RedisValue)fields[0]), RedisEntry.ReadTicks((RedisValue)fields[1]), (long)fields[2], nowTicks);
+        var data = wantData && fields.Length > 3 ? (byte[]?)fields[3] : null;
+        if (data is not null)
+        {
+            _recentReads.Record(key, expiry);
+        }
+
+        return data;
+    }
+
+    /// <summary>The path for servers that refuse scripts: one read (MULTI/EXEC on the one key), then a second round trip only when a touch is due.</summary>
+    private async ValueTask<byte[]?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, bool async)
+    {
+        var read = database.CreateTransaction();
+        var fieldsTask = read.HashGetAsync(entryKey, wantData ? RedisEntry.AllFields : RedisEntry.MetadataFields);
+        var ttlTask = read.KeyTimeToLiveAsync(entryKey);
+        _ = async ? await read.ExecuteAsync().ConfigureAwait(false) : read.Execute();
+
+        var fields = fieldsTask.Result;
+        if (fields[0].IsNull && fields[1].IsNull)
+        {
+            return null;
+        }
+
+        var ttl = ttlTask.Result is { } remaining ? (long)remaining.TotalMilliseconds : -1;
+        var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks(fields[0]), RedisEntry.ReadTicks(fields[1]), ttl, nowTicks);
+        if (RedisEntry.DueTouch(expiry, _options.TouchThreshold) is { } target)
+        {
+            var lifetime = TimeSpan.FromMilliseconds(target);
+            _ = async
+                ? await database.KeyExpireAsync(entryKey, lifetime).ConfigureAwait(false)
+                : database.KeyExpire(entryKey, lifetime);
+            expiry = expiry with { Remaining = lifetime };
+        }
+
+        var data = wantData ? (byte[]?)fields[2] : null;
+        if (data is not null)
+        {
+            _recentReads.Record(key, expiry);
+        }
+
+        return data;
+    }
+
+    private async ValueTask SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
+        var now = _time.GetUtcNow();
+        var expiration = EntryExpiration.From(options, now);
+        token.ThrowIfCancellationRequested();
+
+        var database = await ConnectAsync(async, token).ConfigureAwait(false);
+        var entryKey = _prefix.Append(key);
+        var ttl = RedisEntry.TimeToLive(expiration, now);
+        var userId = SessionPayload.FindText(value.Span, _userIdKey);
+        _recentReads.Forget(key);
+
+        // Each transaction names a single key, so both are valid on a cluster; the entry's is atomic, so an entry
+        // never lives without its TTL. Asynchronously the two are pipelined into one round trip.
+        var entry = database.CreateTransaction();
+        _ = entry.HashSetAsync(entryKey, RedisEntry.Fields(value, RedisEntry.Absolute(expiration, now), expiration.Sliding));
+        if (ttl is { } entryTtl)
+        {
+            _ = entry.KeyExpireAsync(entryKey, entryTtl);
+        }
+
+        var index = userId is null ? null : database.CreateTransaction();
+        if (index is not null)
+        {
+            var indexKey = UserIndexKey(userId!);
+            _ = index.SetAddAsync(indexKey, key);
+            if (ttl is { } indexTtl)
+            {
+                _ = index.KeyExpireAsync(indexKey, indexTtl, ExpireWhen.HasNoExpiry);
+                _ = index.KeyExpireAsync(indexKey, indexTtl, ExpireWhen.GreaterThanCurrentExpiry);
+            }
+            else
+            {
+                _ = index.KeyPersistAsync(indexKey);
+            }
+        }
+
+        try
+        {
+            if (async)
+            {
+                await Task.WhenAll(entry.ExecuteAsync(), index?.ExecuteAsync() ?? Task.FromResult(true)).ConfigureAwait(false);
+            }
+            else
+            {
+                entry.Execute();
+                index?.Execute();
+            }
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw Unreachable("write", e);
+        }
+    }
+
+    private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, int.MaxValue);
+        token.ThrowIfCancellationRequested();
+        var database = await ConnectAsync(async, token).ConfigureAwait(false);
+        _recentReads.Forget(key);
+        try
+        {
+            _ = async
+                ? await database.KeyDeleteAsync(_prefix.Append(key)).ConfigureAwait(false)
+                : database.KeyDelete(_prefix.Append(key));
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw Unreachable("delete", e);
+        }
+    }
+
+    private async ValueTask<IDatabase> ConnectAsync(bool async, CancellationToken token)
+    {
+        if (_database is { } database)
+        {
+            return database;
+        }
+
+        if (async)
+        {
+            await _connectLock.WaitAsync(token).ConfigureAwait(false);
+        }
+        else
+        {
+            _connectLock.Wait(token);
+        }
+
+        try
+        {
+            if (_database is null)
+            {
+                IConnectionMultiplexer connection;
+                if (_options.ConnectionMultiplexerFactory is { } factory)
+                {
+                    // A factory is asynchronous only; the synchronous API can but wait for it, once.
+                    connection = async ? await factory().ConfigureAwait(false) : factory().GetAwaiter().GetResult();
+                }
+                else
+                {
+                    connection = _ownedConnection = async
+                        ? await ConnectionMultiplexer.ConnectAsync(_configuration!).ConfigureAwait(false)
+                        : ConnectionMultiplexer.Connect(_configuration!);
+                }
+
+                _endpoints = EndpointNames.Describe(connection.GetEndPoints());
+                _database = connection.GetDatabase();
+            }
+
+            return _database;
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw Unreachable("connect", e);
+        }
+        finally
+        {
+            _connectLock.Release();
+        }
+    }
+
+    private RedisKey UserIndexKey(string userId) => _prefix.Append(UserIndexInfix + userId);
+
+    private RedisSessionCacheException Unreachable(string operation, Exception e) =>
+        new($"Redis {operation} of a session cache entry failed on {_endpoints}: {e.Message}", e);
+
+    private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
+
+    /// <summary>Servers that forbid scripting answer EVAL/EVALSHA as unknown or not permitted; a command map may refuse them client-side.</summary>
+    private static bool IsScriptingRefused(Exception e) =>
+        e is RedisCommandException
+        || (e is RedisServerException server && (server.Message.StartsWith("ERR unknown command", StringComparison.Ordinal)
+            || server.Message.StartsWith("NOPERM", StringComparison.Ordinal)));
+
+    private static ReadOnlyMemory<byte> Linearize(ReadOnlySequence<byte> value) => value.IsSingleSegment ? value.First : value.ToArray();
+
+    private static bool Write(byte[]? value, IBufferWriter<byte> destination)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        destination.Write(value);
+        return true;
+    }
+}

@@ -1,0 +1,180 @@
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using SessionStore.Redis;
+using SessionStore.Tests.Internal;
+using SessionStore.Tests.TestServers;
+using StackExchange.Redis;
+
+namespace SessionStore.Tests.Redis;
+
+public sealed class RedisSessionCacheTests(RedisServer server)
+{
+    private static readonly DistributedCacheEntryOptions IdleTimeout = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private IDatabase Raw => server.Connection.GetDatabase();
+
+    [Fact]
+    public async Task Logging_out_a_user_everywhere_deletes_only_that_users_live_sessions()
+    {
+        var prefix = $"revoke-{Guid.NewGuid():N}:";
+        using var cache = Cache(o => { o.InstanceName = prefix; o.UserIdSessionKey = "UserId"; });
+        var ada = new[] { NewKey(), NewKey(), NewKey() };
+        var bob = NewKey();
+        foreach (var key in ada)
+        {
+            await cache.SetAsync(key, Session("ada"), IdleTimeout, Token);
+        }
+
+        await cache.SetAsync(bob, Session("bob"), IdleTimeout, Token);
+        await cache.SetAsync(ada[2], Session("bob"), IdleTimeout, Token);   // that browser signed in as bob since
+        await cache.RemoveAsync(ada[1], Token);                              // that session ended on its own
+
+        Assert.Equal(1, await cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Null(await cache.GetAsync(ada[0], Token));
+        Assert.NotNull(await cache.GetAsync(ada[2], Token));
+        Assert.NotNull(await cache.GetAsync(bob, Token));
+        Assert.False(await Raw.KeyExistsAsync(prefix + "sessionstore:user:ada"));
+        Assert.Equal(0, await cache.RevokeUserSessionsAsync("ada", Token));
+    }
+
+    [Fact]
+    public async Task The_user_index_expires_with_the_longest_lived_session_of_the_user()
+    {
+        var prefix = $"index-{Guid.NewGuid():N}:";
+        using var cache = Cache(o => { o.InstanceName = prefix; o.UserIdSessionKey = "UserId"; });
+
+        await cache.SetAsync(NewKey(), Session("ada"), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(30) }, Token);
+        await cache.SetAsync(NewKey(), Session("ada"), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(5) }, Token);
+
+        var ttl = await Raw.KeyTimeToLiveAsync(prefix + "sessionstore:user:ada");
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(29), TimeSpan.FromMinutes(30));
+    }
+
+    [Fact]
+    public async Task A_lazy_touch_leaves_a_fresh_ttl_alone_and_extends_a_stale_one()
+    {
+        using var cache = Cache();
+        var key = NewKey();
+        await cache.SetAsync(key, [1], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(100) }, Token);
+
+        await Raw.KeyExpireAsync(key, TimeSpan.FromSeconds(95));
+        await cache.GetAsync(key, Token);
+        Assert.InRange((await Raw.KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 93, 95);
+
+        await Raw.KeyExpireAsync(key, TimeSpan.FromSeconds(85));
+        await cache.GetAsync(key, Token);
+        Assert.InRange((await Raw.KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 99, 100);
+    }
+
+    [Fact]
+    public async Task A_flushed_script_cache_is_reloaded_transparently()
+    {
+        using var cache = Cache();
+        var key = NewKey();
+        await cache.SetAsync(key, [1, 2], IdleTimeout, Token);
+        Assert.Equal([1, 2], await cache.GetAsync(key, Token));
+
+        foreach (var endpoint in server.Connection.GetEndPoints())
+        {
+            await server.Connection.GetServer(endpoint).ScriptFlushAsync();
+        }
+
+        Assert.Equal([1, 2], await cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_server_that_refuses_scripts_is_detected_once_logged_and_served_without_them()
+    {
+        var user = "noscript-" + Guid.NewGuid().ToString("N")[..8];
+        await Raw.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", "-@scripting");
+        var logger = new FakeLogger<RedisSessionCache>();
+        var configuration = ConfigurationOptions.Parse(server.Configuration);
+        (configuration.User, configuration.Password) = (user, "secret");
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { ConfigurationOptions = configuration }, logger, TimeProvider.System);
+        var key = NewKey();
+
+        await cache.SetAsync(key, [7], IdleTimeout, Token);
+        Assert.Equal([7], await cache.GetAsync(key, Token));
+        Assert.Equal([7], cache.Get(key));
+        await cache.RefreshAsync(key, Token);
+
+        var warning = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal(SessionStoreEventIds.RedisScriptingUnavailable, warning.Id.Id);
+        Assert.Contains("NOPERM", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_is_an_error_naming_the_endpoint_and_the_operation()
+    {
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = "127.0.0.1:1,connectTimeout=500,abortConnect=false" });
+
+        var error = await Assert.ThrowsAsync<RedisSessionCacheException>(() => cache.GetAsync(NewKey(), Token));
+
+        Assert.Contains("127.0.0.1:1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("read", error.Message, StringComparison.Ordinal);
+        var setError = Assert.Throws<RedisSessionCacheException>(() => cache.Set(NewKey(), [1], IdleTimeout));
+        Assert.Contains("write", setError.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_synchronous_api_does_not_deadlock_on_a_single_threaded_synchronization_context()
+    {
+        using var cache = Cache();
+        var key = NewKey();
+        var done = new TaskCompletionSource<byte[]?>();
+        var thread = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(new SingleThreadContext());
+            cache.Set(key, [3], IdleTimeout);
+            cache.Refresh(key);
+            done.SetResult(cache.Get(key));
+        });
+        thread.Start();
+
+        Assert.Equal([3], await done.Task.WaitAsync(TimeSpan.FromSeconds(10), Token));
+    }
+
+    [Fact]
+    public async Task Refresh_elision_uses_the_clock_it_was_given()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = server.Configuration }, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisSessionCache>.Instance, time);
+        var key = NewKey();
+        await cache.SetAsync(key, [1], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(100) }, Token);
+        await cache.GetAsync(key, Token);
+        await Raw.KeyExpireAsync(key, TimeSpan.FromSeconds(50));
+
+        await cache.RefreshAsync(key, Token);    // right after the read: answered in-process, the TTL stays
+        Assert.InRange((await Raw.KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 49, 50);
+
+        await cache.GetAsync(key, Token);        // the read itself sees the stale TTL and touches
+        time.Advance(TimeSpan.FromSeconds(30));
+        await Raw.KeyExpireAsync(key, TimeSpan.FromSeconds(50));
+        await cache.RefreshAsync(key, Token);    // 30 s later a refresh is due again and goes to the server
+        Assert.InRange((await Raw.KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 99, 100);
+    }
+
+    private RedisSessionCache Cache(Action<RedisSessionCacheOptions>? configure = null)
+    {
+        var options = new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult(server.Connection) };
+        configure?.Invoke(options);
+        return new RedisSessionCache(options);
+    }
+
+    private static string NewKey() => Guid.NewGuid().ToString();
+
+    private static byte[] Session(string userId) =>
+        new TestSessionPayload(Guid.NewGuid().ToByteArray(), [new("UserId", System.Text.Encoding.UTF8.GetBytes(userId))]).ToBytes();
+
+    /// <summary>A context like old ASP.NET's or a UI thread's: continuations posted to it never run while it is blocked.</summary>
+    private sealed class SingleThreadContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => throw new InvalidOperationException("A continuation was posted to the blocked context.");
+    }
+}

@@ -14,4 +14,22 @@ public static class SessionStoreEventIds
 
     /// <summary>The Redis server refuses scripts; the cache fell back to plain commands for good.</summary>
     public const int RedisScriptingUnavailable = 2001;
+
+    /// <summary>A secondary-store operation failed or timed out; logged at <see cref="SessionStoreOptions.SecondaryFailureLogLevel"/>.</summary>
+    public const int DualWriteSecondaryFailed = 3001;
+
+    /// <summary>A read failed on the primary and was answered from the secondary.</summary>
+    public const int DualWriteReadFailover = 3002;
+
+    /// <summary>A confirmed difference between the stores.</summary>
+    public const int DualWriteMismatch = 3003;
+
+    /// <summary>A background comparison could not complete (a store was unreachable).</summary>
+    public const int DualWriteComparisonFailed = 3004;
+
+    /// <summary>The phase changed.</summary>
+    public const int DualWritePhaseChanged = 3005;
+
+    /// <summary>A configured phase was refused (invalid, or a store it needs is not configured); the previous phase stays.</summary>
+    public const int DualWritePhaseRefused = 3006;
 }

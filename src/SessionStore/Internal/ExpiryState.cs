@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Caching.Distributed;
+
 namespace SessionStore.Internal;
 
 /// <summary>
@@ -19,4 +21,30 @@ internal readonly record struct ExpiryState(TimeSpan? Remaining, TimeSpan? Slidi
     /// <summary>The remaining lifetime a touch <paramref name="elapsed"/> after the read would set: the window, capped.</summary>
     public TimeSpan? ExtendedAt(TimeSpan elapsed) =>
         Sliding is { } sliding ? (AbsoluteRemaining is { } cap && cap < elapsed + sliding ? cap : elapsed + sliding) : null;
+
+    /// <summary>
+    /// Entry options that give a copy written now the lifetime the entry has: its sliding window under its
+    /// absolute cap, or its remaining time. Null when the entry has no time left.
+    /// </summary>
+    public DistributedCacheEntryOptions? ToEntryOptions()
+    {
+        if (Remaining is { } remaining && remaining <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var options = new DistributedCacheEntryOptions { SlidingExpiration = Sliding };
+        var cap = Sliding is null ? Remaining : AbsoluteRemaining;
+        if (cap is { } relative)
+        {
+            if (relative <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            options.AbsoluteExpirationRelativeToNow = relative;
+        }
+
+        return options;
+    }
 }

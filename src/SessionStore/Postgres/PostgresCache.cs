@@ -15,7 +15,7 @@ namespace SessionStore.Postgres;
 /// statement that also extends a sliding expiry when due, the <c>Refresh</c> that follows it is answered
 /// without I/O, and values are stored as readable JSONB.
 /// </summary>
-public sealed partial class PostgresCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
+public sealed partial class PostgresCache : ISessionStore, IDisposable
 {
     /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
     public const int MaximumKeyLength = 255;
@@ -116,6 +116,16 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IUserSessio
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
 
+    string ISessionStore.Name => "postgresql";
+
+    ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
+
+    async Task ISessionStore.PingAsync(CancellationToken token)
+    {
+        using var command = _dataSource.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
@@ -136,16 +146,24 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IUserSessio
         _schemaLock.Dispose();
     }
 
-    private async ValueTask<byte[]?> GetCoreAsync(string key, bool async, CancellationToken token)
-    {
-        var payload = new ArrayBufferWriter<byte>();
-        return await TryGetCoreAsync(key, payload, async, token).ConfigureAwait(false) ? payload.WrittenSpan.ToArray() : null;
-    }
+    private async ValueTask<byte[]?> GetCoreAsync(string key, bool async, CancellationToken token) =>
+        (await ReadCoreAsync(key, async, token).ConfigureAwait(false))?.Value;
 
     private async ValueTask<bool> TryGetCoreAsync(string key, IBufferWriter<byte> destination, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
         ArgumentNullException.ThrowIfNull(destination);
+        if (await ReadCoreAsync(key, async, token).ConfigureAwait(false) is not { } entry)
+        {
+            return false;
+        }
+
+        destination.Write(entry.Value);
+        return true;
+    }
+
+    private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key, MaximumKeyLength);
         token.ThrowIfCancellationRequested();
 
         byte[] json;
@@ -157,7 +175,7 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IUserSessio
             using var reader = await ExecuteAsync(command, static (c, a, t) => a ? c.ExecuteReaderAsync(t) : Task.FromResult(c.ExecuteReader()), async, token).ConfigureAwait(false);
             if (!(async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()))
             {
-                return false;
+                return null;
             }
 
             json = reader.GetFieldValue<byte[]>(0);
@@ -172,12 +190,11 @@ public sealed partial class PostgresCache : IBufferDistributedCache, IUserSessio
         catch (FormatException e)
         {
             LogUndecodableRow(KeyHash.Of(key), e);
-            return false;
+            return null;
         }
 
         _recentReads.Record(key, expiry);
-        destination.Write(payload.WrittenSpan);
-        return true;
+        return new StoredEntry(payload.WrittenSpan.ToArray(), expiry);
     }
 
     private ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)

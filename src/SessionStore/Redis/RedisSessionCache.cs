@@ -16,7 +16,7 @@ namespace SessionStore.Redis;
 /// instead of four: a server-side script reads and, when due, extends the sliding expiry, and the
 /// <c>Refresh</c> that follows a read is answered without I/O.
 /// </summary>
-public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
+public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 {
     private const string UserIndexInfix = "sessionstore:user:";
 
@@ -67,11 +67,11 @@ public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSe
     }
 
     /// <inheritdoc />
-    public byte[]? Get(string key) => ReadAsync(key, wantData: true, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public byte[]? Get(string key) => ReadAsync(key, wantData: true, async: false, CancellationToken.None).GetAwaiter().GetResult()?.Value;
 
     /// <inheritdoc />
     public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
-        await ReadAsync(key, wantData: true, async: true, token).ConfigureAwait(false);
+        (await ReadAsync(key, wantData: true, async: true, token).ConfigureAwait(false))?.Value;
 
     /// <inheritdoc />
     public bool TryGet(string key, IBufferWriter<byte> destination)
@@ -123,6 +123,23 @@ public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSe
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
 
+    string ISessionStore.Name => "redis";
+
+    ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
+
+    async Task ISessionStore.PingAsync(CancellationToken token)
+    {
+        var database = await ConnectAsync(async: true, token).ConfigureAwait(false);
+        try
+        {
+            await database.PingAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsUnreachable(e))
+        {
+            throw Unreachable("ping", e);
+        }
+    }
+
     /// <inheritdoc />
     /// <remarks>
     /// Each user has a set of session keys, kept up to date by <c>Set</c> and expiring with the longest-lived of
@@ -167,7 +184,7 @@ public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSe
         _connectLock.Dispose();
     }
 
-    private async ValueTask<byte[]?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
+    private async ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, int.MaxValue);
         token.ThrowIfCancellationRequested();
@@ -218,7 +235,7 @@ public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSe
         }
     }
 
-    private byte[]? ReadScriptResult(string key, bool wantData, long nowTicks, RedisResult result)
+    private StoredEntry? ReadScriptResult(string key, bool wantData, long nowTicks, RedisResult result)
     {
         if (result.IsNull)
         {
@@ -227,17 +244,11 @@ public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSe
 
         var fields = (RedisResult[])result!;
         var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks((RedisValue)fields[0]), RedisEntry.ReadTicks((RedisValue)fields[1]), (long)fields[2], nowTicks);
-        var data = wantData && fields.Length > 3 ? (byte[]?)fields[3] : null;
-        if (data is not null)
-        {
-            _recentReads.Record(key, expiry);
-        }
-
-        return data;
+        return Found(key, wantData && fields.Length > 3 ? (byte[]?)fields[3] : null, expiry);
     }
 
     /// <summary>The path for servers that refuse scripts: one read (MULTI/EXEC on the one key), then a second round trip only when a touch is due.</summary>
-    private async ValueTask<byte[]?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, bool async)
+    private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, bool async)
     {
         var read = database.CreateTransaction();
         var fieldsTask = read.HashGetAsync(entryKey, wantData ? RedisEntry.AllFields : RedisEntry.MetadataFields);
@@ -261,13 +272,19 @@ public sealed partial class RedisSessionCache : IBufferDistributedCache, IUserSe
             expiry = expiry with { Remaining = lifetime };
         }
 
-        var data = wantData ? (byte[]?)fields[2] : null;
-        if (data is not null)
+        return Found(key, wantData ? (byte[]?)fields[2] : null, expiry);
+    }
+
+    /// <summary>A read's result; a read that returns data is remembered for refresh elision.</summary>
+    private StoredEntry? Found(string key, byte[]? data, ExpiryState expiry)
+    {
+        if (data is null)
         {
-            _recentReads.Record(key, expiry);
+            return null;
         }
 
-        return data;
+        _recentReads.Record(key, expiry);
+        return new StoredEntry(data, expiry);
     }
 
     private async ValueTask SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)

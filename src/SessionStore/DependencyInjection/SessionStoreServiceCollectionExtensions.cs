@@ -1,0 +1,102 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SessionStore;
+using SessionStore.DependencyInjection.Internal;
+using SessionStore.DualWrite;
+using SessionStore.Internal;
+using SessionStore.Postgres;
+using SessionStore.Redis;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the migration cache, <see cref="DualWriteCache"/>, as the application's <see cref="IDistributedCache"/>.</summary>
+public static class SessionStoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="DualWriteCache"/> as the <see cref="IDistributedCache"/> (and <see cref="IUserSessionRevoker"/>),
+    /// configured from a section shaped like <see cref="SessionStoreOptions"/> (usually <c>SessionStore</c>):
+    /// <c>Phase</c>, <c>Postgres:*</c>, <c>Redis:*</c> and the dual-write settings. The phase is read live, so an
+    /// edit of the section takes effect on the next request. Start-up fails, listing every problem, when the
+    /// phase names none or a store it needs is not configured. Health checks are registered as <c>sessionstore</c>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section to bind, e.g. <c>builder.Configuration.GetSection("SessionStore")</c>.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    public static IServiceCollection AddDualWriteSessionStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<SessionStoreOptions>().Bind(configuration);
+        return services.AddDualWriteSessionStoreCore(() => configuration[nameof(SessionStoreOptions.Phase)]);
+    }
+
+    /// <summary>Registers <see cref="DualWriteCache"/> configured in code; see the <see cref="IConfiguration"/> overload.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    public static IServiceCollection AddDualWriteSessionStore(this IServiceCollection services, Action<SessionStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<SessionStoreOptions>().Configure(configure);
+        return services.AddDualWriteSessionStoreCore(configuredPhase: null);
+    }
+
+    private static IServiceCollection AddDualWriteSessionStoreCore(this IServiceCollection services, Func<string?>? configuredPhase)
+    {
+        services.AddOptions<SessionStoreOptions>().PostConfigure<IServiceProvider>((options, provider) =>
+        {
+            if (options.UserIdSessionKey is { } userIdKey)
+            {
+                options.Postgres.UserIdSessionKey ??= userIdKey;
+                options.Redis.UserIdSessionKey ??= userIdKey;
+            }
+
+            if (options.Postgres.DataSource is null && string.IsNullOrWhiteSpace(options.Postgres.ConnectionString))
+            {
+                options.Postgres.DataSource = provider.GetService<NpgsqlDataSource>();
+            }
+
+            if (options.Redis.ConnectionMultiplexerFactory is null && options.Redis.ConfigurationOptions is null
+                && string.IsNullOrWhiteSpace(options.Redis.Configuration)
+                && provider.GetService<IConnectionMultiplexer>() is { } connection)
+            {
+                options.Redis.ConnectionMultiplexerFactory = () => Task.FromResult(connection);
+            }
+        });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(provider => new SessionStoreInstruments(provider.GetService<IMeterFactory>()));
+        services.TryAddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>();
+            var time = provider.GetRequiredService<TimeProvider>();
+            var loggers = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+
+            // A store is built the first time a phase needs it, from the options in force then: an application
+            // in RedisOnly needs no PostgreSQL until it moves on.
+            return new DualWriteCache(
+                options,
+                new Lazy<ISessionStore>(() => new PostgresCache(options.CurrentValue.Postgres, loggers.CreateLogger<PostgresCache>(), time)),
+                new Lazy<ISessionStore>(() => new RedisSessionCache(options.CurrentValue.Redis, loggers.CreateLogger<RedisSessionCache>(), time)),
+                provider.GetRequiredService<SessionStoreInstruments>(),
+                time,
+                loggers.CreateLogger<DualWriteCache>());
+        });
+        services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<DualWriteCache>()));
+        services.TryAddSingleton<IUserSessionRevoker>(provider => provider.GetRequiredService<DualWriteCache>());
+
+        // Validated by a hosted service, not IValidateOptions: options are rebuilt when configuration reloads, and
+        // a validator would then throw inside the reload. A bad phase at run time is logged and ignored instead.
+        services.AddHostedService(provider => new SessionStoreStartupValidation(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), configuredPhase));
+        services.AddHealthChecks().AddCheck<SessionStoreHealthCheck>("sessionstore", tags: ["sessionstore"]);
+        return services;
+    }
+}

@@ -1,0 +1,404 @@
+using System.Buffers;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SessionStore.DualWrite.Internal;
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite;
+
+/// <summary>
+/// The cache of a Redis-to-PostgreSQL migration: it sends each operation to the stores of the current
+/// <see cref="SessionStorePhase"/>, read live from configuration. The primary's result is the request's result;
+/// the secondary is written in parallel under its own timeout and its failures are logged and counted, never
+/// thrown. Reads missing in the primary are repaired from the secondary, and a sample of hits is compared
+/// with the secondary in the background.
+/// </summary>
+public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
+{
+    private readonly IOptionsMonitor<SessionStoreOptions> _options;
+    private readonly Lazy<ISessionStore> _postgres;
+    private readonly Lazy<ISessionStore> _redis;
+    private readonly SessionStoreInstruments _instruments;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _comparisons = new(4, 4);
+    private readonly Lock _phaseLock = new();
+    private SessionStorePhase _phase;
+    private SessionStorePhase _lastRefusedPhase;
+    private long _secondaryFailures;
+    private long _readRepairs;
+    private long _failovers;
+    private readonly long[] _mismatches = new long[Enum.GetValues<SessionMismatchKind>().Length];
+
+    internal DualWriteCache(
+        IOptionsMonitor<SessionStoreOptions> options,
+        Lazy<ISessionStore> postgres,
+        Lazy<ISessionStore> redis,
+        SessionStoreInstruments instruments,
+        TimeProvider time,
+        ILogger<DualWriteCache> logger)
+    {
+        _options = options;
+        _postgres = postgres;
+        _redis = redis;
+        _instruments = instruments;
+        _time = time;
+        _logger = logger;
+        _phase = options.CurrentValue.Phase;
+    }
+
+    /// <summary>The phase in force: the configured one, unless it is invalid or needs a store that is not configured.</summary>
+    public SessionStorePhase Phase => CurrentPhase();
+
+    /// <summary>Counts since start-up, for status pages; the same figures are published as metrics.</summary>
+    /// <returns>A snapshot of the counters.</returns>
+    public DualWriteStatistics GetStatistics() => new(
+        CurrentPhase(),
+        Interlocked.Read(ref _secondaryFailures),
+        Interlocked.Read(ref _readRepairs),
+        Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, kind => Interlocked.Read(ref _mismatches[(int)kind])),
+        Interlocked.Read(ref _failovers));
+
+    /// <inheritdoc />
+    public byte[]? Get(string key) => ReadAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult()?.Value;
+
+    /// <inheritdoc />
+    public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
+        (await ReadAsync(key, async: true, token).ConfigureAwait(false))?.Value;
+
+    /// <inheritdoc />
+    public bool TryGet(string key, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return Write(Get(key), destination);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return Write(await GetAsync(key, token).ConfigureAwait(false), destination);
+    }
+
+    /// <inheritdoc />
+    public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        Set(key, new ReadOnlySequence<byte>(value), options);
+    }
+
+    /// <inheritdoc />
+    public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return SetAsync(key, new ReadOnlySequence<byte>(value), options, token).AsTask();
+    }
+
+    /// <inheritdoc />
+    public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
+        WriteAsync(key, "set", (store, async, token) => async ? store.SetAsync(key, value, options, token) : Sync(() => store.Set(key, value, options)), async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        WriteAsync(key, "set", (store, async, t) => async ? store.SetAsync(key, value, options, t) : Sync(() => store.Set(key, value, options)), async: true, token);
+
+    /// <inheritdoc />
+    public void Refresh(string key) =>
+        WriteAsync(key, "refresh", (store, async, token) => async ? new ValueTask(store.RefreshAsync(key, token)) : Sync(() => store.Refresh(key)), async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task RefreshAsync(string key, CancellationToken token = default) =>
+        await WriteAsync(key, "refresh", (store, async, t) => async ? new ValueTask(store.RefreshAsync(key, t)) : Sync(() => store.Refresh(key)), async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public void Remove(string key) =>
+        WriteAsync(key, "remove", (store, async, token) => async ? new ValueTask(store.RemoveAsync(key, token)) : Sync(() => store.Remove(key)), async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task RemoveAsync(string key, CancellationToken token = default) =>
+        await WriteAsync(key, "remove", (store, async, t) => async ? new ValueTask(store.RemoveAsync(key, t)) : Sync(() => store.Remove(key)), async: true, token).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Runs in every store the phase uses, and fails if any of them fails: a session left in the secondary
+    /// would come back after the next phase change.
+    /// </remarks>
+    public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var (primary, secondary) = Stores(CurrentPhase());
+        var revoked = await Task.WhenAll(new[] { primary, secondary }.OfType<ISessionStore>()
+            .Select(store => store.RevokeUserSessionsAsync(userId, cancellationToken))).ConfigureAwait(false);
+        return revoked.Max();
+    }
+
+    /// <summary>Disposes the stores the cache created.</summary>
+    public void Dispose()
+    {
+        foreach (var store in new[] { _postgres, _redis }.Where(s => s.IsValueCreated).Select(s => s.Value))
+        {
+            (store as IDisposable)?.Dispose();
+        }
+
+        _comparisons.Dispose();
+    }
+
+    /// <summary>The stores of the phase in force, primary first.</summary>
+    internal (ISessionStore Primary, ISessionStore? Secondary) CurrentStores() => Stores(CurrentPhase());
+
+    private async ValueTask<StoredEntry?> ReadAsync(string key, bool async, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        token.ThrowIfCancellationRequested();
+        var phase = CurrentPhase();
+        var (primary, secondary) = Stores(phase);
+        StoredEntry? entry;
+        try
+        {
+            entry = await TimedAsync(primary, "get", () => primary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (secondary is not null && _options.CurrentValue.FailoverReadsToSecondary && IsStoreFailure(e, token))
+        {
+            Interlocked.Increment(ref _failovers);
+            LogReadFailover(primary.Name, KeyHash.Of(key), e);
+            return await TimedAsync(secondary, "get", () => secondary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
+        }
+
+        if (secondary is null)
+        {
+            return entry;
+        }
+
+        if (entry is null)
+        {
+            return await RepairFromSecondaryAsync(key, primary, secondary, async, token).ConfigureAwait(false);
+        }
+
+        if (Random.Shared.NextDouble() < _options.CurrentValue.ComparisonSampleRate)
+        {
+            ScheduleComparison(key, phase, primary, secondary);
+        }
+
+        return entry;
+    }
+
+    /// <summary>A primary miss found in the secondary is copied to the primary, so sessions that are only ever read still migrate.</summary>
+    private async ValueTask<StoredEntry?> RepairFromSecondaryAsync(string key, ISessionStore primary, ISessionStore secondary, bool async, CancellationToken token)
+    {
+        StoredEntry? found;
+        try
+        {
+            found = await TimedAsync(secondary, "get", () => secondary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreFailure(e, token))
+        {
+            SecondaryFailed(secondary, "get", key, e);
+            return null;
+        }
+
+        if (found?.Expiry.ToEntryOptions() is not { } lifetime)
+        {
+            return null;
+        }
+
+        var value = new ReadOnlySequence<byte>(found.Value);
+        await TimedAsync(primary, "set", () => async ? primary.SetAsync(key, value, lifetime, token) : Sync(() => primary.Set(key, value, lifetime))).ConfigureAwait(false);
+        Repaired(primary);
+        return found;
+    }
+
+    private async ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        token.ThrowIfCancellationRequested();
+        var (primary, secondary) = Stores(CurrentPhase());
+
+        // The secondary starts first and runs alongside the primary; it is always asynchronous, bounded by its own timeout.
+        var secondaryWrite = secondary is null ? Task.CompletedTask : WriteSecondaryAsync(key, operation, secondary, write);
+        await TimedAsync(primary, operation, () => write(primary, async, token)).ConfigureAwait(false);
+        if (async)
+        {
+            await secondaryWrite.ConfigureAwait(false);
+        }
+        else
+        {
+            // Safe to block: the secondary's continuations never need the caller's context, and it never throws.
+            secondaryWrite.GetAwaiter().GetResult();
+        }
+    }
+
+    private async Task WriteSecondaryAsync(string key, string operation, ISessionStore secondary, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write)
+    {
+        var timeout = _options.CurrentValue.SecondaryTimeout;
+        using var cancellation = new CancellationTokenSource(timeout, _time);
+        try
+        {
+            await Task.Yield();
+            await TimedAsync(secondary, operation, () => write(secondary, true, cancellation.Token)).AsTask().WaitAsync(timeout, _time).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            SecondaryFailed(secondary, operation, key, e);
+        }
+    }
+
+    private void ScheduleComparison(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
+    {
+        // Comparisons are best effort: when enough are already running, this sample is skipped, not queued.
+        if (!_comparisons.Wait(0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await CompareAsync(key, phase, primary, secondary).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                LogComparisonFailed(KeyHash.Of(key), e);
+            }
+            finally
+            {
+                _comparisons.Release();
+            }
+        });
+    }
+
+    private async Task CompareAsync(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
+    {
+        var tolerance = _options.CurrentValue.ExpiryTolerance;
+        if (await ClassifyAsync().ConfigureAwait(false) is null)
+        {
+            return;
+        }
+
+        // Read both again before reporting: a write that landed between the two reads is not a mismatch.
+        if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, kind))
+        {
+            return;
+        }
+
+        if (kind == SessionMismatchKind.MissingInSecondary && primaryEntry.Expiry.ToEntryOptions() is { } lifetime)
+        {
+            await secondary.SetAsync(key, primaryEntry.Value, lifetime).ConfigureAwait(false);
+            Repaired(secondary);
+        }
+
+        Interlocked.Increment(ref _mismatches[(int)kind]);
+        _instruments.Mismatch(kind);
+        var mismatch = new SessionMismatch(kind, phase, KeyHash.Of(key));
+        LogMismatch(mismatch.Kind, mismatch.Phase, mismatch.KeyHash);
+        _options.CurrentValue.OnMismatch?.Invoke(mismatch);
+
+        async Task<(StoredEntry Primary, SessionMismatchKind Kind)?> ClassifyAsync()
+        {
+            var p = await primary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
+            if (p is null)
+            {
+                return null;
+            }
+
+            var s = await secondary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
+            return SessionComparison.Classify(p, s, tolerance) is { } found ? (p, found) : null;
+        }
+    }
+
+    private SessionStorePhase CurrentPhase()
+    {
+        var configured = _options.CurrentValue.Phase;
+        if (configured == _phase)
+        {
+            return configured;
+        }
+
+        lock (_phaseLock)
+        {
+            if (configured == _phase || configured == _lastRefusedPhase)
+            {
+                return _phase;
+            }
+
+            var failures = configured == SessionStorePhase.Unspecified
+                ? [$"{SessionStoreOptions.SectionName}:Phase names no phase; valid phases: {SessionStorePhaseConverter.ValidValues}"]
+                : _options.CurrentValue.StoreFailures(configured).ToList();
+            if (failures.Count > 0)
+            {
+                _lastRefusedPhase = configured;
+                LogPhaseRefused(configured, _phase, string.Join(" ", failures));
+                return _phase;
+            }
+
+            LogPhaseChanged(_phase, configured);
+            _lastRefusedPhase = SessionStorePhase.Unspecified;
+            _phase = configured;
+            return configured;
+        }
+    }
+
+    private (ISessionStore Primary, ISessionStore? Secondary) Stores(SessionStorePhase phase) => phase switch
+    {
+        SessionStorePhase.RedisOnly => (_redis.Value, null),
+        SessionStorePhase.DualWriteRedisPrimary => (_redis.Value, _postgres.Value),
+        SessionStorePhase.DualWritePostgresPrimary => (_postgres.Value, _redis.Value),
+        SessionStorePhase.PostgresOnly => (_postgres.Value, null),
+        _ => throw new InvalidOperationException($"No valid phase is configured; valid phases: {SessionStorePhaseConverter.ValidValues}."),
+    };
+
+    private async ValueTask<T> TimedAsync<T>(ISessionStore store, string operation, Func<ValueTask<T>> run)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        finally
+        {
+            _instruments.RecordDuration(store.Name, operation, _time.GetElapsedTime(started));
+        }
+    }
+
+    private async ValueTask TimedAsync(ISessionStore store, string operation, Func<ValueTask> run) =>
+        await TimedAsync(store, operation, async () =>
+        {
+            await run().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+
+    private void SecondaryFailed(ISessionStore secondary, string operation, string key, Exception e)
+    {
+        Interlocked.Increment(ref _secondaryFailures);
+        _instruments.SecondaryFailed(secondary.Name, operation);
+        LogSecondaryFailed(_options.CurrentValue.SecondaryFailureLogLevel, secondary.Name, operation, KeyHash.Of(key), e);
+    }
+
+    private void Repaired(ISessionStore store)
+    {
+        Interlocked.Increment(ref _readRepairs);
+        _instruments.Repaired(store.Name);
+    }
+
+    /// <summary>A failure of the store, as opposed to a bad argument or the caller giving up.</summary>
+    private static bool IsStoreFailure(Exception e, CancellationToken token) =>
+        e is not (ArgumentException or ObjectDisposedException) && !(e is OperationCanceledException && token.IsCancellationRequested);
+
+    private static ValueTask Sync(Action action)
+    {
+        action();
+        return ValueTask.CompletedTask;
+    }
+
+    private static bool Write(byte[]? value, IBufferWriter<byte> destination)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        destination.Write(value);
+        return true;
+    }
+}

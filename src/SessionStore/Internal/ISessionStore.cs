@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Caching.Distributed;
+
+namespace SessionStore.Internal;
+
+/// <summary>What the dual-write cache needs of a provider beyond <see cref="IDistributedCache"/>: an entry's lifetime, to copy it.</summary>
+internal interface ISessionStore : IBufferDistributedCache, IUserSessionRevoker
+{
+    /// <summary>The store's name in logs and metric tags, as OpenTelemetry's <c>db.system.name</c> spells it.</summary>
+    string Name { get; }
+
+    /// <summary>Reads an entry like <see cref="IDistributedCache.Get"/>, with what the read learned of its lifetime.</summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="async">False runs the store's synchronous I/O and completes synchronously.</param>
+    /// <param name="token">Cancels the read.</param>
+    ValueTask<StoredEntry?> GetEntryAsync(string key, bool async, CancellationToken token);
+
+    /// <summary>One cheap round trip to the server, for health checks; throws when it cannot be reached.</summary>
+    Task PingAsync(CancellationToken token);
+}
+
+/// <summary>A stored value and its lifetime as measured by the read that returned it.</summary>
+internal sealed record StoredEntry(byte[] Value, ExpiryState Expiry);

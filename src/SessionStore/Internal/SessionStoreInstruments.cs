@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using SessionStore.DualWrite;
+
+namespace SessionStore.Internal;
+
+/// <summary>The instruments of <see cref="SessionStoreMetrics.MeterName"/>. Tags are low-cardinality: stores, operations, kinds — never keys.</summary>
+internal sealed class SessionStoreInstruments : IDisposable
+{
+    private readonly Meter _meter;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _secondaryFailures;
+    private readonly Counter<long> _readRepairs;
+    private readonly Counter<long> _mismatches;
+
+    public SessionStoreInstruments(IMeterFactory? meterFactory)
+    {
+        _meter = meterFactory?.Create(SessionStoreMetrics.MeterName) ?? new Meter(SessionStoreMetrics.MeterName);
+        _duration = _meter.CreateHistogram<double>(SessionStoreMetrics.OperationDuration, "s", "Duration of session store operations.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+        _secondaryFailures = _meter.CreateCounter<long>(SessionStoreMetrics.SecondaryFailures, "{operation}", "Secondary store operations that failed or timed out.");
+        _readRepairs = _meter.CreateCounter<long>(SessionStoreMetrics.ReadRepairs, "{entry}", "Entries copied from one store to the other.");
+        _mismatches = _meter.CreateCounter<long>(SessionStoreMetrics.Mismatches, "{entry}", "Confirmed differences between the stores.");
+    }
+
+    public void RecordDuration(string store, string operation, TimeSpan elapsed) =>
+        _duration.Record(elapsed.TotalSeconds, new TagList { { "db.system.name", store }, { "db.operation.name", operation } });
+
+    public void SecondaryFailed(string store, string operation) =>
+        _secondaryFailures.Add(1, new TagList { { "db.system.name", store }, { "db.operation.name", operation } });
+
+    public void Repaired(string store) => _readRepairs.Add(1, new KeyValuePair<string, object?>("db.system.name", store));
+
+    public void Mismatch(SessionMismatchKind kind) => _mismatches.Add(1, new KeyValuePair<string, object?>("sessionstore.mismatch.kind", kind.ToString()));
+
+    public void Dispose() => _meter.Dispose();
+}

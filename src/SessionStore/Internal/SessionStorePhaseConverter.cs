@@ -1,0 +1,39 @@
+using System.ComponentModel;
+using System.Globalization;
+
+namespace SessionStore.Internal;
+
+/// <summary>
+/// Reads a <see cref="SessionStorePhase"/> from configuration. A value that names no phase becomes
+/// <see cref="SessionStorePhase.Unspecified"/> instead of an exception: a typo in a reloaded appsettings file must
+/// not throw inside the configuration reload (and take the application down); start-up refuses it, and a
+/// running application stays in its phase and logs the error.
+/// </summary>
+internal sealed class SessionStorePhaseConverter : EnumConverter
+{
+    private static readonly Dictionary<string, SessionStorePhase> Aliases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["redis-only"] = SessionStorePhase.RedisOnly,
+        ["dual-redis-primary"] = SessionStorePhase.DualWriteRedisPrimary,
+        ["dual-pg-primary"] = SessionStorePhase.DualWritePostgresPrimary,
+        ["pg-only"] = SessionStorePhase.PostgresOnly,
+    };
+
+    public SessionStorePhaseConverter()
+        : base(typeof(SessionStorePhase))
+    {
+    }
+
+    /// <summary>The accepted values, for error messages.</summary>
+    public static string ValidValues =>
+        string.Join(", ", Enum.GetValues<SessionStorePhase>().Skip(1).Select(p => $"{p} ({Aliases.First(a => a.Value == p).Key})"));
+
+    public static SessionStorePhase Parse(string? value) =>
+        value is null ? SessionStorePhase.Unspecified
+        : Aliases.TryGetValue(value.Trim(), out var alias) ? alias
+        : Enum.TryParse<SessionStorePhase>(value.Trim(), ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(value, out _) ? phase
+        : SessionStorePhase.Unspecified;
+
+    public override object ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
+        value is string text ? Parse(text) : base.ConvertFrom(context, culture, value)!;
+}

@@ -1,0 +1,122 @@
+using Microsoft.Extensions.Logging;
+using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
+using SessionStore.Internal;
+using SessionStore.Postgres;
+using SessionStore.Redis;
+
+namespace SessionStore;
+
+/// <summary>
+/// The configuration section <c>SessionStore</c>: the migration phase, both stores and the dual-write behaviour.
+/// Only <see cref="Phase"/> (and the dual-write tuning) is read live; the stores' connections are made once.
+/// </summary>
+public sealed class SessionStoreOptions
+{
+    /// <summary>The configuration section these options are usually bound from.</summary>
+    public const string SectionName = "SessionStore";
+
+    /// <summary>
+    /// The migration phase. Read on every request: a change in appsettings (with reload on change) or any
+    /// configuration provider takes effect on the next request. A value that names no phase stops start-up;
+    /// at run time it is logged and ignored.
+    /// </summary>
+    /// <value>Required. See <see cref="SessionStorePhase"/> for the accepted spellings.</value>
+    public SessionStorePhase Phase { get; set; }
+
+    /// <summary>The PostgreSQL store (section <c>SessionStore:Postgres</c>).</summary>
+    public PostgresCacheOptions Postgres { get; } = new();
+
+    /// <summary>The Redis store (section <c>SessionStore:Redis</c>).</summary>
+    public RedisSessionCacheOptions Redis { get; } = new();
+
+    /// <summary>
+    /// The session key naming the signed-in user, for "log out everywhere"; applied to both stores unless a
+    /// store sets its own.
+    /// </summary>
+    /// <value>Default null.</value>
+    public string? UserIdSessionKey { get; set; }
+
+    /// <summary>How long a write to the secondary store may take before it is abandoned and counted as failed.</summary>
+    /// <value>Default 2 seconds. From 10 ms to 1 minute.</value>
+    public TimeSpan SecondaryTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The level at which a failure of the secondary store is logged: expected while it is down, so it is yours to choose.</summary>
+    /// <value>Default <see cref="LogLevel.Warning"/>.</value>
+    public LogLevel SecondaryFailureLogLevel { get; set; } = LogLevel.Warning;
+
+    /// <summary>The fraction of primary hits compared with the secondary in the background during a dual phase.</summary>
+    /// <value>Default 0.01. From 0 (never) to 1 (every read).</value>
+    public double ComparisonSampleRate { get; set; } = 0.01;
+
+    /// <summary>
+    /// How far the two stores' remaining lifetimes of one entry may differ before it counts as a mismatch. Each
+    /// store extends a sliding expiry lazily, so some difference is normal.
+    /// </summary>
+    /// <value>Default 5 minutes. Zero or more.</value>
+    public TimeSpan ExpiryTolerance { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Whether, in a dual phase, a read that fails on the primary is answered from the secondary instead of
+    /// failing the request.
+    /// </summary>
+    /// <value>Default false.</value>
+    public bool FailoverReadsToSecondary { get; set; }
+
+    /// <summary>
+    /// Called, off the request path, for each confirmed difference between the stores. It receives the kind, the
+    /// phase and a hash of the key — never the key or the values.
+    /// </summary>
+    /// <value>Default null.</value>
+    public Action<SessionMismatch>? OnMismatch { get; set; }
+
+    /// <summary>Lists every invalid setting for the configured phase; empty when the options can be used.</summary>
+    /// <returns>One message per invalid setting, naming its configuration key and what is allowed.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var failures = new List<string>();
+        if (Phase == SessionStorePhase.Unspecified)
+        {
+            failures.Add($"{SectionName}:{nameof(Phase)} names no phase; valid phases: {SessionStorePhaseConverter.ValidValues}.");
+        }
+
+        failures.AddRange(StoreFailures(Phase));
+        if (SecondaryTimeout < TimeSpan.FromMilliseconds(10) || SecondaryTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{SectionName}:{nameof(SecondaryTimeout)} is {SecondaryTimeout}; it must be between 00:00:00.010 and 00:01:00.");
+        }
+
+        if (!(ComparisonSampleRate is >= 0 and <= 1))
+        {
+            failures.Add($"{SectionName}:{nameof(ComparisonSampleRate)} is {ComparisonSampleRate}; it must be between 0 and 1.");
+        }
+
+        if (ExpiryTolerance < TimeSpan.Zero)
+        {
+            failures.Add($"{SectionName}:{nameof(ExpiryTolerance)} is {ExpiryTolerance}; it must not be negative.");
+        }
+
+        return failures;
+    }
+
+    /// <summary>What keeps the stores that <paramref name="phase"/> uses from being built.</summary>
+    internal IEnumerable<string> StoreFailures(SessionStorePhase phase)
+    {
+        var (usesPostgres, usesRedis) = PhaseRoles.StoresOf(phase);
+        if (usesPostgres)
+        {
+            foreach (var failure in Postgres.Validate())
+            {
+                yield return $"{SectionName}:{nameof(Postgres)}: {failure} (phase {phase} uses PostgreSQL; set {SectionName}:{nameof(Postgres)}:{nameof(PostgresCacheOptions.ConnectionString)}.)";
+            }
+        }
+
+        if (usesRedis)
+        {
+            foreach (var failure in Redis.Validate())
+            {
+                yield return $"{SectionName}:{nameof(Redis)}: {failure} (phase {phase} uses Redis; set {SectionName}:{nameof(Redis)}:{nameof(RedisSessionCacheOptions.Configuration)}.)";
+            }
+        }
+    }
+}

@@ -9,12 +9,13 @@ namespace SessionStore.LocalServers;
 /// </summary>
 public sealed class LocalRedis : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly string _binary;
     private readonly string _directory;
+    private Process? _process;
 
-    private LocalRedis(Process process, string directory, int port)
+    private LocalRedis(string binary, string directory, int port)
     {
-        _process = process;
+        _binary = binary;
         _directory = directory;
         Port = port;
     }
@@ -31,48 +32,67 @@ public sealed class LocalRedis : IAsyncDisposable
     /// <summary>Starts a server and waits until it accepts connections.</summary>
     public static async Task<LocalRedis> StartAsync(string binary, CancellationToken cancellationToken = default)
     {
-        var directory = Directory.CreateTempSubdirectory("sessionstore-redis-").FullName;
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo(binary)
+        var server = new LocalRedis(binary, Directory.CreateTempSubdirectory("sessionstore-redis-").FullName, FreePort.Next());
+        try
+        {
+            await server.StartProcessAsync(cancellationToken);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Kills the server at once, as a crash would: without persistence, its data is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts the server again, empty, on the same port.</summary>
+    public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
+
+    /// <summary>Kills the server and deletes its directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(_binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--port", $"{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--daemonize", "no" })
+        foreach (var argument in new[] { "--port", $"{Port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" })
         {
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {binary}.");
-        var server = new LocalRedis(process, directory, port);
+        var process = _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_binary}.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await server.AcceptsConnectionsAsync(cancellationToken))
+        while (!await AcceptsConnectionsAsync(cancellationToken))
         {
             if (process.HasExited || DateTime.UtcNow > deadline)
             {
-                await server.DisposeAsync();
-                throw new InvalidOperationException($"redis-server did not start on port {port}:\n{(process.HasExited ? await output : "(still running)")}");
+                throw new InvalidOperationException($"redis-server did not start on port {Port}:\n{(process.HasExited ? await output : "(still running)")}");
             }
 
             await Task.Delay(50, cancellationToken);
         }
-
-        return server;
-    }
-
-    /// <summary>Kills the server and deletes its directory.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-        Directory.Delete(_directory, recursive: true);
     }
 
     private async Task<bool> AcceptsConnectionsAsync(CancellationToken cancellationToken)

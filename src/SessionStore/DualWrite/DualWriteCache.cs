@@ -10,8 +10,8 @@ namespace SessionStore.DualWrite;
 /// <summary>
 /// The cache of a Redis-to-PostgreSQL migration: it sends each operation to the stores of the current
 /// <see cref="SessionStorePhase"/>, read live from configuration. The primary's result is the request's result;
-/// the secondary is written in parallel under its own timeout and its failures are logged and counted, never
-/// thrown. Reads missing in the primary are repaired from the secondary, and a sample of hits is compared
+/// the secondary is written right after it under its own timeout, and its failures are logged and counted,
+/// never thrown. Reads missing in the primary are repaired from the secondary, and a sample of hits is compared
 /// with the secondary in the background.
 /// </summary>
 public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
@@ -25,7 +25,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
     private readonly SemaphoreSlim _comparisons = new(4, 4);
     private readonly Lock _phaseLock = new();
     private SessionStorePhase _phase;
-    private SessionStorePhase _lastRefusedPhase;
+    private SessionStorePhase? _lastRefusedPhase;
     private long _secondaryFailures;
     private long _readRepairs;
     private long _failovers;
@@ -202,10 +202,14 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             return null;
         }
 
-        var value = new ReadOnlySequence<byte>(found.Value);
-        await TimedAsync(primary, "set", () => async ? primary.SetAsync(key, value, lifetime, token) : Sync(() => primary.Set(key, value, lifetime))).ConfigureAwait(false);
-        Repaired(primary);
-        return found;
+        // Only where the primary still has nothing: a request that wrote the session meanwhile holds the newer copy.
+        if (await TimedAsync(primary, "set", () => primary.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, async, token)).ConfigureAwait(false))
+        {
+            Repaired(primary);
+            return found;
+        }
+
+        return await TimedAsync(primary, "get", () => primary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
     }
 
     private async ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
@@ -213,10 +217,15 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         ArgumentNullException.ThrowIfNull(key);
         token.ThrowIfCancellationRequested();
         var (primary, secondary) = Stores(CurrentPhase());
-
-        // The secondary starts first and runs alongside the primary; it is always asynchronous, bounded by its own timeout.
-        var secondaryWrite = secondary is null ? Task.CompletedTask : WriteSecondaryAsync(key, operation, secondary, write);
         await TimedAsync(primary, operation, () => write(primary, async, token)).ConfigureAwait(false);
+        if (secondary is null)
+        {
+            return;
+        }
+
+        // The secondary is written after the primary, never before: a background comparison that finds the
+        // secondary ahead of the primary can then only be looking at a write still on its way, and leaves it be.
+        var secondaryWrite = WriteSecondaryAsync(key, operation, secondary, write);
         if (async)
         {
             await secondaryWrite.ConfigureAwait(false);
@@ -234,7 +243,6 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         using var cancellation = new CancellationTokenSource(timeout, _time);
         try
         {
-            await Task.Yield();
             await TimedAsync(secondary, operation, () => write(secondary, true, cancellation.Token)).AsTask().WaitAsync(timeout, _time).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -277,14 +285,18 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         }
 
         // Read both again before reporting: a write that landed between the two reads is not a mismatch.
-        if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, kind))
+        if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind))
         {
             return;
         }
 
-        if (kind == SessionMismatchKind.MissingInSecondary && primaryEntry.Expiry.ToEntryOptions() is { } lifetime)
+        // The primary is the truth: the secondary gets the primary's copy, so that the next phase change (forward
+        // or back) finds the same session in both stores — but only if the secondary still holds what was compared,
+        // so a write that raced this comparison is never overwritten with an older copy.
+        var condition = secondaryEntry is null ? WriteCondition.WhenAbsent : WriteCondition.WhenUnchanged(secondaryEntry.Value);
+        if (primaryEntry.Expiry.ToEntryOptions() is { } lifetime
+            && await secondary.SetAsync(key, primaryEntry.Value, lifetime, condition, async: true, CancellationToken.None).ConfigureAwait(false))
         {
-            await secondary.SetAsync(key, primaryEntry.Value, lifetime).ConfigureAwait(false);
             Repaired(secondary);
         }
 
@@ -294,16 +306,13 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         LogMismatch(mismatch.Kind, mismatch.Phase, mismatch.KeyHash);
         _options.CurrentValue.OnMismatch?.Invoke(mismatch);
 
-        async Task<(StoredEntry Primary, SessionMismatchKind Kind)?> ClassifyAsync()
+        // The secondary is read first: writes reach it after the primary, so a secondary copy newer than the
+        // primary's cannot be read here, and an older one is what the repair's condition expects.
+        async Task<(StoredEntry Primary, StoredEntry? Secondary, SessionMismatchKind Kind)?> ClassifyAsync()
         {
-            var p = await primary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
-            if (p is null)
-            {
-                return null;
-            }
-
             var s = await secondary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
-            return SessionComparison.Classify(p, s, tolerance) is { } found ? (p, found) : null;
+            var p = await primary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
+            return p is not null && SessionComparison.Classify(p, s, tolerance) is { } found ? (p, s, found) : null;
         }
     }
 
@@ -333,7 +342,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             }
 
             LogPhaseChanged(_phase, configured);
-            _lastRefusedPhase = SessionStorePhase.Unspecified;
+            _lastRefusedPhase = null;
             _phase = configured;
             return configured;
         }

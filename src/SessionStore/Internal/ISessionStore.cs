@@ -14,6 +14,10 @@ internal interface ISessionStore : IBufferDistributedCache, IUserSessionRevoker
     /// <param name="token">Cancels the read.</param>
     ValueTask<StoredEntry?> GetEntryAsync(string key, bool async, CancellationToken token);
 
+    /// <summary>Writes an entry like <see cref="IBufferDistributedCache.SetAsync"/>, if <paramref name="condition"/> holds.</summary>
+    /// <returns>Whether the entry was written.</returns>
+    ValueTask<bool> SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token);
+
     /// <summary>One cheap round trip to the server, for health checks; throws when it cannot be reached.</summary>
     Task PingAsync(CancellationToken token);
 }

@@ -84,14 +84,14 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
     {
         ArgumentNullException.ThrowIfNull(value);
-        SetCoreAsync(key, value, options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        SetCoreAsync(key, value, options, WriteCondition.Always, async: false, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <inheritdoc />
     public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(value);
-        await SetCoreAsync(key, value, options, async: true, token).ConfigureAwait(false);
+        await SetCoreAsync(key, value, options, WriteCondition.Always, async: true, token).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -119,6 +119,9 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     string ISessionStore.Name => "postgresql";
 
     ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
+
+    ValueTask<bool> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
+        SetCoreAsync(key, value, options, condition, async, token);
 
     async Task ISessionStore.PingAsync(CancellationToken token)
     {
@@ -197,37 +200,42 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         return new StoredEntry(payload.WrittenSpan.ToArray(), expiry);
     }
 
-    private ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    private async ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
     {
-        if (value.IsSingleSegment)
-        {
-            return SetCoreAsync(key, value.First, options, async, token);
-        }
-
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
-        return SetCoreAsync(key, value.ToArray(), options, async, token);
+        await SetCoreAsync(key, value.IsSingleSegment ? value.First : value.ToArray(), options, WriteCondition.Always, async, token).ConfigureAwait(false);
     }
 
-    private async ValueTask SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    private async ValueTask<bool> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
 
-        var json = new ArrayBufferWriter<byte>(value.Length + 64);
-        JsonPayloadCodec.Encode(value.Span, json);
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
-
+        var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
         _recentReads.Forget(key);
-        using var command = await CreateCommandAsync(_sql.Set, async, token).ConfigureAwait(false);
+        using var command = await CreateCommandAsync(sql, async, token).ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = json.WrittenMemory });
+        command.Parameters.Add(JsonParameter(value));
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
-        await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false);
+        if (condition.IfValue is { } expected)
+        {
+            command.Parameters.Add(JsonParameter(expected));
+        }
+
+        return await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false) > 0;
+    }
+
+    private static NpgsqlParameter<ReadOnlyMemory<byte>> JsonParameter(ReadOnlyMemory<byte> value)
+    {
+        var json = new ArrayBufferWriter<byte>(value.Length + 64);
+        JsonPayloadCodec.Encode(value.Span, json);
+        return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = json.WrittenMemory };
     }
 
     private async ValueTask RefreshCoreAsync(string key, bool async, CancellationToken token)
@@ -266,7 +274,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         return _dataSource.CreateCommand(sql);
     }
 
-    private Task ExecuteNonQueryAsync(NpgsqlCommand command, bool async, CancellationToken token) =>
+    private Task<int> ExecuteNonQueryAsync(NpgsqlCommand command, bool async, CancellationToken token) =>
         ExecuteAsync(command, static (c, a, t) => a ? c.ExecuteNonQueryAsync(t) : Task.FromResult(c.ExecuteNonQuery()), async, token);
 
     /// <summary>Runs a statement, turning a missing table into an error that says how to create it.</summary>

@@ -91,23 +91,23 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
     {
         ArgumentNullException.ThrowIfNull(value);
-        SetCoreAsync(key, value, options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        SetCoreAsync(key, value, options, WriteCondition.Always, async: false, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     /// <inheritdoc />
     public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(value);
-        await SetCoreAsync(key, value, options, async: true, token).ConfigureAwait(false);
+        await SetCoreAsync(key, value, options, WriteCondition.Always, async: true, token).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
-        SetCoreAsync(key, Linearize(value), options, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        SetCoreAsync(key, Linearize(value), options, WriteCondition.Always, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
-        SetCoreAsync(key, Linearize(value), options, async: true, token);
+    public async ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        await SetCoreAsync(key, Linearize(value), options, WriteCondition.Always, async: true, token).ConfigureAwait(false);
 
     /// <inheritdoc />
     public void Refresh(string key) => ReadAsync(key, wantData: false, async: false, CancellationToken.None).GetAwaiter().GetResult();
@@ -126,6 +126,9 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     string ISessionStore.Name => "redis";
 
     ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
+
+    ValueTask<bool> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
+        SetCoreAsync(key, value, options, condition, async, token);
 
     async Task ISessionStore.PingAsync(CancellationToken token)
     {
@@ -287,7 +290,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         return new StoredEntry(data, expiry);
     }
 
-    private async ValueTask SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    private async ValueTask<bool> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, int.MaxValue);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
@@ -304,6 +307,15 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         // Each transaction names a single key, so both are valid on a cluster; the entry's is atomic, so an entry
         // never lives without its TTL. Asynchronously the two are pipelined into one round trip.
         var entry = database.CreateTransaction();
+        if (condition.IfAbsent)
+        {
+            entry.AddCondition(Condition.KeyNotExists(entryKey));
+        }
+        else if (condition.IfValue is { } expected)
+        {
+            entry.AddCondition(Condition.HashEqual(entryKey, RedisEntry.DataField, expected));
+        }
+
         _ = entry.HashSetAsync(entryKey, RedisEntry.Fields(value, RedisEntry.Absolute(expiration, now), expiration.Sliding));
         if (ttl is { } entryTtl)
         {
@@ -330,13 +342,13 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         {
             if (async)
             {
-                await Task.WhenAll(entry.ExecuteAsync(), index?.ExecuteAsync() ?? Task.FromResult(true)).ConfigureAwait(false);
+                var results = await Task.WhenAll(entry.ExecuteAsync(), index?.ExecuteAsync() ?? Task.FromResult(true)).ConfigureAwait(false);
+                return results[0];
             }
-            else
-            {
-                entry.Execute();
-                index?.Execute();
-            }
+
+            var written = entry.Execute();
+            index?.Execute();
+            return written;
         }
         catch (Exception e) when (IsUnreachable(e))
         {

@@ -61,4 +61,30 @@ public sealed class ExpiryStateTests
                 var databaseWrites = elapsed < remaining && newExpiry - remaining > sliding * threshold;
                 Assert.Equal(!databaseWrites, new ExpiryState(remaining, sliding, cap).RefreshIsNoOp(elapsed, threshold));
             });
+
+    [Fact]
+    public void A_copy_gets_the_sliding_window_under_the_remaining_absolute_cap()
+    {
+        var options = new ExpiryState(TimeSpan.FromMinutes(15), Window, TimeSpan.FromHours(2)).ToEntryOptions()!;
+        Assert.Equal(Window, options.SlidingExpiration);
+        Assert.Equal(TimeSpan.FromHours(2), options.AbsoluteExpirationRelativeToNow);
+    }
+
+    [Fact]
+    public void A_copy_of_an_entry_without_sliding_gets_its_remaining_time()
+    {
+        var options = new ExpiryState(TimeSpan.FromMinutes(7), null, TimeSpan.FromMinutes(7)).ToEntryOptions()!;
+        Assert.Null(options.SlidingExpiration);
+        Assert.Equal(TimeSpan.FromMinutes(7), options.AbsoluteExpirationRelativeToNow);
+        var forever = new ExpiryState(null, null, null).ToEntryOptions()!;
+        Assert.Null(forever.AbsoluteExpirationRelativeToNow);
+        Assert.Null(forever.SlidingExpiration);
+    }
+
+    [Fact]
+    public void An_entry_with_no_time_left_is_not_copied()
+    {
+        Assert.Null(new ExpiryState(TimeSpan.Zero, Window, null).ToEntryOptions());
+        Assert.Null(new ExpiryState(TimeSpan.FromSeconds(1), Window, TimeSpan.Zero).ToEntryOptions());
+    }
 }

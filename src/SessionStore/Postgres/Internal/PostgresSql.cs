@@ -39,16 +39,26 @@ internal sealed class PostgresSql
         Refresh = $"UPDATE {Table} SET {TouchSet} WHERE {TouchWhere}";
 
         // $4 sliding, $5 absolute, $6 absolute relative to now: relative times use the database clock.
+        const string Absolute = "coalesce($5, now() + $6)";
+        const string Expire = $"coalesce(least(now() + $4, {Absolute}), 'infinity')";
         Set = $"""
             INSERT INTO {Table} AS s (sid, sess, user_id, expire, sliding_expiration, absolute_expire)
-            VALUES ($1, $2, $3,
-                    coalesce(least(now() + $4, coalesce($5, now() + $6)), 'infinity'),
-                    $4, coalesce($5, now() + $6))
+            VALUES ($1, $2, $3, {Expire}, $4, {Absolute})
             ON CONFLICT (sid) DO UPDATE SET
                 sess = excluded.sess, user_id = excluded.user_id, expire = excluded.expire,
                 sliding_expiration = excluded.sliding_expiration, absolute_expire = excluded.absolute_expire,
                 created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
                 updated_at = now()
+            """;
+
+        // An expired row still occupies its key until cleanup: "absent" means no live row.
+        SetIfAbsent = Set + "\nWHERE s.expire <= now()";
+
+        // $7 the value the live row must still hold (jsonb equality ignores key order).
+        SetIfUnchanged = $"""
+            UPDATE {Table} SET sess = $2, user_id = $3, expire = {Expire},
+                sliding_expiration = $4, absolute_expire = {Absolute}, updated_at = now()
+            WHERE sid = $1 AND expire > now() AND sess = $7
             """;
 
         Remove = $"DELETE FROM {Table} WHERE sid = $1";
@@ -68,6 +78,10 @@ internal sealed class PostgresSql
     public string Refresh { get; }
 
     public string Set { get; }
+
+    public string SetIfAbsent { get; }
+
+    public string SetIfUnchanged { get; }
 
     public string Remove { get; }
 

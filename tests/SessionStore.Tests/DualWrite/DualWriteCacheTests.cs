@@ -1,0 +1,241 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SessionStore.DualWrite;
+using SessionStore.Internal;
+using SessionStore.Tests.Internal;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.DualWrite;
+
+public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer redis)
+{
+    private const string Unreachable = "127.0.0.1:1,abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static string NewKey() => Guid.NewGuid().ToString();
+
+    [Theory]
+    [InlineData("redis-only", false, true)]
+    [InlineData("dual-redis-primary", true, true)]
+    [InlineData("dual-pg-primary", true, true)]
+    [InlineData("pg-only", true, false)]
+    public async Task Writes_and_removes_go_to_every_store_of_the_phase(string phase, bool inPostgres, bool inRedis)
+    {
+        await using var harness = Harness(phase);
+        var key = NewKey();
+
+        await harness.Cache.SetAsync(key, [1, 2], DualWriteHarness.IdleTimeout, Token);
+
+        Assert.Equal(inPostgres, await harness.Postgres.GetAsync(key, Token) is not null);
+        Assert.Equal(inRedis, await harness.Redis.GetAsync(key, Token) is not null);
+        Assert.Equal([1, 2], await harness.Cache.GetAsync(key, Token));
+
+        await harness.Cache.RemoveAsync(key, Token);
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_primary_miss_found_in_the_secondary_is_copied_with_its_lifetime()
+    {
+        await using var harness = Harness("dual-pg-primary");
+        var key = NewKey();
+        await harness.Redis.SetAsync(key, [9], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+
+        Assert.Equal([9], await harness.Cache.GetAsync(key, Token));
+
+        var copy = await ((ISessionStore)harness.Postgres).GetEntryAsync(key, async: true, Token);
+        Assert.Equal([9], copy!.Value);
+        Assert.Equal(TimeSpan.FromMinutes(20), copy.Expiry.Sliding);
+        Assert.Equal(1, harness.Cache.GetStatistics().ReadRepairs);
+    }
+
+    [Fact]
+    public async Task A_failing_secondary_is_logged_at_its_level_and_counted_but_never_thrown()
+    {
+        await using var harness = new DualWriteHarness("dual-pg-primary", postgres.ConnectionString, Unreachable, s =>
+        {
+            s["SessionStore:SecondaryFailureLogLevel"] = "Information";
+            s["SessionStore:SecondaryTimeout"] = "00:00:00.300";
+        });
+        var key = NewKey();
+
+        await harness.Cache.SetAsync(key, [3], DualWriteHarness.IdleTimeout, Token);
+        Assert.Equal([3], await harness.Cache.GetAsync(key, Token));
+        await harness.Cache.RefreshAsync(key, Token);
+        await harness.Cache.RemoveAsync(key, Token);
+
+        Assert.Equal(3, harness.Cache.GetStatistics().SecondaryFailures);
+        var failures = harness.Logs.GetSnapshot().Where(r => r.Id.Id == SessionStoreEventIds.DualWriteSecondaryFailed).ToList();
+        Assert.Equal(3, failures.Count);
+        Assert.All(failures, r => Assert.Equal(LogLevel.Information, r.Level));
+        Assert.All(failures, r => Assert.DoesNotContain(key, r.Message, StringComparison.Ordinal));
+        Assert.All(failures, r => Assert.Contains(KeyHash.Of(key), r.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Sampled_comparisons_report_differences_by_kind_with_a_hashed_key_and_repair_the_secondary()
+    {
+        var reported = new List<SessionMismatch>();
+        await using var harness = Harness("dual-redis-primary", s => s["SessionStore:ComparisonSampleRate"] = "1");
+        harness.Services.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.OnMismatch = m => { lock (reported) { reported.Add(m); } };
+        var id = Guid.NewGuid().ToByteArray();
+        var key = NewKey();
+        await harness.Cache.SetAsync(key, new TestSessionPayload(id, [new("a", [1]), new("b", [2])]).ToBytes(), DualWriteHarness.IdleTimeout, Token);
+
+        await harness.Postgres.SetAsync(key, new TestSessionPayload(id, [new("a", [1]), new("b", [3])]).ToBytes(), DualWriteHarness.IdleTimeout, Token);
+        await harness.Cache.GetAsync(key, Token);
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(Reported(SessionMismatchKind.ValueDiffers)), "the changed value is reported");
+        await DualWriteHarness.EventuallyAsync(async () =>
+        {
+            var secondary = await harness.Postgres.GetAsync(key, Token);
+            var primary = await harness.Redis.GetAsync(key, Token);
+            return Convert.ToHexString(secondary!) == Convert.ToHexString(primary!);
+        }, "the secondary holds the primary's value");
+
+        await harness.Postgres.RemoveAsync(key, Token);
+        await harness.Cache.GetAsync(key, Token);
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(Reported(SessionMismatchKind.MissingInSecondary)), "the missing copy is reported");
+        await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is not null, "the missing copy is written");
+
+        var mismatch = reported[0];
+        Assert.Equal(SessionStorePhase.DualWriteRedisPrimary, mismatch.Phase);
+        Assert.Equal(KeyHash.Of(key), mismatch.KeyHash);
+        Assert.Equal(1, harness.Cache.GetStatistics().Mismatches[SessionMismatchKind.ValueDiffers]);
+
+        bool Reported(SessionMismatchKind kind)
+        {
+            lock (reported)
+            {
+                return reported.Any(m => m.Kind == kind);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Equal_copies_are_not_reported()
+    {
+        var reported = 0;
+        await using var harness = Harness("dual-pg-primary", s => s["SessionStore:ComparisonSampleRate"] = "1");
+        harness.Services.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.OnMismatch = _ => Interlocked.Increment(ref reported);
+        var key = NewKey();
+        await harness.Cache.SetAsync(key, new TestSessionPayload(new byte[16], [new("a", [1]), new("b", "two"u8.ToArray())]).ToBytes(), DualWriteHarness.IdleTimeout, Token);
+
+        for (var i = 0; i < 20; i++)
+        {
+            await harness.Cache.GetAsync(key, Token);
+        }
+
+        await Task.Delay(500, Token);
+        Assert.Equal(0, reported);
+    }
+
+    [Fact]
+    public async Task The_phase_follows_configuration_live_and_a_bad_value_is_logged_and_ignored()
+    {
+        await using var harness = Harness("redis-only");
+        await harness.StartAsync();
+        Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
+
+        harness.Phase = "dual-pg-primary";
+        Assert.Equal(SessionStorePhase.DualWritePostgresPrimary, harness.Cache.Phase);
+
+        harness.Phase = "dual-pg-primry";
+        Assert.Equal(SessionStorePhase.DualWritePostgresPrimary, harness.Cache.Phase);
+        var refusal = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseRefused);
+        Assert.Equal(LogLevel.Error, refusal.Level);
+        Assert.Contains("PostgresOnly (pg-only)", refusal.Message, StringComparison.Ordinal);
+
+        harness.Phase = "PostgresOnly";
+        Assert.Equal(SessionStorePhase.PostgresOnly, harness.Cache.Phase);
+    }
+
+    [Fact]
+    public async Task Start_up_stops_on_a_phase_that_names_none_listing_the_valid_ones()
+    {
+        await using var harness = Harness("dual-pg-primry");
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(harness.StartAsync);
+
+        Assert.Contains("SessionStore:Phase is 'dual-pg-primry'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DualWritePostgresPrimary (dual-pg-primary)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_up_stops_when_a_store_the_phase_needs_is_not_configured_naming_its_key()
+    {
+        await using var harness = Harness("dual-redis-primary", s => s["SessionStore:Postgres:ConnectionString"] = null);
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(harness.StartAsync);
+
+        Assert.Contains("SessionStore:Postgres:ConnectionString", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reads_fail_over_to_the_secondary_when_asked_to()
+    {
+        var broken = "Host=127.0.0.1;Port=1;Timeout=1";
+        await using var failover = new DualWriteHarness("dual-pg-primary", broken, redis.Configuration, s => s["SessionStore:FailoverReadsToSecondary"] = "true");
+        await using var strict = new DualWriteHarness("dual-pg-primary", broken, redis.Configuration);
+        var key = NewKey();
+        await failover.Redis.SetAsync(key, [5], DualWriteHarness.IdleTimeout, Token);
+        await strict.Redis.SetAsync(key, [5], DualWriteHarness.IdleTimeout, Token);
+
+        Assert.Equal([5], await failover.Cache.GetAsync(key, Token));
+        Assert.Equal(1, failover.Cache.GetStatistics().PrimaryReadFailovers);
+        await Assert.ThrowsAnyAsync<Npgsql.NpgsqlException>(() => strict.Cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task Logging_a_user_out_everywhere_reaches_both_stores()
+    {
+        await using var harness = Harness("dual-pg-primary");
+        var key = NewKey();
+        await harness.Cache.SetAsync(key, new TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray())]).ToBytes(), DualWriteHarness.IdleTimeout, Token);
+
+        Assert.Equal(1, await harness.Cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task Health_is_degraded_without_the_secondary_and_unhealthy_without_the_primary()
+    {
+        await using var healthy = Harness("dual-pg-primary");
+        await using var degraded = new DualWriteHarness("dual-pg-primary", postgres.ConnectionString, Unreachable);
+        await using var unhealthy = new DualWriteHarness("dual-redis-primary", postgres.ConnectionString, Unreachable);
+
+        Assert.Equal(HealthStatus.Healthy, await StatusAsync(healthy));
+        Assert.Equal(HealthStatus.Degraded, await StatusAsync(degraded));
+        Assert.Equal(HealthStatus.Unhealthy, await StatusAsync(unhealthy));
+
+        static async Task<HealthStatus> StatusAsync(DualWriteHarness harness) =>
+            (await harness.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Token)).Status;
+    }
+
+    [Fact]
+    public async Task Operation_durations_are_published_per_store_and_operation_without_keys()
+    {
+        await using var harness = Harness("dual-pg-primary");
+        using var durations = new MetricCollector<double>(harness.Services.GetRequiredService<IMeterFactory>(), SessionStoreMetrics.MeterName, SessionStoreMetrics.OperationDuration);
+        var key = NewKey();
+
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        await harness.Cache.GetAsync(key, Token);
+
+        var measurements = durations.GetMeasurementSnapshot();
+        Assert.Contains(measurements, m => m.Tags["db.system.name"] is "postgresql" && m.Tags["db.operation.name"] is "get");
+        Assert.Contains(measurements, m => m.Tags["db.system.name"] is "redis" && m.Tags["db.operation.name"] is "set");
+        Assert.All(measurements, m => Assert.DoesNotContain(m.Tags.Values, v => v is string s && s.Contains(key, StringComparison.Ordinal)));
+    }
+
+    private DualWriteHarness Harness(string phase, Action<IDictionary<string, string?>>? configure = null) =>
+        new(phase, postgres.ConnectionString, redis.Configuration, configure);
+}

@@ -1,0 +1,50 @@
+using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
+using SessionStore.Internal;
+using SessionStore.Tests.Internal;
+
+namespace SessionStore.Tests.DualWrite;
+
+public sealed class SessionComparisonTests
+{
+    private static readonly TimeSpan Tolerance = TimeSpan.FromMinutes(5);
+    private static readonly ExpiryState TwentyMinutes = new(TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(20), null);
+
+    [Fact]
+    public void Sessions_with_the_same_id_and_map_in_another_order_are_the_same()
+    {
+        var id = Guid.NewGuid().ToByteArray();
+        var one = new TestSessionPayload(id, [new("a", [1]), new("b", [2])]).ToBytes();
+        var other = new TestSessionPayload(id, [new("b", [2]), new("a", [1])]).ToBytes();
+
+        Assert.Null(SessionComparison.Classify(new(one, TwentyMinutes), new(other, TwentyMinutes), Tolerance));
+    }
+
+    [Fact]
+    public void A_changed_value_or_id_differs()
+    {
+        var id = Guid.NewGuid().ToByteArray();
+        var one = new TestSessionPayload(id, [new("a", [1])]).ToBytes();
+        var changed = new TestSessionPayload(id, [new("a", [2])]).ToBytes();
+        var otherId = new TestSessionPayload(Guid.NewGuid().ToByteArray(), [new("a", [1])]).ToBytes();
+
+        Assert.Equal(SessionMismatchKind.ValueDiffers, SessionComparison.Classify(new(one, TwentyMinutes), new(changed, TwentyMinutes), Tolerance));
+        Assert.Equal(SessionMismatchKind.ValueDiffers, SessionComparison.Classify(new(one, TwentyMinutes), new(otherId, TwentyMinutes), Tolerance));
+        Assert.Equal(SessionMismatchKind.ValueDiffers, SessionComparison.Classify(new([1, 2, 3], TwentyMinutes), new([1, 2], TwentyMinutes), Tolerance));
+    }
+
+    [Fact]
+    public void Lifetimes_differ_only_beyond_the_tolerance()
+    {
+        var later = TwentyMinutes with { Remaining = TimeSpan.FromMinutes(16) };
+        var muchLater = TwentyMinutes with { Remaining = TimeSpan.FromMinutes(14) };
+
+        Assert.Null(SessionComparison.Classify(new([1], TwentyMinutes), new([1], later), Tolerance));
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionComparison.Classify(new([1], TwentyMinutes), new([1], muchLater), Tolerance));
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionComparison.Classify(new([1], TwentyMinutes), new([1], new ExpiryState(null, null, null)), Tolerance));
+    }
+
+    [Fact]
+    public void A_missing_secondary_copy_is_its_own_kind() =>
+        Assert.Equal(SessionMismatchKind.MissingInSecondary, SessionComparison.Classify(new([1], TwentyMinutes), null, Tolerance));
+}

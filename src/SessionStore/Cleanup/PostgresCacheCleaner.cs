@@ -122,12 +122,12 @@ public sealed partial class PostgresCacheCleaner
         var reachedMaximumRunTime = false;
         while (true)
         {
-            int deleted;
+            long selected, deleted;
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
                 await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
-                deleted = await PostgresCommand.NonQueryAsync(connection, sql.DeleteExpiredBatch, cancellationToken, options.BatchSize).ConfigureAwait(false);
+                (selected, deleted) = (await PostgresCommand.QueryAsync(connection, sql.DeleteExpiredBatch, r => (r.GetInt64(0), r.GetInt64(1)), async: true, cancellationToken, options.BatchSize).ConfigureAwait(false))[0];
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -135,8 +135,8 @@ public sealed partial class PostgresCacheCleaner
             rows += deleted;
             _metrics.BatchDeleted(deleted);
 
-            // A short batch means nothing was left that was not locked by a writer; those wait for the next run.
-            if (deleted < options.BatchSize)
+            // A short selection means nothing was left that was not locked by a writer; those wait for the next run.
+            if (selected < options.BatchSize)
             {
                 break;
             }

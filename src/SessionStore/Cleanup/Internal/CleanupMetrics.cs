@@ -28,7 +28,7 @@ internal sealed class CleanupMetrics
         _duration = meter.CreateHistogram<double>("sessionstore.cleanup.run.duration", "s", "Duration of cleanup runs that held the table's cleanup lock.");
     }
 
-    public void BatchDeleted(int rows)
+    public void BatchDeleted(long rows)
     {
         _batches.Add(1, _table);
         _rowsDeleted.Add(rows, _table);

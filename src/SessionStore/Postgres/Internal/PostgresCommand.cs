@@ -13,12 +13,6 @@ internal static class PostgresCommand
             : command.ExecuteScalar();
     }
 
-    public static async ValueTask<int> NonQueryAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
-    {
-        using var command = Create(connection, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     public static async ValueTask<List<T>> QueryAsync<T>(NpgsqlConnection connection, string sql, Func<NpgsqlDataReader, T> read, bool async, CancellationToken cancellationToken, params object[] parameters)
     {
         using var command = Create(connection, sql, parameters);

@@ -99,7 +99,8 @@ internal sealed class PostgresSql
         Remove = $"DELETE FROM {Table} WHERE sid = $1";
 
         // Rows still locked by a writer are skipped, and the expiry is checked again on the row actually deleted,
-        // so a session refreshed or overwritten meanwhile survives. A partitioned table deletes rows only from
+        // so a session refreshed or overwritten meanwhile survives. Returns rows selected and rows deleted: only a
+        // selection short of the limit means the run is done. A partitioned table deletes rows only from
         // the partition that is never dropped: the others go whole.
         var doomedFilter = partitioned ? "bucket = 'infinity' AND " : "";
         var deleteFilter = partitioned ? "s.bucket = 'infinity' AND " : "";
@@ -110,9 +111,13 @@ internal sealed class PostgresSql
                 ORDER BY expire
                 LIMIT $1
                 FOR UPDATE SKIP LOCKED
+            ),
+            deleted AS (
+                DELETE FROM {Table} AS s USING doomed
+                WHERE {deleteFilter}s.sid = doomed.sid AND s.expire <= now()
+                RETURNING 1
             )
-            DELETE FROM {Table} AS s USING doomed
-            WHERE {deleteFilter}s.sid = doomed.sid AND s.expire <= now()
+            SELECT (SELECT count(*) FROM doomed), (SELECT count(*) FROM deleted)
             """;
     }
 

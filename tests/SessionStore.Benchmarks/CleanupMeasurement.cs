@@ -6,6 +6,8 @@ using SessionStore.Cleanup;
 using SessionStore.LocalServers;
 using SessionStore.Postgres;
 
+using static SessionStore.Benchmarks.AdminCommands;
+
 namespace SessionStore.Benchmarks;
 
 /// <summary>
@@ -150,18 +152,6 @@ internal static class CleanupMeasurement
     private static string Ms(Result result, double percentile) => (result.Histogram.GetValueAtPercentile(percentile) / 1000.0).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Key(int i) => $"00000000-0000-0000-0000-{i:D12}";
-
-    private static async Task ExecuteAsync(NpgsqlDataSource admin, string sql)
-    {
-        await using var command = admin.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource admin, string sql)
-    {
-        await using var command = admin.CreateCommand(sql);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
 
     private sealed record Result(LongHistogram Histogram, double Throughput);
 }

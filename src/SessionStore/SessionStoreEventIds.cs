@@ -32,4 +32,19 @@ public static class SessionStoreEventIds
 
     /// <summary>A configured phase was refused (invalid, or a store it needs is not configured); the previous phase stays.</summary>
     public const int DualWritePhaseRefused = 3006;
+
+    /// <summary>A cleanup run finished; the message says how much it deleted and dropped.</summary>
+    public const int CleanupRunCompleted = 4001;
+
+    /// <summary>A cleanup run was skipped because another instance holds the table's cleanup lock.</summary>
+    public const int CleanupSkippedLocked = 4002;
+
+    /// <summary>A cleanup run failed; the service tries again at the next interval.</summary>
+    public const int CleanupRunFailed = 4003;
+
+    /// <summary>Partition maintenance was postponed: the table's lock was not granted within the lock timeout.</summary>
+    public const int CleanupPartitionsPostponed = 4004;
+
+    /// <summary>A scheduled cleanup run did nothing because cleanup is disabled.</summary>
+    public const int CleanupDisabled = 4005;
 }

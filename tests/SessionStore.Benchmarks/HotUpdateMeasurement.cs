@@ -4,6 +4,8 @@ using Npgsql;
 using SessionStore.LocalServers;
 using SessionStore.Postgres;
 
+using static SessionStore.Benchmarks.AdminCommands;
+
 namespace SessionStore.Benchmarks;
 
 /// <summary>
@@ -119,17 +121,5 @@ internal static class HotUpdateMeasurement
         }
 
         await Task.Delay(500);
-    }
-
-    private static async Task ExecuteAsync(NpgsqlDataSource admin, string sql)
-    {
-        await using var command = admin.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource admin, string sql)
-    {
-        await using var command = admin.CreateCommand(sql);
-        return (T)(await command.ExecuteScalarAsync())!;
     }
 }

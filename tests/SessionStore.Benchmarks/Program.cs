@@ -3,6 +3,7 @@ using SessionStore.Benchmarks;
 var measurements = new Dictionary<string, Func<Task>>(StringComparer.Ordinal)
 {
     ["hot-updates"] = HotUpdateMeasurement.RunAsync,
+    ["cleanup"] = CleanupMeasurement.RunAsync,
 };
 
 if (args.Length != 1 || !measurements.TryGetValue(args[0], out var run))

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SessionStore.DependencyInjection.Internal;
 using SessionStore.Postgres;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -32,7 +33,8 @@ public static class PostgresCacheServiceCollectionExtensions
                 }
             })
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCacheOptions>, SessionCacheOptionsValidator<PostgresCacheOptions>>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCacheOptions>>(
+            new OptionsValidator<PostgresCacheOptions>(o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PostgresCache>();
         services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<PostgresCache>()));

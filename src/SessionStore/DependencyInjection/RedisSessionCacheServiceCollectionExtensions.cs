@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SessionStore.DependencyInjection.Internal;
 using SessionStore.Redis;
 using StackExchange.Redis;
 
@@ -34,7 +35,8 @@ public static class RedisSessionCacheServiceCollectionExtensions
                 }
             })
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionCacheOptions>, SessionCacheOptionsValidator<RedisSessionCacheOptions>>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionCacheOptions>>(
+            new OptionsValidator<RedisSessionCacheOptions>(o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RedisSessionCache>();
         services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<RedisSessionCache>()));

@@ -21,6 +21,11 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     public const int MaximumKeyLength = 255;
 
     private const string UndefinedTable = "42P01";
+    private const string SerializationFailure = "40001";
+
+    // A partitioned statement that met a row another statement had just moved to another partition fails with
+    // 40001 and is run again with a fresh snapshot; each retry follows a completed move, so few are ever needed.
+    private const int MaximumAttempts = 10;
 
     private readonly PostgresCacheOptions _options;
     private readonly NpgsqlDataSource _dataSource;
@@ -58,8 +63,8 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         _time = timeProvider;
         _ownsDataSource = _options.DataSource is null;
         _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!);
-        _sql = new PostgresSql(_options.SchemaName, _options.TableName);
-        _migrator = new PostgresSchemaMigrator(_dataSource, _options.SchemaName, _options.TableName);
+        _sql = new PostgresSql(_options.SchemaName, _options.TableName, partitioned: _options.Partitioning is not null);
+        _migrator = new PostgresSchemaMigrator(_dataSource, _options.SchemaName, _options.TableName, _options.Partitioning);
         _userIdKey = _options.UserIdSessionKeyUtf8;
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
         _schemaReady = !_options.CreateTableIfMissing;
@@ -133,10 +138,25 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        using var command = await CreateCommandAsync(_sql.RevokeUser, async: true, cancellationToken).ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
-        return await ExecuteAsync(command, static (c, _, t) => c.ExecuteNonQueryAsync(t), async: true, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(async (a, t) =>
+        {
+            using var command = await CreateCommandAsync(_sql.RevokeUser, a, t).ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+            return await command.ExecuteNonQueryAsync(t).ConfigureAwait(false);
+        }, async: true, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The options the cache runs with, for the cleaner that works on the same table.</summary>
+    internal PostgresCacheOptions Options => _options;
+
+    /// <summary>The cache's data source, shared with the cleaner rather than opening a second pool.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    internal PostgresSql Sql => _sql;
+
+    /// <summary>Creates the table first when the options ask for it; a no-op once done.</summary>
+    internal ValueTask EnsureSchemaReadyAsync(CancellationToken token) =>
+        _schemaReady ? ValueTask.CompletedTask : EnsureSchemaAsync(async: true, token);
 
     /// <summary>Disposes the data source when the cache built it from a connection string.</summary>
     public void Dispose()
@@ -169,20 +189,22 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         token.ThrowIfCancellationRequested();
 
-        byte[] json;
-        ExpiryState expiry;
-        using (var command = await CreateCommandAsync(_sql.Get, async, token).ConfigureAwait(false))
+        var (json, expiry) = await ExecuteAsync<(byte[]? Json, ExpiryState Expiry)>(async (a, t) =>
         {
+            using var command = await CreateCommandAsync(_sql.Get, a, t).ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
             command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = _options.TouchThreshold });
-            using var reader = await ExecuteAsync(command, static (c, a, t) => a ? c.ExecuteReaderAsync(t) : Task.FromResult(c.ExecuteReader()), async, token).ConfigureAwait(false);
-            if (!(async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()))
+            using var reader = a ? await command.ExecuteReaderAsync(t).ConfigureAwait(false) : command.ExecuteReader();
+            if (!(a ? await reader.ReadAsync(t).ConfigureAwait(false) : reader.Read()))
             {
-                return null;
+                return (null, default);
             }
 
-            json = reader.GetFieldValue<byte[]>(0);
-            expiry = new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3));
+            return (reader.GetFieldValue<byte[]>(0), new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)));
+        }, async, token).ConfigureAwait(false);
+        if (json is null)
+        {
+            return null;
         }
 
         var payload = new ArrayBufferWriter<byte>(json.Length + 64);
@@ -214,21 +236,32 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         token.ThrowIfCancellationRequested();
 
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
-        var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
         _recentReads.Forget(key);
-        using var command = await CreateCommandAsync(sql, async, token).ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        command.Parameters.Add(JsonParameter(value));
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
-        if (condition.IfValue is { } expected)
+        var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
+        return await ExecuteAsync(async (a, t) =>
         {
-            command.Parameters.Add(JsonParameter(expected));
-        }
+            using var batch = await CreateBatchAsync(a, t).ConfigureAwait(false);
+            if (_sql.Partitioned)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.SetLock) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } });
+            }
 
-        return await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false) > 0;
+            var set = new NpgsqlBatchCommand(sql);
+            set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            set.Parameters.Add(JsonParameter(value));
+            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
+            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
+            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
+            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
+            if (condition.IfValue is { } expected)
+            {
+                set.Parameters.Add(JsonParameter(expected));
+            }
+
+            batch.BatchCommands.Add(set);
+            _ = a ? await batch.ExecuteNonQueryAsync(t).ConfigureAwait(false) : batch.ExecuteNonQuery();
+            return set.RecordsAffected > 0;
+        }, async, token).ConfigureAwait(false);
     }
 
     private static NpgsqlParameter<ReadOnlyMemory<byte>> JsonParameter(ReadOnlyMemory<byte> value)
@@ -247,10 +280,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             return;
         }
 
-        using var command = await CreateCommandAsync(_sql.Refresh, async, token).ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = _options.TouchThreshold });
-        await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false);
+        await ExecuteNonQueryAsync(_sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
     }
 
     private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
@@ -258,9 +288,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         token.ThrowIfCancellationRequested();
         _recentReads.Forget(key);
-        using var command = await CreateCommandAsync(_sql.Remove, async, token).ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        await ExecuteNonQueryAsync(command, async, token).ConfigureAwait(false);
+        await ExecuteNonQueryAsync(_sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);
     }
 
     /// <summary>A command on the data source: it opens a pooled connection for the one statement and returns it after.</summary>
@@ -274,22 +302,51 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         return _dataSource.CreateCommand(sql);
     }
 
-    private Task<int> ExecuteNonQueryAsync(NpgsqlCommand command, bool async, CancellationToken token) =>
-        ExecuteAsync(command, static (c, a, t) => a ? c.ExecuteNonQueryAsync(t) : Task.FromResult(c.ExecuteNonQuery()), async, token);
-
-    /// <summary>Runs a statement, turning a missing table into an error that says how to create it.</summary>
-    private async Task<T> ExecuteAsync<T>(NpgsqlCommand command, Func<NpgsqlCommand, bool, CancellationToken, Task<T>> execute, bool async, CancellationToken token)
+    private async ValueTask<NpgsqlBatch> CreateBatchAsync(bool async, CancellationToken token)
     {
-        try
+        if (!_schemaReady)
         {
-            return await execute(command, async, token).ConfigureAwait(false);
+            await EnsureSchemaAsync(async, token).ConfigureAwait(false);
         }
-        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+
+        return _dataSource.CreateBatch();
+    }
+
+    private ValueTask<int> ExecuteNonQueryAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
+        ExecuteAsync(async (a, t) =>
         {
-            throw new InvalidOperationException(
-                $"The session table {_sql.Table} does not exist. Create it with PostgresSchemaMigrator.MigrateAsync() " +
-                $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
-                e);
+            using var command = await CreateCommandAsync(sql, a, t).ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+            if (touchThreshold is { } threshold)
+            {
+                command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = threshold });
+            }
+
+            return a ? await command.ExecuteNonQueryAsync(t).ConfigureAwait(false) : command.ExecuteNonQuery();
+        }, async, token);
+
+    /// <summary>
+    /// Runs one statement (or batch), turning a missing table into an error that says how to create it, and
+    /// running a partitioned statement again when it met a row that a concurrent statement moved.
+    /// </summary>
+    private async ValueTask<T> ExecuteAsync<T>(Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await statement(async, token).ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState == UndefinedTable)
+            {
+                throw new InvalidOperationException(
+                    $"The session table {_sql.Table} (or, partitioned, its {_sql.Partitioning}) does not exist. Create it with PostgresSchemaMigrator.MigrateAsync() " +
+                    $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
+                    e);
+            }
+            catch (PostgresException e) when (e.SqlState == SerializationFailure && _sql.Partitioned && attempt < MaximumAttempts)
+            {
+            }
         }
     }
 

@@ -39,6 +39,14 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// <value>Default false.</value>
     public bool CreateTableIfMissing { get; set; }
 
+    /// <summary>
+    /// Partitions the table by expiry so that cleanup drops whole partitions; null keeps one plain table. Decided
+    /// when the table is created: a plain table is not converted, and the cache refuses to start on a table of the
+    /// other layout when it creates tables itself.
+    /// </summary>
+    /// <value>Default null (a plain table).</value>
+    public PostgresPartitioningOptions? Partitioning { get; set; }
+
     PostgresCacheOptions IOptions<PostgresCacheOptions>.Value => this;
 
     /// <inheritdoc />
@@ -53,6 +61,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
 
         ValidateIdentifier(failures, nameof(SchemaName), SchemaName, 63);
         ValidateIdentifier(failures, nameof(TableName), TableName, MaximumTableNameBytes);
+        Partitioning?.Validate(failures, TableName);
         return failures;
     }
 

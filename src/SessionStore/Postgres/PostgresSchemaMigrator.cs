@@ -14,19 +14,36 @@ public sealed class PostgresSchemaMigrator
 {
     private const string HistoryTableName = "sessionstore_schema_history";
     private const string ResourcePrefix = "SessionStore.Postgres.Schema.";
+    private const string PartitionedResourcePrefix = ResourcePrefix + "Partitioned.";
 
-    private static readonly IReadOnlyList<(int Version, string Script)> Scripts = LoadScripts();
+    private static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
+    private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix);
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schemaName;
     private readonly string _tableName;
     private readonly PostgresSql _sql;
+    private readonly PostgresPartitioningOptions? _partitioning;
+    private readonly IReadOnlyList<(int Version, string Script)> _scripts;
 
-    /// <summary>Creates a migrator for one session table.</summary>
+    /// <summary>Creates a migrator for one plain session table.</summary>
     /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
     /// <param name="schemaName">The table's schema, created when missing.</param>
     /// <param name="tableName">The table's name.</param>
     public PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName)
+        : this(dataSource, schemaName, tableName, partitioning: null)
+    {
+    }
+
+    /// <summary>Creates a migrator for one session table, plain or partitioned by expiry.</summary>
+    /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
+    /// <param name="schemaName">The table's schema, created when missing.</param>
+    /// <param name="tableName">The table's name.</param>
+    /// <param name="partitioning">
+    /// The partitioned layout, or null for a plain table. A partitioned table gets its partitions up to the
+    /// horizon when it is migrated; the cleanup service keeps creating them after that.
+    /// </param>
+    public PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName, PostgresPartitioningOptions? partitioning)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentException.ThrowIfNullOrEmpty(schemaName);
@@ -34,15 +51,17 @@ public sealed class PostgresSchemaMigrator
         _dataSource = dataSource;
         _schemaName = schemaName;
         _tableName = tableName;
-        _sql = new PostgresSql(schemaName, tableName);
+        _partitioning = partitioning;
+        _sql = new PostgresSql(schemaName, tableName, partitioned: partitioning is not null);
+        _scripts = partitioning is null ? PlainScripts : PartitionedScripts;
     }
 
     /// <summary>The schema version the newest shipped script creates.</summary>
-    public static int LatestVersion => Scripts[^1].Version;
+    public static int LatestVersion => PlainScripts[^1].Version;
 
     /// <summary>The SQL that brings an empty database to <see cref="LatestVersion"/>, for review or a dry run.</summary>
     /// <returns>The scripts with this table's quoted names filled in.</returns>
-    public string GetScript() => string.Join("\n", Scripts.Select(s => Render(s.Script)));
+    public string GetScript() => string.Join("\n", _scripts.Select(s => Render(s.Script)));
 
     /// <summary>Applies every script newer than the table's recorded version.</summary>
     /// <param name="cancellationToken">Cancels the migration; its transaction is rolled back.</param>
@@ -83,11 +102,27 @@ public sealed class PostgresSchemaMigrator
             CultureInfo.InvariantCulture);
 
         var applied = new List<int>();
-        foreach (var (version, script) in Scripts.Where(s => s.Version > current))
+        foreach (var (version, script) in _scripts.Where(s => s.Version > current))
         {
             await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
             await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
             applied.Add(version);
+        }
+
+        // The history records versions, not layouts: a table created plain stays plain, and statements written
+        // for the other layout would fail on it in confusing ways, so say so here.
+        var kind = Convert.ToChar(await ExecuteAsync(connection, "SELECT relkind FROM pg_catalog.pg_class WHERE oid = $1::regclass", _sql.Table).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if ((kind == 'p') != (_partitioning is not null))
+        {
+            throw new InvalidOperationException(_partitioning is null
+                ? $"The session table {_sql.Table} is partitioned, but PostgresCacheOptions.Partitioning is not set. Set it, or use another table."
+                : $"The session table {_sql.Table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresCacheOptions.Partitioning unset.");
+        }
+
+        if (_partitioning is not null)
+        {
+            await ExecuteAsync(connection, $"INSERT INTO {_sql.Partitioning} (bucket_width) VALUES ($1) ON CONFLICT DO NOTHING", _partitioning.Interval).ConfigureAwait(false);
+            await PostgresPartitions.MaintainAsync(connection, _sql, _partitioning.Horizon, dropExpired: false, async, cancellationToken).ConfigureAwait(false);
         }
 
         if (async)
@@ -101,32 +136,24 @@ public sealed class PostgresSchemaMigrator
 
         return applied;
 
-        async ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters)
-        {
-            using var command = new NpgsqlCommand(sql, c);
-            foreach (var value in parameters)
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = value });
-            }
-
-            return async
-                ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
-                : command.ExecuteScalar();
-        }
+        ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters) =>
+            PostgresCommand.ScalarAsync(c, sql, async, cancellationToken, parameters);
     }
 
     private string Render(string script) => script
         .Replace("{{table}}", _sql.Table, StringComparison.Ordinal)
         .Replace("{{expire_index}}", _sql.ExpireIndex, StringComparison.Ordinal)
-        .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal);
+        .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal)
+        .Replace("{{forever_partition}}", _sql.ForeverPartition, StringComparison.Ordinal)
+        .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal);
 
-    private static List<(int Version, string Script)> LoadScripts()
+    private static List<(int Version, string Script)> LoadScripts(string prefix)
     {
         var assembly = typeof(PostgresSchemaMigrator).Assembly;
         return assembly.GetManifestResourceNames()
-            .Where(name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
+            .Where(name => name.StartsWith(prefix, StringComparison.Ordinal) && char.IsAsciiDigit(name[prefix.Length]))
             .Select(name => (
-                Version: int.Parse(name.AsSpan(ResourcePrefix.Length, 3), CultureInfo.InvariantCulture),
+                Version: int.Parse(name.AsSpan(prefix.Length, 3), CultureInfo.InvariantCulture),
                 Script: Read(assembly, name)))
             .OrderBy(s => s.Version)
             .ToList();

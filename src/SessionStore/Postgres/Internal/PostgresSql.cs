@@ -3,67 +3,131 @@ namespace SessionStore.Postgres.Internal;
 /// <summary>The statements for one session table. Identifiers are quoted here and nowhere else; values are always parameters.</summary>
 internal sealed class PostgresSql
 {
+    /// <summary>The origin buckets are aligned to; any fixed instant works, it only has to be the same everywhere.</summary>
+    public const string BucketOrigin = "timestamptz '2000-01-01 00:00:00+00'";
+
     // An expiry is extended only when it would move by more than the threshold fraction of the window ($2).
     private const string TouchWhere = """
         sid = $1 AND expire > now() AND sliding_expiration IS NOT NULL
           AND least(now() + sliding_expiration, absolute_expire) - expire > sliding_expiration * $2
         """;
 
-    private const string TouchSet = "expire = least(now() + sliding_expiration, absolute_expire), updated_at = now()";
+    private const string TouchedExpire = "least(now() + sliding_expiration, absolute_expire)";
+
+    private const string NewAbsoluteExpire = "coalesce($5, now() + $6)";
+    private const string NewExpire = $"coalesce(least(now() + $4, {NewAbsoluteExpire}), 'infinity')";
 
     // What a reader needs to know about the remaining lifetime; timestamps minus now() so no clocks are compared.
     private const string ExpiryColumns = """
         CASE WHEN isfinite(expire) THEN expire - now() END, sliding_expiration, absolute_expire - now()
         """;
 
-    public PostgresSql(string schemaName, string tableName)
+    public PostgresSql(string schemaName, string tableName, bool partitioned = false)
     {
+        SchemaName = schemaName;
+        TableName = tableName;
+        Partitioned = partitioned;
         Schema = Quote(schemaName);
         Table = $"{Schema}.{Quote(tableName)}";
         ExpireIndex = Quote(tableName + "_expire_idx");
         UserIndex = Quote(tableName + "_user_id_idx");
+        ForeverPartition = $"{Schema}.{Quote(tableName + "_forever")}";
+        Partitioning = $"{Schema}.{Quote(tableName + "_partitioning")}";
+
+        // A partitioned row lives in the bucket (partition) named by the first aligned instant after its
+        // expiry; a touch moves it only when the new expiry passes that instant (see docs/cleanup.md).
+        var touch = partitioned
+            ? $"""
+              UPDATE {Table} AS s SET expire = {TouchedExpire}, updated_at = now(),
+                  bucket = {Rebucket(TouchedExpire, "s.bucket")}
+              FROM {Partitioning} AS m
+              WHERE {TouchWhere}
+              """
+            : $"UPDATE {Table} SET expire = {TouchedExpire}, updated_at = now() WHERE {TouchWhere}";
 
         // One statement: a lazy sliding touch when due, else a plain read; an expired row is never returned.
+        // LIMIT 1 lets a partitioned read stop at the first partition holding the key.
         Get = $"""
             WITH touched AS (
-                UPDATE {Table} SET {TouchSet}
-                WHERE {TouchWhere}
+                {touch}
                 RETURNING sess, {ExpiryColumns}
             )
             SELECT * FROM touched
             UNION ALL
             SELECT sess, {ExpiryColumns} FROM {Table}
             WHERE sid = $1 AND expire > now() AND NOT EXISTS (SELECT FROM touched)
+            {(partitioned ? "LIMIT 1" : "")}
             """;
 
-        Refresh = $"UPDATE {Table} SET {TouchSet} WHERE {TouchWhere}";
+        Refresh = touch;
 
         // $4 sliding, $5 absolute, $6 absolute relative to now: relative times use the database clock.
-        const string Absolute = "coalesce($5, now() + $6)";
-        const string Expire = $"coalesce(least(now() + $4, {Absolute}), 'infinity')";
-        Set = $"""
-            INSERT INTO {Table} AS s (sid, sess, user_id, expire, sliding_expiration, absolute_expire)
-            VALUES ($1, $2, $3, {Expire}, $4, {Absolute})
-            ON CONFLICT (sid) DO UPDATE SET
-                sess = excluded.sess, user_id = excluded.user_id, expire = excluded.expire,
-                sliding_expiration = excluded.sliding_expiration, absolute_expire = excluded.absolute_expire,
-                created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
-                updated_at = now()
-            """;
+        Set = partitioned
+            ? PartitionedUpsert(updateWhere: "s.sid = $1", insertWhere: "NOT EXISTS (SELECT FROM updated)")
+            : $"""
+              INSERT INTO {Table} AS s (sid, sess, user_id, expire, sliding_expiration, absolute_expire)
+              VALUES ($1, $2, $3, {NewExpire}, $4, {NewAbsoluteExpire})
+              ON CONFLICT (sid) DO UPDATE SET
+                  sess = excluded.sess, user_id = excluded.user_id, expire = excluded.expire,
+                  sliding_expiration = excluded.sliding_expiration, absolute_expire = excluded.absolute_expire,
+                  created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
+                  updated_at = now()
+              """;
 
-        // An expired row still occupies its key until cleanup: "absent" means no live row.
-        SetIfAbsent = Set + "\nWHERE s.expire <= now()";
+        // Copies between stores (see WriteCondition). An expired row still occupies its key until cleanup, so
+        // "absent" means no live row.
+        SetIfAbsent = partitioned
+            ? PartitionedUpsert(
+                updateWhere: "s.sid = $1 AND s.expire <= now()",
+                insertWhere: $"NOT EXISTS (SELECT FROM updated) AND NOT EXISTS (SELECT FROM {Table} WHERE sid = $1)")
+            : Set + "\nWHERE s.expire <= now()";
 
         // $7 the value the live row must still hold (jsonb equality ignores key order).
         SetIfUnchanged = $"""
-            UPDATE {Table} SET sess = $2, user_id = $3, expire = {Expire},
-                sliding_expiration = $4, absolute_expire = {Absolute}, updated_at = now()
-            WHERE sid = $1 AND expire > now() AND sess = $7
+            WITH v AS (SELECT {NewExpire} AS expire, {NewAbsoluteExpire} AS absolute_expire)
+            UPDATE {Table} AS s SET
+                sess = $2, user_id = $3, expire = v.expire, sliding_expiration = $4, absolute_expire = v.absolute_expire,
+                updated_at = now(){(partitioned ? $", bucket = {Rebucket("v.expire", "s.bucket")}" : "")}
+            FROM v{(partitioned ? $", {Partitioning} AS m" : "")}
+            WHERE s.sid = $1 AND s.expire > now() AND s.sess = $7
             """;
 
-        Remove = $"DELETE FROM {Table} WHERE sid = $1";
         RevokeUser = $"DELETE FROM {Table} WHERE user_id = $1";
+
+        // A partitioned table has no unique index on sid alone, so writers of one key take turns on this lock
+        // ($1 the key); held until the end of the implicit transaction of the batch it opens.
+        SetLock = $"SELECT pg_advisory_xact_lock({StableHash(Table)}, hashtext($1))";
+
+        Remove = $"DELETE FROM {Table} WHERE sid = $1";
+
+        // Rows still locked by a writer are skipped, and the expiry is checked again on the row actually deleted,
+        // so a session refreshed or overwritten meanwhile survives. Returns rows selected and rows deleted: only a
+        // selection short of the limit means the run is done. A partitioned table deletes rows only from
+        // the partition that is never dropped: the others go whole.
+        var doomedFilter = partitioned ? "bucket = 'infinity' AND " : "";
+        var deleteFilter = partitioned ? "s.bucket = 'infinity' AND " : "";
+        DeleteExpiredBatch = $"""
+            WITH doomed AS (
+                SELECT sid FROM {Table}
+                WHERE {doomedFilter}expire <= now()
+                ORDER BY expire
+                LIMIT $1
+                FOR UPDATE SKIP LOCKED
+            ),
+            deleted AS (
+                DELETE FROM {Table} AS s USING doomed
+                WHERE {deleteFilter}s.sid = doomed.sid AND s.expire <= now()
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM doomed), (SELECT count(*) FROM deleted)
+            """;
     }
+
+    public string SchemaName { get; }
+
+    public string TableName { get; }
+
+    public bool Partitioned { get; }
 
     public string Schema { get; }
 
@@ -72,6 +136,12 @@ internal sealed class PostgresSql
     public string ExpireIndex { get; }
 
     public string UserIndex { get; }
+
+    /// <summary>The partition of a partitioned table holding rows that never expire or expire past the horizon.</summary>
+    public string ForeverPartition { get; }
+
+    /// <summary>The one-row table holding a partitioned table's bucket width and horizon.</summary>
+    public string Partitioning { get; }
 
     public string Get { get; }
 
@@ -83,9 +153,66 @@ internal sealed class PostgresSql
 
     public string SetIfUnchanged { get; }
 
-    public string Remove { get; }
-
     public string RevokeUser { get; }
 
+    public string SetLock { get; }
+
+    public string Remove { get; }
+
+    public string DeleteExpiredBatch { get; }
+
+    /// <summary>The table's name for logs and metric tags: unquoted, schema-qualified.</summary>
+    public string DisplayName => $"{SchemaName}.{TableName}";
+
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>A partition of this table, by name.</summary>
+    public string QualifiedPartition(string partitionName) => $"{Schema}.{Quote(partitionName)}";
+
+    /// <summary>Updates the key's row where <paramref name="updateWhere"/> holds, else inserts one where <paramref name="insertWhere"/> holds.</summary>
+    private string PartitionedUpsert(string updateWhere, string insertWhere) => $"""
+        WITH v AS (SELECT {NewExpire} AS expire, {NewAbsoluteExpire} AS absolute_expire),
+        updated AS (
+            UPDATE {Table} AS s SET
+                sess = $2, user_id = $3, expire = v.expire, sliding_expiration = $4, absolute_expire = v.absolute_expire,
+                created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
+                updated_at = now(),
+                bucket = {Rebucket("v.expire", "s.bucket")}
+            FROM v, {Partitioning} AS m
+            WHERE {updateWhere}
+            RETURNING 1
+        )
+        INSERT INTO {Table} (sid, sess, user_id, expire, sliding_expiration, absolute_expire, bucket)
+        SELECT $1, $2, $3, v.expire, $4, v.absolute_expire, {BucketFor("v.expire")}
+        FROM v, {Partitioning} AS m
+        WHERE {insertWhere}
+        """;
+
+    /// <summary>
+    /// The bucket for a row expiring at <paramref name="expiry"/>: the first aligned instant after both it and
+    /// now (so never a partition that may already be dropped), or the forever partition when that instant is past
+    /// the horizon up to which partitions are known to exist. <c>m</c> is the partitioning row.
+    /// </summary>
+    private static string BucketFor(string expiry) => $"""
+        CASE WHEN NOT isfinite({expiry}) THEN 'infinity'::timestamptz
+             WHEN date_bin(m.bucket_width, greatest({expiry}, now()), {BucketOrigin}) + m.bucket_width <= m.horizon
+             THEN date_bin(m.bucket_width, greatest({expiry}, now()), {BucketOrigin}) + m.bucket_width
+             ELSE 'infinity'::timestamptz END
+        """;
+
+    /// <summary>A row keeps its bucket while its expiry still fits; it only ever moves to a later one.</summary>
+    private static string Rebucket(string expiry, string currentBucket) =>
+        $"CASE WHEN {expiry} <= {currentBucket} THEN {currentBucket} ELSE {BucketFor(expiry)} END";
+
+    /// <summary>A 32-bit key derived from the table name, the same in every process (string.GetHashCode is not).</summary>
+    private static int StableHash(string text)
+    {
+        var hash = 2166136261;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        return unchecked((int)hash);
+    }
 }

@@ -1,0 +1,207 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SessionStore.Cleanup.Internal;
+using SessionStore.Postgres;
+using SessionStore.Postgres.Internal;
+
+namespace SessionStore.Cleanup;
+
+/// <summary>
+/// Deletes the expired rows of a <see cref="PostgresCache"/>'s table in short batches, one instance of a fleet at
+/// a time; on a partitioned table it drops partitions whose rows have all expired and creates the ones ahead.
+/// The hosted service registered by <c>AddPostgresCacheCleanup</c> calls <see cref="RunOnceAsync"/> on a
+/// schedule; call it yourself to clean up on demand.
+/// </summary>
+public sealed partial class PostgresCacheCleaner
+{
+    private const string LockNotAvailable = "55P03";
+
+    private readonly PostgresCache _cache;
+    private readonly Func<PostgresCleanupOptions> _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CleanupMetrics _metrics;
+
+    /// <summary>Creates a cleaner with fixed options, no logging and no meter factory (metrics go to a shared meter).</summary>
+    /// <param name="cache">The cache whose table, data source and layout the cleaner uses.</param>
+    /// <param name="options">The cleanup options; validated at each run.</param>
+    public PostgresCacheCleaner(PostgresCache cache, PostgresCleanupOptions options)
+        : this(cache, Fixed(options), NullLogger.Instance, TimeProvider.System, meterFactory: null)
+    {
+    }
+
+    /// <summary>Creates a cleaner whose options are read again at every run.</summary>
+    /// <param name="cache">The cache whose table, data source and layout the cleaner uses.</param>
+    /// <param name="options">The cleanup options; the current value is validated at each run.</param>
+    /// <param name="logger">Receives one line per run, and the reason a run was skipped or failed.</param>
+    /// <param name="timeProvider">Measures the run time and the pauses between batches.</param>
+    /// <param name="meterFactory">Creates the <see cref="SessionStoreMetrics.MeterName"/> meter; null uses a shared one.</param>
+    public PostgresCacheCleaner(PostgresCache cache, IOptionsMonitor<PostgresCleanupOptions> options, ILogger<PostgresCacheCleaner> logger, TimeProvider timeProvider, IMeterFactory? meterFactory)
+        : this(cache, Current(options), logger, timeProvider, meterFactory)
+    {
+    }
+
+    private PostgresCacheCleaner(PostgresCache cache, Func<PostgresCleanupOptions> options, ILogger logger, TimeProvider timeProvider, IMeterFactory? meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _cache = cache;
+        _options = options;
+        _logger = logger;
+        _time = timeProvider;
+        _metrics = new CleanupMetrics(meterFactory, cache.Sql.DisplayName);
+    }
+
+    /// <summary>
+    /// Runs one cleanup pass now, unless another instance is cleaning the same table. Cancelling stops it between
+    /// or during batches; a batch in progress is rolled back.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the run.</param>
+    /// <returns>What the run did.</returns>
+    /// <exception cref="OptionsValidationException">The current options are invalid.</exception>
+    public async Task<PostgresCleanupResult> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        var options = _options();
+        if (options.Validate() is { Count: > 0 } failures)
+        {
+            throw new OptionsValidationException(nameof(PostgresCleanupOptions), typeof(PostgresCleanupOptions), failures);
+        }
+
+        var sql = _cache.Sql;
+        var started = _time.GetTimestamp();
+        await _cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _cache.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // A session-level lock, held across the batch transactions and released in the finally below.
+            var lockKey = "sessionstore.cleanup:" + sql.Table;
+            if (!(bool)(await PostgresCommand.ScalarAsync(connection, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", async: true, cancellationToken, lockKey).ConfigureAwait(false))!)
+            {
+                LogSkippedLocked(sql.DisplayName);
+                _metrics.Run("skipped_locked");
+                return new PostgresCleanupResult(skippedBecauseLocked: true, 0, 0, 0, 0, reachedMaximumRunTime: false, _time.GetElapsedTime(started));
+            }
+
+            try
+            {
+                var result = await CleanAsync(connection, sql, options, started, cancellationToken).ConfigureAwait(false);
+                LogRunCompleted(sql.DisplayName, result.RowsDeleted, result.Batches, result.PartitionsCreated, result.PartitionsDropped, result.Duration.TotalMilliseconds, result.ReachedMaximumRunTime);
+                _metrics.Run("completed", result.Duration);
+                return result;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                _metrics.Run("cancelled", _time.GetElapsedTime(started));
+                throw;
+            }
+            catch (Exception e)
+            {
+                LogRunFailed(sql.DisplayName, e);
+                _metrics.Run("failed", _time.GetElapsedTime(started));
+                throw;
+            }
+            finally
+            {
+                await UnlockAsync(connection, lockKey).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<PostgresCleanupResult> CleanAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, long started, CancellationToken cancellationToken)
+    {
+        var (created, dropped) = sql.Partitioned
+            ? await MaintainPartitionsAsync(connection, sql, options, cancellationToken).ConfigureAwait(false)
+            : (0, 0);
+
+        long rows = 0;
+        var batches = 0;
+        var reachedMaximumRunTime = false;
+        while (true)
+        {
+            long selected, deleted;
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
+                (selected, deleted) = (await PostgresCommand.QueryAsync(connection, sql.DeleteExpiredBatch, r => (r.GetInt64(0), r.GetInt64(1)), async: true, cancellationToken, options.BatchSize).ConfigureAwait(false))[0];
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            batches++;
+            rows += deleted;
+            _metrics.BatchDeleted(deleted);
+
+            // A short selection means nothing was left that was not locked by a writer; those wait for the next run.
+            if (selected < options.BatchSize)
+            {
+                break;
+            }
+
+            if (_time.GetElapsedTime(started) + options.PauseBetweenBatches >= options.MaximumRunTime)
+            {
+                reachedMaximumRunTime = true;
+                break;
+            }
+
+            if (options.PauseBetweenBatches > TimeSpan.Zero)
+            {
+                await Task.Delay(options.PauseBetweenBatches, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return new PostgresCleanupResult(skippedBecauseLocked: false, rows, batches, created, dropped, reachedMaximumRunTime, _time.GetElapsedTime(started));
+    }
+
+    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await PostgresCommand.SetLocalAsync(connection, "lock_timeout", options.LockTimeout, async: true, cancellationToken).ConfigureAwait(false);
+                await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
+                var counts = await PostgresPartitions.MaintainAsync(connection, sql, _cache.Options.Partitioning!.Horizon, dropExpired: true, async: true, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                _metrics.PartitionsDropped(counts.Dropped);
+                return counts;
+            }
+        }
+        catch (PostgresException e) when (e.SqlState == LockNotAvailable)
+        {
+            // Writers go on using the partitions that exist, or the forever partition past the horizon.
+            LogPartitionsPostponed(sql.DisplayName, options.LockTimeout.TotalMilliseconds);
+            return (0, 0);
+        }
+    }
+
+    private static async Task UnlockAsync(NpgsqlConnection connection, string lockKey)
+    {
+        try
+        {
+            await PostgresCommand.ScalarAsync(connection, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", async: true, CancellationToken.None, lockKey).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The pool does not reset connections (No Reset On Close), so one still holding the lock must never be
+            // reused: closing it is what releases the lock on the server.
+            NpgsqlConnection.ClearPool(connection);
+        }
+    }
+
+    private static Func<PostgresCleanupOptions> Fixed(PostgresCleanupOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return () => options;
+    }
+
+    private static Func<PostgresCleanupOptions> Current(IOptionsMonitor<PostgresCleanupOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return () => options.CurrentValue;
+    }
+}

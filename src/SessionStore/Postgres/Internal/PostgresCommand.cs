@@ -1,0 +1,49 @@
+using Npgsql;
+
+namespace SessionStore.Postgres.Internal;
+
+/// <summary>Runs one statement on an open connection, synchronously or not, with positional parameters.</summary>
+internal static class PostgresCommand
+{
+    public static async ValueTask<object?> ScalarAsync(NpgsqlConnection connection, string sql, bool async, CancellationToken cancellationToken, params object[] parameters)
+    {
+        using var command = Create(connection, sql, parameters);
+        return async
+            ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
+            : command.ExecuteScalar();
+    }
+
+    public static async ValueTask<List<T>> QueryAsync<T>(NpgsqlConnection connection, string sql, Func<NpgsqlDataReader, T> read, bool async, CancellationToken cancellationToken, params object[] parameters)
+    {
+        using var command = Create(connection, sql, parameters);
+        using var reader = async
+            ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
+            : command.ExecuteReader();
+        var rows = new List<T>();
+        while (async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read())
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Sets a parameter for the rest of the current transaction (<c>SET LOCAL</c>, but with a parameter).</summary>
+    public static ValueTask<object?> SetLocalAsync(NpgsqlConnection connection, string setting, TimeSpan value, bool async, CancellationToken cancellationToken) =>
+        ScalarAsync(connection, "SELECT set_config($1, $2, true)", async, cancellationToken, setting, Milliseconds(value));
+
+    /// <summary>A duration as PostgreSQL's timeout settings read it: whole milliseconds, never 0 (which means none).</summary>
+    public static string Milliseconds(TimeSpan value) =>
+        Math.Max(1, (long)Math.Ceiling(value.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static NpgsqlCommand Create(NpgsqlConnection connection, string sql, object[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
+}

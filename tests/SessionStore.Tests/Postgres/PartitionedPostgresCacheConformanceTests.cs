@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.Postgres;
+using SessionStore.Tests.Conformance;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Postgres;
+
+/// <summary>The conformance suite on a table partitioned by expiry, with buckets narrow enough that entries move between partitions.</summary>
+public sealed class PartitionedPostgresCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
+{
+    private readonly PostgresCache _cache = new(new PostgresCacheOptions
+    {
+        ConnectionString = server.ConnectionString,
+        TableName = "conformance_partitioned",
+        CreateTableIfMissing = true,
+        Partitioning = new PostgresPartitioningOptions { Interval = TimeSpan.FromSeconds(5), Horizon = TimeSpan.FromMinutes(6) },
+    });
+
+    protected override IDistributedCache Cache => _cache;
+
+    public void Dispose() => _cache.Dispose();
+}

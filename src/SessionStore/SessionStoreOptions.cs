@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SessionStore.Cleanup;
 using SessionStore.DualWrite;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
@@ -29,6 +30,12 @@ public sealed class SessionStoreOptions
 
     /// <summary>The Redis store (section <c>SessionStore:Redis</c>).</summary>
     public RedisSessionCacheOptions Redis { get; } = new();
+
+    /// <summary>
+    /// The cleanup of expired PostgreSQL rows (section <c>SessionStore:Cleanup</c>). It runs only in the phases that
+    /// write PostgreSQL; <see cref="PostgresCleanupOptions.Enabled"/> turns it off altogether.
+    /// </summary>
+    public PostgresCleanupOptions Cleanup { get; } = new();
 
     /// <summary>
     /// The session key naming the signed-in user, for "log out everywhere"; applied to both stores unless a
@@ -108,6 +115,11 @@ public sealed class SessionStoreOptions
             foreach (var failure in Postgres.Validate())
             {
                 yield return $"{SectionName}:{nameof(Postgres)}: {failure} (phase {phase} uses PostgreSQL; set {SectionName}:{nameof(Postgres)}:{nameof(PostgresCacheOptions.ConnectionString)}.)";
+            }
+
+            foreach (var failure in Cleanup.Validate())
+            {
+                yield return $"{SectionName}:{nameof(Cleanup)}: {failure}";
             }
         }
 

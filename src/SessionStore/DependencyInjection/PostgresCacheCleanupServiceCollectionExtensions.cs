@@ -42,7 +42,7 @@ public static class PostgresCacheCleanupServiceCollectionExtensions
             provider.GetRequiredService<TimeProvider>(),
             provider.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresCleanupService>(provider => new PostgresCleanupService(
-            provider.GetRequiredService<PostgresCacheCleaner>(),
+            provider.GetRequiredService<PostgresCacheCleaner>,
             provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<PostgresCleanupService>>())));

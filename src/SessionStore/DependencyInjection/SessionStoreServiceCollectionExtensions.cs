@@ -6,9 +6,13 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Microsoft.Extensions.Hosting;
 using SessionStore;
+using SessionStore.Cleanup;
+using SessionStore.Cleanup.Internal;
 using SessionStore.DependencyInjection.Internal;
 using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
 using SessionStore.Postgres;
 using SessionStore.Redis;
@@ -22,7 +26,8 @@ public static class SessionStoreServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="DualWriteCache"/> as the <see cref="IDistributedCache"/> (and <see cref="IUserSessionRevoker"/>),
     /// configured from a section shaped like <see cref="SessionStoreOptions"/> (usually <c>SessionStore</c>):
-    /// <c>Phase</c>, <c>Postgres:*</c>, <c>Redis:*</c> and the dual-write settings. The phase is read live, so an
+    /// <c>Phase</c>, <c>Postgres:*</c>, <c>Redis:*</c>, <c>Cleanup:*</c> and the dual-write settings. The
+    /// cleanup of expired PostgreSQL rows runs as a hosted service in the phases that write PostgreSQL. The phase is read live, so an
     /// edit of the section takes effect on the next request. Start-up fails, listing every problem, when the
     /// phase names none or a store it needs is not configured. Health checks are registered as <c>sessionstore</c>.
     /// </summary>
@@ -92,6 +97,20 @@ public static class SessionStoreServiceCollectionExtensions
         });
         services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<DualWriteCache>()));
         services.TryAddSingleton<IUserSessionRevoker>(provider => provider.GetRequiredService<DualWriteCache>());
+
+        // Expired rows are cleaned while the phase writes PostgreSQL; the table's cache is built only then.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresCleanupService>(provider =>
+        {
+            var cache = provider.GetRequiredService<DualWriteCache>();
+            var options = new ProjectedOptionsMonitor<SessionStoreOptions, PostgresCleanupOptions>(
+                provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), o => o.Cleanup);
+            var time = provider.GetRequiredService<TimeProvider>();
+            var loggers = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            var cleaner = new Lazy<PostgresCacheCleaner>(() => new PostgresCacheCleaner(
+                (PostgresCache)cache.PostgresStore, options, loggers.CreateLogger<PostgresCacheCleaner>(), time, provider.GetService<IMeterFactory>()));
+            return new PostgresCleanupService(
+                () => PhaseRoles.StoresOf(cache.Phase).Postgres ? cleaner.Value : null, options, time, loggers.CreateLogger<PostgresCleanupService>());
+        }));
 
         // Validated by a hosted service, not IValidateOptions: options are rebuilt when configuration reloads, and
         // a validator would then throw inside the reload. A bad phase at run time is logged and ignored instead.

@@ -144,6 +144,9 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         _comparisons.Dispose();
     }
 
+    /// <summary>The PostgreSQL store, built on first use.</summary>
+    internal ISessionStore PostgresStore => _postgres.Value;
+
     /// <summary>The stores of the phase in force, primary first.</summary>
     internal (ISessionStore Primary, ISessionStore? Secondary) CurrentStores() => Stores(CurrentPhase());
 

@@ -23,7 +23,7 @@ public sealed class PostgresCleanupServiceTests(PostgresServer server)
         var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { Enabled = false, Interval = TimeSpan.FromMinutes(1), Jitter = 0 });
         var cleaner = new PostgresCacheCleaner(table.Cache, options, new FakeLogger<PostgresCacheCleaner>(), time, null);
         var logger = new FakeLogger<PostgresCleanupService>();
-        using var service = new PostgresCleanupService(cleaner, options, time, logger, random: () => 0.5);
+        using var service = new PostgresCleanupService(() => cleaner, options, time, logger, random: () => 0.5);
         await PostgresCacheCleanerTests.InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
 
         await service.StartAsync(Token);

@@ -236,6 +236,28 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         Assert.All(measurements, m => Assert.DoesNotContain(m.Tags.Values, v => v is string s && s.Contains(key, StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task Expired_rows_are_cleaned_in_phases_that_write_postgres_and_left_alone_otherwise()
+    {
+        await using var harness = Harness("redis-only", s => s["SessionStore:Cleanup:Interval"] = "00:00:01");
+        var key = NewKey();
+        await harness.Postgres.SetAsync(key, [1], new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromMilliseconds(50) }, Token);
+        await harness.StartAsync();
+
+        await Task.Delay(TimeSpan.FromSeconds(2.5), Token);
+        Assert.Equal(1L, await CountRowsAsync());
+
+        harness.Phase = "dual-redis-primary";
+        await DualWriteHarness.EventuallyAsync(async () => await CountRowsAsync() == 0, "the expired row is deleted");
+
+        async Task<long> CountRowsAsync()
+        {
+            var table = harness.Services.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.Postgres.TableName;
+            await using var command = postgres.DataSource.CreateCommand($"SELECT count(*) FROM \"public\".\"{table}\"");
+            return (long)(await command.ExecuteScalarAsync(Token))!;
+        }
+    }
+
     private DualWriteHarness Harness(string phase, Action<IDictionary<string, string?>>? configure = null) =>
         new(phase, postgres.ConnectionString, redis.Configuration, configure);
 }

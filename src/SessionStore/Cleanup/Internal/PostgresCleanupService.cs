@@ -5,8 +5,12 @@ using Microsoft.Extensions.Options;
 namespace SessionStore.Cleanup.Internal;
 
 /// <summary>Runs <see cref="PostgresCacheCleaner"/> on a jittered interval until the host stops.</summary>
+/// <remarks>
+/// <c>cleaner</c> returns the cleaner to run now, or null when cleanup does not apply (a migration phase that
+/// does not write PostgreSQL); it is asked at every run, so the table's cache is built only once cleanup applies.
+/// </remarks>
 internal sealed partial class PostgresCleanupService(
-    PostgresCacheCleaner cleaner,
+    Func<PostgresCacheCleaner?> cleaner,
     IOptionsMonitor<PostgresCleanupOptions> options,
     TimeProvider time,
     ILogger<PostgresCleanupService> logger,
@@ -30,7 +34,7 @@ internal sealed partial class PostgresCleanupService(
 
             // Read at every run: the migration phase turns cleanup on and off through this flag without a restart.
             var current = options.CurrentValue;
-            if (!current.Enabled)
+            if (!current.Enabled || cleaner() is not { } active)
             {
                 LogDisabled();
             }
@@ -38,7 +42,7 @@ internal sealed partial class PostgresCleanupService(
             {
                 try
                 {
-                    await cleaner.RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                    await active.RunOnceAsync(stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -55,6 +59,6 @@ internal sealed partial class PostgresCleanupService(
         }
     }
 
-    [LoggerMessage(SessionStoreEventIds.CleanupDisabled, LogLevel.Debug, "Scheduled cleanup skipped: cleanup is disabled.")]
+    [LoggerMessage(SessionStoreEventIds.CleanupDisabled, LogLevel.Debug, "Scheduled cleanup skipped: cleanup is disabled, or the migration phase does not write PostgreSQL.")]
     private partial void LogDisabled();
 }

@@ -1,16 +1,53 @@
+using System.Diagnostics;
 using SessionStore.Benchmarks;
 
-var measurements = new Dictionary<string, Func<Task>>(StringComparer.Ordinal)
+// Measurements, not tests. `report` runs the side-by-side harness and rewrites docs/benchmarks.md and its charts;
+// the others print the tables behind docs/postgres.md (hot-updates) and docs/cleanup.md (cleanup).
+var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.Ordinal)
 {
-    ["hot-updates"] = HotUpdateMeasurement.RunAsync,
-    ["cleanup"] = CleanupMeasurement.RunAsync,
+    ["report"] = ReportAsync,
+    ["hot-updates"] = _ => HotUpdateMeasurement.RunAsync(),
+    ["cleanup"] = _ => CleanupMeasurement.RunAsync(),
 };
 
-if (args.Length != 1 || !measurements.TryGetValue(args[0], out var run))
+if (args.Length == 0 || !measurements.TryGetValue(args[0], out var run))
 {
-    Console.Error.WriteLine($"Usage: dotnet run -c Release --project tests/SessionStore.Benchmarks -- <{string.Join('|', measurements.Keys)}>");
+    Console.Error.WriteLine($"Usage: dotnet run -c Release --project tests/SessionStore.Benchmarks -- <{string.Join('|', measurements.Keys)}> [--sessions N] [--seconds N] [--rounds N]");
     return 2;
 }
 
-await run();
+await run(args[1..]);
 return 0;
+
+static async Task ReportAsync(string[] options)
+{
+    int Option(string name, int fallback) =>
+        Array.IndexOf(options, name) is var i and >= 0 && i + 1 < options.Length ? int.Parse(options[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+
+    var stopwatch = Stopwatch.StartNew();
+    var settings = new BenchmarkSettings(
+        Sessions: Option("--sessions", 10_000),
+        PayloadSizes: [2_000, 20_000],
+        Concurrencies: [1, 16, 64],
+        Duration: TimeSpan.FromSeconds(Option("--seconds", 2)),
+        Rounds: Option("--rounds", 2));
+    var sessions = await SessionsMeasurement.RunAsync(settings);
+    var http = await HttpMeasurement.RunAsync([16, 64], TimeSpan.FromSeconds(5));
+    var allocations = AllocationBenchmarks.Run();
+    var command = "dotnet run -c Release --project tests/SessionStore.Benchmarks -- report" + (options.Length > 0 ? " " + string.Join(' ', options) : "");
+    new BenchmarkReport(sessions, allocations, http, command, stopwatch.Elapsed).Write(FindDocs());
+    Console.WriteLine($"Wrote docs/benchmarks.md in {stopwatch.Elapsed.TotalMinutes:0.0} minutes.");
+}
+
+static string FindDocs()
+{
+    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+    {
+        if (File.Exists(Path.Combine(directory.FullName, "SessionStore.sln")))
+        {
+            return Path.Combine(directory.FullName, "docs");
+        }
+    }
+
+    throw new InvalidOperationException("Run the harness from inside the repository.");
+}

@@ -57,7 +57,7 @@ public sealed class LocalPostgres : IAsyncDisposable
             }
 
             await server.RunToolAsync("initdb", ["-D", server.DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], cancellationToken);
-            string[] settings = [$"-p {server.Port}", $"-k {directory}", "-c listen_addresses=127.0.0.1", "-c max_connections=300"];
+            string[] settings = [$"-p {server.Port}", $"-k {directory}", "-c listen_addresses=127.0.0.1", "-c max_connections=1000"];
             if (!durable)
             {
                 settings = [.. settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"];

@@ -22,7 +22,12 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
     private readonly SessionStoreInstruments _instruments;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _comparisons = new(4, 4);
+    // Comparisons wait this long after the read that sampled them, so that the request's own write-back has
+    // landed in both stores and is not reported as a difference.
+    private static readonly TimeSpan ComparisonDelay = TimeSpan.FromMilliseconds(250);
+
+    private readonly SemaphoreSlim _comparisons = new(MaximumConcurrentComparisons, MaximumConcurrentComparisons);
+    private const int MaximumConcurrentComparisons = 16;
     private readonly Lock _phaseLock = new();
     private SessionStorePhase _phase;
     private SessionStorePhase? _lastRefusedPhase;
@@ -121,15 +126,29 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     /// <inheritdoc />
     /// <remarks>
-    /// Runs in every store the phase uses, and fails if any of them fails: a session left in the secondary
-    /// would come back after the next phase change.
+    /// Runs in every store the phase uses, and fails if any of them fails. It also runs, best effort, in a
+    /// configured store the phase does not use: a copy left there would be read-repaired back after a rollback,
+    /// and the user would be signed in again.
     /// </remarks>
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var (primary, secondary) = Stores(CurrentPhase());
+        var phase = CurrentPhase();
+        var (primary, secondary) = Stores(phase);
         var revoked = await Task.WhenAll(new[] { primary, secondary }.OfType<ISessionStore>()
             .Select(store => store.RevokeUserSessionsAsync(userId, cancellationToken))).ConfigureAwait(false);
+        if (secondary is null && IdleStore(phase) is { } idle)
+        {
+            try
+            {
+                await idle.RevokeUserSessionsAsync(userId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsStoreFailure(e, cancellationToken))
+            {
+                SecondaryFailed(idle, "revoke", userId, e);
+            }
+        }
+
         return revoked.Max();
     }
 
@@ -281,6 +300,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     private async Task CompareAsync(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
     {
+        await Task.Delay(ComparisonDelay, _time).ConfigureAwait(false);
         var tolerance = _options.CurrentValue.ExpiryTolerance;
         if (await ClassifyAsync().ConfigureAwait(false) is null)
         {
@@ -349,6 +369,13 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             _phase = configured;
             return configured;
         }
+    }
+
+    /// <summary>In a single-store phase, the other store when it is configured (a rollback would use it again).</summary>
+    private ISessionStore? IdleStore(SessionStorePhase phase)
+    {
+        var other = phase == SessionStorePhase.RedisOnly ? SessionStorePhase.PostgresOnly : SessionStorePhase.RedisOnly;
+        return _options.CurrentValue.StoreFailures(other).Any() ? null : Stores(other).Primary;
     }
 
     private (ISessionStore Primary, ISessionStore? Secondary) Stores(SessionStorePhase phase) => phase switch

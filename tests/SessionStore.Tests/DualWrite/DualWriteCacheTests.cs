@@ -206,6 +206,21 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
     }
 
     [Fact]
+    public async Task Logging_a_user_out_in_a_single_store_phase_also_clears_the_other_configured_store()
+    {
+        // Otherwise a rollback would read-repair the revoked session back and sign the user in again.
+        await using var harness = Harness("dual-pg-primary");
+        var key = NewKey();
+        await harness.Cache.SetAsync(key, new TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray())]).ToBytes(), DualWriteHarness.IdleTimeout, Token);
+        harness.Phase = "pg-only";
+
+        Assert.Equal(1, await harness.Cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
+    }
+
+    [Fact]
     public async Task Health_is_degraded_without_the_secondary_and_unhealthy_without_the_primary()
     {
         await using var healthy = Harness("dual-pg-primary");

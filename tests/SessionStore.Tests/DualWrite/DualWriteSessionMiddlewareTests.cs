@@ -176,7 +176,7 @@ public sealed class DualWriteSessionMiddlewareTests(PostgresServer postgres, Red
         Assert.Equal(Enum.Parse<SessionStorePhase>(phase), app.Services.GetRequiredService<DualWriteCache>().Phase);
     }
 
-    /// <summary>Comparisons run in the background; a phase change waits until no more repairs are happening.</summary>
+    /// <summary>Comparisons run in the background, a moment after the read; a phase change waits until no more repairs are happening.</summary>
     private static async Task SettleComparisonsAsync(WebApplication app)
     {
         var cache = app.Services.GetRequiredService<DualWriteCache>();
@@ -184,7 +184,7 @@ public sealed class DualWriteSessionMiddlewareTests(PostgresServer postgres, Red
         do
         {
             before = cache.GetStatistics().ReadRepairs;
-            await Task.Delay(200, Token);
+            await Task.Delay(600, Token);
         }
         while (cache.GetStatistics().ReadRepairs != before);
     }

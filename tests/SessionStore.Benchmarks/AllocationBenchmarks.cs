@@ -1,0 +1,96 @@
+using System.Buffers;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using SessionStore.Internal;
+using SessionStore.LocalServers;
+using SessionStore.Postgres;
+using SessionStore.Redis;
+using MicrosoftRedisCache = Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache;
+
+namespace SessionStore.Benchmarks;
+
+/// <summary>Allocated bytes and time per operation (BenchmarkDotNet's MemoryDiagnoser) for the codec and the Get paths, 2 KB sessions.</summary>
+[MemoryDiagnoser]
+public class AllocationBenchmarks
+{
+    private const string Key = "00000000-0000-0000-0000-000000000001";
+    private readonly byte[] _payload = SessionPayloads.Create(2_000);
+    private readonly ArrayBufferWriter<byte> _buffer = new(8_192);
+    private byte[] _json = [];
+    private LocalPostgres? _postgres;
+    private LocalRedis? _redis;
+    private PostgresCache? _postgresCache;
+    private RedisSessionCache? _redisCache;
+    private MicrosoftRedisCache? _microsoftCache;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        JsonPayloadCodec.Encode(_payload, _buffer);
+        _json = _buffer.WrittenSpan.ToArray();
+        _postgres = LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!).GetAwaiter().GetResult();
+        _redis = LocalRedis.StartAsync(LocalRedis.FindBinary()!).GetAwaiter().GetResult();
+        _postgresCache = new PostgresCache(new PostgresCacheOptions { ConnectionString = _postgres.ConnectionString, CreateTableIfMissing = true });
+        _redisCache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = _redis.Configuration });
+        _microsoftCache = new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { Configuration = _redis.Configuration }));
+        var options = new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) };
+        _postgresCache.Set(Key, _payload, options);
+        _redisCache.Set(Key, _payload, options);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _postgresCache?.Dispose();
+        _redisCache?.Dispose();
+        _microsoftCache?.Dispose();
+        _postgres?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _redis?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    [Benchmark(Description = "JSONB codec: encode a session")]
+    public int Encode()
+    {
+        _buffer.ResetWrittenCount();
+        JsonPayloadCodec.Encode(_payload, _buffer);
+        return _buffer.WrittenCount;
+    }
+
+    [Benchmark(Description = "JSONB codec: decode a session")]
+    public int Decode()
+    {
+        _buffer.ResetWrittenCount();
+        JsonPayloadCodec.Decode(_json, _buffer);
+        return _buffer.WrittenCount;
+    }
+
+    [Benchmark(Description = "SessionStore PostgreSQL: GetAsync")]
+    public Task<byte[]?> PostgresGet() => _postgresCache!.GetAsync(Key);
+
+    [Benchmark(Description = "SessionStore Redis: GetAsync")]
+    public Task<byte[]?> RedisGet() => _redisCache!.GetAsync(Key);
+
+    [Benchmark(Description = "Microsoft RedisCache: GetAsync")]
+    public Task<byte[]?> MicrosoftRedisGet() => _microsoftCache!.GetAsync(Key);
+
+    /// <summary>Runs the benchmarks in this process (no generated project to build) and returns (name, mean ns, allocated bytes).</summary>
+    public static List<(string Name, double MeanNanoseconds, long? AllocatedBytes)> Run()
+    {
+        var config = ManualConfig.CreateEmpty()
+            .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            .AddLogger(NullLogger.Instance)
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        var summary = BenchmarkRunner.Run<AllocationBenchmarks>(config);
+        return summary.Reports
+            .Select(r => (r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo, r.ResultStatistics?.Mean ?? double.NaN, r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase)))
+            .ToList();
+    }
+}

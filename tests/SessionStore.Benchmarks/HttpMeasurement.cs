@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SessionStore.LocalServers;
+
+namespace SessionStore.Benchmarks;
+
+/// <summary>
+/// End to end: a small app on Kestrel with ASP.NET Core's session middleware, loaded by wrk with requests that
+/// read one signed-in session — once on SessionStore's PostgreSQL store, once on Microsoft's RedisCache.
+/// </summary>
+internal static partial class HttpMeasurement
+{
+    public static async Task<List<(string Store, int Connections, double RequestsPerSecond, string P50, string P99)>> RunAsync(int[] connections, TimeSpan duration)
+    {
+        await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!, durable: true);
+        await using var redis = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
+        var stores = new (string Name, Action<IServiceCollection> Register)[]
+        {
+            ("SessionStore PostgreSQL", s => s.AddPostgresCache(o => { o.ConnectionString = postgres.ConnectionString; o.CreateTableIfMissing = true; })),
+            (Contenders.RedisCacheName, s => s.AddStackExchangeRedisCache(o => o.Configuration = redis.Configuration)),
+        };
+
+        var results = new List<(string, int, double, string, string)>();
+        foreach (var (name, register) in stores)
+        {
+            await using var app = await StartAppAsync(register);
+            var url = app.Urls.First();
+            using var client = new HttpClient();
+            var cookie = (await client.GetAsync(new Uri(url + "/sign-in"))).Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+            foreach (var count in connections)
+            {
+                Console.Write($"\rhttp {name,-25} c={count}   ");
+                var output = await WrkAsync(url, cookie, count, duration);
+                results.Add((name, count,
+                    double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
+                    Percentile(output, "50%"), Percentile(output, "99%")));
+            }
+        }
+
+        Console.WriteLine();
+        return results;
+    }
+
+    private static async Task<WebApplication> StartAppAsync(Action<IServiceCollection> register)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        register(builder.Services);
+        builder.Services.AddSession(o => o.IdleTimeout = TimeSpan.FromMinutes(20));
+        var app = builder.Build();
+        app.UseSession();
+        app.MapGet("/sign-in", (HttpContext context) => context.Session.SetString("UserId", "user-4711"));
+        app.MapGet("/", (HttpContext context) => context.Session.GetString("UserId") ?? "anonymous");
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<string> WrkAsync(string url, string cookie, int connections, TimeSpan duration)
+    {
+        var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-t", "1", "-c", $"{connections}", "-d", $"{(int)duration.TotalSeconds}s", "--latency", "-H", $"Cookie: {cookie}", url + "/" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output;
+    }
+
+    private static string Percentile(string output, string percentile) =>
+        Regex.Match(output, $@"^\s+{Regex.Escape(percentile)}\s+(\S+)", RegexOptions.Multiline).Groups[1].Value;
+
+    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
+    private static partial Regex RequestsPerSecond();
+}

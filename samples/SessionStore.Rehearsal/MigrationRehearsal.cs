@@ -99,7 +99,8 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
             [$"{SessionStoreOptions.SectionName}:{LocalStores.PostgresKey}"] = options.PostgresConnectionString,
             [$"{SessionStoreOptions.SectionName}:{LocalStores.RedisKey}"] = options.RedisConfiguration,
 
-            // Every primary hit is compared with the secondary, so that the dual phases find every difference.
+            // Every primary hit may be compared with the secondary (the cache skips a comparison while four run), so
+            // differences between the stores surface within the phase that has them.
             [$"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.ComparisonSampleRate)}"] = "1",
         };
         if (options.TableName is { } table)

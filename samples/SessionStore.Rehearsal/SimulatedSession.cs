@@ -47,8 +47,9 @@ internal sealed class SimulatedSession(SessionKind kind)
         SessionKind.ChangedInPostgresOnly when phase == SessionStorePhase.PostgresOnly && round == 0 => AddToCart(Item(step, round)),
         SessionKind.ChangedInPostgresOnly => Read(),
 
-        // The change comes first in every phase: a write goes to both stores of a dual phase and replaces whatever
-        // copy the secondary kept from the phase before (see the report on stale copies after a rollback).
+        // The change comes first in every phase: a write goes to both stores of a dual phase and so replaces any copy
+        // the secondary kept from before (Redis's, after PostgresOnly). ChangedInPostgresOnly leaves that to the
+        // cache's comparisons instead.
         _ => (round % 3) switch
         {
             0 => AddToCart(Item(step, round)),

@@ -36,9 +36,15 @@ public sealed class LocalPostgres : IAsyncDisposable
                 .Select(d => Path.Combine(d, "bin"))
             : [];
         var initdb = ProcessRunner.Find("initdb", debian);
-        return initdb is not null && File.Exists(Path.Combine(Path.GetDirectoryName(initdb)!, "pg_ctl"))
-            ? Path.GetDirectoryName(Path.GetFullPath(initdb))
-            : null;
+        if (initdb is null)
+        {
+            return null;
+        }
+
+        // PATH may hold links to the tools; the directory that matters is the real one, beside pgbench and the rest.
+        var real = new FileInfo(initdb).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(initdb);
+        var directory = Path.GetDirectoryName(real)!;
+        return File.Exists(Path.Combine(directory, "pg_ctl")) ? directory : null;
     }
 
     /// <summary>Creates a cluster and starts it; throws with the server's own output when that fails.</summary>

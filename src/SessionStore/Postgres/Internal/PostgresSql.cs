@@ -100,6 +100,20 @@ internal sealed class PostgresSql
 
         Remove = $"DELETE FROM {Table} WHERE sid = $1";
 
+        // The migration tools read without touching, so that looking at a session never extends it.
+        ReadMany = $"SELECT sid, sess, {ExpiryColumns} FROM {Table} WHERE sid = ANY($1) AND expire > now()";
+
+        // Keys of live rows in key order after $1, $2 at a time: a full pass that never holds a long snapshot.
+        LiveKeysAfter = $"SELECT sid FROM {Table} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2";
+
+        // A random sample of live keys; ORDER BY random() sorts every live key, acceptable for an occasional check.
+        SampleLiveKeys = $"SELECT sid FROM {Table} WHERE expire > now() ORDER BY random() LIMIT $1";
+
+        CountRows = $"SELECT count(*) FILTER (WHERE expire > now()), count(*) FILTER (WHERE expire <= now()) FROM {Table}";
+
+        // Deletes one row version only ($2 the xmin a write returned): any later write to the key made a new one.
+        DeleteVersion = $"DELETE FROM {Table} WHERE sid = $1 AND xmin = $2";
+
         // Rows still locked by a writer are skipped, and the expiry is checked again on the row actually deleted,
         // so a session refreshed or overwritten meanwhile survives. Returns rows selected and rows deleted: only a
         // selection short of the limit means the run is done. A partitioned table deletes rows only from
@@ -160,6 +174,16 @@ internal sealed class PostgresSql
     public string Remove { get; }
 
     public string DeleteExpiredBatch { get; }
+
+    public string ReadMany { get; }
+
+    public string LiveKeysAfter { get; }
+
+    public string SampleLiveKeys { get; }
+
+    public string CountRows { get; }
+
+    public string DeleteVersion { get; }
 
     /// <summary>The table's name for logs and metric tags: unquoted, schema-qualified.</summary>
     public string DisplayName => $"{SchemaName}.{TableName}";

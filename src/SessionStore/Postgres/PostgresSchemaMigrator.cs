@@ -145,7 +145,8 @@ public sealed class PostgresSchemaMigrator
         .Replace("{{expire_index}}", _sql.ExpireIndex, StringComparison.Ordinal)
         .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal)
         .Replace("{{forever_partition}}", _sql.ForeverPartition, StringComparison.Ordinal)
-        .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal);
+        .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal)
+        .Replace("{{last_cleanup}}", _sql.LastCleanup, StringComparison.Ordinal);
 
     private static List<(int Version, string Script)> LoadScripts(string prefix)
     {

@@ -176,6 +176,30 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Equal([keys[3]], await _scenario.RedisKeysAsync());
     }
 
+    [Fact]
+    public async Task Stats_shows_both_stores_the_cleanup_backlog_sizes_and_the_last_cleanup_run()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(30);
+        await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
+        await _scenario.ScalarAsync("UPDATE {table} SET expire = now() - interval '1 minute' WHERE sid IN (SELECT sid FROM {table} LIMIT 5)");
+        var before = await CliRunner.RunAsync(Flags("stats"));
+        await new SessionStore.Cleanup.PostgresCacheCleaner(_scenario.Postgres, new SessionStore.Cleanup.PostgresCleanupOptions()).RunOnceAsync(TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await CliRunner.RunAsync(Flags("stats"));
+
+        Assert.Equal(0, before.ExitCode);
+        Assert.Matches(@"Redis live sessions\s*│\s*30", before.Output);
+        Assert.Matches(@"PostgreSQL live sessions\s*│\s*25", before.Output);
+        Assert.Matches(@"Expired rows not yet cleaned\s*│\s*5", before.Output);
+        Assert.Contains("none recorded", before.Output, StringComparison.Ordinal);
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"Expired rows not yet cleaned\s*│\s*0", output);
+        Assert.Matches(@"Last cleanup run\s*│\s*\d{4}-\d\d-\d\d .*: 5 rows", output);
+        Assert.Contains("_expire_idx", output, StringComparison.Ordinal);
+        Assert.Contains("HOT updates", output, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _scenario.Dispose();
 
     private static string TempCheckpoint() => Path.Combine(Path.GetTempPath(), $"cli-backfill-{Guid.NewGuid():N}.json");

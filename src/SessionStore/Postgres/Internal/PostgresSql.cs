@@ -33,6 +33,7 @@ internal sealed class PostgresSql
         UserIndex = Quote(tableName + "_user_id_idx");
         ForeverPartition = $"{Schema}.{Quote(tableName + "_forever")}";
         Partitioning = $"{Schema}.{Quote(tableName + "_partitioning")}";
+        LastCleanup = $"{Schema}.{Quote(tableName + "_last_cleanup")}";
 
         // A partitioned row lives in the bucket (partition) named by the first aligned instant after its
         // expiry; a touch moves it only when the new expiry passes that instant (see docs/cleanup.md).
@@ -100,6 +101,13 @@ internal sealed class PostgresSql
 
         Remove = $"DELETE FROM {Table} WHERE sid = $1";
 
+        // $1 rows deleted, $2 partitions dropped, $3 duration.
+        RecordCleanup = $"""
+            INSERT INTO {LastCleanup} AS l (finished_at, rows_deleted, partitions_dropped, duration) VALUES (now(), $1, $2, $3)
+            ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, rows_deleted = excluded.rows_deleted,
+                partitions_dropped = excluded.partitions_dropped, duration = excluded.duration
+            """;
+
         // The migration tools read without touching, so that looking at a session never extends it.
         ReadMany = $"SELECT sid, sess, {ExpiryColumns} FROM {Table} WHERE sid = ANY($1) AND expire > now()";
 
@@ -156,6 +164,11 @@ internal sealed class PostgresSql
 
     /// <summary>The one-row table holding a partitioned table's bucket width and horizon.</summary>
     public string Partitioning { get; }
+
+    /// <summary>The one-row table holding the last cleanup run (schema version 2).</summary>
+    public string LastCleanup { get; }
+
+    public string RecordCleanup { get; }
 
     public string Get { get; }
 

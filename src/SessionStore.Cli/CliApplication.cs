@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -21,8 +22,11 @@ internal static class CliApplication
     {
         var settings = new CliSettings();
         var context = new CommandContext(settings, console, environment);
-        var root = new RootCommand("Operations around a Redis-to-PostgreSQL session migration with SessionStore.")
+        // Not a RootCommand, which names itself after the assembly: help should show the tool's command name.
+        var root = new Command("sessionstore", "Operations around a Redis-to-PostgreSQL session migration with SessionStore.")
         {
+            new HelpOption(),
+            new VersionOption(),
             MigrateCommand.Create(context),
             BackfillCommand.Create(context),
             VerifyCommand.Create(context),
@@ -46,15 +50,9 @@ internal static class CliApplication
             return ExitCodes.UsageError;
         }
 
-        // Help and version go through System.CommandLine's own writer; shown here as plain text.
-        using var output = new StringWriter();
-        var exitCode = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = output }, cancellationToken).ConfigureAwait(false);
-        if (output.GetStringBuilder().Length > 0)
-        {
-            console.Write(new Text(output.ToString()));
-        }
-
-        return exitCode;
+        // Help and version go through System.CommandLine's own writer, straight to the console's: already laid out.
+        var output = console.Profile.Out.Writer;
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = output }, cancellationToken).ConfigureAwait(false);
     }
 }
 

@@ -20,7 +20,8 @@ internal static class MigrateCommand
             {
                 // The script needs no server, but the migrator a data source: an unopened one costs nothing.
                 using var offline = NpgsqlDataSource.Create(options.ConnectionString ?? "Host=localhost");
-                console.Write(new Text(new PostgresSchemaMigrator(offline, options.SchemaName, options.TableName, options.Partitioning).GetScript() + Environment.NewLine));
+                // Unwrapped, so that the output can be saved and run as it is.
+                console.Profile.Out.Writer.WriteLine(new PostgresSchemaMigrator(offline, options.SchemaName, options.TableName, options.Partitioning).GetScript());
                 return ExitCodes.Success;
             }
 

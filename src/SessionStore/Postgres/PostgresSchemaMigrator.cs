@@ -17,7 +17,9 @@ public sealed class PostgresSchemaMigrator
     private const string PartitionedResourcePrefix = ResourcePrefix + "Partitioned.";
 
     private static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
-    private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix);
+    // A version the partitioned layout has no script of its own for is the same for both layouts.
+    private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix)
+        .UnionBy(PlainScripts, s => s.Version).OrderBy(s => s.Version).ToList();
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schemaName;

@@ -106,6 +106,16 @@ public sealed class SessionStoreOptions
         return failures;
     }
 
+    /// <summary>Gives each store the shared <see cref="UserIdSessionKey"/> unless it sets its own.</summary>
+    internal void ApplyUserIdSessionKey()
+    {
+        if (UserIdSessionKey is { } userIdKey)
+        {
+            Postgres.UserIdSessionKey ??= userIdKey;
+            Redis.UserIdSessionKey ??= userIdKey;
+        }
+    }
+
     /// <summary>What keeps the stores that <paramref name="phase"/> uses from being built.</summary>
     internal IEnumerable<string> StoreFailures(SessionStorePhase phase)
     {

@@ -18,6 +18,7 @@ namespace SessionStore.Cleanup;
 public sealed partial class PostgresCacheCleaner
 {
     private const string LockNotAvailable = "55P03";
+    private const string UndefinedTable = "42P01";
 
     private readonly PostgresCache _cache;
     private readonly Func<PostgresCleanupOptions> _options;
@@ -89,6 +90,7 @@ public sealed partial class PostgresCacheCleaner
             try
             {
                 var result = await CleanAsync(connection, sql, options, started, cancellationToken).ConfigureAwait(false);
+                await RecordAsync(connection, sql, result, cancellationToken).ConfigureAwait(false);
                 LogRunCompleted(sql.DisplayName, result.RowsDeleted, result.Batches, result.PartitionsCreated, result.PartitionsDropped, result.Duration.TotalMilliseconds, result.ReachedMaximumRunTime);
                 _metrics.Run("completed", result.Duration);
                 return result;
@@ -176,6 +178,18 @@ public sealed partial class PostgresCacheCleaner
             // Writers go on using the partitions that exist, or the forever partition past the horizon.
             LogPartitionsPostponed(sql.DisplayName, options.LockTimeout.TotalMilliseconds);
             return (0, 0);
+        }
+    }
+
+    /// <summary>Records the run for <c>sessionstore stats</c>; a table still at schema version 1 has nowhere to record it.</summary>
+    private static async Task RecordAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupResult result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PostgresCommand.ScalarAsync(connection, sql.RecordCleanup, async: true, cancellationToken, result.RowsDeleted, result.PartitionsDropped, result.Duration).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+        {
         }
     }
 

@@ -58,11 +58,7 @@ public static class SessionStoreServiceCollectionExtensions
     {
         services.AddOptions<SessionStoreOptions>().PostConfigure<IServiceProvider>((options, provider) =>
         {
-            if (options.UserIdSessionKey is { } userIdKey)
-            {
-                options.Postgres.UserIdSessionKey ??= userIdKey;
-                options.Redis.UserIdSessionKey ??= userIdKey;
-            }
+            options.ApplyUserIdSessionKey();
 
             if (options.Postgres.DataSource is null && string.IsNullOrWhiteSpace(options.Postgres.ConnectionString))
             {

@@ -154,6 +154,9 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     internal PostgresSql Sql => _sql;
 
+    /// <summary>The user a value belongs to, as a write records it in <c>user_id</c>.</summary>
+    internal string? UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindText(value, _userIdKey);
+
     /// <summary>Creates the table first when the options ask for it; a no-op once done.</summary>
     internal ValueTask EnsureSchemaReadyAsync(CancellationToken token) =>
         _schemaReady ? ValueTask.CompletedTask : EnsureSchemaAsync(async: true, token);
@@ -237,31 +240,41 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
-        var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
         return await ExecuteAsync(async (a, t) =>
         {
             using var batch = await CreateBatchAsync(a, t).ConfigureAwait(false);
-            if (_sql.Partitioned)
-            {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.SetLock) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } });
-            }
-
-            var set = new NpgsqlBatchCommand(sql);
-            set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            set.Parameters.Add(JsonParameter(value));
-            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
-            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
-            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
-            set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
-            if (condition.IfValue is { } expected)
-            {
-                set.Parameters.Add(JsonParameter(expected));
-            }
-
-            batch.BatchCommands.Add(set);
+            var set = AddSetCommands(batch, key, value, userId, expiration, condition);
             _ = a ? await batch.ExecuteNonQueryAsync(t).ConfigureAwait(false) : batch.ExecuteNonQuery();
             return set.RecordsAffected > 0;
         }, async, token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds the statements of one conditional write to <paramref name="batch"/> (on a partitioned table, the
+    /// key's lock first) and returns the write itself, whose <c>RecordsAffected</c> says whether it landed.
+    /// </summary>
+    internal NpgsqlBatchCommand AddSetCommands(NpgsqlBatch batch, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string returning = "")
+    {
+        if (_sql.Partitioned)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.SetLock) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } });
+        }
+
+        var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
+        var set = new NpgsqlBatchCommand(sql + returning);
+        set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        set.Parameters.Add(JsonParameter(value));
+        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
+        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
+        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
+        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
+        if (condition.IfValue is { } expected)
+        {
+            set.Parameters.Add(JsonParameter(expected));
+        }
+
+        batch.BatchCommands.Add(set);
+        return set;
     }
 
     private static NpgsqlParameter<ReadOnlyMemory<byte>> JsonParameter(ReadOnlyMemory<byte> value)
@@ -380,7 +393,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         }
     }
 
-    private static TimeSpan? ReadInterval(NpgsqlDataReader reader, int ordinal) =>
+    internal static TimeSpan? ReadInterval(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<TimeSpan>(ordinal);
 
     private static NpgsqlDataSource BuildDataSource(string connectionString)

@@ -17,7 +17,9 @@ public sealed class PostgresSchemaMigrator
     private const string PartitionedResourcePrefix = ResourcePrefix + "Partitioned.";
 
     private static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
-    private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix);
+    // A version the partitioned layout has no script of its own for is the same for both layouts.
+    private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix)
+        .UnionBy(PlainScripts, s => s.Version).OrderBy(s => s.Version).ToList();
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schemaName;
@@ -145,7 +147,8 @@ public sealed class PostgresSchemaMigrator
         .Replace("{{expire_index}}", _sql.ExpireIndex, StringComparison.Ordinal)
         .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal)
         .Replace("{{forever_partition}}", _sql.ForeverPartition, StringComparison.Ordinal)
-        .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal);
+        .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal)
+        .Replace("{{last_cleanup}}", _sql.LastCleanup, StringComparison.Ordinal);
 
     private static List<(int Version, string Script)> LoadScripts(string prefix)
     {

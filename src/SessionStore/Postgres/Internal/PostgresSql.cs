@@ -33,6 +33,7 @@ internal sealed class PostgresSql
         UserIndex = Quote(tableName + "_user_id_idx");
         ForeverPartition = $"{Schema}.{Quote(tableName + "_forever")}";
         Partitioning = $"{Schema}.{Quote(tableName + "_partitioning")}";
+        LastCleanup = $"{Schema}.{Quote(tableName + "_last_cleanup")}";
 
         // A partitioned row lives in the bucket (partition) named by the first aligned instant after its
         // expiry; a touch moves it only when the new expiry passes that instant (see docs/cleanup.md).
@@ -100,6 +101,27 @@ internal sealed class PostgresSql
 
         Remove = $"DELETE FROM {Table} WHERE sid = $1";
 
+        // $1 rows deleted, $2 partitions dropped, $3 duration.
+        RecordCleanup = $"""
+            INSERT INTO {LastCleanup} AS l (finished_at, rows_deleted, partitions_dropped, duration) VALUES (now(), $1, $2, $3)
+            ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, rows_deleted = excluded.rows_deleted,
+                partitions_dropped = excluded.partitions_dropped, duration = excluded.duration
+            """;
+
+        // The migration tools read without touching, so that looking at a session never extends it.
+        ReadMany = $"SELECT sid, sess, {ExpiryColumns} FROM {Table} WHERE sid = ANY($1) AND expire > now()";
+
+        // Keys of live rows in key order after $1, $2 at a time: a full pass that never holds a long snapshot.
+        LiveKeysAfter = $"SELECT sid FROM {Table} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2";
+
+        // A random sample of live keys; ORDER BY random() sorts every live key, acceptable for an occasional check.
+        SampleLiveKeys = $"SELECT sid FROM {Table} WHERE expire > now() ORDER BY random() LIMIT $1";
+
+        CountRows = $"SELECT count(*) FILTER (WHERE expire > now()), count(*) FILTER (WHERE expire <= now()) FROM {Table}";
+
+        // Deletes one row version only ($2 the xmin a write returned): any later write to the key made a new one.
+        DeleteVersion = $"DELETE FROM {Table} WHERE sid = $1 AND xmin = $2";
+
         // Rows still locked by a writer are skipped, and the expiry is checked again on the row actually deleted,
         // so a session refreshed or overwritten meanwhile survives. Returns rows selected and rows deleted: only a
         // selection short of the limit means the run is done. A partitioned table deletes rows only from
@@ -143,6 +165,11 @@ internal sealed class PostgresSql
     /// <summary>The one-row table holding a partitioned table's bucket width and horizon.</summary>
     public string Partitioning { get; }
 
+    /// <summary>The one-row table holding the last cleanup run (schema version 2).</summary>
+    public string LastCleanup { get; }
+
+    public string RecordCleanup { get; }
+
     public string Get { get; }
 
     public string Refresh { get; }
@@ -160,6 +187,16 @@ internal sealed class PostgresSql
     public string Remove { get; }
 
     public string DeleteExpiredBatch { get; }
+
+    public string ReadMany { get; }
+
+    public string LiveKeysAfter { get; }
+
+    public string SampleLiveKeys { get; }
+
+    public string CountRows { get; }
+
+    public string DeleteVersion { get; }
 
     /// <summary>The table's name for logs and metric tags: unquoted, schema-qualified.</summary>
     public string DisplayName => $"{SchemaName}.{TableName}";

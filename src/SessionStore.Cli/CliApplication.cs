@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.Net.Sockets;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SessionStore.Cli.Commands;
+using SessionStore.Redis;
+using Spectre.Console;
+using StackExchange.Redis;
+
+namespace SessionStore.Cli;
+
+/// <summary>The <c>sessionstore</c> command line: parsing, the commands, and the mapping of failures to exit codes.</summary>
+internal static class CliApplication
+{
+    /// <summary>Runs one command line and returns its exit code (see <see cref="ExitCodes"/>).</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="console">Where everything is written.</param>
+    /// <param name="environment">Environment variables to read instead of the process's own (for tests); null reads the real ones.</param>
+    /// <param name="cancellationToken">Interrupts the command, as Ctrl+C does.</param>
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken)
+    {
+        var settings = new CliSettings();
+        var context = new CommandContext(settings, console, environment);
+        // Not a RootCommand, which names itself after the assembly: help should show the tool's command name.
+        var root = new Command("sessionstore", "Operations around a Redis-to-PostgreSQL session migration with SessionStore.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+            MigrateCommand.Create(context),
+            BackfillCommand.Create(context),
+            VerifyCommand.Create(context),
+            RevokeCommand.Create(context),
+            StatsCommand.Create(context),
+        };
+        foreach (var option in settings.All)
+        {
+            root.Options.Add(option);
+        }
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
+            }
+
+            console.MarkupLine("Run [bold]sessionstore --help[/] for the commands and their options.");
+            return ExitCodes.UsageError;
+        }
+
+        // Help and version go through System.CommandLine's own writer, straight to the console's: already laid out.
+        var output = console.Profile.Out.Writer;
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = output }, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>What a command needs: the shared options, the console, and a way to run its body with uniform error handling.</summary>
+internal sealed class CommandContext(CliSettings settings, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment)
+{
+    public CliSettings Settings => settings;
+
+    public IAnsiConsole Console => console;
+
+    public SessionStoreOptions Options(ParseResult parse) => settings.Options(parse, environment);
+
+    public Microsoft.Extensions.Configuration.IConfigurationSection Section(ParseResult parse) => settings.Section(parse, environment);
+
+    /// <summary>Sets a command's action: runs <paramref name="body"/> and turns its failures into messages and exit codes.</summary>
+    public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
+        command.SetAction(async (parse, token) =>
+        {
+            try
+            {
+                return await body(parse, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                console.MarkupLine("[yellow]Interrupted.[/]");
+                return ExitCodes.Interrupted;
+            }
+            catch (Exception e) when (e is CliUsageException or OptionsValidationException or ArgumentException or InvalidOperationException)
+            {
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return ExitCodes.UsageError;
+            }
+            catch (Exception e) when (e is NpgsqlException or RedisException or RedisSessionCacheException or SocketException or TimeoutException)
+            {
+                console.MarkupLine($"[red]error:[/] a server could not be reached or failed: {Markup.Escape(e.Message)}");
+                return ExitCodes.ServerError;
+            }
+        });
+
+    /// <summary>What keeps either store from being built, each named by its configuration section.</summary>
+    public static IEnumerable<string> BothStoresFailures(SessionStoreOptions options) =>
+        options.Postgres.Validate().Select(f => $"SessionStore:Postgres: {f} (set --postgres or SessionStore:Postgres:ConnectionString)")
+            .Concat(options.Redis.Validate().Select(f => $"SessionStore:Redis: {f} (set --redis or SessionStore:Redis:Configuration)"));
+
+    /// <summary>Fails with exit code 2, listing each problem, when the options cannot build the stores needed.</summary>
+    public static void ThrowIfInvalid(IEnumerable<string> failures)
+    {
+        var list = failures.ToList();
+        if (list.Count > 0)
+        {
+            throw new CliUsageException(string.Join(Environment.NewLine, list));
+        }
+    }
+}

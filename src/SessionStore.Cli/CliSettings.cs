@@ -1,0 +1,94 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+
+namespace SessionStore.Cli;
+
+/// <summary>
+/// The options every command shares, and the <c>SessionStore</c> configuration they make: the appsettings file,
+/// then <c>SessionStore__...</c> environment variables, then the flags, each overriding the one before.
+/// </summary>
+internal sealed class CliSettings
+{
+    public Option<string?> Config { get; } = Global("--config", "An appsettings JSON file with a SessionStore section.");
+
+    public Option<string?> Postgres { get; } = Global("--postgres", "The PostgreSQL connection string (SessionStore:Postgres:ConnectionString).");
+
+    public Option<string?> Redis { get; } = Global("--redis", "The Redis configuration string (SessionStore:Redis:Configuration).");
+
+    public Option<string?> InstanceName { get; } = Global("--instance-name", "The Redis key prefix, RedisCache's InstanceName (SessionStore:Redis:InstanceName).");
+
+    public Option<string?> Schema { get; } = Global("--schema", "The session table's schema (SessionStore:Postgres:SchemaName).");
+
+    public Option<string?> Table { get; } = Global("--table", "The session table (SessionStore:Postgres:TableName).");
+
+    public Option<string?> Phase { get; } = Global("--phase", "The migration phase: redis-only, dual-redis-primary, dual-pg-primary or pg-only (SessionStore:Phase).");
+
+    public IEnumerable<Option> All => [Config, Postgres, Redis, InstanceName, Schema, Table, Phase];
+
+    /// <summary>The <c>SessionStore</c> section: file, then environment, then flags.</summary>
+    public IConfigurationSection Section(ParseResult parse, IReadOnlyDictionary<string, string?>? environment)
+    {
+        var builder = new ConfigurationBuilder();
+        if (parse.GetValue(Config) is { } path)
+        {
+            if (!File.Exists(path))
+            {
+                throw new CliUsageException($"The configuration file {path} does not exist.");
+            }
+
+            builder.AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);
+        }
+
+        if (environment is null)
+        {
+            builder.AddEnvironmentVariables();
+        }
+        else
+        {
+            builder.AddInMemoryCollection(environment.Select(e => KeyValuePair.Create(e.Key.Replace("__", ":", StringComparison.Ordinal), e.Value)));
+        }
+
+        var flags = new Dictionary<string, string?>();
+        Override(Postgres, "Postgres:ConnectionString");
+        Override(Redis, "Redis:Configuration");
+        Override(InstanceName, "Redis:InstanceName");
+        Override(Schema, "Postgres:SchemaName");
+        Override(Table, "Postgres:TableName");
+        Override(Phase, "Phase");
+        builder.AddInMemoryCollection(flags);
+        try
+        {
+            return builder.Build().GetSection(SessionStoreOptions.SectionName);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or System.Text.Json.JsonException)
+        {
+            throw new CliUsageException($"The configuration file could not be read: {e.Message}");
+        }
+
+        void Override(Option<string?> option, string key)
+        {
+            if (parse.GetValue(option) is { } value)
+            {
+                flags[$"{SessionStoreOptions.SectionName}:{key}"] = value;
+            }
+        }
+    }
+
+    /// <summary>The options bound from <see cref="Section"/>, as <c>AddDualWriteSessionStore</c> binds them.</summary>
+    public SessionStoreOptions Options(ParseResult parse, IReadOnlyDictionary<string, string?>? environment)
+    {
+        var options = new SessionStoreOptions();
+        try
+        {
+            Section(parse, environment).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliUsageException($"The SessionStore configuration is invalid: {e.InnerException?.Message ?? e.Message}");
+        }
+
+        return options;
+    }
+
+    private static Option<string?> Global(string name, string description) => new(name) { Description = description, Recursive = true };
+}

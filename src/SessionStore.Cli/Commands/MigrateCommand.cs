@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Npgsql;
+using SessionStore.Postgres;
+using Spectre.Console;
+
+namespace SessionStore.Cli.Commands;
+
+/// <summary><c>sessionstore migrate [--dry-run]</c>: creates or upgrades the session table, or prints its SQL.</summary>
+internal static class MigrateCommand
+{
+    public static Command Create(CommandContext context)
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the SQL instead of running it; no connection is made." };
+        var command = new Command("migrate", "Create or upgrade the PostgreSQL session table (idempotent).") { dryRun };
+        context.SetAction(command, async (parse, token) =>
+        {
+            var options = context.Options(parse).Postgres;
+            var console = context.Console;
+            if (parse.GetValue(dryRun))
+            {
+                // The script needs no server, but the migrator a data source: an unopened one costs nothing.
+                using var offline = NpgsqlDataSource.Create(options.ConnectionString ?? "Host=localhost");
+                // Unwrapped, so that the output can be saved and run as it is.
+                console.Profile.Out.Writer.WriteLine(new PostgresSchemaMigrator(offline, options.SchemaName, options.TableName, options.Partitioning).GetScript());
+                return ExitCodes.Success;
+            }
+
+            CommandContext.ThrowIfInvalid(options.Validate());
+            var ownsDataSource = options.DataSource is null;
+            var dataSource = options.DataSource ?? NpgsqlDataSource.Create(options.ConnectionString!);
+            try
+            {
+                var applied = await new PostgresSchemaMigrator(dataSource, options.SchemaName, options.TableName, options.Partitioning).MigrateAsync(token).ConfigureAwait(false);
+                var table = Markup.Escape($"{options.SchemaName}.{options.TableName}");
+                console.MarkupLine(applied.Count == 0
+                    ? $"[green]{table} is up to date[/] (schema version {PostgresSchemaMigrator.LatestVersion})."
+                    : $"[green]{table} migrated:[/] applied version(s) {string.Join(", ", applied)}.");
+                return ExitCodes.Success;
+            }
+            finally
+            {
+                if (ownsDataSource)
+                {
+                    await dataSource.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        });
+        return command;
+    }
+}

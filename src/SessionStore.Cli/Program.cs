@@ -1,0 +1,4 @@
+using SessionStore.Cli;
+using Spectre.Console;
+
+return await CliApplication.RunAsync(args, AnsiConsole.Console, environment: null, CancellationToken.None).ConfigureAwait(false);

@@ -1,0 +1,37 @@
+namespace SessionStore.Migration;
+
+/// <summary>Options for one <see cref="RedisToPostgresBackfill"/> run.</summary>
+public sealed class BackfillOptions
+{
+    /// <summary>How many sessions are read from Redis in one pipeline and written to PostgreSQL in one batch.</summary>
+    /// <value>Default 500. From 1 to 10,000.</value>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>The most sessions per second the run reads and writes, to spare both servers under production load.</summary>
+    /// <value>Default null (as fast as the servers answer). More than 0.</value>
+    public double? RatePerSecond { get; set; }
+
+    /// <summary>
+    /// A file that records how far the SCAN got after each completed batch. A run that finds it resumes from there;
+    /// a run that completes deletes it.
+    /// </summary>
+    /// <value>Default null (no checkpoint: every run starts from the beginning).</value>
+    public string? CheckpointPath { get; set; }
+
+    /// <summary>Whether to ignore an existing checkpoint and start from the beginning.</summary>
+    /// <value>Default false.</value>
+    public bool Restart { get; set; }
+
+    internal void ThrowIfInvalid()
+    {
+        if (BatchSize is < 1 or > 10_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be between 1 and 10000.");
+        }
+
+        if (RatePerSecond is <= 0 or double.NaN)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RatePerSecond), RatePerSecond, "The rate must be more than 0 sessions per second.");
+        }
+    }
+}

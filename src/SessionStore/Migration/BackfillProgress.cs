@@ -1,0 +1,47 @@
+using System.Text.Json.Serialization;
+
+namespace SessionStore.Migration;
+
+/// <summary>How far a <see cref="RedisToPostgresBackfill"/> run has got; the final value is its summary.</summary>
+/// <remarks>Counts include those of the interrupted runs a resumed run continues.</remarks>
+public sealed class BackfillProgress
+{
+    /// <summary>Keys found by the SCAN of the instance prefix, the per-user index keys left out.</summary>
+    [JsonInclude]
+    public long Scanned { get; internal set; }
+
+    /// <summary>Sessions written to PostgreSQL (and still in Redis after the write).</summary>
+    [JsonInclude]
+    public long Copied { get; internal set; }
+
+    /// <summary>Sessions PostgreSQL already held live: never overwritten, as a dual-written copy is newer.</summary>
+    [JsonInclude]
+    public long AlreadyPresent { get; internal set; }
+
+    /// <summary>Keys skipped because they expired or vanished before they were read, or are not <c>RedisCache</c> entries.</summary>
+    [JsonInclude]
+    public long Skipped { get; internal set; }
+
+    /// <summary>Copies deleted again because the session left Redis while it was copied: a logged-out session stays out.</summary>
+    [JsonInclude]
+    public long ResurrectionsAvoided { get; internal set; }
+
+    /// <summary>Sessions that could not be written (e.g. a key longer than PostgreSQL's 255 characters).</summary>
+    [JsonInclude]
+    public long Errors { get; internal set; }
+
+    /// <summary>An estimate of the keys to scan in all (the database size of Redis, an upper bound).</summary>
+    [JsonInclude]
+    public long EstimatedTotal { get; internal set; }
+
+    /// <summary>Whether this run continued from a checkpoint.</summary>
+    public bool Resumed { get; internal set; }
+
+    /// <summary>Whether the SCAN reached its end.</summary>
+    public bool Completed { get; internal set; }
+
+    /// <summary>Time spent in this run.</summary>
+    public TimeSpan Elapsed { get; internal set; }
+
+    internal BackfillProgress Snapshot() => (BackfillProgress)MemberwiseClone();
+}

@@ -1,0 +1,179 @@
+using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
+using SessionStore.Internal;
+using SessionStore.Migration.Internal;
+using SessionStore.Postgres;
+
+namespace SessionStore.Migration;
+
+/// <summary>
+/// Compares the two stores of a migration: live-session counts, and the content of a sample (or all) of the
+/// primary's sessions with the rules of <see cref="DualWriteCache"/>'s own comparison (sessions by id and
+/// key-to-value map, lifetimes within <see cref="SessionStoreOptions.ExpiryTolerance"/>). A difference counts only
+/// when it is still there when both stores are read again, as in the cache. Nothing is written, and reads never
+/// extend an expiry.
+/// </summary>
+public sealed class SessionStoreVerifier
+{
+    private const int PageSize = 500;
+
+    private readonly SessionStoreOptions _options;
+
+    /// <summary>Creates a verifier for the stores of <paramref name="options"/>.</summary>
+    /// <param name="options">The same options the application's <c>AddDualWriteSessionStore</c> reads; its phase names the primary (Redis when unset).</param>
+    public SessionStoreVerifier(SessionStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+    }
+
+    /// <summary>Counts and compares.</summary>
+    /// <param name="options">The sample size, or a full comparison.</param>
+    /// <param name="cancellationToken">Stops the comparison.</param>
+    /// <returns>The counts and the confirmed mismatches.</returns>
+    public async Task<VerificationResult> VerifyAsync(VerificationOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.SampleSize);
+        var phase = _options.Phase == SessionStorePhase.Unspecified ? SessionStorePhase.DualWriteRedisPrimary : _options.Phase;
+        var postgresIsPrimary = PhaseRoles.PostgresIsPrimary(phase);
+        using var cache = new PostgresCache(_options.Postgres);
+        var target = new PostgresTarget(cache);
+        var source = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
+        await using (source.ConfigureAwait(false))
+        {
+            await target.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+            var comparison = new Comparison(
+                postgresIsPrimary ? keys => target.ReadAsync(keys, cancellationToken) : source.ReadAsync,
+                postgresIsPrimary ? source.ReadAsync : keys => target.ReadAsync(keys, cancellationToken),
+                _options.ExpiryTolerance);
+            var sample = new Reservoir(options.Full ? 0 : options.SampleSize);
+            var page = new List<string>(PageSize);
+
+            long redisCount;
+            if (postgresIsPrimary)
+            {
+                redisCount = await source.CountAsync(null, cancellationToken).ConfigureAwait(false);
+                var keyPages = options.Full
+                    ? target.AllKeysAsync(PageSize, cancellationToken)
+                    : ToAsync((await target.SampleKeysAsync(options.SampleSize, cancellationToken).ConfigureAwait(false)).Chunk(PageSize).Select(c => c.ToList()));
+                await foreach (var keys in keyPages.ConfigureAwait(false))
+                {
+                    await comparison.CompareAsync(keys).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                // One SCAN both counts Redis and picks the keys: every key when full, else a uniform sample.
+                var pending = new List<Task>();
+                redisCount = await source.CountAsync(key =>
+                {
+                    if (!options.Full)
+                    {
+                        sample.Offer(key);
+                        return;
+                    }
+
+                    page.Add(key);
+                    if (page.Count == PageSize)
+                    {
+                        pending.Add(comparison.CompareAsync(page.ToList()));
+                        page.Clear();
+                    }
+                }, cancellationToken).ConfigureAwait(false);
+                await Task.WhenAll(pending).ConfigureAwait(false);
+                foreach (var keys in (options.Full ? page : sample.Items).Chunk(PageSize))
+                {
+                    await comparison.CompareAsync(keys).ConfigureAwait(false);
+                }
+            }
+
+            var (postgresLive, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
+            return new VerificationResult(phase, postgresIsPrimary, redisCount, postgresLive, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed);
+        }
+    }
+
+    private static async IAsyncEnumerable<T> ToAsync<T>(IEnumerable<T> items)
+    {
+        foreach (var item in items)
+        {
+            yield return item;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private sealed class Comparison(Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary, TimeSpan tolerance)
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<SessionMismatchKind, long> _confirmed = Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, _ => 0L);
+
+        public long Compared { get; private set; }
+
+        public long Unconfirmed { get; private set; }
+
+        public IReadOnlyDictionary<SessionMismatchKind, long> Confirmed => _confirmed;
+
+        public async Task CompareAsync(IReadOnlyList<string> keys)
+        {
+            var suspects = await DifferingAsync(keys).ConfigureAwait(false);
+            var compared = suspects.Compared;
+
+            // Read again, secondary first as the cache does: a write in flight reaches the secondary after the primary.
+            var confirmed = suspects.Differing.Count == 0 ? ([], 0) : await DifferingAsync(suspects.Differing.ConvertAll(d => d.Key)).ConfigureAwait(false);
+            lock (_lock)
+            {
+                Compared += compared;
+                Unconfirmed += suspects.Differing.Count - confirmed.Differing.Count;
+                foreach (var (_, kind) in confirmed.Differing)
+                {
+                    _confirmed[kind]++;
+                }
+            }
+        }
+
+        private async Task<(List<(string Key, SessionMismatchKind Kind)> Differing, long Compared)> DifferingAsync(IReadOnlyList<string> keys)
+        {
+            var secondary = await readSecondary(keys).ConfigureAwait(false);
+            var primary = await readPrimary(keys).ConfigureAwait(false);
+            var differing = new List<(string, SessionMismatchKind)>();
+            long compared = 0;
+            for (var i = 0; i < keys.Count; i++)
+            {
+                if (primary[i] is not { } entry)
+                {
+                    continue; // gone from the primary since it was listed: nothing to compare
+                }
+
+                compared++;
+                if (SessionComparison.Classify(entry, secondary[i], tolerance) is { } kind)
+                {
+                    differing.Add((keys[i], kind));
+                }
+            }
+
+            return (differing, compared);
+        }
+    }
+
+    /// <summary>A uniform random sample of a stream of unknown length (reservoir sampling).</summary>
+    private sealed class Reservoir(int size)
+    {
+        private long _seen;
+
+        public List<string> Items { get; } = [];
+
+        public void Offer(string key)
+        {
+            _seen++;
+            if (Items.Count < size)
+            {
+                Items.Add(key);
+            }
+            else if (size > 0 && Random.Shared.NextInt64(_seen) is var slot && slot < size)
+            {
+                Items[(int)slot] = key;
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using SessionStore.DualWrite;
+
+namespace SessionStore.Migration;
+
+/// <summary>What a <see cref="SessionStoreVerifier"/> run found.</summary>
+public sealed class VerificationResult
+{
+    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches)
+    {
+        Phase = phase;
+        PostgresIsPrimary = postgresIsPrimary;
+        RedisLiveSessions = redisLiveSessions;
+        PostgresLiveSessions = postgresLiveSessions;
+        Compared = compared;
+        Unconfirmed = unconfirmed;
+        Mismatches = mismatches;
+    }
+
+    /// <summary>The phase the comparison assumed: it decides which store is the primary, the one held to be right.</summary>
+    public SessionStorePhase Phase { get; }
+
+    /// <summary>Whether PostgreSQL was the primary (else Redis).</summary>
+    public bool PostgresIsPrimary { get; }
+
+    /// <summary>Live sessions under the Redis instance prefix (per-user index keys not counted).</summary>
+    public long RedisLiveSessions { get; }
+
+    /// <summary>Live rows in the session table.</summary>
+    public long PostgresLiveSessions { get; }
+
+    /// <summary>Sessions of the primary compared with the secondary.</summary>
+    public long Compared { get; }
+
+    /// <summary>Sessions that differed at the first read but agreed when read again (a write in flight, not a mismatch).</summary>
+    public long Unconfirmed { get; }
+
+    /// <summary>Confirmed mismatches per kind, every kind listed, judged by the rules of <see cref="DualWriteCache"/>'s comparison.</summary>
+    public IReadOnlyDictionary<SessionMismatchKind, long> Mismatches { get; }
+
+    /// <summary>True when no mismatch was confirmed: the stores agree well enough to move to the next phase.</summary>
+    public bool IsReadyForNextPhase => Mismatches.Values.All(count => count == 0);
+}

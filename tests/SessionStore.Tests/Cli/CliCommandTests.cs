@@ -1,0 +1,206 @@
+using System.Text.Json;
+using SessionStore.Tests.Migration;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Cli;
+
+/// <summary>Each command of the <c>sessionstore</c> tool against the real servers, by its arguments, output and exit code.</summary>
+public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) : IDisposable
+{
+    private readonly MigrationScenario _scenario = new(postgres, redis);
+
+    private string[] Flags(params string[] command) => [.. command, .. CliRunner.Flags(_scenario)];
+
+    [Fact]
+    public async Task Migrate_dry_run_prints_the_SQL_without_a_server()
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("migrate", "--dry-run", "--table", "my_sessions");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("CREATE TABLE IF NOT EXISTS \"public\".\"my_sessions\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_creates_the_table_once()
+    {
+        var first = await CliRunner.RunAsync(Flags("migrate"));
+        var second = await CliRunner.RunAsync(Flags("migrate"));
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("migrated", first.Output, StringComparison.Ordinal);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("up to date", second.Output, StringComparison.Ordinal);
+        Assert.Equal(0L, await _scenario.ScalarAsync("SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Configuration_comes_from_the_file_then_the_environment_then_the_flags()
+    {
+        var settings = _scenario.Settings();
+        var file = Path.Combine(Path.GetTempPath(), $"appsettings-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
+        {
+            SessionStore = new { Postgres = new { ConnectionString = "Host=127.0.0.1;Port=1", TableName = "wrong" } },
+        }), TestContext.Current.CancellationToken);
+        var environment = new Dictionary<string, string?>
+        {
+            ["SessionStore__Postgres__ConnectionString"] = settings["SessionStore:Postgres:ConnectionString"],
+        };
+
+        var (exitCode, output) = await CliRunner.RunAsync(environment, TestContext.Current.CancellationToken, "migrate", "--config", file, "--table", _scenario.Table);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(_scenario.Table, output, StringComparison.Ordinal);
+        File.Delete(file);
+    }
+
+    [Theory]
+    [InlineData("backfill", "--no-such-option")]
+    [InlineData("backfill", "--rate", "0")]
+    [InlineData("no-such-command")]
+    [InlineData("revoke")]
+    public async Task Bad_arguments_exit_with_2(params string[] args)
+    {
+        var (exitCode, output) = await CliRunner.RunAsync(args);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_settings_are_named_and_exit_with_2()
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("backfill", "--postgres", "Host=127.0.0.1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("SessionStore:Redis", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_exits_with_3()
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("migrate", "--postgres", "Host=127.0.0.1;Port=1;Timeout=2");
+
+        Assert.Equal(3, exitCode);
+        Assert.Contains("could not be reached", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_table_exits_with_2_and_says_to_migrate()
+    {
+        var (exitCode, output) = await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("sessionstore migrate", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Backfill_copies_and_verify_then_says_ready()
+    {
+        await _scenario.CreateTableAsync();
+        var keys = await _scenario.WriteRedisSessionsAsync(2_000);
+
+        var backfill = await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
+        var verify = await CliRunner.RunAsync(Flags("verify", "--full"));
+
+        Assert.Equal(0, backfill.ExitCode);
+        Assert.Matches(@"Copied\s*│\s*2,000", backfill.Output);
+        Assert.Contains("Backfill complete", backfill.Output, StringComparison.Ordinal);
+        Assert.Equal(keys.ToHashSet(), await _scenario.PostgresKeysAsync());
+        Assert.Equal(0, verify.ExitCode);
+        Assert.Contains("Ready for the next phase", verify.Output, StringComparison.Ordinal);
+        Assert.Contains("2,000 Redis sessions compared", verify.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Backfill_interrupted_exits_with_130_and_resumes()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(1_000);
+        var checkpoint = TempCheckpoint();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+
+        var first = await CliRunner.RunAsync(null, interrupt.Token, Flags("backfill", "--checkpoint", checkpoint, "--rate", "200", "--batch-size", "100"));
+        var second = await CliRunner.RunAsync(Flags("backfill", "--checkpoint", checkpoint));
+
+        Assert.Equal(130, first.ExitCode);
+        Assert.Contains("resume", first.Output, StringComparison.Ordinal);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("resumed from a checkpoint", second.Output, StringComparison.Ordinal);
+        Assert.Equal(1_000, (await _scenario.PostgresKeysAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Verify_confirms_mismatches_per_kind_and_exits_with_1()
+    {
+        await _scenario.CreateTableAsync();
+        var keys = await _scenario.WriteRedisSessionsAsync(20);
+        await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
+        await _scenario.Postgres.SetAsync(keys[0], MigrationScenario.Session(1000), new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, TestContext.Current.CancellationToken);
+        await _scenario.Postgres.RemoveAsync(keys[1], TestContext.Current.CancellationToken);
+        await _scenario.Postgres.RemoveAsync(keys[2], TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await CliRunner.RunAsync(Flags("verify", "--sample", "100"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"Missing in the secondary\s*│\s*2", output);
+        Assert.Matches(@"Value differs\s*│\s*1", output);
+        Assert.Contains("Not ready", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Revoke_logs_a_user_out_in_both_stores_of_a_dual_phase()
+    {
+        await _scenario.CreateTableAsync();
+        // Written by our Redis cache, which keeps the per-user index that revocation in Redis needs (RedisCache keeps none).
+        using var ours = new SessionStore.Redis.RedisSessionCache(new SessionStore.Redis.RedisSessionCacheOptions
+        {
+            Configuration = redis.Configuration,
+            InstanceName = _scenario.Prefix,
+            UserIdSessionKey = "UserId",
+        });
+        var keys = Enumerable.Range(0, 4).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            await ours.SetAsync(keys[i], MigrationScenario.Session(i, i < 3 ? "ada" : "bob"), new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, TestContext.Current.CancellationToken);
+        }
+
+        var environment = new Dictionary<string, string?> { ["SessionStore__UserIdSessionKey"] = "UserId" };
+        await CliRunner.RunAsync(environment, TestContext.Current.CancellationToken, Flags("backfill", "--checkpoint", TempCheckpoint()));
+
+        var (exitCode, output) = await CliRunner.RunAsync(environment, TestContext.Current.CancellationToken, Flags("revoke", "--user", "ada"));
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("of ada revoked", output, StringComparison.Ordinal);
+        Assert.Equal([keys[3]], await _scenario.PostgresKeysAsync());
+        Assert.Equal([keys[3]], await _scenario.RedisKeysAsync());
+    }
+
+    [Fact]
+    public async Task Stats_shows_both_stores_the_cleanup_backlog_sizes_and_the_last_cleanup_run()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(30);
+        await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
+        await _scenario.ScalarAsync("UPDATE {table} SET expire = now() - interval '1 minute' WHERE sid IN (SELECT sid FROM {table} LIMIT 5)");
+        var before = await CliRunner.RunAsync(Flags("stats"));
+        await new SessionStore.Cleanup.PostgresCacheCleaner(_scenario.Postgres, new SessionStore.Cleanup.PostgresCleanupOptions()).RunOnceAsync(TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await CliRunner.RunAsync(Flags("stats"));
+
+        Assert.Equal(0, before.ExitCode);
+        Assert.Matches(@"Redis live sessions\s*│\s*30", before.Output);
+        Assert.Matches(@"PostgreSQL live sessions\s*│\s*25", before.Output);
+        Assert.Matches(@"Expired rows not yet cleaned\s*│\s*5", before.Output);
+        Assert.Contains("none recorded", before.Output, StringComparison.Ordinal);
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"Expired rows not yet cleaned\s*│\s*0", output);
+        Assert.Matches(@"Last cleanup run\s*│\s*\d{4}-\d\d-\d\d .*: 5 rows", output);
+        Assert.Contains("_expire_idx", output, StringComparison.Ordinal);
+        Assert.Contains("HOT updates", output, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _scenario.Dispose();
+
+    private static string TempCheckpoint() => Path.Combine(Path.GetTempPath(), $"cli-backfill-{Guid.NewGuid():N}.json");
+}

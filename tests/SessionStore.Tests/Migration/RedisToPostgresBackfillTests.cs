@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using SessionStore.Migration;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Migration;
+
+/// <summary>Runs alone: 100,000 sessions written and copied at full speed would slow every other test's servers.</summary>
+[CollectionDefinition(DisableParallelization = true)]
+public sealed class BackfillCollection;
+
+[Collection(typeof(BackfillCollection))]
+public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisServer redis, ITestOutputHelper output) : IDisposable
+{
+    private readonly MigrationScenario _scenario = new(postgres, redis);
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Copies_100000_RedisCache_sessions_across_an_interruption_without_losing_or_resurrecting_any()
+    {
+        await _scenario.CreateTableAsync();
+        var written = Stopwatch.StartNew();
+        var keys = await _scenario.WriteRedisSessionsAsync(100_000);
+        output.WriteLine($"Wrote 100,000 sessions with RedisCache in {written.Elapsed.TotalSeconds:F1} s.");
+
+        // Logouts during the backfill, in the order DualWriteCache deletes: Redis (the primary) first, then PostgreSQL.
+        var deleted = new List<string>();
+        using var stopDeleting = new CancellationTokenSource();
+        var deleter = Task.Run(async () =>
+        {
+            var random = new Random(7);
+            while (!stopDeleting.IsCancellationRequested && deleted.Count < 3_000)
+            {
+                var key = keys[random.Next(keys.Length)];
+                await _scenario.Redis.KeyDeleteAsync(_scenario.Prefix + key);
+                await _scenario.Postgres.RemoveAsync(key, CancellationToken.None);
+                lock (deleted)
+                {
+                    deleted.Add(key);
+                }
+
+                await Task.Delay(1, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"backfill-{Guid.NewGuid():N}.json");
+        var options = new BackfillOptions { CheckpointPath = checkpoint };
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var first = Stopwatch.StartNew();
+        BackfillProgress? last = null;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new RedisToPostgresBackfill(_scenario.Options()).RunAsync(
+            options,
+            new SynchronousProgress<BackfillProgress>(p =>
+            {
+                last = p;
+                if (p.Scanned >= 40_000)
+                {
+                    interrupt.Cancel();
+                }
+            }),
+            interrupt.Token));
+        output.WriteLine($"Interrupted after {last!.Scanned} scanned, {last.Copied} copied in {first.Elapsed.TotalSeconds:F1} s.");
+        Assert.True(File.Exists(checkpoint));
+        Assert.InRange(last.Scanned, 40_000, 60_000);
+
+        var second = Stopwatch.StartNew();
+        var result = await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(options, cancellationToken: Token);
+        var rate = (result.Scanned - last.Scanned) / second.Elapsed.TotalSeconds;
+        output.WriteLine($"Resumed: {result.Scanned} scanned, {result.Copied} copied, {result.AlreadyPresent} present, {result.Skipped} skipped, " +
+            $"{result.ResurrectionsAvoided} resurrections avoided, {result.Errors} errors; {rate:F0} sessions/s.");
+        await stopDeleting.CancelAsync();
+        await deleter;
+
+        Assert.True(result.Resumed);
+        Assert.True(result.Completed);
+        Assert.False(File.Exists(checkpoint));
+        Assert.Equal(0, result.Errors);
+        var inRedis = await _scenario.RedisKeysAsync();
+        var inPostgres = await _scenario.PostgresKeysAsync();
+        Assert.Equal(100_000 - deleted.Distinct().Count(), inRedis.Count);
+        Assert.Empty(inRedis.Except(inPostgres));    // none lost
+        Assert.Empty(inPostgres.Intersect(deleted)); // none resurrected
+        Assert.Equal(inRedis.Count, inPostgres.Count);
+    }
+
+    [Fact]
+    public async Task A_session_deleted_in_Redis_while_it_is_copied_is_taken_back()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(10);
+        string? loggedOut = null;
+        var backfill = new RedisToPostgresBackfill(_scenario.Options())
+        {
+            AfterCopyForTesting = async copied =>
+            {
+                if (loggedOut is null)
+                {
+                    loggedOut = copied[0];
+                    await _scenario.Redis.KeyDeleteAsync(_scenario.Prefix + loggedOut);
+                }
+            },
+        };
+
+        var result = await backfill.RunAsync(new BackfillOptions(), cancellationToken: Token);
+
+        Assert.Equal(1, result.ResurrectionsAvoided);
+        Assert.Equal(9, result.Copied);
+        Assert.DoesNotContain(loggedOut!, await _scenario.PostgresKeysAsync());
+    }
+
+    [Fact]
+    public async Task A_newer_PostgreSQL_row_is_kept_and_lifetimes_and_users_are_copied()
+    {
+        await _scenario.CreateTableAsync();
+        var keys = await _scenario.WriteRedisSessionsAsync(3, TimeSpan.FromMinutes(10), i => $"user{i}");
+        var newer = MigrationScenario.Session(99);
+        await _scenario.Postgres.SetAsync(keys[0], newer, new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+
+        var result = await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions { BatchSize = 2 }, cancellationToken: Token);
+
+        Assert.Equal((3, 2, 1), (result.Scanned, result.Copied, result.AlreadyPresent));
+        Assert.Equal(newer, await _scenario.Postgres.GetAsync(keys[0], Token));
+        Assert.Equal(MigrationScenario.Session(1, "user1"), await _scenario.Postgres.GetAsync(keys[1], Token));
+        Assert.Equal("user2", await _scenario.ScalarAsync("SELECT user_id FROM {table} WHERE sid = $1", keys[2]));
+        var remaining = (TimeSpan)(await _scenario.ScalarAsync("SELECT expire - now() FROM {table} WHERE sid = $1", keys[2]))!;
+        Assert.InRange(remaining, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public async Task The_rate_limit_holds()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(60);
+        var clock = Stopwatch.StartNew();
+
+        var result = await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions { RatePerSecond = 100 }, cancellationToken: Token);
+
+        Assert.Equal(60, result.Copied);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_missing_table_is_reported_with_what_to_run()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token));
+        Assert.Contains("sessionstore migrate", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _scenario.Dispose();
+}

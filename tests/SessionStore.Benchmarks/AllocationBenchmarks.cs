@@ -90,7 +90,7 @@ public class AllocationBenchmarks
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         var summary = BenchmarkRunner.Run<AllocationBenchmarks>(config);
         return summary.Reports
-            .Select(r => (r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo, r.ResultStatistics?.Mean ?? double.NaN, r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase)))
+            .Select(r => (r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''), r.ResultStatistics?.Mean ?? double.NaN, r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase)))
             .ToList();
     }
 }

@@ -85,7 +85,7 @@ internal sealed class BenchmarkReport(
         md.AppendLine();
         md.AppendLine("## What each request costs");
         md.AppendLine();
-        md.AppendLine("Measured in a separate pass (8 callers, 1 s, fresh connections) so that the counting does not slow the runs above. PostgreSQL statements are counted from Npgsql's tracing and Redis commands from StackExchange.Redis's profiler (the `MULTI`/`EXEC` around a transaction are not counted: a transaction is pipelined). Rows written and HOT updates come from `pg_stat_user_tables`, WAL from `pg_current_wal_insert_lsn()`.");
+        md.AppendLine("Measured in a separate pass (8 callers, 1 s, fresh connections) so that the counting does not slow the runs above. PostgreSQL statements are counted from Npgsql's tracing and Redis commands from StackExchange.Redis's profiler (a transaction counts once, by its `EXEC`: its commands travel together). Rows written and HOT updates come from `pg_stat_user_tables`, WAL from `pg_current_wal_insert_lsn()`.");
         md.AppendLine();
         md.AppendLine("| request | cache | PostgreSQL statements | Redis commands | rows written | WAL bytes / 1,000 requests | HOT updates |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|");
@@ -121,7 +121,7 @@ internal sealed class BenchmarkReport(
         md.AppendLine();
         md.AppendLine("## End to end: the session middleware under wrk");
         md.AppendLine();
-        md.AppendLine("A minimal app on Kestrel (`AddSession`, `UseSession`, one endpoint reading a signed-in session) loaded by `wrk` with one session cookie; app, servers and wrk share the machine.");
+        md.AppendLine("A minimal app on Kestrel (`AddSession`, `UseSession`, one endpoint that awaits `Session.LoadAsync()` and reads a signed-in session) loaded by `wrk` with one session cookie; app, servers and wrk share the machine.");
         md.AppendLine();
         md.AppendLine("| store | connections | requests/s | p50 | p99 |");
         md.AppendLine("|---|---:|---:|---:|---:|");

@@ -38,7 +38,7 @@ internal static partial class Ceilings
         return results;
     }
 
-    private static async Task<string> RunAsync(string fileName, string[] arguments)
+    public static async Task<string> RunAsync(string fileName, string[] arguments)
     {
         var start = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -54,7 +54,7 @@ internal static partial class Ceilings
     }
 
     [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection time\)")]
-    private static partial Regex PgbenchTps();
+    public static partial Regex PgbenchTps();
 
     [GeneratedRegex(@"([0-9.]+) requests per second")]
     private static partial Regex RedisRate();

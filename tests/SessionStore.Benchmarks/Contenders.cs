@@ -4,6 +4,7 @@ using SessionStore.DualWrite;
 using SessionStore.Postgres;
 using SessionStore.Redis;
 using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
 using MicrosoftRedisCache = Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache;
 
 namespace SessionStore.Benchmarks;
@@ -15,12 +16,14 @@ internal sealed class Contenders : IDisposable
 
     private readonly List<IDisposable> _owned = [];
 
-    public Contenders(string postgresConnectionString, string table, IConnectionMultiplexer redis, string redisConfiguration, string prefix)
+    public Contenders(string postgresConnectionString, string table, IConnectionMultiplexer redis, string redisConfiguration, string prefix, Func<ProfilingSession?>? profiler = null)
     {
+        // RedisCache disposes any connection it is given, so it gets its own; the profiler follows it there.
         Add(new Contender(RedisCacheName, new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions
         {
             Configuration = redisConfiguration,
             InstanceName = prefix,
+            ProfilingSession = profiler is null ? null : () => profiler()!,
         })), UsesPostgres: false, UsesRedis: true));
         Add(new Contender("SessionStore Redis", new RedisSessionCache(new RedisSessionCacheOptions
         {

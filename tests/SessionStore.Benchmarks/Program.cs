@@ -2,12 +2,14 @@ using System.Diagnostics;
 using SessionStore.Benchmarks;
 
 // Measurements, not tests. `report` runs the side-by-side harness and rewrites docs/benchmarks.md and its charts;
-// the others print the tables behind docs/postgres.md (hot-updates) and docs/cleanup.md (cleanup).
+// the others print the tables behind docs/postgres.md (hot-updates), docs/cleanup.md (cleanup) and the
+// analysis in docs/benchmarks.md (get-statement).
 var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.Ordinal)
 {
     ["report"] = ReportAsync,
     ["hot-updates"] = _ => HotUpdateMeasurement.RunAsync(),
     ["cleanup"] = _ => CleanupMeasurement.RunAsync(),
+    ["get-statement"] = _ => GetStatementMeasurement.RunAsync(),
 };
 
 if (args.Length == 0 || !measurements.TryGetValue(args[0], out var run))

@@ -20,7 +20,9 @@ internal static class SessionsMeasurement
     {
         await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries() ?? throw new InvalidOperationException("PostgreSQL is not installed: run scripts/install-servers.sh."), durable: true);
         await using var redisServer = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("Redis is not installed: run scripts/install-servers.sh."));
-        await using var admin = NpgsqlDataSource.Create(postgres.ConnectionString);
+        // No pooling: the accounting waits until no other client is connected, and the admin's own idle
+        // connections would never leave.
+        await using var admin = NpgsqlDataSource.Create(postgres.ConnectionString + ";Pooling=false");
         await using var redis = await ConnectionMultiplexer.ConnectAsync(redisServer.Configuration + ",allowAdmin=true");
         var report = new SessionsReport(settings, await ScalarAsync<string>(admin, "SHOW server_version"), (string)(await redis.GetServer(redis.GetEndPoints()[0]).ExecuteAsync("INFO", "server"))!);
 
@@ -55,7 +57,9 @@ internal static class SessionsMeasurement
             Console.WriteLine();
             if (payloadSize == settings.PayloadSizes[0])
             {
-                await AccountAsync(report, contenders.All.Select(c => c.Name).ToList(), postgres, admin, redis, redisServer, table, prefix, keys, payload);
+                var names = contenders.All.Select(c => c.Name).ToList();
+                contenders.Dispose();
+                await AccountAsync(report, names, postgres, admin, redis, redisServer, table, prefix, keys, payload);
                 report.Ceilings.AddRange(await Ceilings.MeasureAsync(postgres, redisServer, table, prefix, settings.Sessions, settings.Concurrencies));
             }
         }
@@ -99,29 +103,25 @@ internal static class SessionsMeasurement
             foreach (var name in names)
             {
                 Console.Write($"\raccounting {workload,-10} {name,-40}");
-                var application = "account-" + Guid.NewGuid().ToString("N")[..8];
+                await WaitForOtherClientsToLeaveAsync(admin);
                 var before = await TableStatisticsAsync(admin, table);
                 var walBefore = await ScalarAsync<string>(admin, "SELECT pg_current_wal_insert_lsn()::text");
                 long requests;
                 int redisCommands;
-                using (var contenders = new Contenders($"{postgres.ConnectionString};Application Name={application}", table, redis, redisServer.Configuration, prefix))
+                using (var contenders = new Contenders(postgres.ConnectionString, table, redis, redisServer.Configuration, prefix, () => profiling))
                 {
                     var contender = contenders.All.Single(c => c.Name == name);
-                    await WorkloadRunner.RunAsync(contender.Cache, workload, 4, TimeSpan.FromMilliseconds(300), keys, payload);
                     Interlocked.Exchange(ref statements, 0);
                     profiling = new ProfilingSession();
                     (requests, _) = await WorkloadRunner.RunAsync(contender.Cache, workload, 8, TimeSpan.FromSeconds(1), keys, payload);
-                    redisCommands = profiling.FinishProfiling().Count(c => c.Command is not ("MULTI" or "EXEC" or "WATCH" or "UNWATCH"));
+
+                    // A transaction's commands travel together and come back with its EXEC: MULTI is not a round trip of its own.
+                    redisCommands = profiling.FinishProfiling().Count(c => c.Command is not "MULTI");
                     profiling = null;
                 }
 
                 var wal = await ScalarAsync<decimal>(admin, $"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{walBefore}')");
-                while (await ScalarAsync<long>(admin, $"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{application}'") > 0)
-                {
-                    await Task.Delay(50);
-                }
-
-                await Task.Delay(600);
+                await WaitForOtherClientsToLeaveAsync(admin);
                 var after = await TableStatisticsAsync(admin, table);
                 report.Accounting.Add(new Accounting(name, workload, requests,
                     Statements: Interlocked.Read(ref statements) / (double)requests,
@@ -133,6 +133,17 @@ internal static class SessionsMeasurement
         }
 
         Console.WriteLine();
+    }
+
+    /// <summary>Backends publish their table statistics as they exit: wait until every other client has.</summary>
+    private static async Task WaitForOtherClientsToLeaveAsync(NpgsqlDataSource admin)
+    {
+        while (await ScalarAsync<long>(admin, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()") > 0)
+        {
+            await Task.Delay(50);
+        }
+
+        await Task.Delay(300);
     }
 
     private static async Task<(long Inserted, long Updated, long HotUpdated)> TableStatisticsAsync(NpgsqlDataSource admin, string table)

@@ -99,7 +99,7 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
             [$"{SessionStoreOptions.SectionName}:{LocalStores.PostgresKey}"] = options.PostgresConnectionString,
             [$"{SessionStoreOptions.SectionName}:{LocalStores.RedisKey}"] = options.RedisConfiguration,
 
-            // Every primary hit may be compared with the secondary (the cache skips a comparison while four run), so
+            // Every primary hit is compared with the secondary a moment later (best effort under extreme load), so
             // differences between the stores surface within the phase that has them.
             [$"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.ComparisonSampleRate)}"] = "1",
         };

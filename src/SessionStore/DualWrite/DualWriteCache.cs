@@ -28,12 +28,14 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     private readonly SemaphoreSlim _comparisons = new(MaximumConcurrentComparisons, MaximumConcurrentComparisons);
     private const int MaximumConcurrentComparisons = 16;
+    private const int MaximumPendingComparisons = 10_000;
     private readonly Lock _phaseLock = new();
     private SessionStorePhase _phase;
     private SessionStorePhase? _lastRefusedPhase;
     private long _secondaryFailures;
     private long _readRepairs;
     private long _failovers;
+    private int _pendingComparisons;
     private readonly long[] _mismatches = new long[Enum.GetValues<SessionMismatchKind>().Length];
 
     internal DualWriteCache(
@@ -275,9 +277,10 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     private void ScheduleComparison(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
     {
-        // Comparisons are best effort: when enough are already running, this sample is skipped, not queued.
-        if (!_comparisons.Wait(0))
+        // Comparisons are best effort: past a bound on those waiting, a sample is skipped, not queued.
+        if (Interlocked.Increment(ref _pendingComparisons) > MaximumPendingComparisons)
         {
+            Interlocked.Decrement(ref _pendingComparisons);
             return;
         }
 
@@ -285,7 +288,17 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         {
             try
             {
-                await CompareAsync(key, phase, primary, secondary).ConfigureAwait(false);
+                // Wait first, holding no slot: the request's own write-back lands meanwhile and is not reported.
+                await Task.Delay(ComparisonDelay, _time).ConfigureAwait(false);
+                await _comparisons.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    await CompareAsync(key, phase, primary, secondary).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _comparisons.Release();
+                }
             }
             catch (Exception e)
             {
@@ -293,14 +306,13 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             }
             finally
             {
-                _comparisons.Release();
+                Interlocked.Decrement(ref _pendingComparisons);
             }
         });
     }
 
     private async Task CompareAsync(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
     {
-        await Task.Delay(ComparisonDelay, _time).ConfigureAwait(false);
         var tolerance = _options.CurrentValue.ExpiryTolerance;
         if (await ClassifyAsync().ConfigureAwait(false) is null)
         {

@@ -28,6 +28,22 @@ public sealed class MigrationRehearsalTests(PostgresServer postgres, RedisServer
     }
 
     [Fact]
+    public async Task Sessions_changed_only_in_PostgresOnly_survive_the_rollback_to_Redis()
+    {
+        // Their Redis copies are stale when the rollback begins; comparisons in DualWritePostgresPrimary must
+        // rewrite every one of them before Redis answers again.
+        var report = await RehearseAsync(options =>
+        {
+            options.ModifiedSessions = 20;
+            options.NewSessionsPerPhase = 5;
+            options.ChangedInPostgresOnlySessions = 60;
+        });
+
+        Assert.All(report.Phases, phase => Assert.True(phase.SessionsLost == 0, $"{phase.SessionsLost} session(s) lost in step {phase.Step}, {phase.Phase}."));
+        Assert.True(report.Passed);
+    }
+
+    [Fact]
     public async Task Sessions_that_are_only_read_reach_PostgreSQL_by_read_repair_and_each_store_is_timed_in_its_phases()
     {
         var report = await RehearseAsync(options =>

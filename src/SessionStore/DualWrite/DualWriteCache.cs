@@ -78,14 +78,14 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
     public bool TryGet(string key, IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        return Write(Get(key), destination);
+        return destination.TryWrite(Get(key));
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        return Write(await GetAsync(key, token).ConfigureAwait(false), destination);
+        return destination.TryWrite(await GetAsync(key, token).ConfigureAwait(false));
     }
 
     /// <inheritdoc />
@@ -440,16 +440,5 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
     {
         action();
         return ValueTask.CompletedTask;
-    }
-
-    private static bool Write(byte[]? value, IBufferWriter<byte> destination)
-    {
-        if (value is null)
-        {
-            return false;
-        }
-
-        destination.Write(value);
-        return true;
     }
 }

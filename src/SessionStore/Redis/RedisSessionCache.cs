@@ -77,14 +77,14 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     public bool TryGet(string key, IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        return Write(Get(key), destination);
+        return destination.TryWrite(Get(key));
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> TryGetAsync(string key, IBufferWriter<byte> destination, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        return Write(await GetAsync(key, token).ConfigureAwait(false), destination);
+        return destination.TryWrite(await GetAsync(key, token).ConfigureAwait(false));
     }
 
     /// <inheritdoc />
@@ -437,15 +437,4 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
             || server.Message.StartsWith("NOPERM", StringComparison.Ordinal)));
 
     private static ReadOnlyMemory<byte> Linearize(ReadOnlySequence<byte> value) => value.IsSingleSegment ? value.First : value.ToArray();
-
-    private static bool Write(byte[]? value, IBufferWriter<byte> destination)
-    {
-        if (value is null)
-        {
-            return false;
-        }
-
-        destination.Write(value);
-        return true;
-    }
 }

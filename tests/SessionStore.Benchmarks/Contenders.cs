@@ -32,6 +32,9 @@ internal sealed class Contenders : IDisposable
         }), UsesPostgres: false, UsesRedis: true));
         Add(new Contender("SessionStore PostgreSQL", new PostgresCache(Postgres(postgresConnectionString, table, SessionCacheOptions.DefaultTouchThreshold)), UsesPostgres: true, UsesRedis: false));
         Add(new Contender("SessionStore PostgreSQL, threshold 0", new PostgresCache(Postgres(postgresConnectionString, table, 0)), UsesPostgres: true, UsesRedis: false));
+        var bytea = Postgres(postgresConnectionString, table + "_bytea", SessionCacheOptions.DefaultTouchThreshold);
+        bytea.PayloadFormat = PostgresPayloadFormat.Bytea;
+        Add(new Contender("SessionStore PostgreSQL, bytea", new PostgresCache(bytea), UsesPostgres: true, UsesRedis: false));
         foreach (var phase in new[] { SessionStorePhase.RedisOnly, SessionStorePhase.DualWriteRedisPrimary, SessionStorePhase.DualWritePostgresPrimary, SessionStorePhase.PostgresOnly })
         {
             var services = new ServiceCollection()

@@ -3,13 +3,14 @@ using SessionStore.Benchmarks;
 
 // Measurements, not tests. `report` runs the side-by-side harness and rewrites docs/benchmarks.md and its charts;
 // the others print the tables behind docs/postgres.md (hot-updates), docs/cleanup.md (cleanup) and the
-// analysis in docs/benchmarks.md (get-statement).
+// analysis in docs/benchmarks.md (get-statement, large).
 var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.Ordinal)
 {
     ["report"] = ReportAsync,
     ["hot-updates"] = _ => HotUpdateMeasurement.RunAsync(),
     ["cleanup"] = _ => CleanupMeasurement.RunAsync(),
     ["get-statement"] = _ => GetStatementMeasurement.RunAsync(),
+    ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),
 };
 
 if (args.Length == 0 || !measurements.TryGetValue(args[0], out var run))

@@ -71,12 +71,14 @@ internal static class SessionsMeasurement
 
     private static async Task SeedAsync(Contenders contenders, string[] keys, byte[] payload)
     {
-        var postgres = contenders.All.First(c => c.Name == "SessionStore PostgreSQL").Cache;
-        var redis = contenders.All.First(c => c.Name == "SessionStore Redis").Cache;
+        string[] stores = ["SessionStore PostgreSQL", "SessionStore PostgreSQL, bytea", "SessionStore Redis"];
+        var caches = contenders.All.Where(c => stores.Contains(c.Name)).Select(c => c.Cache).ToList();
         await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (key, token) =>
         {
-            await postgres.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token);
-            await redis.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token);
+            foreach (var cache in caches)
+            {
+                await cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token);
+            }
         });
     }
 
@@ -146,9 +148,12 @@ internal static class SessionsMeasurement
         await Task.Delay(300);
     }
 
+    /// <summary>Summed over both payload formats' tables: each contender writes only to its own.</summary>
     private static async Task<(long Inserted, long Updated, long HotUpdated)> TableStatisticsAsync(NpgsqlDataSource admin, string table)
     {
-        await using var command = admin.CreateCommand($"SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relid = '\"public\".\"{table}\"'::regclass");
+        await using var command = admin.CreateCommand(
+            "SELECT sum(n_tup_ins)::bigint, sum(n_tup_upd)::bigint, sum(n_tup_hot_upd)::bigint FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname IN ($1, $1 || '_bytea')");
+        command.Parameters.Add(new NpgsqlParameter { Value = table });
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));

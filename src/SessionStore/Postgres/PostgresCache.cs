@@ -22,6 +22,8 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private const string UndefinedTable = "42P01";
     private const string SerializationFailure = "40001";
+    private const string DatatypeMismatch = "42804";
+    private const string UndefinedFunction = "42883";
 
     // A partitioned statement that met a row another statement had just moved to another partition fails with
     // 40001 and is run again with a fresh snapshot; each retry follows a completed move, so few are ever needed.
@@ -36,6 +38,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     private readonly RecentReads _recentReads;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly string _payloadType;
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private volatile bool _schemaReady;
 
@@ -64,9 +67,10 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         _ownsDataSource = _options.DataSource is null;
         _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!);
         _sql = new PostgresSql(_options.SchemaName, _options.TableName, partitioned: _options.Partitioning is not null);
-        _migrator = new PostgresSchemaMigrator(_dataSource, _options.SchemaName, _options.TableName, _options.Partitioning);
+        _migrator = new PostgresSchemaMigrator(_dataSource, _options);
         _userIdKey = _options.UserIdSessionKeyUtf8;
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
+        _payloadType = _options.PayloadFormat == PostgresPayloadFormat.Bytea ? "bytea" : "jsonb";
         _schemaReady = !_options.CreateTableIfMissing;
     }
 
@@ -192,7 +196,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         token.ThrowIfCancellationRequested();
 
-        var (json, expiry) = await ExecuteAsync<(byte[]? Json, ExpiryState Expiry)>(async (a, t) =>
+        var (stored, expiry) = await ExecuteAsync<(byte[]? Stored, ExpiryState Expiry)>(async (a, t) =>
         {
             using var command = await CreateCommandAsync(_sql.Get, a, t).ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
@@ -203,17 +207,28 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
                 return (null, default);
             }
 
+            if (reader.GetDataTypeName(0) != _payloadType)
+            {
+                throw PayloadFormatMismatch(innerException: null);
+            }
+
             return (reader.GetFieldValue<byte[]>(0), new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)));
         }, async, token).ConfigureAwait(false);
-        if (json is null)
+        if (stored is null)
         {
             return null;
         }
 
-        var payload = new ArrayBufferWriter<byte>(json.Length + 64);
+        if (_options.PayloadFormat == PostgresPayloadFormat.Bytea)
+        {
+            _recentReads.Record(key, expiry);
+            return new StoredEntry(stored, expiry);
+        }
+
+        var payload = new ArrayBufferWriter<byte>(stored.Length + 64);
         try
         {
-            JsonPayloadCodec.Decode(json, payload);
+            JsonPayloadCodec.Decode(stored, payload);
         }
         catch (FormatException e)
         {
@@ -263,22 +278,28 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
         var set = new NpgsqlBatchCommand(sql + returning);
         set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        set.Parameters.Add(JsonParameter(value));
+        set.Parameters.Add(PayloadParameter(value));
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
         if (condition.IfValue is { } expected)
         {
-            set.Parameters.Add(JsonParameter(expected));
+            set.Parameters.Add(PayloadParameter(expected));
         }
 
         batch.BatchCommands.Add(set);
         return set;
     }
 
-    private static NpgsqlParameter<ReadOnlyMemory<byte>> JsonParameter(ReadOnlyMemory<byte> value)
+    /// <summary>The <c>sess</c> value: the bytes themselves, or their JSON.</summary>
+    private NpgsqlParameter<ReadOnlyMemory<byte>> PayloadParameter(ReadOnlyMemory<byte> value)
     {
+        if (_options.PayloadFormat == PostgresPayloadFormat.Bytea)
+        {
+            return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = value };
+        }
+
         var json = new ArrayBufferWriter<byte>(value.Length + 64);
         JsonPayloadCodec.Encode(value.Span, json);
         return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = json.WrittenMemory };
@@ -357,11 +378,20 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
                     $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
                     e);
             }
+            catch (PostgresException e) when (e.SqlState is DatatypeMismatch or UndefinedFunction)
+            {
+                throw PayloadFormatMismatch(e);
+            }
             catch (PostgresException e) when (e.SqlState == SerializationFailure && _sql.Partitioned && attempt < MaximumAttempts)
             {
             }
         }
     }
+
+    private InvalidOperationException PayloadFormatMismatch(Exception? innerException) => new(
+        $"The sess column of {_sql.Table} is not {_payloadType}: the table was created with the other payload format. " +
+        $"Set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.PayloadFormat)} to match the table.",
+        innerException);
 
     private async ValueTask EnsureSchemaAsync(bool async, CancellationToken token)
     {

@@ -32,6 +32,10 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// <value>Default <c>sessions</c>; at most <see cref="MaximumTableNameBytes"/> bytes of UTF-8.</value>
     public string TableName { get; set; } = "sessions";
 
+    /// <summary>How the <c>sess</c> column holds values; it must match the table (the migrator creates it so).</summary>
+    /// <value>Default <see cref="PostgresPayloadFormat.Jsonb"/>.</value>
+    public PostgresPayloadFormat PayloadFormat { get; set; } = PostgresPayloadFormat.Jsonb;
+
     /// <summary>
     /// Whether the cache creates (or upgrades) its table on first use. Off by default: production schemas
     /// usually change through a deliberate migration step, with <see cref="PostgresSchemaMigrator"/> or the CLI.

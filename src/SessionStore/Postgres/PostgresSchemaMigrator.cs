@@ -26,6 +26,7 @@ public sealed class PostgresSchemaMigrator
     private readonly string _tableName;
     private readonly PostgresSql _sql;
     private readonly PostgresPartitioningOptions? _partitioning;
+    private readonly PostgresPayloadFormat _payloadFormat;
     private readonly IReadOnlyList<(int Version, string Script)> _scripts;
 
     /// <summary>Creates a migrator for one plain session table.</summary>
@@ -46,6 +47,19 @@ public sealed class PostgresSchemaMigrator
     /// horizon when it is migrated; the cleanup service keeps creating them after that.
     /// </param>
     public PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName, PostgresPartitioningOptions? partitioning)
+        : this(dataSource, schemaName, tableName, partitioning, PostgresPayloadFormat.Jsonb)
+    {
+    }
+
+    /// <summary>Creates a migrator for the table a cache with <paramref name="options"/> uses: its names, layout and payload format.</summary>
+    /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
+    /// <param name="options">The cache's options.</param>
+    public PostgresSchemaMigrator(NpgsqlDataSource dataSource, PostgresCacheOptions options)
+        : this(dataSource, options?.SchemaName!, options?.TableName!, options?.Partitioning, options?.PayloadFormat ?? PostgresPayloadFormat.Jsonb)
+    {
+    }
+
+    private PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName, PostgresPartitioningOptions? partitioning, PostgresPayloadFormat payloadFormat)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentException.ThrowIfNullOrEmpty(schemaName);
@@ -54,6 +68,7 @@ public sealed class PostgresSchemaMigrator
         _schemaName = schemaName;
         _tableName = tableName;
         _partitioning = partitioning;
+        _payloadFormat = payloadFormat;
         _sql = new PostgresSql(schemaName, tableName, partitioned: partitioning is not null);
         _scripts = partitioning is null ? PlainScripts : PartitionedScripts;
     }
@@ -148,7 +163,8 @@ public sealed class PostgresSchemaMigrator
         .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal)
         .Replace("{{forever_partition}}", _sql.ForeverPartition, StringComparison.Ordinal)
         .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal)
-        .Replace("{{last_cleanup}}", _sql.LastCleanup, StringComparison.Ordinal);
+        .Replace("{{last_cleanup}}", _sql.LastCleanup, StringComparison.Ordinal)
+        .Replace("{{payload_type}}", _payloadFormat == PostgresPayloadFormat.Bytea ? "bytea" : "jsonb", StringComparison.Ordinal);
 
     private static List<(int Version, string Script)> LoadScripts(string prefix)
     {

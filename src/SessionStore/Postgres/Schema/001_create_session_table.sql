@@ -3,7 +3,7 @@
 
 CREATE TABLE IF NOT EXISTS {{table}} (
     sid                varchar(255) COLLATE "C" NOT NULL PRIMARY KEY,
-    sess               jsonb        NOT NULL,
+    sess               {{payload_type}} NOT NULL,
     user_id            text,
     -- The effective expiry: least(last touch + sliding_expiration, absolute_expire), or 'infinity'.
     expire             timestamptz  NOT NULL,

@@ -6,7 +6,7 @@
 -- partitions; the statements keep it unique (one row per sid) and the primary key serves lookups by sid.
 CREATE TABLE IF NOT EXISTS {{table}} (
     sid                varchar(255) COLLATE "C" NOT NULL,
-    sess               jsonb        NOT NULL,
+    sess               {{payload_type}} NOT NULL,
     user_id            text,
     expire             timestamptz  NOT NULL,
     sliding_expiration interval,

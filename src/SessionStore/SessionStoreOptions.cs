@@ -84,7 +84,7 @@ public sealed class SessionStoreOptions
         var failures = new List<string>();
         if (Phase == SessionStorePhase.Unspecified)
         {
-            failures.Add($"{SectionName}:{nameof(Phase)} names no phase; valid phases: {SessionStorePhaseConverter.ValidValues}.");
+            failures.Add(NoPhase(configuredValue: null));
         }
 
         failures.AddRange(StoreFailures(Phase));
@@ -115,6 +115,11 @@ public sealed class SessionStoreOptions
             Redis.UserIdSessionKey ??= userIdKey;
         }
     }
+
+    /// <summary>The failure of a phase setting that names no phase, quoting the configured value when it is known.</summary>
+    internal static string NoPhase(string? configuredValue) =>
+        (configuredValue is null ? $"{SectionName}:{nameof(Phase)} names no phase" : $"{SectionName}:{nameof(Phase)} is '{configuredValue}', which names no phase")
+        + $"; valid phases: {SessionStorePhaseConverter.ValidValues}.";
 
     /// <summary>What keeps the stores that <paramref name="phase"/> uses from being built.</summary>
     internal IEnumerable<string> StoreFailures(SessionStorePhase phase)

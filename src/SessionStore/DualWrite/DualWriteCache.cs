@@ -367,7 +367,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             }
 
             var failures = configured == SessionStorePhase.Unspecified
-                ? [$"{SessionStoreOptions.SectionName}:Phase names no phase; valid phases: {SessionStorePhaseConverter.ValidValues}"]
+                ? [SessionStoreOptions.NoPhase(configuredValue: null)]
                 : _options.CurrentValue.StoreFailures(configured).ToList();
             if (failures.Count > 0)
             {

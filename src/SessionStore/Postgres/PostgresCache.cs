@@ -70,7 +70,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         _migrator = new PostgresSchemaMigrator(_dataSource, _options);
         _userIdKey = _options.UserIdSessionKeyUtf8;
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
-        _payloadType = _options.PayloadFormat == PostgresPayloadFormat.Bytea ? "bytea" : "jsonb";
+        _payloadType = _options.PayloadFormat.ColumnType();
         _schemaReady = !_options.CreateTableIfMissing;
     }
 

@@ -12,7 +12,7 @@ internal sealed class SessionStoreStartupValidation(IOptionsMonitor<SessionStore
         var failures = current.Validate().ToList();
         if (current.Phase == SessionStorePhase.Unspecified && configuredPhase?.Invoke() is { } raw)
         {
-            failures[0] = $"{SessionStoreOptions.SectionName}:Phase is '{raw}', " + failures[0][(SessionStoreOptions.SectionName.Length + ":Phase ".Length)..];
+            failures[failures.IndexOf(SessionStoreOptions.NoPhase(configuredValue: null))] = SessionStoreOptions.NoPhase(raw);
         }
 
         return failures.Count > 0

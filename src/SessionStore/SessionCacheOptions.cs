@@ -29,6 +29,26 @@ public abstract class SessionCacheOptions
     /// <value>Default 8 MiB. From 1 byte to 256 MiB.</value>
     public int MaximumValueSize { get; set; } = DefaultMaximumValueSize;
 
+    /// <summary>
+    /// How long one operation (read, write, refresh, remove, revoke, health ping, the first use's schema
+    /// creation or connection) may take before it fails with a <see cref="SessionStoreTimeoutException"/>
+    /// naming the store and the operation. A hung server accepts connections and never answers; without this
+    /// bound a request waits for the drivers' own timeouts (30 s and more). Asynchronous calls are bounded
+    /// exactly; synchronous ones through the driver settings the cache derives from this value on connections
+    /// it builds itself (see docs/postgres.md and docs/redis.md).
+    /// </summary>
+    /// <value>Default 5 seconds. From 10 milliseconds to 5 minutes.</value>
+    public TimeSpan OperationTimeout { get; set; } = DefaultOperationTimeout;
+
+    /// <summary>The default for <see cref="OperationTimeout"/>: 5 seconds.</summary>
+    public static readonly TimeSpan DefaultOperationTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The shortest <see cref="OperationTimeout"/> accepted.</summary>
+    public static readonly TimeSpan MinimumOperationTimeout = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The longest <see cref="OperationTimeout"/> accepted.</summary>
+    public static readonly TimeSpan MaximumOperationTimeout = TimeSpan.FromMinutes(5);
+
     /// <summary>Lists every invalid setting; empty when the options can be used.</summary>
     /// <returns>One message per invalid setting, naming it, its value and what is allowed.</returns>
     public abstract IReadOnlyList<string> Validate();
@@ -59,6 +79,11 @@ public abstract class SessionCacheOptions
         if (MaximumValueSize is < 1 or > 256 * 1024 * 1024)
         {
             failures.Add($"{nameof(MaximumValueSize)} is {MaximumValueSize}; it must be between 1 and {256 * 1024 * 1024} bytes.");
+        }
+
+        if (OperationTimeout < MinimumOperationTimeout || OperationTimeout > MaximumOperationTimeout)
+        {
+            failures.Add($"{nameof(OperationTimeout)} is {OperationTimeout}; it must be between {MinimumOperationTimeout.TotalMilliseconds} ms and {MaximumOperationTimeout.TotalMinutes} minutes.");
         }
 
         if (UserIdSessionKey is { Length: 0 })

@@ -104,11 +104,11 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     /// <inheritdoc />
     public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
-        WriteAsync(key, "set", (store, async, token) => async ? store.SetAsync(key, value, options, token) : Sync(() => store.Set(key, value, options)), async: false, CancellationToken.None).GetAwaiter().GetResult();
+        SetVersionedAsync(key, value, options, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
     public ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
-        WriteAsync(key, "set", (store, async, t) => async ? store.SetAsync(key, value, options, t) : Sync(() => store.Set(key, value, options)), async: true, token);
+        SetVersionedAsync(key, value, options, async: true, token);
 
     /// <inheritdoc />
     public void Refresh(string key) =>
@@ -227,13 +227,29 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         }
 
         // Only where the primary still has nothing: a request that wrote the session meanwhile holds the newer copy.
-        if (await TimedAsync(primary, "set", () => primary.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, async, token)).ConfigureAwait(false))
+        if (await TimedAsync(primary, "set", () => primary.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, async, token)).ConfigureAwait(false) is not null)
         {
             Repaired(primary);
             return found;
         }
 
         return await TimedAsync(primary, "get", () => primary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A set through <see cref="WriteAsync"/>: the primary's write returns the version it stored, and the secondary
+    /// gets the value with that version only over an older one, so concurrent writers leave both stores holding the
+    /// primary's last write.
+    /// </summary>
+    private ValueTask SetVersionedAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
+    {
+        var bytes = value.IsSingleSegment ? value.First : value.ToArray();
+        long? version = null;
+        return WriteAsync(key, "set", async (store, a, t) =>
+        {
+            var written = await ((ISessionStore)store).SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
+            version ??= written;
+        }, async, token);
     }
 
     private async ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
@@ -330,7 +346,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
         // so a write that raced this comparison is never overwritten with an older copy.
         var condition = secondaryEntry is null ? WriteCondition.WhenAbsent : WriteCondition.WhenUnchanged(secondaryEntry.Value);
         if (primaryEntry.Expiry.ToEntryOptions() is { } lifetime
-            && await secondary.SetAsync(key, primaryEntry.Value, lifetime, condition, async: true, CancellationToken.None).ConfigureAwait(false))
+            && await secondary.SetAsync(key, primaryEntry.Value, lifetime, condition, async: true, CancellationToken.None).ConfigureAwait(false) is not null)
         {
             Repaired(secondary);
         }

@@ -15,12 +15,12 @@ internal interface ISessionStore : IBufferDistributedCache, IUserSessionRevoker
     ValueTask<StoredEntry?> GetEntryAsync(string key, bool async, CancellationToken token);
 
     /// <summary>Writes an entry like <see cref="IBufferDistributedCache.SetAsync"/>, if <paramref name="condition"/> holds.</summary>
-    /// <returns>Whether the entry was written.</returns>
-    ValueTask<bool> SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token);
+    /// <returns>The version the store now holds for the entry (see <see cref="WriteCondition"/>); null when the condition refused the write.</returns>
+    ValueTask<long?> SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token);
 
     /// <summary>One cheap round trip to the server, for health checks; throws when it cannot be reached.</summary>
     Task PingAsync(CancellationToken token);
 }
 
-/// <summary>A stored value and its lifetime as measured by the read that returned it.</summary>
-internal sealed record StoredEntry(byte[] Value, ExpiryState Expiry);
+/// <summary>A stored value, its lifetime as measured by the read that returned it, and its version (0 when none was recorded).</summary>
+internal sealed record StoredEntry(byte[] Value, ExpiryState Expiry, long Version = 0);

@@ -24,6 +24,8 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     private const string SerializationFailure = "40001";
     private const string DatatypeMismatch = "42804";
     private const string UndefinedFunction = "42883";
+    private const string UndefinedColumn = "42703";
+    private const string StoreName = "postgresql";
 
     // A partitioned statement that met a row another statement had just moved to another partition fails with
     // 40001 and is run again with a fresh snapshot; each retry follows a completed move, so few are ever needed.
@@ -65,7 +67,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         _logger = logger;
         _time = timeProvider;
         _ownsDataSource = _options.DataSource is null;
-        _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!);
+        _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout);
         _sql = new PostgresSql(_options.SchemaName, _options.TableName, partitioned: _options.Partitioning is not null);
         _migrator = new PostgresSchemaMigrator(_dataSource, _options);
         _userIdKey = _options.UserIdSessionKeyUtf8;
@@ -125,24 +127,48 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
 
-    string ISessionStore.Name => "postgresql";
+    string ISessionStore.Name => StoreName;
 
     ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
 
-    ValueTask<bool> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
+    ValueTask<long?> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
         SetCoreAsync(key, value, options, condition, async, token);
 
+    /// <summary>
+    /// One round trip that also checks what every other operation needs: the table exists, its payload column is
+    /// of the configured format, and it has the version column (schema version 3).
+    /// </summary>
     async Task ISessionStore.PingAsync(CancellationToken token)
     {
-        using var command = _dataSource.CreateCommand("SELECT 1");
-        await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+        var (payloadType, hasVersion) = await ExecuteAsync("ping", async (a, t) =>
+        {
+            using var command = await CreateCommandAsync(PostgresSql.DescribeTable, a, t).ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.Table });
+            using var reader = await command.ExecuteReaderAsync(t).ConfigureAwait(false);
+            await reader.ReadAsync(t).ConfigureAwait(false);
+            return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1));
+        }, async: true, token).ConfigureAwait(false);
+        if (payloadType is null)
+        {
+            throw TableMissing(innerException: null);
+        }
+
+        if (payloadType != _payloadType)
+        {
+            throw PayloadFormatMismatch(innerException: null);
+        }
+
+        if (!hasVersion)
+        {
+            throw VersionColumnMissing(innerException: null);
+        }
     }
 
     /// <inheritdoc />
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        return await ExecuteAsync(async (a, t) =>
+        return await ExecuteAsync("revoke", async (a, t) =>
         {
             using var command = await CreateCommandAsync(_sql.RevokeUser, a, t).ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
@@ -196,7 +222,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         token.ThrowIfCancellationRequested();
 
-        var (stored, expiry) = await ExecuteAsync<(byte[]? Stored, ExpiryState Expiry)>(async (a, t) =>
+        var (stored, expiry, version) = await ExecuteAsync<(byte[]? Stored, ExpiryState Expiry, long Version)>("get", async (a, t) =>
         {
             using var command = await CreateCommandAsync(_sql.Get, a, t).ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
@@ -204,7 +230,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             using var reader = a ? await command.ExecuteReaderAsync(t).ConfigureAwait(false) : command.ExecuteReader();
             if (!(a ? await reader.ReadAsync(t).ConfigureAwait(false) : reader.Read()))
             {
-                return (null, default);
+                return (null, default, 0);
             }
 
             if (reader.GetDataTypeName(0) != _payloadType)
@@ -212,7 +238,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
                 throw PayloadFormatMismatch(innerException: null);
             }
 
-            return (reader.GetFieldValue<byte[]>(0), new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)));
+            return (reader.GetFieldValue<byte[]>(0), new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)), reader.GetInt64(4));
         }, async, token).ConfigureAwait(false);
         if (stored is null)
         {
@@ -222,7 +248,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         if (_options.PayloadFormat == PostgresPayloadFormat.Bytea)
         {
             _recentReads.Record(key, expiry);
-            return new StoredEntry(stored, expiry);
+            return new StoredEntry(stored, expiry, version);
         }
 
         var payload = new ArrayBufferWriter<byte>(stored.Length + 64);
@@ -237,7 +263,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         }
 
         _recentReads.Record(key, expiry);
-        return new StoredEntry(payload.WrittenSpan.ToArray(), expiry);
+        return new StoredEntry(payload.WrittenSpan.ToArray(), expiry, version);
     }
 
     private async ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
@@ -246,7 +272,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         await SetCoreAsync(key, value.IsSingleSegment ? value.First : value.ToArray(), options, WriteCondition.Always, async, token).ConfigureAwait(false);
     }
 
-    private async ValueTask<bool> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
+    private async ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
@@ -255,27 +281,44 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
-        return await ExecuteAsync(async (a, t) =>
+        return await ExecuteAsync("set", async (a, t) =>
         {
             using var batch = await CreateBatchAsync(a, t).ConfigureAwait(false);
-            var set = AddSetCommands(batch, key, value, userId, expiration, condition);
-            _ = a ? await batch.ExecuteNonQueryAsync(t).ConfigureAwait(false) : batch.ExecuteNonQuery();
-            return set.RecordsAffected > 0;
+            AddSetCommands(batch, key, value, userId, expiration, condition, returning: null);
+
+            // The write is the batch's last statement; it returns a row, the version written, only when it landed.
+            using var reader = a ? await batch.ExecuteReaderAsync(t).ConfigureAwait(false) : batch.ExecuteReader();
+            for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
+            {
+                _ = a ? await reader.NextResultAsync(t).ConfigureAwait(false) : reader.NextResult();
+            }
+
+            return (a ? await reader.ReadAsync(t).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : (long?)null;
         }, async, token).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Adds the statements of one conditional write to <paramref name="batch"/> (on a partitioned table, the
     /// key's lock first) and returns the write itself, whose <c>RecordsAffected</c> says whether it landed.
+    /// <paramref name="returning"/> is appended to the write (on a partitioned table it sees inserted rows only);
+    /// null instead makes the write return the version it stored, from an insert or an update, and nothing when
+    /// the condition refused it.
     /// </summary>
-    internal NpgsqlBatchCommand AddSetCommands(NpgsqlBatch batch, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string returning = "")
+    internal NpgsqlBatchCommand AddSetCommands(NpgsqlBatch batch, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning = "")
     {
         if (_sql.Partitioned)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.SetLock) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } });
         }
 
-        var sql = condition.IfAbsent ? _sql.SetIfAbsent : condition.IfValue is null ? _sql.Set : _sql.SetIfUnchanged;
+        var versioned = returning is null;
+        var sql = condition switch
+        {
+            { IfAbsent: true } => versioned ? _sql.SetIfAbsentReturningVersion : _sql.SetIfAbsent,
+            { IfValue: not null } => versioned ? _sql.SetIfUnchangedReturningVersion : _sql.SetIfUnchanged,
+            { IfOlderThan: not null } => versioned ? _sql.SetIfOlderReturningVersion : _sql.SetIfOlder,
+            _ => versioned ? _sql.SetReturningVersion : _sql.Set,
+        };
         var set = new NpgsqlBatchCommand(sql + returning);
         set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
         set.Parameters.Add(PayloadParameter(value));
@@ -286,6 +329,10 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         if (condition.IfValue is { } expected)
         {
             set.Parameters.Add(PayloadParameter(expected));
+        }
+        else if (condition.IfOlderThan is { } version)
+        {
+            set.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
         }
 
         batch.BatchCommands.Add(set);
@@ -314,7 +361,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             return;
         }
 
-        await ExecuteNonQueryAsync(_sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
+        await ExecuteNonQueryAsync("refresh", _sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
     }
 
     private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
@@ -322,7 +369,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateKey(key, MaximumKeyLength);
         token.ThrowIfCancellationRequested();
         _recentReads.Forget(key);
-        await ExecuteNonQueryAsync(_sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);
+        await ExecuteNonQueryAsync("remove", _sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);
     }
 
     /// <summary>A command on the data source: it opens a pooled connection for the one statement and returns it after.</summary>
@@ -346,8 +393,8 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         return _dataSource.CreateBatch();
     }
 
-    private ValueTask<int> ExecuteNonQueryAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
-        ExecuteAsync(async (a, t) =>
+    private ValueTask<int> ExecuteNonQueryAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
+        ExecuteAsync(operation, async (a, t) =>
         {
             using var command = await CreateCommandAsync(sql, a, t).ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
@@ -360,10 +407,17 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         }, async, token);
 
     /// <summary>
-    /// Runs one statement (or batch), turning a missing table into an error that says how to create it, and
-    /// running a partitioned statement again when it met a row that a concurrent statement moved.
+    /// Runs one statement (or batch) within <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's
+    /// token, turning a missing table into an error that says how to create it, and running a partitioned
+    /// statement again when it met a row that a concurrent statement moved. A synchronous call is bounded by the
+    /// driver's timeouts instead (see <see cref="BuildDataSource"/>).
     /// </summary>
-    private async ValueTask<T> ExecuteAsync<T>(Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token)
+    private ValueTask<T> ExecuteAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token) =>
+        async
+            ? StoreDeadline.RunAsync(StoreName, operation, _sql.DisplayName, _options.OperationTimeout, t => ExecuteCoreAsync(operation, statement, async: true, t), token)
+            : ExecuteCoreAsync(operation, statement, async: false, token);
+
+    private async ValueTask<T> ExecuteCoreAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -373,24 +427,39 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             }
             catch (PostgresException e) when (e.SqlState == UndefinedTable)
             {
-                throw new InvalidOperationException(
-                    $"The session table {_sql.Table} (or, partitioned, its {_sql.Partitioning}) does not exist. Create it with PostgresSchemaMigrator.MigrateAsync() " +
-                    $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
-                    e);
+                throw TableMissing(e);
             }
             catch (PostgresException e) when (e.SqlState is DatatypeMismatch or UndefinedFunction)
             {
                 throw PayloadFormatMismatch(e);
             }
+            catch (PostgresException e) when (e.SqlState == UndefinedColumn)
+            {
+                throw VersionColumnMissing(e);
+            }
             catch (PostgresException e) when (e.SqlState == SerializationFailure && _sql.Partitioned && attempt < MaximumAttempts)
             {
+            }
+            catch (Exception e) when (StoreDeadline.IsDriverTimeout(e) && !token.IsCancellationRequested)
+            {
+                throw new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _sql.DisplayName, e);
             }
         }
     }
 
+    private InvalidOperationException TableMissing(Exception? innerException) => new(
+        $"The session table {_sql.Table} (or, partitioned, its {_sql.Partitioning}) does not exist. Create it with PostgresSchemaMigrator.MigrateAsync() " +
+        $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
+        innerException);
+
     private InvalidOperationException PayloadFormatMismatch(Exception? innerException) => new(
         $"The sess column of {_sql.Table} is not {_payloadType}: the table was created with the other payload format. " +
         $"Set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.PayloadFormat)} to match the table.",
+        innerException);
+
+    private InvalidOperationException VersionColumnMissing(Exception? innerException) => new(
+        $"The session table {_sql.Table} has no ver column: it is at a schema version older than 3. Upgrade it with PostgresSchemaMigrator.MigrateAsync() " +
+        $"(or `sessionstore migrate`), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
         innerException);
 
     private async ValueTask EnsureSchemaAsync(bool async, CancellationToken token)
@@ -426,7 +495,13 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     internal static TimeSpan? ReadInterval(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<TimeSpan>(ordinal);
 
-    private static NpgsqlDataSource BuildDataSource(string connectionString)
+    /// <summary>
+    /// The data source the cache builds from a connection string, with timeouts derived from
+    /// <paramref name="operationTimeout"/> unless the connection string sets them: they are what bounds a
+    /// synchronous call (Npgsql counts whole seconds), and what ends an asynchronous call the cache stopped
+    /// waiting for. A borrowed data source is never changed.
+    /// </summary>
+    private static NpgsqlDataSource BuildDataSource(string connectionString, TimeSpan operationTimeout)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         var settings = builder.ConnectionStringBuilder;
@@ -439,6 +514,34 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
         // The cache never changes connection state, so the reset on return to the pool is pure overhead.
         settings.NoResetOnClose = true;
+
+        var seconds = (int)Math.Clamp(Math.Ceiling(operationTimeout.TotalSeconds), 1, int.MaxValue);
+        if (!ExplicitlySet(connectionString, "Command Timeout", "CommandTimeout"))
+        {
+            settings.CommandTimeout = seconds;
+        }
+
+        if (!ExplicitlySet(connectionString, "Timeout"))
+        {
+            settings.Timeout = seconds;
+        }
+
+        // After a timeout Npgsql asks the server to cancel and waits this long for it; a hung server never
+        // answers, so the wait is short, and then the connection is broken rather than returned to the pool.
+        if (!ExplicitlySet(connectionString, "Cancellation Timeout", "CancellationTimeout"))
+        {
+            settings.CancellationTimeout = (int)Math.Min(DefaultCancellationTimeout.TotalMilliseconds, operationTimeout.TotalMilliseconds);
+        }
+
         return builder.Build();
+    }
+
+    /// <summary>How long Npgsql waits for a cancel request's answer on connections the cache builds.</summary>
+    internal static readonly TimeSpan DefaultCancellationTimeout = TimeSpan.FromMilliseconds(500);
+
+    private static bool ExplicitlySet(string connectionString, params string[] keys)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keys.Any(given.ContainsKey);
     }
 }

@@ -19,6 +19,8 @@ namespace SessionStore.Redis;
 public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 {
     private const string UserIndexInfix = "sessionstore:user:";
+    private const string StoreName = "redis";
+    private const int MaximumVersionAttempts = 10;
 
     private readonly RedisSessionCacheOptions _options;
     private readonly ConfigurationOptions? _configuration;
@@ -57,7 +59,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         _time = timeProvider;
         if (_options.ConnectionMultiplexerFactory is null)
         {
-            _configuration = _options.ConfigurationOptions ?? ConfigurationOptions.Parse(_options.Configuration!);
+            _configuration = RedisConnectionSettings.Bounded(_options.ConfigurationOptions ?? ConfigurationOptions.Parse(_options.Configuration!), _options.OperationTimeout);
         }
 
         _endpoints = _configuration is null ? "the server of ConnectionMultiplexerFactory" : EndpointNames.Describe(_configuration.EndPoints);
@@ -68,6 +70,9 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     /// <inheritdoc />
     public byte[]? Get(string key) => ReadAsync(key, wantData: true, async: false, CancellationToken.None).GetAwaiter().GetResult()?.Value;
+
+    /// <summary>The connection settings the cache connects with when it builds the connection itself; null when it borrows one.</summary>
+    internal ConfigurationOptions? ConnectionSettings => _configuration;
 
     /// <inheritdoc />
     public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
@@ -123,25 +128,26 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
 
-    string ISessionStore.Name => "redis";
+    string ISessionStore.Name => StoreName;
 
     ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
 
-    ValueTask<bool> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
+    ValueTask<long?> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
         SetCoreAsync(key, value, options, condition, async, token);
 
-    async Task ISessionStore.PingAsync(CancellationToken token)
-    {
-        var database = await ConnectAsync(async: true, token).ConfigureAwait(false);
-        try
+    async Task ISessionStore.PingAsync(CancellationToken token) =>
+        await BoundedAsync("ping", async t =>
         {
-            await database.PingAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (IsUnreachable(e))
-        {
-            throw Unreachable("ping", e);
-        }
-    }
+            var database = await ConnectAsync(async: true, t).ConfigureAwait(false);
+            try
+            {
+                return await database.PingAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsUnreachable(e))
+            {
+                throw Unreachable("ping", e);
+            }
+        }, token).ConfigureAwait(false);
 
     /// <inheritdoc />
     /// <remarks>
@@ -153,6 +159,18 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        return await BoundedAsync("revoke", t => RevokeCoreAsync(userId, t), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Disposes the connection when the cache made it; a borrowed one is left open.</summary>
+    public void Dispose()
+    {
+        _ownedConnection?.Dispose();
+        _connectLock.Dispose();
+    }
+
+    private async ValueTask<long> RevokeCoreAsync(string userId, CancellationToken cancellationToken)
+    {
         var database = await ConnectAsync(async: true, cancellationToken).ConfigureAwait(false);
         var index = UserIndexKey(userId);
         try
@@ -180,22 +198,30 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
     }
 
-    /// <summary>Disposes the connection when the cache made it; a borrowed one is left open.</summary>
-    public void Dispose()
-    {
-        _ownedConnection?.Dispose();
-        _connectLock.Dispose();
-    }
+    /// <summary>
+    /// Runs an asynchronous operation within <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's
+    /// token: StackExchange.Redis ignores tokens, so the cache stops waiting and the multiplexer drops the abandoned
+    /// command when its own <c>AsyncTimeout</c> passes, without harm to the shared connection.
+    /// </summary>
+    private ValueTask<T> BoundedAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> run, CancellationToken token) =>
+        StoreDeadline.RunAsync(StoreName, operation, _endpoints, _options.OperationTimeout, run, token);
 
-    private async ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
+    private ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, int.MaxValue);
         token.ThrowIfCancellationRequested();
         if (!wantData && _recentReads.RefreshIsNoOp(key))
         {
-            return null;
+            return ValueTask.FromResult<StoredEntry?>(null);
         }
 
+        return async
+            ? BoundedAsync(wantData ? "get" : "refresh", t => ReadCoreAsync(key, wantData, async: true, t), token)
+            : ReadCoreAsync(key, wantData, async: false, token);
+    }
+
+    private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool wantData, bool async, CancellationToken token)
+    {
         var database = await ConnectAsync(async, token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var nowTicks = _time.GetUtcNow().UtcTicks;
@@ -205,7 +231,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
             {
                 try
                 {
-                    return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, entryKey, [nowTicks, _options.TouchThreshold, wantData ? 1 : 0], async).ConfigureAwait(false));
+                    return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, _options.TouchThreshold, wantData ? 1 : 0], async).ConfigureAwait(false));
                 }
                 catch (Exception e) when (IsScriptingRefused(e))
                 {
@@ -222,19 +248,19 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
     }
 
-    private static async ValueTask<RedisResult> EvaluateScriptAsync(IDatabase database, RedisKey entryKey, RedisValue[] arguments, bool async)
+    private static async ValueTask<RedisResult> EvaluateScriptAsync(IDatabase database, byte[] sha1, string lua, RedisKey entryKey, RedisValue[] arguments, bool async)
     {
         try
         {
             return async
-                ? await database.ScriptEvaluateAsync(GetAndTouchScript.Sha1, [entryKey], arguments).ConfigureAwait(false)
-                : database.ScriptEvaluate(GetAndTouchScript.Sha1, [entryKey], arguments);
+                ? await database.ScriptEvaluateAsync(sha1, [entryKey], arguments).ConfigureAwait(false)
+                : database.ScriptEvaluate(sha1, [entryKey], arguments);
         }
         catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
             return async
-                ? await database.ScriptEvaluateAsync(GetAndTouchScript.Lua, [entryKey], arguments).ConfigureAwait(false)
-                : database.ScriptEvaluate(GetAndTouchScript.Lua, [entryKey], arguments);
+                ? await database.ScriptEvaluateAsync(lua, [entryKey], arguments).ConfigureAwait(false)
+                : database.ScriptEvaluate(lua, [entryKey], arguments);
         }
     }
 
@@ -247,14 +273,14 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
         var fields = (RedisResult[])result!;
         var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks((RedisValue)fields[0]), RedisEntry.ReadTicks((RedisValue)fields[1]), (long)fields[2], nowTicks);
-        return Found(key, wantData && fields.Length > 3 ? (byte[]?)fields[3] : null, expiry);
+        return Found(key, wantData && fields.Length > 4 ? (byte[]?)fields[4] : null, expiry, RedisEntry.ReadVersion((RedisValue)fields[3]));
     }
 
     /// <summary>The path for servers that refuse scripts: one read (MULTI/EXEC on the one key), then a second round trip only when a touch is due.</summary>
     private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, bool async)
     {
         var read = database.CreateTransaction();
-        var fieldsTask = read.HashGetAsync(entryKey, wantData ? RedisEntry.AllFields : RedisEntry.MetadataFields);
+        var fieldsTask = read.HashGetAsync(entryKey, wantData ? RedisEntry.AllFieldsAndVersion : RedisEntry.MetadataFields);
         var ttlTask = read.KeyTimeToLiveAsync(entryKey);
         _ = async ? await read.ExecuteAsync().ConfigureAwait(false) : read.Execute();
 
@@ -275,11 +301,11 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
             expiry = expiry with { Remaining = lifetime };
         }
 
-        return Found(key, wantData ? (byte[]?)fields[2] : null, expiry);
+        return Found(key, wantData ? (byte[]?)fields[2] : null, expiry, wantData ? RedisEntry.ReadVersion(fields[3]) : 0);
     }
 
     /// <summary>A read's result; a read that returns data is remembered for refresh elision.</summary>
-    private StoredEntry? Found(string key, byte[]? data, ExpiryState expiry)
+    private StoredEntry? Found(string key, byte[]? data, ExpiryState expiry, long version)
     {
         if (data is null)
         {
@@ -287,41 +313,31 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
 
         _recentReads.Record(key, expiry);
-        return new StoredEntry(data, expiry);
+        return new StoredEntry(data, expiry, version);
     }
 
-    private async ValueTask<bool> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
+    private ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, int.MaxValue);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
         var now = _time.GetUtcNow();
         var expiration = EntryExpiration.From(options, now);
         token.ThrowIfCancellationRequested();
+        return async
+            ? BoundedAsync("set", t => WriteAsync(key, value, expiration, now, condition, async: true, t), token)
+            : WriteAsync(key, value, expiration, now, condition, async: false, token);
+    }
 
+    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, WriteCondition condition, bool async, CancellationToken token)
+    {
         var database = await ConnectAsync(async, token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var ttl = RedisEntry.TimeToLive(expiration, now);
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
 
-        // Each transaction names a single key, so both are valid on a cluster; the entry's is atomic, so an entry
-        // never lives without its TTL. Asynchronously the two are pipelined into one round trip.
-        var entry = database.CreateTransaction();
-        if (condition.IfAbsent)
-        {
-            entry.AddCondition(Condition.KeyNotExists(entryKey));
-        }
-        else if (condition.IfValue is { } expected)
-        {
-            entry.AddCondition(Condition.HashEqual(entryKey, RedisEntry.DataField, expected));
-        }
-
-        _ = entry.HashSetAsync(entryKey, RedisEntry.Fields(value, RedisEntry.Absolute(expiration, now), expiration.Sliding));
-        if (ttl is { } entryTtl)
-        {
-            _ = entry.KeyExpireAsync(entryKey, entryTtl);
-        }
-
+        // The user index is a second key, so a second command (a cluster may hold it on another node); asynchronously
+        // both are pipelined into one round trip.
         var index = userId is null ? null : database.CreateTransaction();
         if (index is not null)
         {
@@ -340,15 +356,18 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
         try
         {
+            var entry = WriteEntryAsync(database, entryKey, value, expiration, now, ttl, condition, async);
             if (async)
             {
-                var results = await Task.WhenAll(entry.ExecuteAsync(), index?.ExecuteAsync() ?? Task.FromResult(true)).ConfigureAwait(false);
-                return results[0];
+                var indexed = index?.ExecuteAsync() ?? Task.FromResult(true);
+                var written = await entry.ConfigureAwait(false);
+                await indexed.ConfigureAwait(false);
+                return written;
             }
 
-            var written = entry.Execute();
+            var result = entry.GetAwaiter().GetResult();
             index?.Execute();
-            return written;
+            return result;
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -356,10 +375,117 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
     }
 
-    private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
+    /// <summary>The entry itself: one script call, or, where scripts are refused, plain commands (see <see cref="WriteEntryWithoutScriptAsync"/>).</summary>
+    private async ValueTask<long?> WriteEntryAsync(IDatabase database, RedisKey entryKey, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, TimeSpan? ttl, WriteCondition condition, bool async)
+    {
+        if (_scriptingAvailable)
+        {
+            try
+            {
+                var (mode, argument) = condition switch
+                {
+                    { IfAbsent: true } => ("n", RedisValue.EmptyString),
+                    { IfValue: { } expected } => ("u", (RedisValue)expected),
+                    { IfOlderThan: { } version } => ("o", (RedisValue)version),
+                    _ => ("a", RedisValue.EmptyString),
+                };
+                RedisValue[] arguments =
+                [
+                    mode,
+                    RedisEntry.Absolute(expiration, now)?.Ticks ?? RedisEntry.NotPresent,
+                    expiration.Sliding?.Ticks ?? RedisEntry.NotPresent,
+                    value,
+                    ttl is { } t ? (long)t.TotalMilliseconds : -1,
+                    argument,
+                ];
+                var result = await EvaluateScriptAsync(database, SetScript.Sha1, SetScript.Lua, entryKey, arguments, async).ConfigureAwait(false);
+                return result.IsNull ? null : RedisEntry.ReadVersion((RedisValue)result);
+            }
+            catch (Exception e) when (IsScriptingRefused(e))
+            {
+                _scriptingAvailable = false;
+                LogScriptingUnavailable(_endpoints, e.Message);
+            }
+        }
+
+        return await WriteEntryWithoutScriptAsync(database, entryKey, value, expiration, now, ttl, condition, async).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes for servers that refuse scripts: a transaction on the one key. Without a script the server's clock
+    /// cannot be read in the write, so an ordinary write's version is this client's clock in microseconds
+    /// (ordered across instances only as well as their clocks agree); a copy keeps the stored version; a
+    /// version-ordered write reads the stored version and writes only while it is unchanged (compare-and-set).
+    /// </summary>
+    private async ValueTask<long?> WriteEntryWithoutScriptAsync(IDatabase database, RedisKey entryKey, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, TimeSpan? ttl, WriteCondition condition, bool async)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var entry = database.CreateTransaction();
+            long? version;
+            if (condition.IfAbsent)
+            {
+                entry.AddCondition(Condition.KeyNotExists(entryKey));
+                version = 1;
+            }
+            else if (condition.IfValue is { } expected)
+            {
+                entry.AddCondition(Condition.HashEqual(entryKey, RedisEntry.DataField, expected));
+                version = null;
+            }
+            else if (condition.IfOlderThan is { } newer)
+            {
+                var stored = async
+                    ? await database.HashGetAsync(entryKey, RedisEntry.VersionField).ConfigureAwait(false)
+                    : database.HashGet(entryKey, RedisEntry.VersionField);
+                if (RedisEntry.ReadVersion(stored) >= newer)
+                {
+                    return null;
+                }
+
+                entry.AddCondition(stored.IsNull ? Condition.HashNotExists(entryKey, RedisEntry.VersionField) : Condition.HashEqual(entryKey, RedisEntry.VersionField, stored));
+                version = newer;
+            }
+            else
+            {
+                version = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+            }
+
+            _ = entry.HashSetAsync(entryKey, RedisEntry.Fields(value, RedisEntry.Absolute(expiration, now), expiration.Sliding, version));
+            var kept = version is null ? entry.HashGetAsync(entryKey, RedisEntry.VersionField) : null;
+            if (ttl is { } entryTtl)
+            {
+                _ = entry.KeyExpireAsync(entryKey, entryTtl);
+            }
+
+            if (async ? await entry.ExecuteAsync().ConfigureAwait(false) : entry.Execute())
+            {
+                return version ?? RedisEntry.ReadVersion(await kept!.ConfigureAwait(false));
+            }
+
+            // Only a compare-and-set is worth another try: the other conditions failed for good.
+            if (condition.IfOlderThan is null || attempt == MaximumVersionAttempts)
+            {
+                return null;
+            }
+        }
+    }
+
+    private ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key, int.MaxValue);
         token.ThrowIfCancellationRequested();
+        return async
+            ? new ValueTask(BoundedAsync("remove", async t =>
+            {
+                await DeleteAsync(key, async: true, t).ConfigureAwait(false);
+                return true;
+            }, token).AsTask())
+            : DeleteAsync(key, async: false, token);
+    }
+
+    private async ValueTask DeleteAsync(string key, bool async, CancellationToken token)
+    {
         var database = await ConnectAsync(async, token).ConfigureAwait(false);
         _recentReads.Forget(key);
         try
@@ -425,8 +551,10 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private RedisKey UserIndexKey(string userId) => _prefix.Append(UserIndexInfix + userId);
 
-    private RedisSessionCacheException Unreachable(string operation, Exception e) =>
-        new($"Redis {operation} of a session cache entry failed on {_endpoints}: {e.Message}", e);
+    /// <summary>A timeout names the store, operation and bound; any other failure to reach the server names the endpoints.</summary>
+    private Exception Unreachable(string operation, Exception e) => e is RedisTimeoutException
+        ? new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _endpoints, e)
+        : new RedisSessionCacheException($"Redis {operation} of a session cache entry failed on {_endpoints}: {e.Message}", e);
 
     private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
 

@@ -14,6 +14,13 @@ internal sealed class PostgresSql
 
     private const string TouchedExpire = "least(now() + sliding_expiration, absolute_expire)";
 
+    // The database server's clock in microseconds: an ordinary write's version is at least this, so a store
+    // restarted empty still issues versions newer than any copy made before (see WriteCondition).
+    private const string ClockVersion = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
+
+    // The version of an ordinary write over a stored one; a copy (absent, unchanged) only steps past the stored one.
+    private const string NextVersion = $"greatest(s.ver + 1, {ClockVersion})";
+
     private const string NewAbsoluteExpire = "coalesce($5, now() + $6)";
     private const string NewExpire = $"coalesce(least(now() + $4, {NewAbsoluteExpire}), 'infinity')";
 
@@ -51,11 +58,11 @@ internal sealed class PostgresSql
         Get = $"""
             WITH touched AS (
                 {touch}
-                RETURNING sess, {ExpiryColumns}
+                RETURNING sess, {ExpiryColumns}, ver
             )
             SELECT * FROM touched
             UNION ALL
-            SELECT sess, {ExpiryColumns} FROM {Table}
+            SELECT sess, {ExpiryColumns}, ver FROM {Table}
             WHERE sid = $1 AND expire > now() AND NOT EXISTS (SELECT FROM touched)
             {(partitioned ? "LIMIT 1" : "")}
             """;
@@ -63,35 +70,40 @@ internal sealed class PostgresSql
         Refresh = touch;
 
         // $4 sliding, $5 absolute, $6 absolute relative to now: relative times use the database clock.
-        Set = partitioned
-            ? PartitionedUpsert(updateWhere: "s.sid = $1", insertWhere: "NOT EXISTS (SELECT FROM updated)")
-            : $"""
-              INSERT INTO {Table} AS s (sid, sess, user_id, expire, sliding_expiration, absolute_expire)
-              VALUES ($1, $2, $3, {NewExpire}, $4, {NewAbsoluteExpire})
-              ON CONFLICT (sid) DO UPDATE SET
-                  sess = excluded.sess, user_id = excluded.user_id, expire = excluded.expire,
-                  sliding_expiration = excluded.sliding_expiration, absolute_expire = excluded.absolute_expire,
-                  created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
-                  updated_at = now()
-              """;
+        // Each write has two forms: bare (a caller may append its own RETURNING) and returning the version written.
+        (Set, SetReturningVersion) = partitioned
+            ? PartitionedUpsert(updateWhere: "s.sid = $1", insertWhere: "NOT EXISTS (SELECT FROM updated)", NextVersion, ClockVersion)
+            : Returning(PlainUpsert(ClockVersion, NextVersion, where: ""));
 
         // Copies between stores (see WriteCondition). An expired row still occupies its key until cleanup, so
         // "absent" means no live row.
-        SetIfAbsent = partitioned
+        (SetIfAbsent, SetIfAbsentReturningVersion) = partitioned
             ? PartitionedUpsert(
                 updateWhere: "s.sid = $1 AND s.expire <= now()",
-                insertWhere: $"NOT EXISTS (SELECT FROM updated) AND NOT EXISTS (SELECT FROM {Table} WHERE sid = $1)")
-            : Set + "\nWHERE s.expire <= now()";
+                insertWhere: $"NOT EXISTS (SELECT FROM updated) AND NOT EXISTS (SELECT FROM {Table} WHERE sid = $1)",
+                "s.ver + 1",
+                "1")
+            : Returning(PlainUpsert("1", "s.ver + 1", where: "WHERE s.expire <= now()"));
+
+        // $7 the version to write, applied only over an older one (or no live row).
+        (SetIfOlder, SetIfOlderReturningVersion) = partitioned
+            ? PartitionedUpsert(
+                updateWhere: "s.sid = $1 AND (s.ver < $7 OR s.expire <= now())",
+                insertWhere: $"NOT EXISTS (SELECT FROM updated) AND NOT EXISTS (SELECT FROM {Table} WHERE sid = $1)",
+                "$7",
+                "$7")
+            : Returning(PlainUpsert("$7", "$7", where: "WHERE s.ver < $7 OR s.expire <= now()"));
 
         // $7 the value the live row must still hold (jsonb equality ignores key order).
         SetIfUnchanged = $"""
             WITH v AS (SELECT {NewExpire} AS expire, {NewAbsoluteExpire} AS absolute_expire)
             UPDATE {Table} AS s SET
                 sess = $2, user_id = $3, expire = v.expire, sliding_expiration = $4, absolute_expire = v.absolute_expire,
-                updated_at = now(){(partitioned ? $", bucket = {Rebucket("v.expire", "s.bucket")}" : "")}
+                updated_at = now(), ver = s.ver + 1{(partitioned ? $", bucket = {Rebucket("v.expire", "s.bucket")}" : "")}
             FROM v{(partitioned ? $", {Partitioning} AS m" : "")}
             WHERE s.sid = $1 AND s.expire > now() AND s.sess = $7
             """;
+        SetIfUnchangedReturningVersion = SetIfUnchanged + VersionReturned;
 
         RevokeUser = $"DELETE FROM {Table} WHERE user_id = $1";
 
@@ -180,6 +192,23 @@ internal sealed class PostgresSql
 
     public string SetIfUnchanged { get; }
 
+    public string SetIfOlder { get; }
+
+    public string SetReturningVersion { get; }
+
+    public string SetIfAbsentReturningVersion { get; }
+
+    public string SetIfUnchangedReturningVersion { get; }
+
+    public string SetIfOlderReturningVersion { get; }
+
+    /// <summary>The statements that report whether the table and its columns are as this version of the cache expects.</summary>
+    public const string DescribeTable = """
+        SELECT max(format_type(atttypid, atttypmod)) FILTER (WHERE attname = 'sess'), coalesce(bool_or(attname = 'ver'), false)
+        FROM pg_catalog.pg_attribute
+        WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped
+        """;
+
     public string RevokeUser { get; }
 
     public string SetLock { get; }
@@ -206,24 +235,52 @@ internal sealed class PostgresSql
     /// <summary>A partition of this table, by name.</summary>
     public string QualifiedPartition(string partitionName) => $"{Schema}.{Quote(partitionName)}";
 
-    /// <summary>Updates the key's row where <paramref name="updateWhere"/> holds, else inserts one where <paramref name="insertWhere"/> holds.</summary>
-    private string PartitionedUpsert(string updateWhere, string insertWhere) => $"""
-        WITH v AS (SELECT {NewExpire} AS expire, {NewAbsoluteExpire} AS absolute_expire),
-        updated AS (
-            UPDATE {Table} AS s SET
-                sess = $2, user_id = $3, expire = v.expire, sliding_expiration = $4, absolute_expire = v.absolute_expire,
-                created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
-                updated_at = now(),
-                bucket = {Rebucket("v.expire", "s.bucket")}
+    private const string VersionReturned = "\nRETURNING s.ver";
+
+    private static (string Bare, string ReturningVersion) Returning(string sql) => (sql, sql + VersionReturned);
+
+    /// <summary>An upsert on the plain table's unique sid: inserts with <paramref name="insertVersion"/>, or updates where <paramref name="where"/> holds.</summary>
+    private string PlainUpsert(string insertVersion, string updateVersion, string where) => $"""
+        INSERT INTO {Table} AS s (sid, sess, user_id, expire, sliding_expiration, absolute_expire, ver)
+        VALUES ($1, $2, $3, {NewExpire}, $4, {NewAbsoluteExpire}, {insertVersion})
+        ON CONFLICT (sid) DO UPDATE SET
+            sess = excluded.sess, user_id = excluded.user_id, expire = excluded.expire,
+            sliding_expiration = excluded.sliding_expiration, absolute_expire = excluded.absolute_expire,
+            created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
+            updated_at = now(), ver = {updateVersion}
+        {where}
+        """.TrimEnd();
+
+    /// <summary>
+    /// Updates the key's row where <paramref name="updateWhere"/> holds, else inserts one where <paramref name="insertWhere"/> holds.
+    /// The bare form ends with the INSERT, so a caller's RETURNING sees inserted rows only; the other returns the
+    /// version written by either.
+    /// </summary>
+    private (string Bare, string ReturningVersion) PartitionedUpsert(string updateWhere, string insertWhere, string updateVersion, string insertVersion)
+    {
+        var head = $"""
+            WITH v AS (SELECT {NewExpire} AS expire, {NewAbsoluteExpire} AS absolute_expire),
+            updated AS (
+                UPDATE {Table} AS s SET
+                    sess = $2, user_id = $3, expire = v.expire, sliding_expiration = $4, absolute_expire = v.absolute_expire,
+                    created_at = CASE WHEN s.expire > now() THEN s.created_at ELSE now() END,
+                    updated_at = now(), ver = {updateVersion},
+                    bucket = {Rebucket("v.expire", "s.bucket")}
+                FROM v, {Partitioning} AS m
+                WHERE {updateWhere}
+                RETURNING s.ver
+            )
+            """;
+        var insert = $"""
+            INSERT INTO {Table} (sid, sess, user_id, expire, sliding_expiration, absolute_expire, bucket, ver)
+            SELECT $1, $2, $3, v.expire, $4, v.absolute_expire, {BucketFor("v.expire")}, {insertVersion}
             FROM v, {Partitioning} AS m
-            WHERE {updateWhere}
-            RETURNING 1
-        )
-        INSERT INTO {Table} (sid, sess, user_id, expire, sliding_expiration, absolute_expire, bucket)
-        SELECT $1, $2, $3, v.expire, $4, v.absolute_expire, {BucketFor("v.expire")}
-        FROM v, {Partitioning} AS m
-        WHERE {insertWhere}
-        """;
+            WHERE {insertWhere}
+            """;
+        return (
+            head + "\n" + insert,
+            head + $",\ninserted AS (\n{insert}\nRETURNING ver\n)\nSELECT ver FROM updated UNION ALL SELECT ver FROM inserted");
+    }
 
     /// <summary>
     /// The bucket for a row expiring at <paramref name="expiry"/>: the first aligned instant after both it and

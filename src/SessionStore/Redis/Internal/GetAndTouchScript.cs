@@ -8,7 +8,7 @@ namespace SessionStore.Redis.Internal;
 /// <remarks>
 /// KEYS[1] the entry; ARGV[1] now as UTC ticks (the client clock, as <c>RedisCache</c> uses); ARGV[2] the touch
 /// threshold; ARGV[3] "1" to return the data. Returns nil for a missing entry, else
-/// {absexp, sldexp, ttl in ms after any touch, data}. Only KEYS[1] is touched, so it is safe on Redis Cluster.
+/// {absexp, sldexp, ttl in ms after any touch, version ("0" when the entry has none), data}. Only KEYS[1] is touched, so it is safe on Redis Cluster.
 /// Ticks exceed a Lua double's exact range by a few bits; the error is microseconds, far below the
 /// millisecond TTLs computed from them.
 /// </remarks>
@@ -19,9 +19,9 @@ internal static class GetAndTouchScript
     public const string Lua = """
         local fields
         if ARGV[3] == '1' then
-            fields = redis.call('HMGET', KEYS[1], 'absexp', 'sldexp', 'data')
+            fields = redis.call('HMGET', KEYS[1], 'absexp', 'sldexp', 'ver', 'data')
         else
-            fields = redis.call('HMGET', KEYS[1], 'absexp', 'sldexp')
+            fields = redis.call('HMGET', KEYS[1], 'absexp', 'sldexp', 'ver')
         end
         if not fields[1] and not fields[2] then
             return false
@@ -44,6 +44,6 @@ internal static class GetAndTouchScript
                 ttl = target
             end
         end
-        return { fields[1], fields[2], ttl, fields[3] }
+        return { fields[1], fields[2], ttl, fields[3] or '0', fields[4] }
         """;
 }

@@ -7,24 +7,40 @@ namespace SessionStore.Redis.Internal;
 /// <summary>
 /// The storage format of Microsoft's <c>RedisCache</c>, which this provider keeps byte for byte: a hash with
 /// <c>absexp</c> (<c>DateTimeOffset.Ticks</c>, or -1), <c>sldexp</c> (<c>TimeSpan.Ticks</c>, or -1) and
-/// <c>data</c>, expiring after min(absolute − now, sliding).
+/// <c>data</c>, expiring after min(absolute − now, sliding). This provider adds <c>ver</c>, the entry's version
+/// stamp (see <c>WriteCondition</c>); <c>RedisCache</c> reads only the first three, so the two still share
+/// entries, and an entry <c>RedisCache</c> wrote has no <c>ver</c> (or a stale one), read as version 0.
 /// </summary>
 internal static class RedisEntry
 {
     public const string AbsoluteExpirationField = "absexp";
     public const string SlidingExpirationField = "sldexp";
     public const string DataField = "data";
+    public const string VersionField = "ver";
     public const long NotPresent = -1;
 
     public static readonly RedisValue[] MetadataFields = [AbsoluteExpirationField, SlidingExpirationField];
     public static readonly RedisValue[] AllFields = [AbsoluteExpirationField, SlidingExpirationField, DataField];
+    public static readonly RedisValue[] AllFieldsAndVersion = [AbsoluteExpirationField, SlidingExpirationField, DataField, VersionField];
 
-    public static HashEntry[] Fields(ReadOnlyMemory<byte> value, DateTimeOffset? absolute, TimeSpan? sliding) =>
-    [
-        new(AbsoluteExpirationField, absolute?.Ticks ?? NotPresent),
-        new(SlidingExpirationField, sliding?.Ticks ?? NotPresent),
-        new(DataField, value),
-    ];
+    public static HashEntry[] Fields(ReadOnlyMemory<byte> value, DateTimeOffset? absolute, TimeSpan? sliding, long? version) => version is { } stamp
+        ?
+        [
+            new(AbsoluteExpirationField, absolute?.Ticks ?? NotPresent),
+            new(SlidingExpirationField, sliding?.Ticks ?? NotPresent),
+            new(DataField, value),
+            new(VersionField, stamp),
+        ]
+        :
+        [
+            new(AbsoluteExpirationField, absolute?.Ticks ?? NotPresent),
+            new(SlidingExpirationField, sliding?.Ticks ?? NotPresent),
+            new(DataField, value),
+        ];
+
+    /// <summary>A stored version; 0 when absent or unreadable, as in an entry <c>RedisCache</c> wrote.</summary>
+    public static long ReadVersion(RedisValue value) =>
+        !value.IsNull && long.TryParse((string?)value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var version) ? version : 0;
 
     /// <summary>The absolute expiration the way <c>RedisCache</c> derives it: a relative one counts from now.</summary>
     public static DateTimeOffset? Absolute(EntryExpiration expiration, DateTimeOffset now) =>

@@ -1,0 +1,47 @@
+using StackExchange.Redis;
+
+namespace SessionStore.Redis.Internal;
+
+/// <summary>
+/// The StackExchange.Redis settings of a connection the cache builds itself, chosen so that a hung or absent
+/// server costs a request at most the operation timeout, and usually nothing. A setting the configuration
+/// names explicitly is kept; a borrowed multiplexer is never changed. See docs/redis.md.
+/// </summary>
+internal static class RedisConnectionSettings
+{
+    public static ConfigurationOptions Bounded(ConfigurationOptions given, TimeSpan operationTimeout)
+    {
+        var options = given.Clone();
+        var named = given.ToString(includePassword: false);
+        var milliseconds = (int)Math.Ceiling(operationTimeout.TotalMilliseconds);
+
+        // What bounds the synchronous API (the session middleware's Get), and drops an asynchronous command the
+        // cache stopped waiting for.
+        SetUnlessNamed("syncTimeout", () => options.SyncTimeout = milliseconds);
+        SetUnlessNamed("asyncTimeout", () => options.AsyncTimeout = milliseconds);
+        SetUnlessNamed("connectTimeout", () => options.ConnectTimeout = milliseconds);
+
+        // A first connection that fails still yields a multiplexer that reconnects in the background, instead of
+        // an exception after every retry on every request; one attempt, since those reconnects follow anyway.
+        SetUnlessNamed("abortConnect", () => options.AbortOnConnectFail = false);
+        SetUnlessNamed("connectRetry", () => options.ConnectRetry = 1);
+
+        // While disconnected, a command fails at once instead of waiting in the backlog for a reconnect that may
+        // take as long as the outage: a session request gets its answer (an error, or the dual-write cache's
+        // failover) in microseconds, not after the timeout.
+        if (ReferenceEquals(given.BacklogPolicy, BacklogPolicy.Default))
+        {
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+        }
+
+        return options;
+
+        void SetUnlessNamed(string key, Action set)
+        {
+            if (!named.Contains(key + "=", StringComparison.OrdinalIgnoreCase))
+            {
+                set();
+            }
+        }
+    }
+}

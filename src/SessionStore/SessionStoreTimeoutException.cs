@@ -1,0 +1,54 @@
+namespace SessionStore;
+
+/// <summary>
+/// A session store operation did not complete within <see cref="SessionCacheOptions.OperationTimeout"/>: the
+/// server is hung, overloaded or unreachable without refusing. The message names the store, the operation and
+/// the timeout, never the key.
+/// </summary>
+public sealed class SessionStoreTimeoutException : TimeoutException
+{
+    /// <summary>Creates the exception.</summary>
+    public SessionStoreTimeoutException()
+        : this("A session store operation timed out.")
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">What timed out.</param>
+    public SessionStoreTimeoutException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    /// <param name="message">What timed out.</param>
+    /// <param name="innerException">The driver's own timeout or cancellation, when it reported one.</param>
+    public SessionStoreTimeoutException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception for one operation of one store.</summary>
+    /// <param name="store">The store, as <c>postgresql</c> or <c>redis</c>.</param>
+    /// <param name="operation">The operation, such as <c>get</c>, <c>set</c> or <c>ping</c>.</param>
+    /// <param name="timeout">The bound that passed.</param>
+    /// <param name="target">The table or endpoints, for the message.</param>
+    /// <param name="innerException">The driver's own timeout, or null.</param>
+    public SessionStoreTimeoutException(string store, string operation, TimeSpan timeout, string target, Exception? innerException)
+        : base($"The {store} session store did not complete {operation} on {target} within {timeout.TotalMilliseconds:0.###} ms " +
+            $"(SessionCacheOptions.OperationTimeout); the server may be hung or overloaded.", innerException)
+    {
+        Store = store;
+        Operation = operation;
+        Timeout = timeout;
+    }
+
+    /// <summary>The store that timed out, as <c>postgresql</c> or <c>redis</c>; null when not given.</summary>
+    public string? Store { get; }
+
+    /// <summary>The operation that timed out, such as <c>get</c>, <c>set</c>, <c>refresh</c>, <c>remove</c>, <c>revoke</c> or <c>ping</c>.</summary>
+    public string? Operation { get; }
+
+    /// <summary>The bound that passed.</summary>
+    public TimeSpan Timeout { get; }
+}

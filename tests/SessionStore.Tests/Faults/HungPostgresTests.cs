@@ -1,0 +1,118 @@
+using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.Internal;
+using SessionStore.Postgres;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Faults;
+
+/// <summary>
+/// PostgreSQL hung with SIGSTOP (it accepts and never answers): every operation of the cache ends within
+/// its operation timeout with an error naming the store and the operation, a cancelled token is honoured at once,
+/// and the cache works again once the server does.
+/// </summary>
+[Collection(nameof(FaultsCollection))]
+public sealed class HungPostgresTests(FaultServers servers, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+    private static readonly DistributedCacheEntryOptions IdleTimeout = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private PostgresCache NewCache(TimeSpan timeout) => new(new PostgresCacheOptions
+    {
+        ConnectionString = servers.PostgresConnectionString,
+        TableName = PostgresServer.UniqueTableName("hung"),
+        CreateTableIfMissing = true,
+        OperationTimeout = timeout,
+    });
+
+    public static TheoryData<string> Operations => ["get", "set", "refresh", "remove", "revoke", "ping"];
+
+    [Theory]
+    [MemberData(nameof(Operations))]
+    public async Task Every_operation_fails_within_the_timeout_naming_store_and_operation(string operation)
+    {
+        using var cache = NewCache(Timeout);
+        var key = Guid.NewGuid().ToString();
+        await cache.SetAsync(key, [1, 2, 3], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(1) }, Token);
+        await Task.Delay(200, Token); // so that a refresh is due and goes to the server
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+
+        var (error, elapsed) = await HungServerTiming.FailsAsync<SessionStoreTimeoutException>(() => operation switch
+        {
+            "get" => cache.GetAsync(key, Token),
+            "set" => cache.SetAsync(key, [4], IdleTimeout, Token),
+            "refresh" => cache.RefreshAsync(Guid.NewGuid().ToString(), Token),
+            "remove" => cache.RemoveAsync(key, Token),
+            "revoke" => cache.RevokeUserSessionsAsync("someone", Token),
+            _ => ((ISessionStore)cache).PingAsync(Token),
+        });
+        await freezer.ThawAsync();
+
+        output.WriteLine($"{operation} on hung PostgreSQL: {error.GetType().Name} after {elapsed.TotalMilliseconds:0} ms (timeout {Timeout.TotalMilliseconds} ms): {error.Message}");
+        Assert.Equal("postgresql", error.Store);
+        Assert.Equal(operation, error.Operation);
+        Assert.Contains(operation, error.Message, StringComparison.Ordinal);
+        Assert.InRange(elapsed, Timeout - TimeSpan.FromMilliseconds(50), Timeout + HungServerTiming.Slack);
+    }
+
+    [Fact]
+    public async Task A_cancelled_token_is_honoured_within_100_ms()
+    {
+        using var cache = NewCache(TimeSpan.FromSeconds(30));
+        var key = Guid.NewGuid().ToString();
+        await cache.SetAsync(key, [1], IdleTimeout, Token);
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+
+        var latency = await HungServerTiming.CancellationLatencyAsync(t => cache.GetAsync(key, t), TimeSpan.FromMilliseconds(300));
+        await freezer.ThawAsync();
+
+        output.WriteLine($"Cancelled GetAsync on hung PostgreSQL returned {latency.TotalMilliseconds:0.0} ms after the token fired.");
+        Assert.InRange(latency, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task A_synchronous_get_is_bounded_by_the_driver_timeouts_derived_from_the_operation_timeout()
+    {
+        using var cache = NewCache(Timeout);
+        var key = Guid.NewGuid().ToString();
+        cache.Set(key, [1], IdleTimeout);
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var error = Assert.Throws<SessionStoreTimeoutException>(() => cache.Get(key));
+        watch.Stop();
+        await freezer.ThawAsync();
+
+        // Npgsql counts its command timeout in whole seconds, then waits CancellationTimeout for the server.
+        var bound = TimeSpan.FromSeconds(Math.Ceiling(Timeout.TotalSeconds)) + PostgresCache.DefaultCancellationTimeout;
+        output.WriteLine($"Synchronous Get on hung PostgreSQL: failed after {watch.Elapsed.TotalMilliseconds:0} ms (driver bound {bound.TotalMilliseconds} ms): {error.Message}");
+        Assert.Equal("get", error.Operation);
+        Assert.InRange(watch.Elapsed, Timeout - TimeSpan.FromMilliseconds(50), bound + HungServerTiming.Slack);
+    }
+
+    [Fact]
+    public async Task After_the_server_resumes_the_cache_serves_the_right_values_again()
+    {
+        using var cache = NewCache(Timeout);
+        var key = Guid.NewGuid().ToString();
+        await cache.SetAsync(key, [1], IdleTimeout, Token);
+        await using (var freezer = await servers.PostgresFreezerAsync())
+        {
+            await freezer.FreezeAsync();
+            var abandoned = Enumerable.Range(0, 8).Select(i => Assert.ThrowsAnyAsync<Exception>(() => cache.SetAsync(key, [9, (byte)i], IdleTimeout, Token))).ToList();
+            await Task.WhenAll(abandoned);
+            await freezer.ThawAsync();
+        }
+
+        // The abandoned writes may still land once the server runs again (their statements were sent); wait for
+        // the driver to finish with them, then a new write must win and be read back on every pooled connection.
+        await Task.Delay(Timeout + PostgresCache.DefaultCancellationTimeout, Token);
+        await cache.SetAsync(key, [2], IdleTimeout, Token);
+        var reads = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => cache.GetAsync(key, Token)));
+        Assert.All(reads, read => Assert.Equal([2], read));
+    }
+}

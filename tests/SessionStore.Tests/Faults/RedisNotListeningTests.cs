@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.Redis;
+
+namespace SessionStore.Tests.Faults;
+
+/// <summary>
+/// Nothing listens where Redis should be: with the connection settings the cache chooses (abortConnect=false,
+/// one connect attempt, the FailFast backlog), a request fails at once instead of after ~12 s of connect retries.
+/// </summary>
+public sealed class RedisNotListeningTests(ITestOutputHelper output)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static int UnusedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Every_request_fails_fast_with_the_default_settings()
+    {
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = $"127.0.0.1:{UnusedPort()}" });
+        var timings = new List<double>();
+        for (var request = 0; request < 10; request++)
+        {
+            var watch = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<RedisSessionCacheException>(() => request % 2 == 0
+                ? cache.GetAsync(Guid.NewGuid().ToString(), Token)
+                : cache.SetAsync(Guid.NewGuid().ToString(), [1], new DistributedCacheEntryOptions(), Token));
+            timings.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        var syncWatch = Stopwatch.StartNew();
+        Assert.Throws<RedisSessionCacheException>(() => cache.Get(Guid.NewGuid().ToString()));
+        syncWatch.Stop();
+
+        output.WriteLine($"Redis not listening: first request {timings[0]:0.0} ms, the next nine at most {timings.Skip(1).Max():0.0} ms, synchronous Get {syncWatch.Elapsed.TotalMilliseconds:0.0} ms.");
+        Assert.InRange(timings[0], 0, 1000);
+        Assert.All(timings.Skip(1), ms => Assert.InRange(ms, 0, 250));
+        Assert.InRange(syncWatch.Elapsed.TotalMilliseconds, 0, 250);
+    }
+
+    [Fact]
+    public void Settings_named_in_the_configuration_are_kept_and_the_others_are_derived_from_the_timeout()
+    {
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions
+        {
+            Configuration = "127.0.0.1:1,syncTimeout=1234,abortConnect=true",
+            OperationTimeout = TimeSpan.FromSeconds(2),
+        });
+
+        var settings = cache.ConnectionSettings!;
+        Assert.Equal(1234, settings.SyncTimeout);
+        Assert.True(settings.AbortOnConnectFail);
+        Assert.Equal(2000, settings.AsyncTimeout);
+        Assert.Equal(2000, settings.ConnectTimeout);
+        Assert.Equal(1, settings.ConnectRetry);
+        Assert.Same(StackExchange.Redis.BacklogPolicy.FailFast, settings.BacklogPolicy);
+    }
+}

@@ -18,7 +18,7 @@ namespace SessionStore.Postgres;
 public sealed partial class PostgresCache : ISessionStore, IDisposable
 {
     /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
-    public const int MaximumKeyLength = 255;
+    public const int MaximumKeyLength = CacheArguments.MaximumKeyLength;
 
     private const string UndefinedTable = "42P01";
     private const string SerializationFailure = "40001";
@@ -193,7 +193,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
 
         var (stored, expiry) = await ExecuteAsync<(byte[]? Stored, ExpiryState Expiry)>(async (a, t) =>
@@ -248,7 +248,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask<bool> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
@@ -281,7 +281,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         set.Parameters.Add(PayloadParameter(value));
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
-        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
+        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = DBNull.Value }); // absolute instants arrive as durations ($6): EntryExpiration's clock rule
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
         if (condition.IfValue is { } expected)
         {
@@ -307,7 +307,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask RefreshCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         if (_recentReads.RefreshIsNoOp(key))
         {
@@ -319,7 +319,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         _recentReads.Forget(key);
         await ExecuteNonQueryAsync(_sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);

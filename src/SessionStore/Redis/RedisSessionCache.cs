@@ -189,7 +189,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private async ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         if (!wantData && _recentReads.RefreshIsNoOp(key))
         {
@@ -292,7 +292,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private async ValueTask<bool> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateKey(key);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
         var now = _time.GetUtcNow();
         var expiration = EntryExpiration.From(options, now);
@@ -358,7 +358,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         var database = await ConnectAsync(async, token).ConfigureAwait(false);
         _recentReads.Forget(key);

@@ -40,6 +40,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     private readonly ILogger _logger;
     private readonly string _payloadType;
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
+    private readonly ClockSkewCheck _clockSkew;
     private volatile bool _schemaReady;
 
     /// <summary>Creates a cache from its options.</summary>
@@ -72,6 +73,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
         _payloadType = _options.PayloadFormat.ColumnType();
         _schemaReady = !_options.CreateTableIfMissing;
+        _clockSkew = new ClockSkewCheck(_dataSource, timeProvider, logger);
     }
 
     /// <inheritdoc />
@@ -252,6 +254,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
+        await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
 
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);

@@ -12,6 +12,9 @@ public static class SessionStoreEventIds
     /// <summary>The cache created or upgraded its table on first use.</summary>
     public const int PostgresSchemaMigrated = 1002;
 
+    /// <summary>The database clock differs from the application clock by more than a second; logged once per cache.</summary>
+    public const int PostgresClockSkew = 1050;
+
     /// <summary>The Redis server refuses scripts; the cache fell back to plain commands for good.</summary>
     public const int RedisScriptingUnavailable = 2001;
 

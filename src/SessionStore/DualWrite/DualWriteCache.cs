@@ -173,7 +173,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     private async ValueTask<StoredEntry?> ReadAsync(string key, bool async, CancellationToken token)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         var phase = CurrentPhase();
         var (primary, secondary) = Stores(phase);
@@ -254,7 +254,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     private async ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         var (primary, secondary) = Stores(CurrentPhase());
         await TimedAsync(primary, operation, () => write(primary, async, token)).ConfigureAwait(false);

@@ -1,17 +1,42 @@
 namespace SessionStore.Internal;
 
 /// <summary>Argument checks shared by the providers, run before any I/O. Messages never echo a key: it is a credential.</summary>
+/// <remarks>
+/// One key rule for every store and every phase (docs/security.md, "Keys, values and expiry"), so that a key one
+/// store accepts is never refused, truncated or merged with another key by the other: 1 to
+/// <see cref="MaximumKeyLength"/> UTF-16 code units, well-formed UTF-16 (a lone surrogate would be replaced by
+/// U+FFFD on its way to Redis, mapping distinct keys to one), and no U+0000 (PostgreSQL text cannot hold it).
+/// </remarks>
 internal static class CacheArguments
 {
-    public static void ValidateKey(string key, int maximumLength)
+    /// <summary>The longest key, in UTF-16 code units: PostgreSQL's <c>sid varchar(255)</c>, applied to every store.</summary>
+    public const int MaximumKeyLength = 255;
+
+    /// <summary>Throws, before any I/O, when <paramref name="key"/> breaks the key rule.</summary>
+    /// <exception cref="ArgumentNullException">The key is null.</exception>
+    /// <exception cref="ArgumentException">The key is empty, holds U+0000 or is not well-formed UTF-16.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The key is longer than <see cref="MaximumKeyLength"/>.</exception>
+    public static void ValidateKey(string key)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        if (key.Length > maximumLength)
+        if (key.Length > MaximumKeyLength)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(key),
                 key.Length,
-                $"A cache key has at most {maximumLength} characters; this one has {key.Length}.");
+                $"A cache key has at most {MaximumKeyLength} characters; this one has {key.Length}.");
+        }
+
+        if (key.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A cache key cannot contain U+0000 (PostgreSQL text cannot hold it); this one does at index {key.IndexOf('\0', StringComparison.Ordinal)}.", nameof(key));
+        }
+
+        if (IndexOfInvalidUtf16(key) is var invalid and >= 0)
+        {
+            throw new ArgumentException(
+                $"A cache key must be well-formed UTF-16; this one has an unpaired surrogate at index {invalid}, which a store would turn into U+FFFD and so merge with other keys.",
+                nameof(key));
         }
     }
 
@@ -24,5 +49,23 @@ internal static class CacheArguments
                 length,
                 $"A cache value has at most {maximumLength} bytes ({optionName}); this one has {length}.");
         }
+    }
+
+    /// <summary>The index of the first unpaired surrogate, or -1 when <paramref name="text"/> is well-formed UTF-16.</summary>
+    internal static int IndexOfInvalidUtf16(ReadOnlySpan<char> text)
+    {
+        var offset = 0;
+        while (text[offset..].IndexOfAnyInRange('\uD800', '\uDFFF') is var found and >= 0)
+        {
+            var i = offset + found;
+            if (!char.IsHighSurrogate(text[i]) || i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+            {
+                return i;
+            }
+
+            offset = i + 2;
+        }
+
+        return -1;
     }
 }

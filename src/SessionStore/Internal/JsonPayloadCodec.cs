@@ -10,12 +10,35 @@ namespace SessionStore.Internal;
 /// <summary>
 /// Turns cache values into the JSON stored in the <c>sess</c> column and back.
 /// A session payload becomes <c>{"id":"&lt;ISession.Id&gt;","values":{"key":"text","key2":{"b64":"..."}}}</c>:
-/// values that are valid UTF-8 without NUL (jsonb cannot hold <c>\u0000</c>) are JSON strings, others are
+/// values that are valid UTF-8 without ASCII control characters but tab, LF and CR (jsonb cannot hold <c>\u0000</c>) are JSON strings, others are
 /// marked base64. Anything that is not a session payload is stored whole as <c>{"b64":"..."}</c>, so its bytes
 /// come back exactly; a session comes back with the same id and the same key-to-value map.
 /// </summary>
+/// <remarks>
+/// Limits (docs/security.md, "Keys, values and expiry"): System.Text.Json writes at most 125,000,000 bytes as one
+/// base64 string, so that is the largest value the JSONB format takes (<see cref="MaximumPayloadSize"/>); and a
+/// session whose readable form could pass jsonb's 255 MiB limit (many tiny entries) is stored as base64 whole.
+/// Text with ASCII control characters (each escaped to six bytes) is stored as base64 too, so the JSON sent for a
+/// value is at most three times its size (a C1 control or unassigned code point escaped) plus a small overhead per entry.
+/// </remarks>
 internal static class JsonPayloadCodec
 {
+    /// <summary>The largest payload this codec encodes: System.Text.Json's limit on one base64 value.</summary>
+    public const int MaximumPayloadSize = 125_000_000;
+
+    // jsonb refuses a container or string past 0x0FFFFFFF bytes; the readable form stays well below it.
+    private const long MaximumReadableSize = 200_000_000;
+
+    // jsonb's own cost of an entry beyond its text (item headers, alignment), and of a {"b64":...} wrapper, rounded up.
+    private const int EntryOverhead = 24;
+    private const int Base64WrapperOverhead = 24;
+
+    private static readonly SearchValues<byte> ReadableBytes = SearchValues.Create(
+        [(byte)'\t', (byte)'\n', (byte)'\r', .. Enumerable.Range(0x20, 0x100 - 0x20).Select(b => (byte)b)]);
+
+    // An entry is at least a 2-byte key length and a 4-byte value length.
+    private const int MinimumEntryLength = 6;
+
     private static ReadOnlySpan<byte> IdProperty => "id"u8;
     private static ReadOnlySpan<byte> ValuesProperty => "values"u8;
     private static ReadOnlySpan<byte> Base64Property => "b64"u8;
@@ -73,8 +96,9 @@ internal static class JsonPayloadCodec
         {
             DecodeCore(json, payload);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: the reader met a string that is not valid UTF-8 when copying it.
             throw new FormatException("The stored session JSON is malformed.", e);
         }
     }
@@ -175,6 +199,13 @@ internal static class JsonPayloadCodec
             return false;
         }
 
+        // The count comes from the payload: bound it by the bytes that could hold that many entries before
+        // sizing anything on it (a 24-byte payload once claimed 16 million entries and rented 128 MiB).
+        if (entryCount > (payload.Length - SessionPayload.HeaderLength) / MinimumEntryLength)
+        {
+            return false;
+        }
+
         // Duplicate keys would collapse into one jsonb property; such a payload is stored as base64.
         // Equal 64-bit hashes are treated as duplicates: a false alarm costs only the readable form.
         var rented = entryCount > 128 ? ArrayPool<ulong>.Shared.Rent(entryCount) : null;
@@ -182,9 +213,17 @@ internal static class JsonPayloadCodec
         {
             var hashes = rented is null ? stackalloc ulong[entryCount] : rented.AsSpan(0, entryCount);
             var entries = new SessionPayload.EntryReader(payload[SessionPayload.HeaderLength..]);
+            var readableSize = 0L;
             for (var i = 0; i < entryCount; i++)
             {
                 if (!entries.TryReadNext() || !IsJsonSafeText(entries.Key))
+                {
+                    return false;
+                }
+
+                readableSize += entries.Key.Length + EntryOverhead
+                    + (IsJsonSafeText(entries.Value) ? entries.Value.Length : Base64.GetMaxEncodedToUtf8Length(entries.Value.Length) + Base64WrapperOverhead);
+                if (readableSize > MaximumReadableSize)
                 {
                     return false;
                 }
@@ -217,7 +256,23 @@ internal static class JsonPayloadCodec
         }
     }
 
-    private static bool IsJsonSafeText(ReadOnlySpan<byte> utf8) => !utf8.Contains((byte)0) && Utf8.IsValid(utf8);
+    /// <summary>
+    /// Valid UTF-8 without control characters other than tab, line feed and carriage return: jsonb cannot hold
+    /// NUL, and the others would each be written as a six-byte <c>\u00XX</c> escape.
+    /// </summary>
+    private static bool IsJsonSafeText(ReadOnlySpan<byte> utf8) =>
+        utf8.IndexOfAnyExcept(ReadableBytes) < 0 && Utf8.IsValid(utf8);
+
+    /// <summary>Adds a failure when the JSONB format is asked to take values larger than it can.</summary>
+    public static void ValidateMaximumValueSize(ICollection<string> failures, Postgres.PostgresPayloadFormat format, int maximumValueSize)
+    {
+        if (format == Postgres.PostgresPayloadFormat.Jsonb && maximumValueSize > MaximumPayloadSize)
+        {
+            failures.Add(
+                $"MaximumValueSize is {maximumValueSize}; with PayloadFormat Jsonb it must be at most {MaximumPayloadSize} bytes " +
+                "(System.Text.Json writes no longer base64 value). Use PayloadFormat Bytea for larger values.");
+        }
+    }
 
     private static void WriteText(ref Utf8JsonReader reader, IBufferWriter<byte> payload, int lengthPrefixSize)
     {
@@ -226,6 +281,11 @@ internal static class JsonPayloadCodec
         var length = reader.CopyString(destination[lengthPrefixSize..]);
         if (lengthPrefixSize == 2)
         {
+            if (length > ushort.MaxValue)
+            {
+                throw new FormatException("A stored session key is longer than a session payload can hold (65,535 bytes).");
+            }
+
             SessionPayload.WriteKeyLength(destination, length);
         }
         else

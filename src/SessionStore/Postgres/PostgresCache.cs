@@ -18,7 +18,7 @@ namespace SessionStore.Postgres;
 public sealed partial class PostgresCache : ISessionStore, IDisposable
 {
     /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
-    public const int MaximumKeyLength = 255;
+    public const int MaximumKeyLength = CacheArguments.MaximumKeyLength;
 
     private const string UndefinedTable = "42P01";
     private const string SerializationFailure = "40001";
@@ -42,6 +42,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     private readonly ILogger _logger;
     private readonly string _payloadType;
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
+    private readonly ClockSkewCheck _clockSkew;
     private volatile bool _schemaReady;
 
     /// <summary>Creates a cache from its options.</summary>
@@ -74,6 +75,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
         _payloadType = _options.PayloadFormat.ColumnType();
         _schemaReady = !_options.CreateTableIfMissing;
+        _clockSkew = new ClockSkewCheck(_dataSource, timeProvider, logger);
     }
 
     /// <inheritdoc />
@@ -219,7 +221,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
 
         var (stored, expiry, version) = await ExecuteAsync<(byte[]? Stored, ExpiryState Expiry, long Version)>("get", async (a, t) =>
@@ -274,10 +276,11 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
+        await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
 
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
@@ -324,7 +327,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         set.Parameters.Add(PayloadParameter(value));
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
-        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)expiration.Absolute?.UtcDateTime ?? DBNull.Value });
+        set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = DBNull.Value }); // absolute instants arrive as durations ($6): EntryExpiration's clock rule
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
         if (condition.IfValue is { } expected)
         {
@@ -354,7 +357,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask RefreshCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         if (_recentReads.RefreshIsNoOp(key))
         {
@@ -366,7 +369,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, MaximumKeyLength);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         _recentReads.Forget(key);
         await ExecuteNonQueryAsync("remove", _sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);

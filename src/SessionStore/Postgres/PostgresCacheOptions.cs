@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SessionStore.Internal;
 
 namespace SessionStore.Postgres;
 
@@ -58,6 +59,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     {
         var failures = new List<string>();
         ValidateShared(failures);
+        JsonPayloadCodec.ValidateMaximumValueSize(failures, PayloadFormat, MaximumValueSize);
         if (DataSource is null && string.IsNullOrWhiteSpace(ConnectionString))
         {
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");

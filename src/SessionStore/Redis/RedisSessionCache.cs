@@ -208,7 +208,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         if (!wantData && _recentReads.RefreshIsNoOp(key))
         {
@@ -318,7 +318,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateKey(key);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
         var now = _time.GetUtcNow();
         var expiration = EntryExpiration.From(options, now);
@@ -473,7 +473,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateKey(key, int.MaxValue);
+        CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         return async
             ? new ValueTask(BoundedAsync("remove", async t =>

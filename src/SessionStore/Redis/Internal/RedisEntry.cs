@@ -44,14 +44,14 @@ internal static class RedisEntry
 
     /// <summary>The absolute expiration the way <c>RedisCache</c> derives it: a relative one counts from now.</summary>
     public static DateTimeOffset? Absolute(EntryExpiration expiration, DateTimeOffset now) =>
-        expiration.RelativeToNow is { } relative ? now + relative : expiration.Absolute;
+        expiration.RelativeToNow is { } relative ? now + relative : null;
 
     /// <summary>
     /// The TTL to set, rounded up to the millisecond. <c>RedisCache</c> truncates it to whole seconds, which
     /// shortens every entry by up to a second and deletes at once one with less than a second to live.
     /// </summary>
     public static TimeSpan? TimeToLive(EntryExpiration expiration, DateTimeOffset now) =>
-        expiration.TimeToLive(now) is { } ttl ? TimeSpan.FromMilliseconds(Math.Ceiling(ttl.TotalMilliseconds)) : null;
+        expiration.TimeToLive is { } ttl ? TimeSpan.FromMilliseconds(Math.Ceiling(ttl.TotalMilliseconds)) : null;
 
     public static long? ReadTicks(RedisValue value) =>
         value.IsNull || !long.TryParse((string?)value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ticks) || ticks == NotPresent

@@ -20,8 +20,9 @@ internal static class MigrateCommand
             {
                 // The script needs no server, but the migrator a data source: an unopened one costs nothing.
                 using var offline = NpgsqlDataSource.Create(options.ConnectionString ?? "Host=localhost");
-                // Unwrapped, so that the output can be saved and run as it is.
-                console.Profile.Out.Writer.WriteLine(new PostgresSchemaMigrator(offline, options.SchemaName, options.TableName, options.Partitioning).GetScript());
+                // Unwrapped, so that the output can be saved and run as it is; built from the options, so that the
+                // layout and the payload column type follow the configuration.
+                console.Profile.Out.Writer.WriteLine(new PostgresSchemaMigrator(offline, options).GetScript());
                 return ExitCodes.Success;
             }
 
@@ -30,7 +31,7 @@ internal static class MigrateCommand
             var dataSource = options.DataSource ?? NpgsqlDataSource.Create(options.ConnectionString!);
             try
             {
-                var applied = await new PostgresSchemaMigrator(dataSource, options.SchemaName, options.TableName, options.Partitioning).MigrateAsync(token).ConfigureAwait(false);
+                var applied = await new PostgresSchemaMigrator(dataSource, options).MigrateAsync(token).ConfigureAwait(false);
                 var table = Markup.Escape($"{options.SchemaName}.{options.TableName}");
                 console.MarkupLine(applied.Count == 0
                     ? $"[green]{table} is up to date[/] (schema version {PostgresSchemaMigrator.LatestVersion})."

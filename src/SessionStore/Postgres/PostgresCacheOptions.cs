@@ -1,7 +1,7 @@
-using System.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SessionStore.Internal;
+using SessionStore.Postgres.Internal;
 
 namespace SessionStore.Postgres;
 
@@ -65,7 +65,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
         }
 
-        ValidateIdentifier(failures, nameof(SchemaName), SchemaName, 63);
+        ValidateIdentifier(failures, nameof(SchemaName), SchemaName, PostgresIdentifier.MaximumBytes);
         ValidateIdentifier(failures, nameof(TableName), TableName, MaximumTableNameBytes);
         Partitioning?.Validate(failures, TableName);
         return failures;
@@ -73,17 +73,9 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
 
     private static void ValidateIdentifier(List<string> failures, string option, string? value, int maximumBytes)
     {
-        if (string.IsNullOrEmpty(value))
+        if (PostgresIdentifier.Problem(option, value, maximumBytes) is { } problem)
         {
-            failures.Add($"{option} is empty; it must name a PostgreSQL identifier.");
-        }
-        else if (value.Contains('\0', StringComparison.Ordinal))
-        {
-            failures.Add($"{option} contains a NUL character, which PostgreSQL identifiers cannot hold.");
-        }
-        else if (Encoding.UTF8.GetByteCount(value) > maximumBytes)
-        {
-            failures.Add($"{option} '{value}' is {Encoding.UTF8.GetByteCount(value)} bytes of UTF-8; at most {maximumBytes} are allowed.");
+            failures.Add(problem);
         }
     }
 }

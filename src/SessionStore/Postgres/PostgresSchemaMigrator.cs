@@ -26,13 +26,14 @@ public sealed class PostgresSchemaMigrator
     private readonly string _tableName;
     private readonly PostgresSql _sql;
     private readonly PostgresPartitioningOptions? _partitioning;
-    private readonly PostgresPayloadFormat _payloadFormat;
     private readonly IReadOnlyList<(int Version, string Script)> _scripts;
+    private readonly Dictionary<string, string> _placeholders;
 
     /// <summary>Creates a migrator for one plain session table.</summary>
     /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
     /// <param name="schemaName">The table's schema, created when missing.</param>
     /// <param name="tableName">The table's name.</param>
+    /// <exception cref="ArgumentException">A name is empty, too long, holds a NUL or the scripts' <c>{{</c> placeholder syntax.</exception>
     public PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName)
         : this(dataSource, schemaName, tableName, partitioning: null)
     {
@@ -62,15 +63,26 @@ public sealed class PostgresSchemaMigrator
     private PostgresSchemaMigrator(NpgsqlDataSource dataSource, string schemaName, string tableName, PostgresPartitioningOptions? partitioning, PostgresPayloadFormat payloadFormat)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentException.ThrowIfNullOrEmpty(schemaName);
-        ArgumentException.ThrowIfNullOrEmpty(tableName);
+        // PostgresSql validates both names, so that a bad one is refused here, before any connection.
         _dataSource = dataSource;
         _schemaName = schemaName;
         _tableName = tableName;
         _partitioning = partitioning;
-        _payloadFormat = payloadFormat;
-        _sql = new PostgresSql(schemaName, tableName, partitioned: partitioning is not null);
+        _sql = new PostgresSql(schemaName, tableName, partitioning is not null);
         _scripts = partitioning is null ? PlainScripts : PartitionedScripts;
+
+        // Every value is a quoted identifier from PostgresSql or a keyword chosen here; none comes from raw text.
+        _placeholders = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["schema"] = _sql.Schema,
+            ["table"] = _sql.Table,
+            ["expire_index"] = _sql.ExpireIndex,
+            ["user_index"] = _sql.UserIndex,
+            ["forever_partition"] = _sql.ForeverPartition,
+            ["partitioning"] = _sql.Partitioning,
+            ["last_cleanup"] = _sql.LastCleanup,
+            ["payload_type"] = payloadFormat.ColumnType(),
+        };
     }
 
     /// <summary>The schema version the newest shipped script creates.</summary>
@@ -106,7 +118,7 @@ public sealed class PostgresSchemaMigrator
             await ExecuteAsync(connection, $"CREATE SCHEMA {_sql.Schema}").ConfigureAwait(false);
         }
 
-        var history = $"{_sql.Schema}.{PostgresSql.Quote(HistoryTableName)}";
+        var history = $"{_sql.Schema}.{PostgresIdentifier.Create(nameof(HistoryTableName), HistoryTableName).Quoted}";
         await ExecuteAsync(connection, $"""
             CREATE TABLE IF NOT EXISTS {history} (
                 table_name text NOT NULL,
@@ -157,14 +169,7 @@ public sealed class PostgresSchemaMigrator
             PostgresCommand.ScalarAsync(c, sql, async, cancellationToken, parameters);
     }
 
-    private string Render(string script) => script
-        .Replace("{{table}}", _sql.Table, StringComparison.Ordinal)
-        .Replace("{{expire_index}}", _sql.ExpireIndex, StringComparison.Ordinal)
-        .Replace("{{user_index}}", _sql.UserIndex, StringComparison.Ordinal)
-        .Replace("{{forever_partition}}", _sql.ForeverPartition, StringComparison.Ordinal)
-        .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal)
-        .Replace("{{last_cleanup}}", _sql.LastCleanup, StringComparison.Ordinal)
-        .Replace("{{payload_type}}", _payloadFormat.ColumnType(), StringComparison.Ordinal);
+    private string Render(string script) => PostgresScriptTemplate.Render(script, _placeholders);
 
     private static List<(int Version, string Script)> LoadScripts(string prefix)
     {

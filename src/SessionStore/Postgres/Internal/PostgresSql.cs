@@ -31,16 +31,19 @@ internal sealed class PostgresSql
 
     public PostgresSql(string schemaName, string tableName, bool partitioned = false)
     {
+        // Validated and quoted by PostgresIdentifier, the one place that does either.
+        var table = PostgresIdentifier.Create(nameof(PostgresCacheOptions.TableName), tableName,
+            partitioned ? PostgresPartitioningOptions.MaximumTableNameBytes : PostgresCacheOptions.MaximumTableNameBytes);
         SchemaName = schemaName;
         TableName = tableName;
         Partitioned = partitioned;
-        Schema = Quote(schemaName);
-        Table = $"{Schema}.{Quote(tableName)}";
-        ExpireIndex = Quote(tableName + "_expire_idx");
-        UserIndex = Quote(tableName + "_user_id_idx");
-        ForeverPartition = $"{Schema}.{Quote(tableName + "_forever")}";
-        Partitioning = $"{Schema}.{Quote(tableName + "_partitioning")}";
-        LastCleanup = $"{Schema}.{Quote(tableName + "_last_cleanup")}";
+        Schema = PostgresIdentifier.Create(nameof(PostgresCacheOptions.SchemaName), schemaName).Quoted;
+        Table = $"{Schema}.{table.Quoted}";
+        ExpireIndex = table.WithSuffix("_expire_idx").Quoted;
+        UserIndex = table.WithSuffix("_user_id_idx").Quoted;
+        ForeverPartition = $"{Schema}.{table.WithSuffix("_forever").Quoted}";
+        Partitioning = $"{Schema}.{table.WithSuffix("_partitioning").Quoted}";
+        LastCleanup = $"{Schema}.{table.WithSuffix("_last_cleanup").Quoted}";
 
         // A partitioned row lives in the bucket (partition) named by the first aligned instant after its
         // expiry; a touch moves it only when the new expiry passes that instant (see docs/cleanup.md).
@@ -230,10 +233,8 @@ internal sealed class PostgresSql
     /// <summary>The table's name for logs and metric tags: unquoted, schema-qualified.</summary>
     public string DisplayName => $"{SchemaName}.{TableName}";
 
-    public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
     /// <summary>A partition of this table, by name.</summary>
-    public string QualifiedPartition(string partitionName) => $"{Schema}.{Quote(partitionName)}";
+    public string QualifiedPartition(string partitionName) => $"{Schema}.{PostgresIdentifier.FromCatalog(partitionName).Quoted}";
 
     private const string VersionReturned = "\nRETURNING s.ver";
 

@@ -1,5 +1,4 @@
 -- SessionStore session table, schema version 1.
--- Placeholders in double braces are replaced by quoted identifiers before the script runs.
 
 CREATE TABLE IF NOT EXISTS {{table}} (
     sid                varchar(255) COLLATE "C" NOT NULL PRIMARY KEY,

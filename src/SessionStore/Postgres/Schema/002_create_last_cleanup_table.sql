@@ -1,6 +1,5 @@
 -- SessionStore schema version 2, both layouts: the last cleanup run of the session table, one row, written at the end of each
--- run of the cleaner (for `sessionstore stats` and dashboards). Placeholders in double braces are replaced by
--- quoted identifiers before the script runs.
+-- run of the cleaner (for `sessionstore stats` and dashboards).
 
 CREATE TABLE IF NOT EXISTS {{last_cleanup}} (
     id                 boolean     PRIMARY KEY DEFAULT true CHECK (id),

@@ -1,5 +1,4 @@
 -- SessionStore session table partitioned by expiry, schema version 1. See docs/cleanup.md for the design.
--- Placeholders in double braces are replaced by quoted identifiers before the script runs.
 
 -- bucket: an aligned instant at or after expire; each partition holds one bucket, so a partition whose bucket
 -- has passed holds only expired rows and is dropped whole. PostgreSQL cannot enforce a unique sid across

@@ -18,8 +18,6 @@ namespace SessionStore.Redis;
 /// </summary>
 public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 {
-    private const string UserIndexInfix = "sessionstore:user:";
-
     private readonly RedisSessionCacheOptions _options;
     private readonly ConfigurationOptions? _configuration;
     private readonly RedisKey _prefix;
@@ -325,17 +323,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         var index = userId is null ? null : database.CreateTransaction();
         if (index is not null)
         {
-            var indexKey = UserIndexKey(userId!);
-            _ = index.SetAddAsync(indexKey, key);
-            if (ttl is { } indexTtl)
-            {
-                _ = index.KeyExpireAsync(indexKey, indexTtl, ExpireWhen.HasNoExpiry);
-                _ = index.KeyExpireAsync(indexKey, indexTtl, ExpireWhen.GreaterThanCurrentExpiry);
-            }
-            else
-            {
-                _ = index.KeyPersistAsync(indexKey);
-            }
+            RedisUserIndex.QueueAdd(index, UserIndexKey(userId!), key, ttl);
         }
 
         try
@@ -423,7 +411,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
     }
 
-    private RedisKey UserIndexKey(string userId) => _prefix.Append(UserIndexInfix + userId);
+    private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 
     private RedisSessionCacheException Unreachable(string operation, Exception e) =>
         new($"Redis {operation} of a session cache entry failed on {_endpoints}: {e.Message}", e);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Npgsql;
 using NpgsqlTypes;
 using SessionStore.Internal;
@@ -39,18 +38,16 @@ internal sealed class PostgresTarget(PostgresCache cache)
             using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var payload = new ArrayBufferWriter<byte>();
-                try
-                {
-                    JsonPayloadCodec.Decode(reader.GetFieldValue<byte[]>(1), payload);
-                }
-                catch (FormatException)
+                // Decoded by the cache itself, so jsonb and bytea tables read alike and no second codec drifts.
+                cache.ThrowIfPayloadTypeDiffers(reader, 1);
+                var key = reader.GetString(0);
+                if (cache.DecodePayload(key, reader.GetFieldValue<byte[]>(1)) is not { } value)
                 {
                     continue;
                 }
 
-                found[reader.GetString(0)] = new StoredEntry(
-                    payload.WrittenSpan.ToArray(),
+                found[key] = new StoredEntry(
+                    value,
                     new ExpiryState(PostgresCache.ReadInterval(reader, 2), PostgresCache.ReadInterval(reader, 3), PostgresCache.ReadInterval(reader, 4)));
             }
         }

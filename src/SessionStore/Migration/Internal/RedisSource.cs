@@ -12,8 +12,6 @@ namespace SessionStore.Migration.Internal;
 /// </summary>
 internal sealed class RedisSource : IAsyncDisposable
 {
-    private const string UserIndexInfix = "sessionstore:user:";
-
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
     private readonly IDatabase _database;
@@ -27,7 +25,7 @@ internal sealed class RedisSource : IAsyncDisposable
         _ownsConnection = ownsConnection;
         _database = connection.GetDatabase();
         _prefix = Encoding.UTF8.GetBytes(instanceName ?? "");
-        _userIndexPrefix = Encoding.UTF8.GetBytes((instanceName ?? "") + UserIndexInfix);
+        _userIndexPrefix = Encoding.UTF8.GetBytes((instanceName ?? "") + RedisUserIndex.Infix);
         _pattern = EscapeGlob(instanceName ?? "") + "*";
     }
 

@@ -74,7 +74,7 @@ public sealed class SessionStoreStatistics
         if (hasPostgres)
         {
             using var cache = new PostgresCache(options.Postgres);
-            await statistics.CollectPostgresAsync(new PostgresTarget(cache), cancellationToken).ConfigureAwait(false);
+            await statistics.CollectPostgresAsync(new PostgresTable(cache), cancellationToken).ConfigureAwait(false);
         }
 
         return statistics;
@@ -84,7 +84,7 @@ public sealed class SessionStoreStatistics
     private static string TreeOf(string relation) =>
         $"SELECT relid FROM pg_partition_tree({relation}) UNION SELECT ({relation})::regclass";
 
-    private async Task CollectPostgresAsync(PostgresTarget target, CancellationToken cancellationToken)
+    private async Task CollectPostgresAsync(PostgresTable target, CancellationToken cancellationToken)
     {
         await target.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var table = target.Sql.Table;

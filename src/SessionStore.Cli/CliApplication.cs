@@ -29,6 +29,7 @@ internal static class CliApplication
             new VersionOption(),
             MigrateCommand.Create(context),
             BackfillCommand.Create(context),
+            SyncCommand.Create(context),
             VerifyCommand.Create(context),
             RevokeCommand.Create(context),
             StatsCommand.Create(context),

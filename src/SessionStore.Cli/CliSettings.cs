@@ -87,6 +87,13 @@ internal sealed class CliSettings
             throw new CliUsageException($"The SessionStore configuration is invalid: {e.InnerException?.Message ?? e.Message}");
         }
 
+        // The binder turns a phase it cannot read into Unspecified rather than failing; a tool must not then guess one.
+        if (options.Phase == SessionStorePhase.Unspecified && Section(parse, environment)["Phase"] is { Length: > 0 } typed)
+        {
+            var validList = options.Validate().First(f => f.StartsWith($"{SessionStoreOptions.SectionName}:Phase", StringComparison.Ordinal));
+            throw new CliUsageException($"--phase (SessionStore:Phase) is '{typed}', which names no phase. {validList}");
+        }
+
         return options;
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using SessionStore.DualWrite;
 using SessionStore.Migration;
 using Spectre.Console;
@@ -19,20 +20,37 @@ internal static class VerifyCommand
             }
         });
         var full = new Option<bool>("--full") { Description = "Compare every session of the primary instead of a sample." };
-        var command = new Command("verify", "Compare the stores; exit 0 only when no mismatch is confirmed (ready for the next phase).") { sample, full };
+        var countTolerance = new Option<double>("--count-tolerance")
+        {
+            Description = "How far the live counts may differ, as a fraction of the larger count (default 0.01, i.e. 1 %).",
+            DefaultValueFactory = _ => VerificationOptions.DefaultCountTolerance,
+        };
+        countTolerance.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is not (>= 0 and <= 1))
+            {
+                r.AddError($"--count-tolerance is {r.GetValueOrDefault<double>().ToString(CultureInfo.InvariantCulture)}; it must be between 0 and 1 (0.01 = 1 %).");
+            }
+        });
+        var command = new Command("verify", "Compare the stores; exit 0 only when the live counts are close and no mismatch is confirmed (ready for the next phase).")
+        {
+            sample, full, countTolerance,
+        };
         context.SetAction(command, async (parse, token) =>
         {
             var options = context.Options(parse);
             CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
             var console = context.Console;
             var result = await console.Status().StartAsync("Comparing the stores…", _ =>
-                new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { SampleSize = parse.GetValue(sample), Full = parse.GetValue(full) }, token)).ConfigureAwait(false);
+                new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { SampleSize = parse.GetValue(sample), Full = parse.GetValue(full), CountTolerance = parse.GetValue(countTolerance) }, token)).ConfigureAwait(false);
 
             var primary = result.PostgresIsPrimary ? "PostgreSQL" : "Redis";
             var counts = new Table().AddColumn("Store").AddColumn(new TableColumn("Live sessions").RightAligned());
             counts.AddRow($"Redis{(result.PostgresIsPrimary ? "" : " (primary)")}", $"{result.RedisLiveSessions:N0}");
             counts.AddRow($"PostgreSQL{(result.PostgresIsPrimary ? " (primary)" : "")}", $"{result.PostgresLiveSessions:N0}");
-            counts.Caption($"phase {result.Phase}");
+            var gap = result.CountsAreClose ? $"{result.CountGap:N0}" : $"[red]{result.CountGap:N0}[/]";
+            counts.AddRow("Gap", gap);
+            counts.Caption($"phase {result.Phase}; counts may differ by {result.CountTolerance.ToString("P1", CultureInfo.InvariantCulture)} of the larger ({result.AllowedCountGap:N0} sessions)");
             console.Write(counts);
 
             var mismatches = new Table().AddColumn("Mismatch").AddColumn(new TableColumn("Confirmed").RightAligned());
@@ -45,11 +63,24 @@ internal static class VerifyCommand
             console.Write(mismatches);
             if (result.IsReadyForNextPhase)
             {
-                console.MarkupLine("[green]Ready for the next phase:[/] no confirmed mismatch.");
+                console.MarkupLine("[green]Ready for the next phase:[/] the live counts are close and no mismatch is confirmed.");
                 return ExitCodes.Success;
             }
 
-            console.MarkupLine("[red]Not ready for the next phase:[/] mismatches confirmed. Run [bold]sessionstore backfill[/] and verify again.");
+            var secondary = result.PostgresIsPrimary ? "Redis" : "PostgreSQL";
+            if (!result.CountsAreClose)
+            {
+                console.MarkupLine(
+                    $"[red]Not ready for the next phase:[/] the live counts differ by {result.CountGap:N0}, more than the tolerance of " +
+                    $"{result.CountTolerance.ToString("P1", CultureInfo.InvariantCulture)} ({result.AllowedCountGap:N0} sessions; --count-tolerance).");
+            }
+
+            if (result.Mismatches.Values.Any(count => count > 0))
+            {
+                console.MarkupLine("[red]Not ready for the next phase:[/] mismatches confirmed.");
+            }
+
+            console.MarkupLine($"Copy the {primary} sessions {secondary} lacks or holds older with [bold]sessionstore sync[/] (or, before the first dual phase, [bold]sessionstore backfill[/]), then verify again.");
             return ExitCodes.ProblemsFound;
         });
         return command;

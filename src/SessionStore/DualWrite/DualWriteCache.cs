@@ -147,7 +147,7 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             }
             catch (Exception e) when (IsStoreFailure(e, cancellationToken))
             {
-                SecondaryFailed(idle, "revoke", userId, e);
+                SecondaryFailed(idle, "revoke a user's sessions", key: null, e); // no user id, not even hashed: a short hash of an e-mail is reversible
             }
         }
 
@@ -435,11 +435,11 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
             return true;
         }).ConfigureAwait(false);
 
-    private void SecondaryFailed(ISessionStore secondary, string operation, string key, Exception e)
+    private void SecondaryFailed(ISessionStore secondary, string operation, string? key, Exception e)
     {
         Interlocked.Increment(ref _secondaryFailures);
         _instruments.SecondaryFailed(secondary.Name, operation);
-        LogSecondaryFailed(_options.CurrentValue.SecondaryFailureLogLevel, secondary.Name, operation, KeyHash.Of(key), e);
+        LogSecondaryFailed(_options.CurrentValue.SecondaryFailureLogLevel, secondary.Name, operation, key is null ? "(none)" : KeyHash.Of(key), e);
     }
 
     private void Repaired(ISessionStore store)

@@ -1,6 +1,6 @@
 namespace SessionStore.Migration;
 
-/// <summary>Options for one <see cref="RedisToPostgresBackfill"/> run.</summary>
+/// <summary>Options for one <see cref="RedisToPostgresBackfill"/> or <see cref="SessionStoreSync"/> run.</summary>
 public sealed class BackfillOptions
 {
     /// <summary>How many sessions are read from Redis in one pipeline and written to PostgreSQL in one batch.</summary>
@@ -12,7 +12,7 @@ public sealed class BackfillOptions
     public double? RatePerSecond { get; set; }
 
     /// <summary>
-    /// A file that records how far the SCAN got after each completed batch. A run that finds it resumes from there;
+    /// A file that records how far the listing of the source got after each completed page. A run that finds it resumes from there;
     /// a run that completes deletes it.
     /// </summary>
     /// <value>Default null (no checkpoint: every run starts from the beginning).</value>

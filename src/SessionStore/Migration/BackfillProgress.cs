@@ -2,19 +2,26 @@ using System.Text.Json.Serialization;
 
 namespace SessionStore.Migration;
 
-/// <summary>How far a <see cref="RedisToPostgresBackfill"/> run has got; the final value is its summary.</summary>
+/// <summary>How far a <see cref="RedisToPostgresBackfill"/> or <see cref="SessionStoreSync"/> run has got; the final value is its summary.</summary>
 /// <remarks>Counts include those of the interrupted runs a resumed run continues.</remarks>
 public sealed class BackfillProgress
 {
-    /// <summary>Keys found by the SCAN of the instance prefix, the per-user index keys left out.</summary>
+    /// <summary>Keys listed in the source (for Redis, by the SCAN of the instance prefix, the per-user index keys left out).</summary>
     [JsonInclude]
     public long Scanned { get; internal set; }
 
-    /// <summary>Sessions written to PostgreSQL (and still in Redis after the write).</summary>
+    /// <summary>Sessions the target lacked, written to it (and still in the source after the write).</summary>
     [JsonInclude]
     public long Copied { get; internal set; }
 
-    /// <summary>Sessions PostgreSQL already held live: never overwritten, as a dual-written copy is newer.</summary>
+    /// <summary>Sync only: sessions the target held older (another value or lifetime), replaced by the source's.</summary>
+    [JsonInclude]
+    public long Replaced { get; internal set; }
+
+    /// <summary>
+    /// Sessions the target already held: for a backfill, any live copy (never overwritten, as a dual-written copy is
+    /// newer); for sync, an equal copy, or one the application rewrote while it was being copied.
+    /// </summary>
     [JsonInclude]
     public long AlreadyPresent { get; internal set; }
 
@@ -22,7 +29,7 @@ public sealed class BackfillProgress
     [JsonInclude]
     public long Skipped { get; internal set; }
 
-    /// <summary>Copies deleted again because the session left Redis while it was copied: a logged-out session stays out.</summary>
+    /// <summary>Copies deleted again because the session left the source while it was copied: a logged-out session stays out.</summary>
     [JsonInclude]
     public long ResurrectionsAvoided { get; internal set; }
 
@@ -30,14 +37,14 @@ public sealed class BackfillProgress
     [JsonInclude]
     public long Errors { get; internal set; }
 
-    /// <summary>An estimate of the keys to scan in all (the database size of Redis, an upper bound).</summary>
+    /// <summary>An estimate of the keys to list in all (the database size of Redis, an upper bound; the live rows of PostgreSQL).</summary>
     [JsonInclude]
     public long EstimatedTotal { get; internal set; }
 
     /// <summary>Whether this run continued from a checkpoint.</summary>
     public bool Resumed { get; internal set; }
 
-    /// <summary>Whether the SCAN reached its end.</summary>
+    /// <summary>Whether the listing of the source reached its end.</summary>
     public bool Completed { get; internal set; }
 
     /// <summary>Time spent in this run.</summary>

@@ -74,30 +74,35 @@ public sealed class SessionStoreStatistics
         if (hasPostgres)
         {
             using var cache = new PostgresCache(options.Postgres);
-            await statistics.CollectPostgresAsync(new PostgresTarget(cache), cancellationToken).ConfigureAwait(false);
+            await statistics.CollectPostgresAsync(new PostgresTable(cache), cancellationToken).ConfigureAwait(false);
         }
 
         return statistics;
     }
 
-    private async Task CollectPostgresAsync(PostgresTarget target, CancellationToken cancellationToken)
+    /// <summary>A relation and, when partitioned, every partition under it, as one column <c>relid</c>.</summary>
+    private static string TreeOf(string relation) =>
+        $"SELECT relid FROM pg_partition_tree({relation}) UNION SELECT ({relation})::regclass";
+
+    private async Task CollectPostgresAsync(PostgresTable target, CancellationToken cancellationToken)
     {
         await target.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var table = target.Sql.Table;
         (PostgresLiveSessions, PostgresExpiredRows) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
 
-        // pg_partition_tree lists a plain table as its own single leaf, so one query serves both layouts.
+        // pg_partition_tree returns no rows for a plain table (PostgreSQL 15 and before), so the relation itself is
+        // added; a partitioned table or index has no storage of its own, so counting it too adds 0 bytes.
         TableBytes = (await target.QueryAsync(
-            "SELECT coalesce(sum(pg_table_size(relid)), 0)::bigint FROM pg_partition_tree($1::regclass) WHERE isleaf",
+            $"SELECT coalesce(sum(pg_table_size(relid)), 0)::bigint FROM ({TreeOf("$1::regclass")}) t",
             r => r.GetInt64(0), cancellationToken, table).ConfigureAwait(false))[0];
-        IndexBytes = (await target.QueryAsync("""
-            SELECT c.relname, (SELECT coalesce(sum(pg_relation_size(relid)), 0)::bigint FROM pg_partition_tree(c.oid))
+        IndexBytes = (await target.QueryAsync($"""
+            SELECT c.relname, (SELECT coalesce(sum(pg_relation_size(relid)), 0)::bigint FROM ({TreeOf("c.oid")}) t)
             FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
             WHERE x.indrelid = $1::regclass ORDER BY c.relname
             """, r => (Name: r.GetString(0), Bytes: r.GetInt64(1)), cancellationToken, table).ConfigureAwait(false)).ToDictionary(i => i.Name, i => i.Bytes);
-        var (updates, hot) = (await target.QueryAsync("""
+        var (updates, hot) = (await target.QueryAsync($"""
             SELECT coalesce(sum(s.n_tup_upd), 0)::bigint, coalesce(sum(s.n_tup_hot_upd), 0)::bigint
-            FROM pg_stat_user_tables s JOIN pg_partition_tree($1::regclass) t ON t.relid = s.relid
+            FROM pg_stat_user_tables s JOIN ({TreeOf("$1::regclass")}) t ON t.relid = s.relid
             """, r => (r.GetInt64(0), r.GetInt64(1)), cancellationToken, table).ConfigureAwait(false))[0];
         Updates = updates;
         HotUpdateRatio = updates > 0 ? (double)hot / updates : null;

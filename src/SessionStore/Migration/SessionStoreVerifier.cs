@@ -34,11 +34,11 @@ public sealed class SessionStoreVerifier
     public async Task<VerificationResult> VerifyAsync(VerificationOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfNegative(options.SampleSize);
+        options.ThrowIfInvalid();
         var phase = _options.Phase == SessionStorePhase.Unspecified ? SessionStorePhase.DualWriteRedisPrimary : _options.Phase;
         var postgresIsPrimary = PhaseRoles.PostgresIsPrimary(phase);
         using var cache = new PostgresCache(_options.Postgres);
-        var target = new PostgresTarget(cache);
+        var target = new PostgresTable(cache);
         var source = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
         {
@@ -89,7 +89,7 @@ public sealed class SessionStoreVerifier
             }
 
             var (postgresLive, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
-            return new VerificationResult(phase, postgresIsPrimary, redisCount, postgresLive, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed);
+            return new VerificationResult(phase, postgresIsPrimary, redisCount, postgresLive, options.CountTolerance, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed);
         }
     }
 

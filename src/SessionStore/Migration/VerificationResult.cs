@@ -5,12 +5,14 @@ namespace SessionStore.Migration;
 /// <summary>What a <see cref="SessionStoreVerifier"/> run found.</summary>
 public sealed class VerificationResult
 {
-    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches)
+    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, double countTolerance, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches)
     {
         Phase = phase;
         PostgresIsPrimary = postgresIsPrimary;
         RedisLiveSessions = redisLiveSessions;
         PostgresLiveSessions = postgresLiveSessions;
+        CountTolerance = countTolerance;
+        AllowedCountGap = (long)Math.Ceiling(Math.Max(redisLiveSessions, postgresLiveSessions) * countTolerance);
         Compared = compared;
         Unconfirmed = unconfirmed;
         Mismatches = mismatches;
@@ -28,6 +30,18 @@ public sealed class VerificationResult
     /// <summary>Live rows in the session table.</summary>
     public long PostgresLiveSessions { get; }
 
+    /// <summary>The <see cref="VerificationOptions.CountTolerance"/> the verdict applied.</summary>
+    public double CountTolerance { get; }
+
+    /// <summary>The largest count gap the verdict accepts: <see cref="CountTolerance"/> of the larger count, rounded up.</summary>
+    public long AllowedCountGap { get; }
+
+    /// <summary>How far apart the two live-session counts are.</summary>
+    public long CountGap => Math.Abs(RedisLiveSessions - PostgresLiveSessions);
+
+    /// <summary>Whether the counts are within <see cref="AllowedCountGap"/> of each other.</summary>
+    public bool CountsAreClose => CountGap <= AllowedCountGap;
+
     /// <summary>Sessions of the primary compared with the secondary.</summary>
     public long Compared { get; }
 
@@ -37,6 +51,9 @@ public sealed class VerificationResult
     /// <summary>Confirmed mismatches per kind, every kind listed, judged by the rules of <see cref="DualWriteCache"/>'s comparison.</summary>
     public IReadOnlyDictionary<SessionMismatchKind, long> Mismatches { get; }
 
-    /// <summary>True when no mismatch was confirmed: the stores agree well enough to move to the next phase.</summary>
-    public bool IsReadyForNextPhase => Mismatches.Values.All(count => count == 0);
+    /// <summary>
+    /// True when no mismatch was confirmed and the live counts are close: the stores agree well enough to move to the
+    /// next phase.
+    /// </summary>
+    public bool IsReadyForNextPhase => CountsAreClose && Mismatches.Values.All(count => count == 0);
 }

@@ -235,11 +235,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
                 return (null, default, 0);
             }
 
-            if (reader.GetDataTypeName(0) != _payloadType)
-            {
-                throw PayloadFormatMismatch(innerException: null);
-            }
-
+            ThrowIfPayloadTypeDiffers(reader, 0);
             return (reader.GetFieldValue<byte[]>(0), new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)), reader.GetInt64(4));
         }, async, token).ConfigureAwait(false);
         if (stored is null)
@@ -247,25 +243,13 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             return null;
         }
 
-        if (_options.PayloadFormat == PostgresPayloadFormat.Bytea)
+        if (DecodePayload(key, stored) is not { } value)
         {
-            _recentReads.Record(key, expiry);
-            return new StoredEntry(stored, expiry, version);
-        }
-
-        var payload = new ArrayBufferWriter<byte>(stored.Length + 64);
-        try
-        {
-            JsonPayloadCodec.Decode(stored, payload);
-        }
-        catch (FormatException e)
-        {
-            LogUndecodableRow(KeyHash.Of(key), e);
             return null;
         }
 
         _recentReads.Record(key, expiry);
-        return new StoredEntry(payload.WrittenSpan.ToArray(), expiry, version);
+        return new StoredEntry(value, expiry, version);
     }
 
     private async ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)

@@ -18,7 +18,6 @@ namespace SessionStore.Redis;
 /// </summary>
 public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 {
-    private const string UserIndexInfix = "sessionstore:user:";
     private const string StoreName = "redis";
     private const int MaximumVersionAttempts = 10;
 
@@ -341,17 +340,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         var index = userId is null ? null : database.CreateTransaction();
         if (index is not null)
         {
-            var indexKey = UserIndexKey(userId!);
-            _ = index.SetAddAsync(indexKey, key);
-            if (ttl is { } indexTtl)
-            {
-                _ = index.KeyExpireAsync(indexKey, indexTtl, ExpireWhen.HasNoExpiry);
-                _ = index.KeyExpireAsync(indexKey, indexTtl, ExpireWhen.GreaterThanCurrentExpiry);
-            }
-            else
-            {
-                _ = index.KeyPersistAsync(indexKey);
-            }
+            RedisUserIndex.QueueAdd(index, UserIndexKey(userId!), key, ttl);
         }
 
         try
@@ -549,7 +538,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
     }
 
-    private RedisKey UserIndexKey(string userId) => _prefix.Append(UserIndexInfix + userId);
+    private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 
     /// <summary>A timeout names the store, operation and bound; any other failure to reach the server names the endpoints.</summary>
     private Exception Unreachable(string operation, Exception e) => e is RedisTimeoutException

@@ -19,8 +19,9 @@ public sealed class MigrationScenario : IDisposable
     private readonly RedisServer _redis;
     private readonly MicrosoftRedisCache _theirs;
 
-    public MigrationScenario(PostgresServer postgres, RedisServer redis)
+    public MigrationScenario(PostgresServer postgres, RedisServer redis, PostgresPayloadFormat payloadFormat = PostgresPayloadFormat.Jsonb)
     {
+        PayloadFormat = payloadFormat;
         _postgres = postgres;
         _redis = redis;
         Table = PostgresServer.UniqueTableName("mig");
@@ -30,10 +31,12 @@ public sealed class MigrationScenario : IDisposable
             Configuration = redis.Configuration,
             InstanceName = Prefix,
         }));
-        Postgres = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = Table, UserIdSessionKey = "UserId" });
+        Postgres = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = Table, UserIdSessionKey = "UserId", PayloadFormat = payloadFormat });
     }
 
     public string Table { get; }
+
+    public PostgresPayloadFormat PayloadFormat { get; }
 
     public string Prefix { get; }
 
@@ -51,6 +54,7 @@ public sealed class MigrationScenario : IDisposable
         ["SessionStore:Redis:Configuration"] = _redis.Configuration,
         ["SessionStore:Redis:InstanceName"] = Prefix,
         ["SessionStore:UserIdSessionKey"] = "UserId",
+        ["SessionStore:Postgres:PayloadFormat"] = PayloadFormat.ToString(),
     };
 
     public SessionStoreOptions Options(string phase = "DualWriteRedisPrimary")
@@ -58,12 +62,14 @@ public sealed class MigrationScenario : IDisposable
         var options = new SessionStoreOptions { Phase = Enum.Parse<SessionStorePhase>(phase), UserIdSessionKey = "UserId" };
         options.Postgres.ConnectionString = _postgres.ConnectionString;
         options.Postgres.TableName = Table;
+        options.Postgres.PayloadFormat = PayloadFormat;
         options.Redis.Configuration = _redis.Configuration;
         options.Redis.InstanceName = Prefix;
         return options;
     }
 
-    public Task CreateTableAsync() => new PostgresSchemaMigrator(_postgres.DataSource, "public", Table).MigrateAsync(TestContext.Current.CancellationToken);
+    public Task CreateTableAsync() =>
+        new PostgresSchemaMigrator(_postgres.DataSource, new PostgresCacheOptions { TableName = Table, PayloadFormat = PayloadFormat }).MigrateAsync(TestContext.Current.CancellationToken);
 
     public static byte[] Session(int n, string? userId = null)
     {

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
 using SessionStore.Internal;
 using SessionStore.Redis;
 using SessionStore.Redis.Internal;
@@ -10,24 +12,24 @@ namespace SessionStore.Migration.Internal;
 /// Side-effect-free access to the entries under one <c>InstanceName</c>, for the migration tools: SCAN pages
 /// that skip the per-user index keys, and pipelined reads that, unlike a cache read, never extend an expiry.
 /// </summary>
-internal sealed class RedisSource : IAsyncDisposable
+internal sealed class RedisSource : ICopySource, IAsyncDisposable
 {
-    private const string UserIndexInfix = "sessionstore:user:";
-
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
     private readonly IDatabase _database;
     private readonly byte[] _prefix;
     private readonly byte[] _userIndexPrefix;
     private readonly string _pattern;
+    private readonly byte[] _userIdKey;
 
-    private RedisSource(IConnectionMultiplexer connection, bool ownsConnection, string? instanceName)
+    private RedisSource(IConnectionMultiplexer connection, bool ownsConnection, string? instanceName, byte[] userIdKey)
     {
+        _userIdKey = userIdKey;
         _connection = connection;
         _ownsConnection = ownsConnection;
         _database = connection.GetDatabase();
         _prefix = Encoding.UTF8.GetBytes(instanceName ?? "");
-        _userIndexPrefix = Encoding.UTF8.GetBytes((instanceName ?? "") + UserIndexInfix);
+        _userIndexPrefix = Encoding.UTF8.GetBytes((instanceName ?? "") + RedisUserIndex.Infix);
         _pattern = EscapeGlob(instanceName ?? "") + "*";
     }
 
@@ -45,12 +47,12 @@ internal sealed class RedisSource : IAsyncDisposable
         {
             if (options.ConnectionMultiplexerFactory is { } factory)
             {
-                return new RedisSource(await factory().ConfigureAwait(false), ownsConnection: false, options.InstanceName);
+                return new RedisSource(await factory().ConfigureAwait(false), ownsConnection: false, options.InstanceName, options.UserIdSessionKeyUtf8);
             }
 
             var configuration = options.ConfigurationOptions?.Clone() ?? ConfigurationOptions.Parse(options.Configuration!);
             var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-            return new RedisSource(connection, ownsConnection: true, options.InstanceName);
+            return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8);
         }
         catch (RedisConnectionException e)
         {
@@ -151,6 +153,78 @@ internal sealed class RedisSource : IAsyncDisposable
         return entries;
     }
 
+    public Task<long> EstimateAsync(CancellationToken cancellationToken) => DatabaseSizeAsync();
+
+    /// <summary>SCAN pages of every primary in turn; the position names the primaries done, the one in progress and its cursor.</summary>
+    public async IAsyncEnumerable<KeyPage> PagesAsync(string? position, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var state = position is null ? new ScanPosition() : JsonSerializer.Deserialize<ScanPosition>(position)!;
+        foreach (var server in Primaries)
+        {
+            var name = server.EndPoint.ToString()!;
+            if (state.Finished.Contains(name))
+            {
+                continue;
+            }
+
+            var cursor = state.Server == name ? state.Cursor : 0;
+            do
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                (cursor, var keys) = await ScanAsync(server, cursor, pageSize).ConfigureAwait(false);
+                state = cursor == 0
+                    ? new ScanPosition { Finished = [.. state.Finished, name] }
+                    : new ScanPosition { Finished = state.Finished, Server = name, Cursor = cursor };
+                yield return new KeyPage(keys, JsonSerializer.Serialize(state));
+            }
+            while (cursor != 0);
+        }
+    }
+
+    public Task<StoredEntry?[]> ReadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => ReadAsync(keys);
+
+    public Task<bool[]> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => ExistAsync(keys);
+
+    /// <summary>
+    /// Adds each entry naming a user to that user's index, as <c>RedisSessionCache</c> does on a write: entries that
+    /// Microsoft's <c>RedisCache</c> wrote have none, and "log out everywhere" would not find them.
+    /// </summary>
+    public async Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries)
+    {
+        if (_userIdKey.Length == 0)
+        {
+            return;
+        }
+
+        var writes = new List<Task<bool>>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (entries[i] is { } entry && SessionPayload.FindText(entry.Value, _userIdKey) is { } userId)
+            {
+                // One transaction per index key, as the cache writes it, so it works unchanged on a cluster.
+                var transaction = _database.CreateTransaction();
+                RedisUserIndex.QueueAdd(transaction, RedisUserIndex.Key(_prefix, userId), keys[i], entry.Expiry.Remaining);
+                writes.Add(transaction.ExecuteAsync());
+            }
+        }
+
+        await Task.WhenAll(writes).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes each entry that still holds the value given, in one transaction per key; a rewritten entry is kept.</summary>
+    public async Task DeleteIfUnchangedAsync(IReadOnlyList<(string Key, byte[] Value)> entries)
+    {
+        var deletes = entries.Select(entry =>
+        {
+            var transaction = _database.CreateTransaction();
+            var key = Key(entry.Key);
+            transaction.AddCondition(Condition.HashEqual(key, RedisEntry.DataField, entry.Value));
+            _ = transaction.KeyDeleteAsync(key);
+            return transaction.ExecuteAsync();
+        }).ToArray();
+        await Task.WhenAll(deletes).ConfigureAwait(false);
+    }
+
     /// <summary>Which of the keys exist now, pipelined.</summary>
     public async Task<bool[]> ExistAsync(IReadOnlyList<string> keys)
     {
@@ -169,6 +243,15 @@ internal sealed class RedisSource : IAsyncDisposable
     }
 
     private RedisKey Key(string key) => ((RedisKey)_prefix).Append(key);
+
+    private sealed class ScanPosition
+    {
+        public List<string> Finished { get; set; } = [];
+
+        public string? Server { get; set; }
+
+        public long Cursor { get; set; }
+    }
 
     /// <summary>A literal prefix in a SCAN MATCH pattern: glob characters escaped.</summary>
     private static string EscapeGlob(string text)

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using SessionStore.Migration;
+using Spectre.Console;
+
+namespace SessionStore.Cli.Commands;
+
+/// <summary>What <c>backfill</c> and <c>sync</c> share: the copy options, the progress bar, the summary and the exit codes.</summary>
+internal sealed class CopyCommandShared
+{
+    private readonly string _name;
+
+    public CopyCommandShared(string name, string defaultCheckpoint)
+    {
+        _name = name;
+        Rate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is <= 0)
+            {
+                r.AddError("--rate must be more than 0.");
+            }
+        });
+        BatchSize.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 10_000)
+            {
+                r.AddError("--batch-size must be between 1 and 10000.");
+            }
+        });
+        Checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint file: resumed from when it exists, deleted when the run completes.", DefaultValueFactory = _ => defaultCheckpoint };
+    }
+
+    public Option<double?> Rate { get; } = new("--rate") { Description = "At most this many sessions per second (default: no limit)." };
+
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Sessions per read and write batch.", DefaultValueFactory = _ => 500 };
+
+    public Option<string> Checkpoint { get; }
+
+    public Option<bool> Restart { get; } = new("--restart") { Description = "Ignore an existing checkpoint and start from the beginning." };
+
+    public IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart];
+
+    public BackfillOptions Options(ParseResult parse) => new()
+    {
+        RatePerSecond = parse.GetValue(Rate),
+        BatchSize = parse.GetValue(BatchSize),
+        CheckpointPath = parse.GetValue(Checkpoint),
+        Restart = parse.GetValue(Restart),
+    };
+
+    /// <summary>Runs a copy under a progress bar and prints its summary; returns the exit code.</summary>
+    public async Task<int> RunAsync(IAnsiConsole console, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, string done, CancellationToken token)
+    {
+        BackfillProgress? last = null;
+        try
+        {
+            await console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask(Title, maxValue: 1);
+                    last = await copy(new Reporter(p =>
+                    {
+                        last = p;
+                        task.MaxValue = Math.Max(1, p.EstimatedTotal);
+                        task.Value = p.Completed ? task.MaxValue : p.Scanned;
+                        task.Description = $"{p.Copied + p.Replaced:N0} copied, {SessionsPerSecond(p):N0}/s";
+                    }), token).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            if (last is not null)
+            {
+                console.Write(Summary(last));
+            }
+
+            console.MarkupLine($"[yellow]Interrupted.[/] Run the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
+            return ExitCodes.Interrupted;
+        }
+
+        console.Write(Summary(last!));
+        if (last!.Errors > 0)
+        {
+            console.MarkupLine($"[red]{last.Errors:N0} sessions could not be copied[/] (keys longer than 255 characters for PostgreSQL, or entries the target refused).");
+            return ExitCodes.ProblemsFound;
+        }
+
+        console.MarkupLine(done);
+        return ExitCodes.Success;
+    }
+
+    private string Title => char.ToUpperInvariant(_name[0]) + _name[1..];
+
+    private static double SessionsPerSecond(BackfillProgress p) => p.Elapsed > TimeSpan.Zero ? p.Scanned / p.Elapsed.TotalSeconds : 0;
+
+    private Table Summary(BackfillProgress p)
+    {
+        var table = new Table().AddColumn(Title).AddColumn(new TableColumn("Sessions").RightAligned());
+        table.AddRow("Scanned", $"{p.Scanned:N0}");
+        table.AddRow("Copied", $"{p.Copied:N0}");
+        if (_name == "sync")
+        {
+            table.AddRow("Older copy replaced", $"{p.Replaced:N0}");
+        }
+
+        table.AddRow("Already present (kept)", $"{p.AlreadyPresent:N0}");
+        table.AddRow("Expired or skipped", $"{p.Skipped:N0}");
+        table.AddRow("Resurrection avoided", $"{p.ResurrectionsAvoided:N0}");
+        table.AddRow("Errors", $"{p.Errors:N0}");
+        table.Caption($"{(p.Resumed ? "resumed from a checkpoint; " : "")}this run {p.Elapsed.TotalSeconds:F1} s");
+        return table;
+    }
+
+    private sealed class Reporter(Action<BackfillProgress> report) : IProgress<BackfillProgress>
+    {
+        public void Report(BackfillProgress value) => report(value);
+    }
+}

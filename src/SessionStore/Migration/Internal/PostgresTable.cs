@@ -1,0 +1,225 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+using NpgsqlTypes;
+using SessionStore.Internal;
+using SessionStore.Postgres;
+using SessionStore.Postgres.Internal;
+
+namespace SessionStore.Migration.Internal;
+
+/// <summary>
+/// The session table as the migration tools see it: reads that never touch, counts, key listings, and copies
+/// written with the cache's own conditional writes. A copy source or target as the phase decides.
+/// </summary>
+internal sealed class PostgresTable(PostgresCache cache) : ICopySource, ICopyTarget
+{
+    // A checkpoint must not hold a session id: a page's position keeps only the start of its last key, at most a
+    // third of it, so resuming repeats the few keys that share that start (the conditional writes absorb them).
+    private const int MaximumPositionLength = 12;
+
+    public PostgresCache Cache => cache;
+
+    public PostgresSql Sql => cache.Sql;
+
+    public string Description => Sql.DisplayName;
+
+    public int MaximumKeyLength => PostgresCache.MaximumKeyLength;
+
+    public NpgsqlDataSource DataSource => cache.DataSource;
+
+    /// <summary>Creates the table when the options ask for it, else fails with what to run when it is missing.</summary>
+    public Task EnsureReadyAsync(CancellationToken cancellationToken) => EnsureTableAsync(cancellationToken);
+
+    /// <summary>Creates the table when the options ask for it, else fails with what to run when it is missing.</summary>
+    public async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        await cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
+        using var command = DataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Sql.Table });
+        if (!(bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+        {
+            throw new InvalidOperationException(
+                $"The session table {Sql.DisplayName} does not exist. Create it first: `sessionstore migrate`, or PostgresSchemaMigrator.MigrateAsync().");
+        }
+    }
+
+    /// <summary>The live entries of <paramref name="keys"/>, in their order; null where there is none.</summary>
+    public async Task<StoredEntry?[]> ReadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, StoredEntry>(keys.Count, StringComparer.Ordinal);
+        using (var command = DataSource.CreateCommand(Sql.ReadMany))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys.ToArray() });
+            using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // Decoded by the cache itself, so jsonb and bytea tables read alike and no second codec drifts.
+                cache.ThrowIfPayloadTypeDiffers(reader, 1);
+                var key = reader.GetString(0);
+                if (cache.DecodePayload(key, reader.GetFieldValue<byte[]>(1)) is not { } value)
+                {
+                    continue;
+                }
+
+                found[key] = new StoredEntry(
+                    value,
+                    new ExpiryState(PostgresCache.ReadInterval(reader, 2), PostgresCache.ReadInterval(reader, 3), PostgresCache.ReadInterval(reader, 4)));
+            }
+        }
+
+        return keys.Select(key => found.GetValueOrDefault(key)).ToArray();
+    }
+
+    /// <summary>Rows whose session is live, and expired rows not yet cleaned up.</summary>
+    public async Task<(long Live, long Expired)> CountAsync(CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync(Sql.CountRows, r => (r.GetInt64(0), r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+        return rows[0];
+    }
+
+    /// <summary>Up to <paramref name="count"/> live keys, chosen at random.</summary>
+    public Task<List<string>> SampleKeysAsync(int count, CancellationToken cancellationToken) =>
+        QueryAsync(Sql.SampleLiveKeys, r => r.GetString(0), cancellationToken, count);
+
+    /// <summary>Every live key, in pages of <paramref name="pageSize"/>.</summary>
+    public async IAsyncEnumerable<List<string>> AllKeysAsync(int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var page in PagesAsync(null, pageSize, cancellationToken).ConfigureAwait(false))
+        {
+            yield return (List<string>)page.Keys;
+        }
+    }
+
+    public async Task<long> EstimateAsync(CancellationToken cancellationToken) => (await CountAsync(cancellationToken).ConfigureAwait(false)).Live;
+
+    /// <summary>Live keys in key order, a page at a time: a full pass that never holds a long snapshot.</summary>
+    public async IAsyncEnumerable<KeyPage> PagesAsync(string? position, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var after = position ?? "";
+        while (true)
+        {
+            var page = await QueryAsync(Sql.LiveKeysAfter, r => r.GetString(0), cancellationToken, after, pageSize).ConfigureAwait(false);
+            if (page.Count > 0)
+            {
+                after = page[^1];
+                yield return new KeyPage(page, after[..Math.Min(after.Length / 3, MaximumPositionLength)]);
+            }
+
+            if (page.Count < pageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    public async Task<bool[]> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        (await ReadAsync(keys, cancellationToken).ConfigureAwait(false)).Select(entry => entry is not null).ToArray();
+
+    /// <summary>Nothing to do: every write fills <c>user_id</c> from the value itself.</summary>
+    public Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries) => Task.CompletedTask;
+
+    /// <summary>Inserts or replaces where each copy's condition holds, in one batch; on a refused row, one by one.</summary>
+    public async Task<List<LandedCopy>> WriteAsync(IReadOnlyList<SessionCopy> copies)
+    {
+        if (copies.Count == 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            return await WriteBatchAsync(copies).ConfigureAwait(false);
+        }
+        catch (PostgresException) when (copies.Count > 1)
+        {
+            // One bad row fails the whole batch: write them one by one to copy the others and count it.
+            var landed = new List<LandedCopy>();
+            foreach (var copy in copies)
+            {
+                try
+                {
+                    landed.AddRange(await WriteBatchAsync([copy]).ConfigureAwait(false));
+                }
+                catch (PostgresException)
+                {
+                    copy.Failed = true;
+                }
+            }
+
+            return landed;
+        }
+        catch (PostgresException)
+        {
+            copies[0].Failed = true;
+            return [];
+        }
+    }
+
+    /// <summary>Deletes each copy's row only in the version the copy wrote: a write the application made since is kept.</summary>
+    public Task TakeBackAsync(IReadOnlyList<LandedCopy> copies) =>
+        DeleteVersionsAsync(copies.Select(c => (c.Copy.Key, (uint)c.Write)).ToList(), CancellationToken.None);
+
+    /// <summary>Never cancelled half-way: the copier takes back what a batch wrote, so it must know what that was.</summary>
+    private async Task<List<LandedCopy>> WriteBatchAsync(IReadOnlyList<SessionCopy> copies)
+    {
+        using var batch = DataSource.CreateBatch();
+        var writes = copies.Select(c => cache.AddSetCommands(
+            batch, c.Key, c.Entry.Value, cache.UserIdOf(c.Entry.Value), EntryExpiration.From(c.Entry.Expiry.ToEntryOptions()!, DateTimeOffset.UtcNow), c.Condition,
+            // Each statement aliases the table as s, except the partitioned insert, whose only table is the new row's.
+            c.Condition.IfValue is null ? "\nRETURNING xmin" : "\nRETURNING s.xmin")).ToHashSet();
+        var landed = new List<LandedCopy>();
+        using var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        var index = 0;
+        var copy = 0;
+        do
+        {
+            if (writes.Contains(batch.BatchCommands[index]))
+            {
+                if (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    landed.Add(new LandedCopy(copies[copy], reader.GetFieldValue<uint>(0)));
+                }
+
+                copy++;
+            }
+
+            index++;
+        }
+        while (await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false));
+
+        return landed;
+    }
+
+    /// <summary>Deletes each (key, row version) pair in one batch; returns how many rows went.</summary>
+    public async Task<int> DeleteVersionsAsync(IReadOnlyList<(string Key, uint Version)> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        using var batch = DataSource.CreateBatch();
+        foreach (var (key, version) in rows)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(Sql.DeleteVersion)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string> { TypedValue = key },
+                    new NpgsqlParameter<uint> { NpgsqlDbType = NpgsqlDbType.Xid, TypedValue = version },
+                },
+            });
+        }
+
+        return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<List<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object[] parameters)
+    {
+        var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await PostgresCommand.QueryAsync(connection, sql, read, async: true, cancellationToken, parameters).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using SessionStore.DualWrite.Internal;
+using SessionStore.Internal;
+
+namespace SessionStore.Migration.Internal;
+
+/// <summary>
+/// Copies sessions from one store to the other in batches, for the backfill (Redis to PostgreSQL, missing sessions
+/// only) and for sync (the current primary to the secondary, missing or older sessions): one listing page, one read
+/// of the source, conditional writes to the target, one check back in the source. Resumable from a checkpoint,
+/// rate-limited, and never resurrecting a session the source lost while it was copied.
+/// </summary>
+internal sealed class SessionCopier(ICopySource source, ICopyTarget target, BackfillOptions options, bool replaceOlder, TimeSpan expiryTolerance)
+{
+    private ICopySource Source => source;
+
+    private ICopyTarget Target => target;
+
+    private BackfillOptions Options => options;
+
+    /// <summary>Sync: also replace a secondary copy that differs. Backfill: only fill what is missing.</summary>
+    private bool ReplaceOlder => replaceOlder;
+
+    private TimeSpan ExpiryTolerance => expiryTolerance;
+
+    /// <summary>Called with the keys just copied, before the source is checked again; lets tests delete a source in that window.</summary>
+    public Func<IReadOnlyList<string>, Task>? AfterCopyForTesting { get; init; }
+
+    public async Task<BackfillProgress> RunAsync(IProgress<BackfillProgress>? progress, CancellationToken cancellationToken)
+    {
+        options.ThrowIfInvalid();
+        await target.EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        var resumed = options.CheckpointPath is { } path && !options.Restart
+            ? CopyCheckpoint.Load(path, source.Description, target.Description)
+            : null;
+        var run = new Run(this, resumed, progress)
+        {
+            EstimatedTotal = await source.EstimateAsync(cancellationToken).ConfigureAwait(false),
+        };
+        return await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The condition under which the primary's entry may replace what the secondary holds. With version stamps this
+    /// becomes <c>WriteCondition.WhenOlder(primary.Version)</c>; until then "unchanged since read" keeps any write the
+    /// application made after the secondary was read.
+    /// </summary>
+    private static WriteCondition ConditionFor(StoredEntry? secondary) =>
+        secondary is null ? WriteCondition.WhenAbsent : WriteCondition.WhenUnchanged(secondary.Value);
+
+    private sealed class Run(SessionCopier owner, CopyCheckpoint? resumed, IProgress<BackfillProgress>? progress)
+    {
+        private readonly CopyCheckpoint _state = resumed ?? new CopyCheckpoint { Source = owner.Source.Description, Target = owner.Target.Description };
+        private readonly BackfillProgress _totals = resumed?.Totals ?? new BackfillProgress();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly BackfillOptions _options = owner.Options;
+        private long _processedThisRun;
+
+        public long EstimatedTotal { get; init; }
+
+        private int Chunk => _options.RatePerSecond is { } rate ? (int)Math.Clamp(rate, 1, _options.BatchSize) : _options.BatchSize;
+
+        public async Task<BackfillProgress> ExecuteAsync(CancellationToken cancellationToken)
+        {
+            await foreach (var page in owner.Source.PagesAsync(_state.Position, _options.BatchSize, cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var chunk in page.Keys.Chunk(Chunk))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await CopyAsync(chunk).ConfigureAwait(false);
+                    await ThrottleAsync(chunk.Length, cancellationToken).ConfigureAwait(false);
+                }
+
+                // Saved only once the whole page is in: resuming repeats at most the page that was interrupted.
+                _state.Position = page.Position;
+                await SaveAsync().ConfigureAwait(false);
+                progress?.Report(Snapshot(completed: false));
+            }
+
+            if (_options.CheckpointPath is { } path)
+            {
+                File.Delete(path);
+            }
+
+            var result = Snapshot(completed: true);
+            progress?.Report(result);
+            return result;
+        }
+
+        /// <summary>
+        /// Copies one batch. Never cancelled half-way: a batch stopped between its write and the check back in the
+        /// source could leave a removed session in the target, so cancellation waits for the batch to finish.
+        /// </summary>
+        private async Task CopyAsync(string[] keys)
+        {
+            _totals.Scanned += keys.Length;
+
+            // The secondary is read before the primary: an application write lands in the primary first, so a
+            // secondary value read first is never newer than the primary value read after it.
+            var held = owner.ReplaceOlder ? await owner.Target.ReadAsync(keys, CancellationToken.None).ConfigureAwait(false) : null;
+            var entries = await owner.Source.ReadAsync(keys, CancellationToken.None).ConfigureAwait(false);
+            await owner.Source.IndexUsersAsync(keys, entries).ConfigureAwait(false);
+
+            var copies = new List<SessionCopy>(keys.Length);
+            for (var i = 0; i < keys.Length; i++)
+            {
+                if (entries[i] is not { } entry || entry.Expiry.ToEntryOptions() is null)
+                {
+                    _totals.Skipped++;
+                }
+                else if (keys[i].Length > owner.Target.MaximumKeyLength)
+                {
+                    _totals.Errors++;
+                }
+                else if (held is null)
+                {
+                    copies.Add(new SessionCopy(keys[i], entry, WriteCondition.WhenAbsent));
+                }
+                else if (SessionComparison.Classify(entry, held[i], owner.ExpiryTolerance) is null)
+                {
+                    _totals.AlreadyPresent++;
+                }
+                else
+                {
+                    copies.Add(new SessionCopy(keys[i], entry, ConditionFor(held[i])));
+                }
+            }
+
+            var landed = await owner.Target.WriteAsync(copies).ConfigureAwait(false);
+            var failed = copies.Count(c => c.Failed);
+            _totals.Errors += failed;
+            _totals.AlreadyPresent += copies.Count - landed.Count - failed;
+            if (landed.Count == 0)
+            {
+                return;
+            }
+
+            var landedKeys = landed.ConvertAll(l => l.Copy.Key);
+            if (owner.AfterCopyForTesting is { } hook)
+            {
+                await hook(landedKeys).ConfigureAwait(false);
+            }
+
+            // A session removed from the source after it was read (a logout: the application removes it from the
+            // primary first, then the secondary — whose delete may come before the copy lands) is found here, and
+            // exactly that copy is taken back.
+            var stillHeld = await owner.Source.HoldAsync(landedKeys, CancellationToken.None).ConfigureAwait(false);
+            var gone = landed.Where((_, i) => !stillHeld[i]).ToList();
+            await owner.Target.TakeBackAsync(gone).ConfigureAwait(false);
+            _totals.ResurrectionsAvoided += gone.Count;
+            var kept = landed.Where((_, i) => stillHeld[i]).ToList();
+            _totals.Copied += kept.Count(l => l.Copy.Condition.IfAbsent);
+            _totals.Replaced += kept.Count(l => !l.Copy.Condition.IfAbsent);
+        }
+
+        private async Task ThrottleAsync(int processed, CancellationToken cancellationToken)
+        {
+            _processedThisRun += processed;
+            if (_options.RatePerSecond is { } rate)
+            {
+                var due = TimeSpan.FromSeconds(_processedThisRun / rate) - _clock.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        private Task SaveAsync()
+        {
+            _state.Totals = _totals;
+            return _options.CheckpointPath is { } path ? _state.SaveAsync(path, CancellationToken.None) : Task.CompletedTask;
+        }
+
+        private BackfillProgress Snapshot(bool completed)
+        {
+            _totals.EstimatedTotal = Math.Max(EstimatedTotal, _totals.Scanned);
+            _totals.Resumed = resumed is not null;
+            _totals.Completed = completed;
+            _totals.Elapsed = _clock.Elapsed;
+            return _totals.Snapshot();
+        }
+    }
+}

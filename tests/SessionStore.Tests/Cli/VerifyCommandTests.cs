@@ -1,0 +1,102 @@
+using SessionStore.Postgres;
+using SessionStore.Tests.Migration;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Cli;
+
+/// <summary><c>sessionstore verify</c>: the go/no-go verdict on each table format, with a bad phase, and with live counts apart.</summary>
+public sealed class VerifyCommandTests(PostgresServer postgres, RedisServer redis)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(PostgresPayloadFormat.Bytea, "dual-pg-primary")]
+    [InlineData(PostgresPayloadFormat.Bytea, "dual-redis-primary")]
+    [InlineData(PostgresPayloadFormat.Jsonb, "dual-pg-primary")]
+    public async Task Verify_reads_the_table_in_its_payload_format_and_finds_the_20_sessions_that_differ(PostgresPayloadFormat format, string phase)
+    {
+        using var scenario = new MigrationScenario(postgres, redis, format);
+        await scenario.CreateTableAsync();
+        var keys = await scenario.WriteRedisSessionsAsync(20);
+        foreach (var key in keys)
+        {
+            await scenario.Postgres.SetAsync(key, MigrationScenario.Session(500), new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+        }
+
+        var (exitCode, output) = await CliRunner.RunAsync(Environment(scenario), Token, ["verify", "--full", .. CliRunner.Flags(scenario, phase)]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Matches(@"Value differs\s*│\s*20", output);
+        Assert.Matches(@"20 (PostgreSQL|Redis) sessions compared", output);
+        Assert.Contains("Not ready", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_on_a_bytea_table_that_agrees_says_ready()
+    {
+        using var scenario = new MigrationScenario(postgres, redis, PostgresPayloadFormat.Bytea);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(20);
+        var backfill = await CliRunner.RunAsync(Environment(scenario), Token, ["backfill", "--checkpoint", TempFile(), .. CliRunner.Flags(scenario)]);
+
+        var (exitCode, output) = await CliRunner.RunAsync(Environment(scenario), Token, ["verify", "--full", .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+
+        Assert.Equal(0, backfill.ExitCode);
+        Assert.Equal(0, exitCode);
+        Assert.Contains("20 PostgreSQL sessions compared", output, StringComparison.Ordinal);
+        Assert.Contains("Ready for the next phase", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("PostgressOnly")]
+    [InlineData("5")]
+    public async Task Verify_with_a_phase_that_names_none_exits_2_with_the_valid_list(string phase)
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("verify", "--phase", phase, "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"'{phase}'", output, StringComparison.Ordinal);
+        Assert.Contains("DualWritePostgresPrimary (dual-pg-primary)", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("could not be reached", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Live_counts_apart_by_more_than_the_tolerance_are_not_ready_and_the_tolerance_is_printed()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(100);
+        await CliRunner.RunAsync(Environment(scenario), Token, ["backfill", "--checkpoint", TempFile(), .. CliRunner.Flags(scenario)]);
+        // Sessions only Redis holds: PostgreSQL, the primary, never lists them, so only the counts can tell.
+        await scenario.WriteRedisSessionsAsync(5);
+
+        var strict = await CliRunner.RunAsync(Environment(scenario), Token, ["verify", "--full", .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+        var lenient = await CliRunner.RunAsync(Environment(scenario), Token, ["verify", "--full", "--count-tolerance", "0.05", .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+
+        Assert.Equal(1, strict.ExitCode);
+        Assert.Matches(@"Missing in the secondary\s*│\s*0", strict.Output);
+        Assert.Contains("the live counts differ by 5, more than the tolerance of 1.0 % (2 sessions", strict.Output, StringComparison.Ordinal);
+        Assert.Equal(0, lenient.ExitCode);
+        Assert.Matches(@"counts\s+may\s+differ\s+by\s+5.0\s%", lenient.Output);
+    }
+
+    [Theory]
+    [InlineData("-0.1")]
+    [InlineData("1.5")]
+    public async Task A_count_tolerance_out_of_range_exits_2(string tolerance)
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("verify", "--count-tolerance", tolerance);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--count-tolerance", output, StringComparison.Ordinal);
+    }
+
+    internal static Dictionary<string, string?> Environment(MigrationScenario scenario) => new()
+    {
+        ["SessionStore__Postgres__PayloadFormat"] = scenario.PayloadFormat.ToString(),
+        ["SessionStore__UserIdSessionKey"] = "UserId",
+    };
+
+    internal static string TempFile() => Path.Combine(Path.GetTempPath(), $"cli-{Guid.NewGuid():N}.json");
+}

@@ -1,0 +1,46 @@
+using SessionStore.Migration;
+using SessionStore.Postgres;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Migration;
+
+/// <summary>Sizes and HOT counts on the PostgreSQL the tests run (15 on CI), where pg_partition_tree lists no plain table.</summary>
+public sealed class SessionStoreStatisticsTests(PostgresServer postgres)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Table_and_index_sizes_and_updates_are_counted_on_plain_and_partitioned_tables(bool partitioned)
+    {
+        var options = new SessionStoreOptions { Phase = SessionStorePhase.PostgresOnly };
+        options.Postgres.ConnectionString = postgres.ConnectionString;
+        options.Postgres.TableName = PostgresServer.UniqueTableName("stats");
+        options.Postgres.CreateTableIfMissing = true;
+        options.Postgres.Partitioning = partitioned ? new PostgresPartitioningOptions { Interval = TimeSpan.FromMinutes(1), Horizon = TimeSpan.FromMinutes(30) } : null;
+        using (var cache = new PostgresCache(options.Postgres))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await cache.SetAsync($"k{i}", new byte[300], new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+                await cache.SetAsync($"k{i}", new byte[301], new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+            }
+        }
+
+        var statistics = await SessionStoreStatistics.CollectAsync(options, Token);
+        // The server publishes table statistics about once a second after a transaction ends.
+        for (var waited = 0; statistics.Updates == 0 && waited < 40; waited++)
+        {
+            await Task.Delay(250, Token);
+            statistics = await SessionStoreStatistics.CollectAsync(options, Token);
+        }
+
+        Assert.Equal(50, statistics.PostgresLiveSessions);
+        Assert.InRange(statistics.TableBytes!.Value, 8192, long.MaxValue);
+        Assert.Contains(statistics.IndexBytes, i => i.Key.EndsWith("_pkey", StringComparison.Ordinal) && i.Value >= 8192);
+        Assert.Contains(statistics.IndexBytes, i => i.Key.EndsWith("_user_id_idx", StringComparison.Ordinal) && i.Value >= 8192);
+        Assert.InRange(statistics.Updates!.Value, 50, long.MaxValue);
+        Assert.NotNull(statistics.HotUpdateRatio);
+    }
+}

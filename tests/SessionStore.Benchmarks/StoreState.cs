@@ -31,6 +31,11 @@ internal static class StoreState
             return;
         }
 
+        await ResetTableAsync(admin, table, touchThreshold);
+    }
+
+    public static async Task ResetTableAsync(NpgsqlDataSource admin, string table, double touchThreshold)
+    {
         var quoted = Quote(table);
         await AdminCommands.ExecuteAsync(admin, $"DELETE FROM {quoted} WHERE sid LIKE '{NewSessionPrefix}%'");
         await AdminCommands.ExecuteAsync(admin, $"UPDATE {quoted} SET expire = now() + sliding_expiration - sliding_expiration * {touchThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture)} * random()");

@@ -27,6 +27,7 @@ public class AllocationBenchmarks
     private LocalPostgres? _postgres;
     private LocalRedis? _redis;
     private PostgresCache? _postgresCache;
+    private PostgresCache? _byteaCache;
     private RedisSessionCache? _redisCache;
     private MicrosoftRedisCache? _microsoftCache;
 
@@ -38,10 +39,12 @@ public class AllocationBenchmarks
         _postgres = LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!).GetAwaiter().GetResult();
         _redis = LocalRedis.StartAsync(LocalRedis.FindBinary()!).GetAwaiter().GetResult();
         _postgresCache = new PostgresCache(new PostgresCacheOptions { ConnectionString = _postgres.ConnectionString, CreateTableIfMissing = true });
+        _byteaCache = new PostgresCache(new PostgresCacheOptions { ConnectionString = _postgres.ConnectionString, TableName = "sessions_bytea", PayloadFormat = PostgresPayloadFormat.Bytea, CreateTableIfMissing = true });
         _redisCache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = _redis.Configuration });
         _microsoftCache = new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { Configuration = _redis.Configuration }));
         var options = new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) };
         _postgresCache.Set(Key, _payload, options);
+        _byteaCache.Set(Key, _payload, options);
         _redisCache.Set(Key, _payload, options);
     }
 
@@ -49,6 +52,7 @@ public class AllocationBenchmarks
     public void Cleanup()
     {
         _postgresCache?.Dispose();
+        _byteaCache?.Dispose();
         _redisCache?.Dispose();
         _microsoftCache?.Dispose();
         _postgres?.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -73,6 +77,9 @@ public class AllocationBenchmarks
 
     [Benchmark(Description = "SessionStore PostgreSQL: GetAsync")]
     public Task<byte[]?> PostgresGet() => _postgresCache!.GetAsync(Key);
+
+    [Benchmark(Description = "SessionStore PostgreSQL, bytea: GetAsync")]
+    public Task<byte[]?> PostgresByteaGet() => _byteaCache!.GetAsync(Key);
 
     [Benchmark(Description = "SessionStore Redis: GetAsync")]
     public Task<byte[]?> RedisGet() => _redisCache!.GetAsync(Key);

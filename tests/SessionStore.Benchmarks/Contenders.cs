@@ -9,47 +9,64 @@ using MicrosoftRedisCache = Microsoft.Extensions.Caching.StackExchangeRedis.Redi
 
 namespace SessionStore.Benchmarks;
 
-/// <summary>Every cache of the side-by-side run, all on the same keys of the same two servers.</summary>
+/// <summary>
+/// Every cache of the side-by-side run for one workload and payload size. Each has a table and a key prefix of
+/// its own (named by <paramref name="tag"/>), so that what one run writes never changes the state another reads.
+/// </summary>
 internal sealed class Contenders : IDisposable
 {
     public const string RedisCacheName = "Microsoft RedisCache";
+    public const string PostgresName = "SessionStore PostgreSQL";
+    public const string PostgresAsyncName = "SessionStore PostgreSQL, synchronous_commit off";
+
+    private const string Synchronous = "WAL, synchronous commit";
+    private const string Asynchronous = "WAL, asynchronous commit (≤ 3 × wal_writer_delay lost)";
+    private const string NoPersistence = "none (memory only)";
 
     private readonly List<IDisposable> _owned = [];
 
-    public Contenders(string postgresConnectionString, string table, IConnectionMultiplexer redis, string redisConfiguration, string prefix, Func<ProfilingSession?>? profiler = null)
+    public Contenders(BenchmarkServers servers, string tag, Func<ProfilingSession?>? profiler = null)
     {
-        // RedisCache disposes any connection it is given, so it gets its own; the profiler follows it there.
-        Add(new Contender(RedisCacheName, new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions
-        {
-            Configuration = redisConfiguration,
-            InstanceName = prefix,
-            ProfilingSession = profiler is null ? null : () => profiler()!,
-        })), UsesPostgres: false, UsesRedis: true));
-        Add(new Contender("SessionStore Redis", new RedisSessionCache(new RedisSessionCacheOptions
-        {
-            ConnectionMultiplexerFactory = () => Task.FromResult(redis),
-            InstanceName = prefix,
-        }), UsesPostgres: false, UsesRedis: true));
-        Add(new Contender("SessionStore PostgreSQL", new PostgresCache(Postgres(postgresConnectionString, table, SessionCacheOptions.DefaultTouchThreshold)), UsesPostgres: true, UsesRedis: false));
-        Add(new Contender("SessionStore PostgreSQL, threshold 0", new PostgresCache(Postgres(postgresConnectionString, table, 0)), UsesPostgres: true, UsesRedis: false));
-        var bytea = Postgres(postgresConnectionString, table + "_bytea", SessionCacheOptions.DefaultTouchThreshold);
+        var postgres = servers.Postgres.ConnectionString;
+        var asyncPostgres = postgres + ";Options=-c synchronous_commit=off";
+        var plain = servers.Redis[RedisPersistence.None].Connection;
+        RedisKeys Keys(RedisPersistence persistence) => new(servers.Redis[persistence].Connection, $"{All.Count:D2}:{tag}:");
+        string Table() => $"c{All.Count:D2}_{tag}";
+
+        AddRedisCache(RedisCacheName, NoPersistence, servers.Redis[RedisPersistence.None].Server.Configuration, Keys(RedisPersistence.None), profiler);
+        AddRedis("SessionStore Redis", NoPersistence, Keys(RedisPersistence.None));
+        AddRedis("SessionStore Redis, AOF everysec", "AOF, fsync each second (≤ 1 s lost)", Keys(RedisPersistence.EverySecond));
+        AddRedis("SessionStore Redis, AOF always", "AOF, fsync before each reply", Keys(RedisPersistence.Always));
+        AddRedisCache("Microsoft RedisCache, AOF always", "AOF, fsync before each reply", servers.Redis[RedisPersistence.Always].Server.Configuration, Keys(RedisPersistence.Always), profiler);
+        AddPostgres(PostgresName, Synchronous, Postgres(postgres, Table(), SessionCacheOptions.DefaultTouchThreshold));
+        AddPostgres(PostgresAsyncName, Asynchronous, Postgres(asyncPostgres, Table(), SessionCacheOptions.DefaultTouchThreshold));
+        AddPostgres("SessionStore PostgreSQL, threshold 0", Synchronous, Postgres(postgres, Table(), 0));
+        var bytea = Postgres(postgres, Table(), SessionCacheOptions.DefaultTouchThreshold);
         bytea.PayloadFormat = PostgresPayloadFormat.Bytea;
-        Add(new Contender("SessionStore PostgreSQL, bytea", new PostgresCache(bytea), UsesPostgres: true, UsesRedis: false));
+        AddPostgres("SessionStore PostgreSQL, bytea", Synchronous, bytea);
         foreach (var phase in new[] { SessionStorePhase.RedisOnly, SessionStorePhase.DualWriteRedisPrimary, SessionStorePhase.DualWritePostgresPrimary, SessionStorePhase.PostgresOnly })
         {
+            var table = Table();
+            var keys = Keys(RedisPersistence.None);
             var services = new ServiceCollection()
                 .AddLogging()
                 .AddDualWriteSessionStore(o =>
                 {
                     o.Phase = phase;
-                    o.Postgres.ConnectionString = postgresConnectionString;
+                    o.Postgres.ConnectionString = postgres;
                     o.Postgres.TableName = table;
-                    o.Redis.ConnectionMultiplexerFactory = () => Task.FromResult(redis);
-                    o.Redis.InstanceName = prefix;
+                    o.Postgres.CreateTableIfMissing = true;
+                    o.Redis.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(plain);
+                    o.Redis.InstanceName = keys.Prefix;
                 })
                 .BuildServiceProvider();
             _owned.Add(services);
-            Add(new Contender($"Dual-write {phase}", services.GetRequiredService<DualWriteCache>(), UsesPostgres: phase != SessionStorePhase.RedisOnly, UsesRedis: phase != SessionStorePhase.PostgresOnly));
+            All.Add(new Contender($"Dual-write {phase}", phase switch
+            {
+                SessionStorePhase.RedisOnly => NoPersistence,
+                SessionStorePhase.PostgresOnly => Synchronous,
+                _ => "Redis none + " + Synchronous,
+            }, services.GetRequiredService<DualWriteCache>(), phase == SessionStorePhase.RedisOnly ? null : table, phase == SessionStorePhase.PostgresOnly ? null : keys));
         }
     }
 
@@ -68,7 +85,24 @@ internal sealed class Contenders : IDisposable
         }
     }
 
-    private void Add(Contender contender) => All.Add(contender);
+    // RedisCache disposes any connection it is given, so it gets its own; the profiler follows it there.
+    private void AddRedisCache(string name, string durability, string configuration, RedisKeys keys, Func<ProfilingSession?>? profiler) =>
+        All.Add(new Contender(name, durability, new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions
+        {
+            Configuration = configuration,
+            InstanceName = keys.Prefix,
+            ProfilingSession = profiler is null ? null : () => profiler()!,
+        })), null, keys));
+
+    private void AddRedis(string name, string durability, RedisKeys keys) =>
+        All.Add(new Contender(name, durability, new RedisSessionCache(new RedisSessionCacheOptions
+        {
+            ConnectionMultiplexerFactory = () => Task.FromResult(keys.Connection),
+            InstanceName = keys.Prefix,
+        }), null, keys));
+
+    private void AddPostgres(string name, string durability, PostgresCacheOptions options) =>
+        All.Add(new Contender(name, durability, new PostgresCache(options), options.TableName, null, options.PayloadFormat));
 
     private static PostgresCacheOptions Postgres(string connectionString, string table, double threshold) => new()
     {

@@ -18,6 +18,11 @@ internal static partial class HttpMeasurement
 {
     public static async Task<List<(string Store, int Connections, double RequestsPerSecond, string P50, string P99)>> RunAsync(int[] connections, TimeSpan duration)
     {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(directory => File.Exists(Path.Combine(directory, "wrk"))))
+        {
+            throw new InvalidOperationException("wrk is not installed: the end-to-end measurement needs it (Debian: apt-get install wrk).");
+        }
+
         await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!, durable: true);
         await using var redis = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
         var stores = new (string Name, Action<IServiceCollection> Register)[]

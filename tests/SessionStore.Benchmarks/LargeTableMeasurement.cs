@@ -1,61 +1,121 @@
+using HdrHistogram;
 using Npgsql;
 using SessionStore.LocalServers;
+using SessionStore.Postgres;
+using SessionStore.Redis;
 using StackExchange.Redis;
+using MicrosoftRedisCache = Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache;
 
 namespace SessionStore.Benchmarks;
 
 /// <summary>
-/// Read-only session requests with 1,000,000 live sessions of 2 KB in each store (the report runs 10,000): does
-/// the table's size change the picture? 16 callers, interleaved rounds, the three single-store caches.
+/// Read-only session requests with 1,000,000 live sessions of 2 KB in each store beside the same stores with
+/// 10,000, in one run: does the table's size change the picture? The PostgreSQL server runs with the settings
+/// docs/postgres.md recommends; 16 callers, interleaved rounds.
 /// </summary>
 internal static class LargeTableMeasurement
 {
-    private static readonly string[] Measured = [Contenders.RedisCacheName, "SessionStore Redis", "SessionStore PostgreSQL"];
+    private const int Small = 10_000;
+    private const int Rounds = 3;
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(5);
 
     public static async Task RunAsync(int sessions)
     {
         await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!, durable: true);
         await using var redisServer = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
+        await using var admin = NpgsqlDataSource.Create(postgres.ConnectionString + ";Pooling=false");
+        await ServerSettings.ApplyAsync(postgres, admin);
+        await AdminCommands.ExecuteAsync(admin, "CREATE EXTENSION IF NOT EXISTS pgstattuple");
         await using var redis = await ConnectionMultiplexer.ConnectAsync(redisServer.Configuration);
-        var keys = Enumerable.Range(0, sessions).Select(i => $"00000000-0000-0000-0000-{i:D12}").ToArray();
         var payload = SessionPayloads.Create(2_000);
-        using var contenders = new Contenders(postgres.ConnectionString, "sessions", redis, redisServer.Configuration, "s:");
-        var caches = contenders.All.Where(c => Measured.Contains(c.Name)).ToList();
 
-        var seeded = 0;
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (key, token) =>
+        var runs = new List<(string Name, int Sessions, Microsoft.Extensions.Caching.Distributed.IDistributedCache Cache, string? Table)>();
+        foreach (var count in new[] { Small, sessions })
         {
-            await caches[1].Cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token);
-            await caches[2].Cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token);
-            if (Interlocked.Increment(ref seeded) % 50_000 == 0)
+            var table = $"sessions_{count}";
+            var prefix = $"s{count}:";
+            Console.WriteLine($"Seeding {count:N0} sessions in each store…");
+            await SeedPostgresAsync(postgres.ConnectionString, admin, table, count, payload);
+            using (var seeder = new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis), InstanceName = prefix }))
             {
-                Console.Write($"\rseeded {seeded:N0} of {sessions:N0}");
+                await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, token) =>
+                    await seeder.SetAsync(SessionsMeasurement.Key(i), payload, WorkloadRunner.IdleTimeout, token));
             }
-        });
-        await using (var admin = NpgsqlDataSource.Create(postgres.ConnectionString))
+
+            runs.Add((Contenders.RedisCacheName, count, new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCacheOptions { Configuration = redisServer.Configuration, InstanceName = prefix })), null));
+            runs.Add(("SessionStore Redis", count, new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis), InstanceName = prefix }), null));
+            runs.Add((Contenders.PostgresName, count, new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table }), table));
+        }
+
+        var states = new Dictionary<string, (long Live, long Dead, long Heap, long Toast, long Index)>();
+        foreach (var table in runs.Where(r => r.Table is not null).Select(r => r.Table!))
         {
-            await AdminCommands.ExecuteAsync(admin, "VACUUM ANALYZE \"public\".\"sessions\"");
+            states[table] = await StoreState.MeasureAsync(admin, table);
+        }
+
+        var results = runs.ToDictionary(r => (r.Name, r.Sessions), _ => new List<(double Rate, double P99, double P50)>());
+        for (var round = 1; round <= Rounds; round++)
+        {
+            foreach (var (name, count, cache, _) in runs.Skip(round - 1).Concat(runs.Take(round - 1)))
+            {
+                Console.Write($"\rround {round}/{Rounds} {name,-25} {count,9:N0} sessions   ");
+                var keys = Enumerable.Range(0, count).Select(SessionsMeasurement.Key).ToArray();
+                var (requests, latency) = await WorkloadRunner.RunAsync(cache, Workload.ReadOnly, 16, Duration, keys, payload);
+                results[(name, count)].Add((requests / Duration.TotalSeconds, latency.Milliseconds(99), latency.Milliseconds(50)));
+            }
         }
 
         Console.WriteLine();
-        var results = caches.ToDictionary(c => c.Name, _ => (Requests: 0L, Latency: new HdrHistogram.LongHistogram(HdrHistogram.TimeStamp.Seconds(10), 3)));
-        for (var round = 0; round < 2; round++)
+        var hit = await AdminCommands.ScalarAsync<double>(admin, $"SELECT (sum(heap_blks_hit + coalesce(toast_blks_hit, 0) + idx_blks_hit) / nullif(sum(heap_blks_hit + heap_blks_read + coalesce(toast_blks_hit, 0) + coalesce(toast_blks_read, 0) + idx_blks_hit + idx_blks_read), 0))::float8 FROM pg_statio_user_tables WHERE relname = 'sessions_{sessions}'");
+        Console.WriteLine($"Read-only session requests, 2 KB sessions, 16 callers, {Rounds} interleaved rounds of {Duration.TotalSeconds:0} s (median, min–max); PostgreSQL with {string.Join(", ", ServerSettings.Documented.Select(s => $"{s.Name} = {s.Value}"))}:");
+        Console.WriteLine();
+        Console.WriteLine($"| cache | req/s, {Small:N0} sessions | req/s, {sessions:N0} sessions | {sessions:N0} ÷ {Small:N0} | p99 ms, {Small:N0} | p99 ms, {sessions:N0} |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var name in runs.Select(r => r.Name).Distinct())
         {
-            foreach (var contender in caches)
-            {
-                var (requests, latency) = await WorkloadRunner.RunAsync(contender.Cache, Workload.ReadOnly, 16, TimeSpan.FromSeconds(5), keys, payload);
-                results[contender.Name].Latency.Add(latency);
-                results[contender.Name] = (results[contender.Name].Requests + requests, results[contender.Name].Latency);
-            }
+            var small = results[(name, Small)];
+            var large = results[(name, sessions)];
+            var (smallRate, largeRate) = (Spread.Of(small.Select(r => r.Rate)), Spread.Of(large.Select(r => r.Rate)));
+            Console.WriteLine($"| {name} | {smallRate.Median:N0} ({smallRate.Min:N0}–{smallRate.Max:N0}) | {largeRate.Median:N0} ({largeRate.Min:N0}–{largeRate.Max:N0}) | {largeRate.Median / smallRate.Median:0.00}× | {Spread.Of(small.Select(r => r.P99)).Median:0.00} | {Spread.Of(large.Select(r => r.P99)).Median:0.00} |");
         }
 
-        Console.WriteLine($"Read-only session requests, {sessions:N0} live sessions of 2 KB in each store, 16 callers, 2 interleaved rounds of 5 s:");
         Console.WriteLine();
-        Console.WriteLine("| cache | req/s | p50 ms | p99 ms | p99.9 ms |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var (name, (requests, latency)) in results)
+        Console.WriteLine("| PostgreSQL table | live rows | dead rows at start → end | heap + TOAST + indexes |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var (table, before) in states)
         {
-            Console.WriteLine($"| {name} | {requests / 10.0:N0} | {latency.Milliseconds(50):0.00} | {latency.Milliseconds(99):0.00} | {latency.Milliseconds(99.9):0.00} |");
+            var after = await StoreState.MeasureAsync(admin, table);
+            Console.WriteLine($"| {table} | {before.Live:N0} | {before.Dead:N0} → {after.Dead:N0} | {before.Heap / 1048576.0:N0} + {before.Toast / 1048576.0:N0} + {before.Index / 1048576.0:N0} MB |");
         }
+
+        Console.WriteLine();
+        Console.WriteLine($"Buffer cache hit ratio on sessions_{sessions} during the run (heap, TOAST, indexes): {hit:P1}.");
+        foreach (var run in runs)
+        {
+            (run.Cache as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// One session through the cache, then copied server-side under every key; each session's last touch spread
+    /// evenly over the last tenth of its window, as on a site in steady state. Then VACUUM ANALYZE.
+    /// </summary>
+    private static async Task SeedPostgresAsync(string connectionString, NpgsqlDataSource admin, string table, int count, byte[] payload)
+    {
+        using (var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = connectionString, TableName = table, CreateTableIfMissing = true }))
+        {
+            await cache.SetAsync("template", payload, WorkloadRunner.IdleTimeout);
+        }
+
+        var quoted = $"\"public\".\"{table}\"";
+        await AdminCommands.ExecuteAsync(admin, $"""
+            INSERT INTO {quoted} (sid, sess, user_id, expire, sliding_expiration, absolute_expire)
+            SELECT '00000000-0000-0000-0000-' || lpad(i::text, 12, '0'), t.sess, t.user_id,
+                   now() + t.sliding_expiration - t.sliding_expiration * 0.1 * random(), t.sliding_expiration, t.absolute_expire
+            FROM generate_series(0, {count - 1}) AS i, (SELECT * FROM {quoted} WHERE sid = 'template') AS t
+            """);
+        await AdminCommands.ExecuteAsync(admin, $"DELETE FROM {quoted} WHERE sid = 'template'");
+        await AdminCommands.ExecuteAsync(admin, $"VACUUM ANALYZE {quoted}");
+        await AdminCommands.ExecuteAsync(admin, "CHECKPOINT");
     }
 }

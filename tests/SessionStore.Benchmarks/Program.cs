@@ -10,6 +10,8 @@ var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.O
     ["hot-updates"] = _ => HotUpdateMeasurement.RunAsync(),
     ["cleanup"] = _ => CleanupMeasurement.RunAsync(),
     ["get-statement"] = _ => GetStatementMeasurement.RunAsync(),
+    ["toast"] = _ => ToastMeasurement.RunAsync(),
+    ["allocations"] = _ => AllocationsAsync(),
     ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),
 };
 
@@ -28,18 +30,43 @@ static async Task ReportAsync(string[] options)
         Array.IndexOf(options, name) is var i and >= 0 && i + 1 < options.Length ? int.Parse(options[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 
     var stopwatch = Stopwatch.StartNew();
+    var loadAtStart = LoadAverage();
+    const int Small = 2_000;
+    const int Large = 20_000;
+    int[] concurrencies = [1, 16, 64];
     var settings = new BenchmarkSettings(
         Sessions: Option("--sessions", 10_000),
-        PayloadSizes: [2_000, 20_000],
-        Concurrencies: [1, 16, 64],
+        Configurations:
+        [
+            .. concurrencies.Select(c => (Workload.ReadOnly, c, Small)),
+            (Workload.Modifying, 16, Small),
+            (Workload.NewSession, 16, Small),
+            (Workload.ReadOnly, 16, Large),
+        ],
+        Concurrencies: concurrencies,
         Duration: TimeSpan.FromSeconds(Option("--seconds", 2)),
-        Rounds: Option("--rounds", 2));
+        Rounds: Option("--rounds", 3));
     var sessions = await SessionsMeasurement.RunAsync(settings);
     var http = await HttpMeasurement.RunAsync([16, 64], TimeSpan.FromSeconds(5));
     var allocations = AllocationBenchmarks.Run();
     var command = "dotnet run -c Release --project tests/SessionStore.Benchmarks -- report" + (options.Length > 0 ? " " + string.Join(' ', options) : "");
-    new BenchmarkReport(sessions, allocations, http, command, stopwatch.Elapsed).Write(FindDocs());
+    new BenchmarkReport(sessions, allocations, http, command, stopwatch.Elapsed, (loadAtStart, LoadAverage())).Write(FindDocs());
     Console.WriteLine($"Wrote docs/benchmarks.md in {stopwatch.Elapsed.TotalMinutes:0.0} minutes.");
+}
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+static Task AllocationsAsync()
+{
+    Console.WriteLine("| operation | mean | allocated per operation |");
+    Console.WriteLine("|---|---:|---:|");
+    foreach (var (name, mean, allocated) in AllocationBenchmarks.Run())
+    {
+        Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| {name} | {mean / 1000:0.0} µs | {allocated:N0} B |"));
+    }
+
+    return Task.CompletedTask;
 }
 
 static string FindDocs()

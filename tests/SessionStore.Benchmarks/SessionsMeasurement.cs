@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using HdrHistogram;
 using Npgsql;
-using SessionStore.LocalServers;
+using SessionStore.Postgres;
 using SessionStore.Redis;
-using StackExchange.Redis;
 using StackExchange.Redis.Profiling;
 
 using static SessionStore.Benchmarks.AdminCommands;
@@ -11,75 +9,119 @@ using static SessionStore.Benchmarks.AdminCommands;
 namespace SessionStore.Benchmarks;
 
 /// <summary>
-/// The side-by-side run: every contender, every session workload, in interleaved rounds so that machine noise
-/// hits all alike; then an accounting pass (round trips, rows and WAL written) and the servers' own ceilings.
+/// The side-by-side run: every contender, every session workload, each on a table and keys of its own that are
+/// put back into the stated state before every run; rounds interleaved (and the order rotated) so that machine
+/// noise hits all alike; then an accounting pass (round trips, rows and WAL written) and the servers' own ceilings.
 /// </summary>
 internal static class SessionsMeasurement
 {
     public static async Task<SessionsReport> RunAsync(BenchmarkSettings settings)
     {
-        await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries() ?? throw new InvalidOperationException("PostgreSQL is not installed: run scripts/install-servers.sh."), durable: true);
-        await using var redisServer = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("Redis is not installed: run scripts/install-servers.sh."));
-        // No pooling: the accounting waits until no other client is connected, and the admin's own idle
-        // connections would never leave.
-        await using var admin = NpgsqlDataSource.Create(postgres.ConnectionString + ";Pooling=false");
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisServer.Configuration + ",allowAdmin=true");
-        var report = new SessionsReport(settings, await ScalarAsync<string>(admin, "SHOW server_version"), (string)(await redis.GetServer(redis.GetEndPoints()[0]).ExecuteAsync("INFO", "server"))!);
+        await using var servers = await BenchmarkServers.StartAsync();
+        var redisInfo = (string)(await servers.Redis[RedisPersistence.None].Connection.GetServer(servers.Redis[RedisPersistence.None].Connection.GetEndPoints()[0]).ExecuteAsync("INFO", "server"))!;
+        var report = new SessionsReport(settings, await ScalarAsync<string>(servers.Admin, "SHOW server_version"), redisInfo);
+        var keys = Enumerable.Range(0, settings.Sessions).Select(Key).ToArray();
 
-        foreach (var payloadSize in settings.PayloadSizes)
+        var groups = settings.Configurations.Select(c => (c.Workload, c.PayloadSize)).Distinct().ToList();
+        var sets = groups.ToDictionary(g => g, g => new Contenders(servers, Tag(g.Workload, g.PayloadSize)));
+        try
         {
-            var table = $"sessions_{payloadSize}";
-            var prefix = $"s{payloadSize}:";
-            var keys = Enumerable.Range(0, settings.Sessions).Select(Key).ToArray();
-            var payload = SessionPayloads.Create(payloadSize);
-            using var contenders = new Contenders(postgres.ConnectionString, table, redis, redisServer.Configuration, prefix);
-            Console.WriteLine($"Seeding {settings.Sessions:N0} sessions of {payloadSize:N0} bytes in both stores…");
-            await SeedAsync(contenders, keys, payload);
+            foreach (var size in settings.Configurations.Select(c => c.PayloadSize).Distinct())
+            {
+                Console.WriteLine($"Seeding {settings.Sessions:N0} sessions of {size:N0} bytes for every contender and workload…");
+                await SeedAsync(servers, groups.Where(g => g.PayloadSize == size).SelectMany(g => sets[g].All).ToList(), keys, SessionPayloads.Create(size), size);
+            }
 
-            var configurations = (
-                from workload in Enum.GetValues<Workload>()
-                from concurrency in settings.Concurrencies
-                where payloadSize == settings.PayloadSizes[0] || (workload == Workload.ReadOnly && concurrency == 16)
-                select (workload, concurrency)).ToList();
+            await servers.EnablePersistenceAsync();
             for (var round = 1; round <= settings.Rounds; round++)
             {
-                foreach (var (workload, concurrency) in configurations)
+                foreach (var (workload, concurrency, size) in settings.Configurations)
                 {
-                    foreach (var contender in contenders.All)
+                    var contenders = sets[(workload, size)].All;
+                    var payload = SessionPayloads.Create(size);
+
+                    // Rotated each round, so that no contender always runs right after the same neighbour.
+                    foreach (var contender in contenders.Skip(round - 1).Concat(contenders.Take(round - 1)))
                     {
-                        Console.Write($"\rround {round}/{settings.Rounds}  {payloadSize,6:N0} B  {workload,-10} c={concurrency,-3} {contender.Name,-40}");
+                        Console.Write($"\rround {round}/{settings.Rounds}  {size,6:N0} B  {workload,-10} c={concurrency,-3} {contender.Name,-50}");
+                        var state = await PrepareAsync(servers.Admin, contender);
                         var (requests, latency) = await WorkloadRunner.RunAsync(contender.Cache, workload, concurrency, settings.Duration, keys, payload);
-                        report.Add(new RunKey(contender.Name, workload, concurrency, payloadSize), requests, settings.Duration, latency);
+                        if (state is not null)
+                        {
+                            state = state with { DeadRowsAfter = (await StoreState.MeasureAsync(servers.Admin, contender.Table!)).Dead };
+                        }
+
+                        report.Add(new RunKey(contender.Name, workload, concurrency, size), contender.Durability, new RoundResult(requests, settings.Duration, latency, state));
                     }
                 }
             }
 
             Console.WriteLine();
-            if (payloadSize == settings.PayloadSizes[0])
+        }
+        finally
+        {
+            foreach (var set in sets.Values)
             {
-                var names = contenders.All.Select(c => c.Name).ToList();
-                contenders.Dispose();
-                await AccountAsync(report, names, postgres, admin, redis, redisServer, table, prefix, keys, payload);
-                report.Ceilings.AddRange(await Ceilings.MeasureAsync(postgres, redisServer, table, prefix, settings.Sessions, settings.Concurrencies));
+                set.Dispose();
             }
         }
 
+        var first = settings.Configurations[0].PayloadSize;
+        var names = sets[(Workload.ReadOnly, first)].All.Select(c => c.Name).ToList();
+        await AccountAsync(report, names, servers, keys, SessionPayloads.Create(first), first);
+        report.Ceilings.AddRange(await Ceilings.MeasureAsync(servers, Tag(Workload.ReadOnly, first), Tag(Workload.Modifying, first), settings.Sessions, settings.Concurrencies));
         return report;
     }
 
-    private static string Key(int i) => $"00000000-0000-0000-0000-{i:D12}";
+    public static string Key(int i) => $"00000000-0000-0000-0000-{i:D12}";
 
-    private static async Task SeedAsync(Contenders contenders, string[] keys, byte[] payload)
+    public static string Tag(Workload workload, int payloadSize) => $"{workload.ToString().ToLowerInvariant()}_{payloadSize}";
+
+    /// <summary>Resets the contender's table and keys; returns the table's state as the run starts.</summary>
+    public static async Task<TableState?> PrepareAsync(NpgsqlDataSource admin, Contender contender)
     {
-        string[] stores = ["SessionStore PostgreSQL", "SessionStore PostgreSQL, bytea", "SessionStore Redis"];
-        var caches = contenders.All.Where(c => stores.Contains(c.Name)).Select(c => c.Cache).ToList();
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (key, token) =>
+        await StoreState.ResetAsync(admin, contender, SessionCacheOptions.DefaultTouchThreshold);
+        if (contender.Table is not { } table)
         {
-            foreach (var cache in caches)
+            return null;
+        }
+
+        var (live, dead, heap, toast, index) = await StoreState.MeasureAsync(admin, table);
+        return new TableState(live, dead, dead, heap, toast, index);
+    }
+
+    /// <summary>
+    /// Loads the sessions once per payload format through the cache itself, then copies them server-side into every
+    /// contender's table (created by the cache, so with the shipped schema); Redis keys go in through SessionStore's
+    /// Redis store, which writes exactly what RedisCache writes.
+    /// </summary>
+    private static async Task SeedAsync(BenchmarkServers servers, List<Contender> contenders, string[] keys, byte[] payload, int size)
+    {
+        var connectionString = servers.Postgres.ConnectionString;
+        foreach (var format in new[] { PostgresPayloadFormat.Jsonb, PostgresPayloadFormat.Bytea })
+        {
+            var seed = $"seed_{format.ToString().ToLowerInvariant()}_{size}";
+            using (var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = connectionString, TableName = seed, CreateTableIfMissing = true, PayloadFormat = format }))
             {
-                await cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token);
+                await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, token) => await cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token));
             }
-        });
+
+            foreach (var table in contenders.Where(c => c.Table is not null && c.Format == format).Select(c => c.Table!).Distinct())
+            {
+                using (var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = connectionString, TableName = table, CreateTableIfMissing = true, PayloadFormat = format }))
+                {
+                    await cache.RemoveAsync("absent");
+                }
+
+                await ExecuteAsync(servers.Admin, $"INSERT INTO \"public\".\"{table}\" SELECT * FROM \"public\".\"{seed}\"");
+            }
+        }
+
+        foreach (var redis in contenders.Where(c => c.Redis is not null).Select(c => c.Redis!).Distinct())
+        {
+            using var cache = new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult(redis.Connection), InstanceName = redis.Prefix });
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (key, token) => await cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token));
+        }
     }
 
     /// <summary>
@@ -87,8 +129,9 @@ internal static class SessionsMeasurement
     /// StackExchange.Redis profiling) and the rows and WAL PostgreSQL wrote. Backends publish their table
     /// statistics when they exit, so each pass closes its connections and waits for that.
     /// </summary>
-    private static async Task AccountAsync(SessionsReport report, List<string> names, LocalPostgres postgres, NpgsqlDataSource admin, IConnectionMultiplexer redis, LocalRedis redisServer, string table, string prefix, string[] keys, byte[] payload)
+    private static async Task AccountAsync(SessionsReport report, List<string> names, BenchmarkServers servers, string[] keys, byte[] payload, int size)
     {
+        var admin = servers.Admin;
         var statements = 0L;
         using var listener = new ActivityListener
         {
@@ -98,21 +141,29 @@ internal static class SessionsMeasurement
         };
         ActivitySource.AddActivityListener(listener);
         ProfilingSession? profiling = null;
-        redis.RegisterProfiler(() => profiling);
+        foreach (var (_, connection) in servers.Redis.Values)
+        {
+            connection.RegisterProfiler(() => profiling);
+        }
 
         foreach (var workload in Enum.GetValues<Workload>())
         {
             foreach (var name in names)
             {
-                Console.Write($"\raccounting {workload,-10} {name,-40}");
-                await WaitForOtherClientsToLeaveAsync(admin);
-                var before = await TableStatisticsAsync(admin, table);
-                var walBefore = await ScalarAsync<string>(admin, "SELECT pg_current_wal_insert_lsn()::text");
+                Console.Write($"\raccounting {workload,-10} {name,-50}");
                 long requests;
                 int redisCommands;
-                using (var contenders = new Contenders(postgres.ConnectionString, table, redis, redisServer.Configuration, prefix, () => profiling))
+                decimal wal;
+                (long Inserted, long Updated, long HotUpdated) before;
+                string? table;
+                using (var contenders = new Contenders(servers, Tag(workload, size), () => profiling))
                 {
                     var contender = contenders.All.Single(c => c.Name == name);
+                    table = contender.Table;
+                    await StoreState.ResetAsync(admin, contender, SessionCacheOptions.DefaultTouchThreshold);
+                    await WaitForOtherClientsToLeaveAsync(admin);
+                    before = await TableStatisticsAsync(admin, contender.Table);
+                    var walBefore = await ScalarAsync<string>(admin, "SELECT pg_current_wal_insert_lsn()::text");
                     Interlocked.Exchange(ref statements, 0);
                     profiling = new ProfilingSession();
                     (requests, _) = await WorkloadRunner.RunAsync(contender.Cache, workload, 8, TimeSpan.FromSeconds(1), keys, payload);
@@ -120,11 +171,12 @@ internal static class SessionsMeasurement
                     // A transaction's commands travel together and come back with its EXEC: MULTI is not a round trip of its own.
                     redisCommands = profiling.FinishProfiling().Count(c => c.Command is not "MULTI");
                     profiling = null;
+                    wal = await ScalarAsync<decimal>(admin, $"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{walBefore}')");
                 }
 
-                var wal = await ScalarAsync<decimal>(admin, $"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{walBefore}')");
                 await WaitForOtherClientsToLeaveAsync(admin);
                 var after = await TableStatisticsAsync(admin, table);
+
                 report.Accounting.Add(new Accounting(name, workload, requests,
                     Statements: Interlocked.Read(ref statements) / (double)requests,
                     RedisCommands: redisCommands / (double)requests,
@@ -148,52 +200,18 @@ internal static class SessionsMeasurement
         await Task.Delay(300);
     }
 
-    /// <summary>Summed over both payload formats' tables: each contender writes only to its own.</summary>
-    private static async Task<(long Inserted, long Updated, long HotUpdated)> TableStatisticsAsync(NpgsqlDataSource admin, string table)
+    private static async Task<(long Inserted, long Updated, long HotUpdated)> TableStatisticsAsync(NpgsqlDataSource admin, string? table)
     {
+        if (table is null)
+        {
+            return (0, 0, 0);
+        }
+
         await using var command = admin.CreateCommand(
-            "SELECT sum(n_tup_ins)::bigint, sum(n_tup_upd)::bigint, sum(n_tup_hot_upd)::bigint FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname IN ($1, $1 || '_bytea')");
+            "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = table });
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
-}
-
-internal sealed record BenchmarkSettings(int Sessions, int[] PayloadSizes, int[] Concurrencies, TimeSpan Duration, int Rounds);
-
-internal sealed record RunKey(string Contender, Workload Workload, int Concurrency, int PayloadSize);
-
-internal sealed record Accounting(string Contender, Workload Workload, long Requests, double Statements, double RedisCommands, double RowsWritten, double WalBytesPerThousand, double? HotRatio);
-
-internal sealed record Ceiling(string Tool, string What, int Concurrency, double OperationsPerSecond);
-
-internal sealed class SessionsReport(BenchmarkSettings settings, string postgresVersion, string redisInfo)
-{
-    public BenchmarkSettings Settings { get; } = settings;
-
-    public string PostgresVersion { get; } = postgresVersion;
-
-    public string RedisVersion { get; } = redisInfo.Split('\n').FirstOrDefault(l => l.StartsWith("redis_version:", StringComparison.Ordinal))?.Trim()["redis_version:".Length..] ?? "?";
-
-    public Dictionary<RunKey, (long Requests, TimeSpan Time, LongHistogram Latency)> Runs { get; } = [];
-
-    public List<Accounting> Accounting { get; } = [];
-
-    public List<Ceiling> Ceilings { get; } = [];
-
-    public void Add(RunKey key, long requests, TimeSpan time, LongHistogram latency)
-    {
-        if (Runs.TryGetValue(key, out var existing))
-        {
-            existing.Latency.Add(latency);
-            Runs[key] = (existing.Requests + requests, existing.Time + time, existing.Latency);
-        }
-        else
-        {
-            Runs[key] = (requests, time, latency);
-        }
-    }
-
-    public double Throughput(RunKey key) => Runs.TryGetValue(key, out var run) ? run.Requests / run.Time.TotalSeconds : double.NaN;
 }

@@ -36,7 +36,7 @@ internal static class WorkloadRunner
             while (Stopwatch.GetTimestamp() < deadline)
             {
                 var started = Stopwatch.GetTimestamp();
-                await RequestAsync(cache, workload, workload == Workload.NewSession ? Guid.NewGuid().ToString() : keys[random.Next(keys.Length)], payload);
+                await RequestAsync(cache, workload, workload == Workload.NewSession ? StoreState.NewSessionPrefix + Guid.NewGuid().ToString("N") : keys[random.Next(keys.Length)], payload);
                 local.RecordValue(Stopwatch.GetTimestamp() - started);
                 done++;
             }

@@ -25,7 +25,7 @@ internal sealed class RedisTarget(RedisSessionCache cache, RedisSource entries) 
         {
             try
             {
-                return await store.SetAsync(copy.Key, copy.Entry.Value, copy.Entry.Expiry.ToEntryOptions()!, copy.Condition, async: true, CancellationToken.None).ConfigureAwait(false);
+                return await store.SetAsync(copy.Key, copy.Entry.Value, copy.Entry.Expiry.ToEntryOptions()!, copy.Condition, async: true, CancellationToken.None).ConfigureAwait(false) is not null;
             }
             catch (ArgumentException)
             {

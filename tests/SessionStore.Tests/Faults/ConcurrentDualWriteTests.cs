@@ -20,7 +20,10 @@ public sealed class ConcurrentDualWriteTests(PostgresServer postgres, RedisServe
     [InlineData("dual-pg-primary")]
     public async Task Concurrent_writers_of_one_key_leave_both_stores_with_the_same_value(string phase)
     {
-        await using var harness = new DualWriteHarness(phase, postgres.ConnectionString, redis.Configuration);
+        // Ordering is under test, not timeouts: a generous secondary timeout keeps a loaded machine from failing a
+        // secondary write outright, and a first write creates the table and opens the connections.
+        await using var harness = new DualWriteHarness(phase, postgres.ConnectionString, redis.Configuration, settings => settings["SessionStore:SecondaryTimeout"] = "00:00:30");
+        await harness.Cache.SetAsync("warm-up", [0], DualWriteHarness.IdleTimeout, Token);
         var divergent = 0;
         for (var round = 0; round < Rounds; round++)
         {

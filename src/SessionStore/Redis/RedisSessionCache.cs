@@ -193,7 +193,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
         catch (Exception e) when (IsUnreachable(e))
         {
-            throw Unreachable("revoke of a user's sessions", e);
+            throw Unreachable("revoke", e);
         }
     }
 
@@ -243,7 +243,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
         catch (Exception e) when (IsUnreachable(e))
         {
-            throw Unreachable(wantData ? "read" : "refresh", e);
+            throw Unreachable(wantData ? "get" : "refresh", e);
         }
     }
 
@@ -360,7 +360,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
         catch (Exception e) when (IsUnreachable(e))
         {
-            throw Unreachable("write", e);
+            throw Unreachable("set", e);
         }
     }
 
@@ -485,7 +485,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         }
         catch (Exception e) when (IsUnreachable(e))
         {
-            throw Unreachable("delete", e);
+            throw Unreachable("remove", e);
         }
     }
 
@@ -543,7 +543,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     /// <summary>A timeout names the store, operation and bound; any other failure to reach the server names the endpoints.</summary>
     private Exception Unreachable(string operation, Exception e) => e is RedisTimeoutException
         ? new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _endpoints, e)
-        : new RedisSessionCacheException($"Redis {operation} of a session cache entry failed on {_endpoints}: {e.Message}", e);
+        : new RedisSessionCacheException($"Redis {operation} failed on {_endpoints}: {e.Message}", e);
 
     private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
 

@@ -18,13 +18,17 @@ internal static class HungServerTiming
     }
 
     /// <summary>Cancels the token after <paramref name="after"/> and returns how long the call went on after that.</summary>
-    public static async Task<TimeSpan> CancellationLatencyAsync(Func<CancellationToken, Task> call, TimeSpan after)
+    public static async Task<TimeSpan> CancellationLatencyAsync(Func<CancellationToken, Task> run, TimeSpan after)
     {
         using var cancellation = new CancellationTokenSource();
-        long cancelledAt = 0;
-        using var registration = cancellation.Token.Register(() => cancelledAt = Stopwatch.GetTimestamp());
-        cancellation.CancelAfter(after);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call(cancellation.Token));
+        var call = Assert.ThrowsAnyAsync<OperationCanceledException>(() => run(cancellation.Token));
+        await Task.Delay(after, TestContext.Current.CancellationToken);
+        Assert.False(call.IsCompleted, "The call ended before it was cancelled: the server is not hung.");
+
+        // The cancellation may complete the call inline, inside Cancel, so the clock starts before it.
+        var cancelledAt = Stopwatch.GetTimestamp();
+        await cancellation.CancelAsync();
+        await call;
         return Stopwatch.GetElapsedTime(cancelledAt);
     }
 }

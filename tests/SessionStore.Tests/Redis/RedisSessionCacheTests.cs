@@ -117,9 +117,9 @@ public sealed class RedisSessionCacheTests(RedisServer server)
         var error = await Assert.ThrowsAsync<RedisSessionCacheException>(() => cache.GetAsync(NewKey(), Token));
 
         Assert.Contains("127.0.0.1:1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("read", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Redis get failed", error.Message, StringComparison.Ordinal);
         var setError = Assert.Throws<RedisSessionCacheException>(() => cache.Set(NewKey(), [1], IdleTimeout));
-        Assert.Contains("write", setError.Message, StringComparison.Ordinal);
+        Assert.Contains("Redis set failed", setError.Message, StringComparison.Ordinal);
     }
 
     [Fact]

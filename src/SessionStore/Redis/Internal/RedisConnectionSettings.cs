@@ -9,6 +9,8 @@ namespace SessionStore.Redis.Internal;
 /// </summary>
 internal static class RedisConnectionSettings
 {
+    public const int MaximumConnectTimeoutMilliseconds = 1000;
+
     public static ConfigurationOptions Bounded(ConfigurationOptions given, TimeSpan operationTimeout)
     {
         var options = given.Clone();
@@ -19,7 +21,11 @@ internal static class RedisConnectionSettings
         // cache stopped waiting for.
         SetUnlessNamed("syncTimeout", () => options.SyncTimeout = milliseconds);
         SetUnlessNamed("asyncTimeout", () => options.AsyncTimeout = milliseconds);
-        SetUnlessNamed("connectTimeout", () => options.ConnectTimeout = milliseconds);
+
+        // A refused or hung first connect can hold the first requests for the whole connect timeout (measured:
+        // 5 s on a refused port, sometimes); a session store is near its clients, so 1 s is plenty, and the
+        // multiplexer keeps reconnecting in the background after a failure anyway.
+        SetUnlessNamed("connectTimeout", () => options.ConnectTimeout = Math.Min(milliseconds, MaximumConnectTimeoutMilliseconds));
 
         // A first connection that fails still yields a multiplexer that reconnects in the background, instead of
         // an exception after every retry on every request; one attempt, since those reconnects follow anyway.

@@ -15,19 +15,26 @@ namespace SessionStore.Internal;
 /// come back exactly; a session comes back with the same id and the same key-to-value map.
 /// </summary>
 /// <remarks>
-/// Limits (docs/security.md, "Keys, values and expiry"): System.Text.Json writes at most 125,000,000 bytes as one
-/// base64 string, so that is the largest value the JSONB format takes (<see cref="MaximumPayloadSize"/>); and a
-/// session whose readable form could pass jsonb's 255 MiB limit (many tiny entries) is stored as base64 whole.
-/// Text with ASCII control characters (each escaped to six bytes) is stored as base64 too, so the JSON sent for a
-/// value is at most three times its size (a C1 control or unassigned code point escaped) plus a small overhead per entry.
+/// Limits (docs/security.md, "Keys, values and expiry"): jsonb holds no string past 0x0FFFFFFF bytes, so a
+/// payload stored whole as base64 may have at most <see cref="MaximumPayloadSize"/> bytes; System.Text.Json
+/// writes no text value past 166,666,666 bytes, so a longer one makes the session go whole as base64, as does a
+/// session whose readable form could come near jsonb's limit (many tiny entries). Text with ASCII control
+/// characters (each escaped to six bytes) is stored as base64 too, so the JSON sent for a value is at most three
+/// times its size (a C1 control or unassigned code point escaped) plus a small overhead per entry.
 /// </remarks>
 internal static class JsonPayloadCodec
 {
-    /// <summary>The largest payload this codec encodes: System.Text.Json's limit on one base64 value.</summary>
-    public const int MaximumPayloadSize = 125_000_000;
+    /// <summary>
+    /// The largest payload this codec stores: its base64 (266,666,668 bytes) fits jsonb's 268,435,455-byte limit
+    /// on a string with room to spare.
+    /// </summary>
+    public const int MaximumPayloadSize = 200_000_000;
 
     // jsonb refuses a container or string past 0x0FFFFFFF bytes; the readable form stays well below it.
     private const long MaximumReadableSize = 200_000_000;
+
+    // System.Text.Json's limit on one unescaped string value (1,000,000,000 / 6).
+    private const int MaximumTextLength = 166_666_666;
 
     // jsonb's own cost of an entry beyond its text (item headers, alignment), and of a {"b64":...} wrapper, rounded up.
     private const int EntryOverhead = 24;
@@ -223,6 +230,11 @@ internal static class JsonPayloadCodec
 
                 readableSize += entries.Key.Length + EntryOverhead
                     + (IsJsonSafeText(entries.Value) ? entries.Value.Length : Base64.GetMaxEncodedToUtf8Length(entries.Value.Length) + Base64WrapperOverhead);
+                if (entries.Value.Length > MaximumTextLength)
+                {
+                    return false;
+                }
+
                 if (readableSize > MaximumReadableSize)
                 {
                     return false;
@@ -270,7 +282,7 @@ internal static class JsonPayloadCodec
         {
             failures.Add(
                 $"MaximumValueSize is {maximumValueSize}; with PayloadFormat Jsonb it must be at most {MaximumPayloadSize} bytes " +
-                "(System.Text.Json writes no longer base64 value). Use PayloadFormat Bytea for larger values.");
+                "(a value's base64 must fit jsonb's 255 MiB limit on a string). Use PayloadFormat Bytea for larger values.");
         }
     }
 

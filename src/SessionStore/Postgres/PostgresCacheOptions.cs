@@ -63,17 +63,17 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
         }
 
-        ValidateIdentifier(failures, nameof(SchemaName), SchemaName, PostgresIdentifier.MaximumBytes);
-        ValidateIdentifier(failures, nameof(TableName), TableName, MaximumTableNameBytes);
+        Add(failures, PostgresIdentifier.SchemaProblem(nameof(SchemaName), SchemaName));
+        Add(failures, PostgresIdentifier.Problem(nameof(TableName), TableName, MaximumTableNameBytes));
         Partitioning?.Validate(failures, TableName);
         return failures;
     }
 
-    private static void ValidateIdentifier(List<string> failures, string option, string? value, int maximumBytes)
+    private static void Add(List<string> failures, string? failure)
     {
-        if (PostgresIdentifier.Problem(option, value, maximumBytes) is { } problem)
+        if (failure is not null)
         {
-            failures.Add(problem);
+            failures.Add(failure);
         }
     }
 }

@@ -37,23 +37,22 @@ public static class PostgresCacheCleanupServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OptionsStartupValidation<PostgresCleanupOptions>>(provider =>
             new OptionsStartupValidation<PostgresCleanupOptions>(provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(), o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(provider => new LastValidOptionsMonitor<PostgresCleanupOptions>(
+            provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(),
+            o => o.Validate(),
+            nameof(PostgresCleanupOptions),
+            provider.GetRequiredService<ILogger<PostgresCleanupOptions>>()));
         services.TryAddSingleton(provider => new PostgresCacheCleaner(
             provider.GetRequiredService<PostgresCache>(),
-            LiveOptions(provider),
+            provider.GetRequiredService<LastValidOptionsMonitor<PostgresCleanupOptions>>(),
             provider.GetRequiredService<ILogger<PostgresCacheCleaner>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresCleanupService>(provider => new PostgresCleanupService(
             provider.GetRequiredService<PostgresCacheCleaner>,
-            LiveOptions(provider),
+            provider.GetRequiredService<LastValidOptionsMonitor<PostgresCleanupOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<PostgresCleanupService>>())));
         return services;
     }
-
-    private static LastValidOptionsMonitor<PostgresCleanupOptions> LiveOptions(IServiceProvider provider) => new(
-        provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(),
-        o => o.Validate(),
-        nameof(PostgresCleanupOptions),
-        provider.GetRequiredService<ILogger<PostgresCleanupOptions>>());
 }

@@ -50,4 +50,19 @@ public static class SessionStoreEventIds
 
     /// <summary>A scheduled cleanup run did nothing because cleanup is disabled.</summary>
     public const int CleanupDisabled = 4005;
+
+    /// <summary>A scheduled cleanup run could not start (PostgreSQL unreachable, the table missing); the message gives the reason.</summary>
+    public const int CleanupCouldNotStart = 4010;
+
+    /// <summary>Cleanup failed several runs in a row; the next run is put off (back-off), the message says until when.</summary>
+    public const int CleanupBackingOff = 4011;
+
+    /// <summary>
+    /// A reloaded configuration section was invalid and not applied; the message names each key and its allowed range.
+    /// The last valid options stay in force.
+    /// </summary>
+    public const int OptionsReloadRefused = 4012;
+
+    /// <summary>A reload changed an option that is read only at start-up; it applies after a restart.</summary>
+    public const int OptionsRestartRequired = 4013;
 }

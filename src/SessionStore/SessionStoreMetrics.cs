@@ -17,4 +17,10 @@ public static class SessionStoreMetrics
 
     /// <summary>Counter: confirmed differences between the stores, tagged <c>sessionstore.mismatch.kind</c>.</summary>
     public const string Mismatches = "sessionstore.dual_write.mismatches";
+
+    /// <summary>
+    /// Counter: cleanup runs that failed, tagged <c>db.collection.name</c> (the table) and <c>error.type</c> (the
+    /// exception's type, e.g. <c>Npgsql.NpgsqlException</c> while PostgreSQL is unreachable).
+    /// </summary>
+    public const string CleanupFailures = "sessionstore.cleanup.failures";
 }

@@ -51,7 +51,8 @@ public sealed class LocalPostgres : IAsyncDisposable
     /// <param name="binDirectory">Where <c>initdb</c> and <c>pg_ctl</c> are, from <see cref="FindBinaries"/>.</param>
     /// <param name="durable">Keep fsync and full-page writes on, as in production, for measurements of WAL volume.</param>
     /// <param name="cancellationToken">Stops waiting for the tools.</param>
-    public static async Task<LocalPostgres> StartAsync(string binDirectory, bool durable = false, CancellationToken cancellationToken = default)
+    /// <param name="extraSettings">More server settings, each <c>name=value</c> (e.g. <c>shared_preload_libraries=pg_stat_statements</c>).</param>
+    public static async Task<LocalPostgres> StartAsync(string binDirectory, bool durable = false, CancellationToken cancellationToken = default, IEnumerable<string>? extraSettings = null)
     {
         var directory = Directory.CreateTempSubdirectory("sessionstore-pg-").FullName;
         var server = new LocalPostgres(binDirectory, directory, FreePort.Next());
@@ -68,6 +69,8 @@ public sealed class LocalPostgres : IAsyncDisposable
             {
                 settings = [.. settings, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"];
             }
+
+            settings = [.. settings, .. (extraSettings ?? []).Select(s => $"-c {s}")];
 
             await server.RunToolAsync("pg_ctl", ["-D", server.DataDirectory, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o", string.Join(' ', settings), "start"], cancellationToken);
             return server;

@@ -19,4 +19,8 @@ public sealed partial class PostgresCacheCleaner
     [LoggerMessage(SessionStoreEventIds.CleanupPartitionsPostponed, LogLevel.Warning,
         "Partition maintenance of {Table} postponed: its lock was not granted within {LockTimeoutMs} ms (a long query on the table?). Rows are still deleted; partitions are created and dropped at a later run.")]
     private partial void LogPartitionsPostponed(string table, double lockTimeoutMs);
+
+    [LoggerMessage(SessionStoreEventIds.CleanupCouldNotStart, LogLevel.Warning,
+        "Cleanup of {Table} could not start: {Reason} It is tried again at the next run.")]
+    private partial void LogCouldNotStart(string table, string reason, Exception exception);
 }

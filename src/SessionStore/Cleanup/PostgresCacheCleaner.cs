@@ -74,13 +74,33 @@ public sealed partial class PostgresCacheCleaner
 
         var sql = _cache.Sql;
         var started = _time.GetTimestamp();
-        await _cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
-        var connection = await _cache.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A session-level lock, held across the batch transactions and released in the finally below.
+        var lockKey = "sessionstore.cleanup:" + sql.Table;
+        NpgsqlConnection? connection = null;
+        bool locked;
+        try
+        {
+            await _cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
+            connection = await _cache.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            locked = (bool)(await PostgresCommand.ScalarAsync(connection, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", async: true, cancellationToken, lockKey).ConfigureAwait(false))!;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Most often PostgreSQL is unreachable: worth a warning at each run, not a stack trace at error level.
+            LogCouldNotStart(sql.DisplayName, e.Message, e);
+            _metrics.Run("failed", _time.GetElapsedTime(started));
+            _metrics.Failed(e);
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
         await using (connection.ConfigureAwait(false))
         {
-            // A session-level lock, held across the batch transactions and released in the finally below.
-            var lockKey = "sessionstore.cleanup:" + sql.Table;
-            if (!(bool)(await PostgresCommand.ScalarAsync(connection, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", async: true, cancellationToken, lockKey).ConfigureAwait(false))!)
+            if (!locked)
             {
                 LogSkippedLocked(sql.DisplayName);
                 _metrics.Run("skipped_locked");
@@ -104,6 +124,7 @@ public sealed partial class PostgresCacheCleaner
             {
                 LogRunFailed(sql.DisplayName, e);
                 _metrics.Run("failed", _time.GetElapsedTime(started));
+                _metrics.Failed(e);
                 throw;
             }
             finally

@@ -6,6 +6,11 @@ namespace SessionStore.Cleanup;
 /// Options for <see cref="PostgresCacheCleaner"/> and the hosted service that runs it (configuration section
 /// <c>SessionStore:Cleanup</c>). Read again at every run, so a reloaded configuration applies without a restart.
 /// </summary>
+/// <remarks>
+/// Every option here is live. A reloaded value outside its range is not applied: the registered services log an
+/// error (event <see cref="SessionStoreEventIds.OptionsReloadRefused"/>) naming the key and its allowed range, and
+/// go on with the last valid options until the configuration is fixed.
+/// </remarks>
 public sealed class PostgresCleanupOptions
 {
     /// <summary>
@@ -13,10 +18,12 @@ public sealed class PostgresCleanupOptions
     /// <see cref="PostgresCacheCleaner.RunOnceAsync"/> still runs).
     /// </summary>
     /// <value>Default true.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public bool Enabled { get; set; } = true;
 
     /// <summary>The mean time between the start of one scheduled run and the next.</summary>
     /// <value>Default 5 minutes. From 1 second to 1 day.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -24,22 +31,27 @@ public sealed class PostgresCleanupOptions
     /// that instances started together do not all try at the same moment.
     /// </summary>
     /// <value>Default 0.2 (each wait between 0.8 and 1.2 intervals). From 0 to 0.5.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public double Jitter { get; set; } = 0.2;
 
     /// <summary>The most rows one batch deletes, in one short transaction.</summary>
     /// <value>Default 1,000. From 1 to 100,000.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public int BatchSize { get; set; } = 1_000;
 
     /// <summary>A run stops starting new batches after this long; what is left waits for the next run.</summary>
     /// <value>Default 1 minute. From 1 second to 1 hour.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public TimeSpan MaximumRunTime { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The pause after each full batch, leaving the database to the application.</summary>
     /// <value>Default 100 milliseconds. From 0 to 1 minute.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public TimeSpan PauseBetweenBatches { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The <c>statement_timeout</c> of each batch and partition maintenance transaction.</summary>
     /// <value>Default 30 seconds. From 100 milliseconds to 10 minutes.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -48,6 +60,7 @@ public sealed class PostgresCleanupOptions
     /// short: when it runs out, maintenance is postponed to the next run.
     /// </summary>
     /// <value>Default 250 milliseconds. From 1 millisecond to 1 minute.</value>
+    /// <remarks>Live: read at every run.</remarks>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Lists every invalid setting; empty when the options can be used.</summary>

@@ -16,7 +16,8 @@ public static class PostgresCacheCleanupServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="PostgresCacheCleaner"/> and a hosted service that runs it on a schedule, on the table,
     /// schema and data source of the <see cref="PostgresCache"/> registered by <c>AddPostgresCache</c>. Options are
-    /// validated at start-up and read again at every run.
+    /// validated at start-up and read again at every run; a reloaded value that is invalid is logged (event
+    /// <see cref="SessionStore.SessionStoreEventIds.OptionsReloadRefused"/>) and the last valid options stay in force.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; null keeps the defaults (or what configuration binds).</param>
@@ -31,19 +32,25 @@ public static class PostgresCacheCleanupServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCleanupOptions>>(
-            new OptionsValidator<PostgresCleanupOptions>(o => o.Validate())));
+        // Checked at start-up by a hosted service rather than IValidateOptions, which would throw inside each
+        // configuration reload: a bad reload is logged and the last valid options stay in force instead.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OptionsStartupValidation<PostgresCleanupOptions>>(provider =>
+            new OptionsStartupValidation<PostgresCleanupOptions>(provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(), o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(provider => new LastValidOptionsMonitor<PostgresCleanupOptions>(
+            provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(),
+            o => o.Validate(),
+            nameof(PostgresCleanupOptions),
+            provider.GetRequiredService<ILogger<PostgresCleanupOptions>>()));
         services.TryAddSingleton(provider => new PostgresCacheCleaner(
             provider.GetRequiredService<PostgresCache>(),
-            provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(),
+            provider.GetRequiredService<LastValidOptionsMonitor<PostgresCleanupOptions>>(),
             provider.GetRequiredService<ILogger<PostgresCacheCleaner>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresCleanupService>(provider => new PostgresCleanupService(
             provider.GetRequiredService<PostgresCacheCleaner>,
-            provider.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>(),
+            provider.GetRequiredService<LastValidOptionsMonitor<PostgresCleanupOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<PostgresCleanupService>>())));
         return services;

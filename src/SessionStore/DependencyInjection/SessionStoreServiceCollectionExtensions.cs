@@ -98,10 +98,9 @@ public static class SessionStoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresCleanupService>(provider =>
         {
             var cache = provider.GetRequiredService<DualWriteCache>();
-            var options = new ProjectedOptionsMonitor<SessionStoreOptions, PostgresCleanupOptions>(
-                provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), o => o.Cleanup);
-            var time = provider.GetRequiredService<TimeProvider>();
             var loggers = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            var options = LiveOptions.CleanupOf(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), loggers);
+            var time = provider.GetRequiredService<TimeProvider>();
             var cleaner = new Lazy<PostgresCacheCleaner>(() => new PostgresCacheCleaner(
                 (PostgresCache)cache.PostgresStore, options, loggers.CreateLogger<PostgresCacheCleaner>(), time, provider.GetService<IMeterFactory>()));
             return new PostgresCleanupService(
@@ -110,6 +109,7 @@ public static class SessionStoreServiceCollectionExtensions
 
         // Validated by a hosted service, not IValidateOptions: options are rebuilt when configuration reloads, and
         // a validator would then throw inside the reload. A bad phase at run time is logged and ignored instead.
+        LiveOptions.AddRestartWarnings(services);
         services.AddHostedService(provider => new SessionStoreStartupValidation(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), configuredPhase));
         services.AddHealthChecks().AddCheck<SessionStoreHealthCheck>("sessionstore", tags: ["sessionstore"]);
         return services;

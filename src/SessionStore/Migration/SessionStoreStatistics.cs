@@ -55,8 +55,15 @@ public sealed class SessionStoreStatistics
     {
         ArgumentNullException.ThrowIfNull(options);
         var statistics = new SessionStoreStatistics();
-        var hasPostgres = options.Postgres.Validate().Count == 0;
+        var postgresFailures = options.Postgres.Validate();
+        var hasPostgres = postgresFailures.Count == 0;
         var hasRedis = options.Redis.Validate().Count == 0;
+        if (!hasPostgres && (options.Postgres.DataSource is not null || !string.IsNullOrWhiteSpace(options.Postgres.ConnectionString)))
+        {
+            // Configured but unusable (a bad table name): say so rather than leave PostgreSQL out silently.
+            throw new ArgumentException($"SessionStore:Postgres: {string.Join(" ", postgresFailures)}", nameof(options));
+        }
+
         if (!hasPostgres && !hasRedis)
         {
             throw new InvalidOperationException("Neither SessionStore:Postgres:ConnectionString nor SessionStore:Redis:Configuration is set.");

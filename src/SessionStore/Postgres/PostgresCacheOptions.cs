@@ -16,6 +16,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// <see cref="DataSource"/> is set.
     /// </summary>
     /// <value>Default null; either this or <see cref="DataSource"/> is required.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public string? ConnectionString { get; set; }
 
     /// <summary>
@@ -23,18 +24,28 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// and never disposes it.
     /// </summary>
     /// <value>Default null.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public NpgsqlDataSource? DataSource { get; set; }
 
-    /// <summary>The schema of the session table; always quoted, so case and any character are kept.</summary>
+    /// <summary>
+    /// The schema of the session table; always quoted, so case and any character are kept. Refused: empty, a NUL, a
+    /// lone surrogate, the schema scripts' <c>{{</c> or <c>}}</c>, more than 63 bytes of UTF-8, a <c>pg_</c> prefix.
+    /// </summary>
     /// <value>Default <c>public</c>.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public string SchemaName { get; set; } = "public";
 
-    /// <summary>The session table's name; always quoted. Index names are derived from it.</summary>
+    /// <summary>
+    /// The session table's name; always quoted. Index names are derived from it. Refused: empty, a NUL, a lone
+    /// surrogate, the schema scripts' <c>{{</c> or <c>}}</c>, more than <see cref="MaximumTableNameBytes"/> bytes.
+    /// </summary>
     /// <value>Default <c>sessions</c>; at most <see cref="MaximumTableNameBytes"/> bytes of UTF-8.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public string TableName { get; set; } = "sessions";
 
     /// <summary>How the <c>sess</c> column holds values; it must match the table (the migrator creates it so).</summary>
     /// <value>Default <see cref="PostgresPayloadFormat.Jsonb"/>.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public PostgresPayloadFormat PayloadFormat { get; set; } = PostgresPayloadFormat.Jsonb;
 
     /// <summary>
@@ -42,6 +53,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// usually change through a deliberate migration step, with <see cref="PostgresSchemaMigrator"/> or the CLI.
     /// </summary>
     /// <value>Default false.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public bool CreateTableIfMissing { get; set; }
 
     /// <summary>
@@ -50,6 +62,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// other layout when it creates tables itself.
     /// </summary>
     /// <value>Default null (a plain table).</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public PostgresPartitioningOptions? Partitioning { get; set; }
 
     PostgresCacheOptions IOptions<PostgresCacheOptions>.Value => this;
@@ -65,17 +78,17 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
         }
 
-        ValidateIdentifier(failures, nameof(SchemaName), SchemaName, PostgresIdentifier.MaximumBytes);
-        ValidateIdentifier(failures, nameof(TableName), TableName, MaximumTableNameBytes);
+        Add(failures, PostgresIdentifier.SchemaProblem(nameof(SchemaName), SchemaName));
+        Add(failures, PostgresIdentifier.Problem(nameof(TableName), TableName, MaximumTableNameBytes));
         Partitioning?.Validate(failures, TableName);
         return failures;
     }
 
-    private static void ValidateIdentifier(List<string> failures, string option, string? value, int maximumBytes)
+    private static void Add(List<string> failures, string? failure)
     {
-        if (PostgresIdentifier.Problem(option, value, maximumBytes) is { } problem)
+        if (failure is not null)
         {
-            failures.Add(problem);
+            failures.Add(failure);
         }
     }
 }

@@ -21,6 +21,7 @@ public sealed class PostgresPartitioningOptions
     /// bucket width).
     /// </summary>
     /// <value>Default 1 hour. Whole seconds, from 1 second to 1 day.</value>
+    /// <remarks>Start-up only: read when the cache and the migrator are built.</remarks>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
@@ -29,6 +30,7 @@ public sealed class PostgresPartitioningOptions
     /// idle timeout.
     /// </summary>
     /// <value>Default 4 hours. At least <see cref="Interval"/>, at most 500 intervals.</value>
+    /// <remarks>Start-up only: read when the cache and the migrator are built.</remarks>
     public TimeSpan Horizon { get; set; } = TimeSpan.FromHours(4);
 
     internal void Validate(ICollection<string> failures, string tableName)

@@ -13,6 +13,7 @@ internal sealed class CleanupMetrics
     private readonly Counter<long> _batches;
     private readonly Counter<long> _partitionsDropped;
     private readonly Counter<long> _runs;
+    private readonly Counter<long> _failures;
     private readonly Histogram<double> _duration;
     private readonly KeyValuePair<string, object?> _table;
 
@@ -25,6 +26,8 @@ internal sealed class CleanupMetrics
         _partitionsDropped = meter.CreateCounter<long>("sessionstore.cleanup.partitions_dropped", "{partition}", "Partitions dropped because every row they can hold had expired.");
         _runs = meter.CreateCounter<long>("sessionstore.cleanup.runs", "{run}",
             "Cleanup runs by outcome: completed, skipped_locked (another instance held the table's cleanup lock), failed, cancelled.");
+        _failures = meter.CreateCounter<long>(SessionStoreMetrics.CleanupFailures, "{run}",
+            "Cleanup runs that failed, by exception type (error.type): PostgreSQL unreachable, a statement timing out, the table missing.");
         _duration = meter.CreateHistogram<double>("sessionstore.cleanup.run.duration", "s", "Duration of cleanup runs that held the table's cleanup lock.");
     }
 
@@ -33,6 +36,9 @@ internal sealed class CleanupMetrics
         _batches.Add(1, _table);
         _rowsDeleted.Add(rows, _table);
     }
+
+    public void Failed(Exception exception) =>
+        _failures.Add(1, _table, new KeyValuePair<string, object?>("error.type", exception.GetType().FullName));
 
     public void PartitionsDropped(int count) => _partitionsDropped.Add(count, _table);
 

@@ -35,6 +35,17 @@ internal sealed class PostgresIdentifier
             ? throw new ArgumentException(problem, option)
             : new PostgresIdentifier(value!);
 
+    /// <summary>A schema name: an identifier that also avoids the prefix PostgreSQL keeps for its own schemas.</summary>
+    /// <exception cref="ArgumentException">The value breaks a rule; the message says which.</exception>
+    public static PostgresIdentifier CreateSchema(string option, string? value) =>
+        SchemaProblem(option, value) is { } problem ? throw new ArgumentException(problem, option) : new PostgresIdentifier(value!);
+
+    /// <summary>Why <paramref name="value"/> cannot name a schema, or null when it can.</summary>
+    public static string? SchemaProblem(string option, string? value) =>
+        Problem(option, value) ?? (value!.StartsWith("pg_", StringComparison.Ordinal)
+            ? $"{option} '{Display(value)}' starts with 'pg_', which PostgreSQL reserves for system schemas."
+            : null);
+
     /// <summary>A name read back from the catalog (a partition): PostgreSQL already holds it, so it only needs quoting.</summary>
     public static PostgresIdentifier FromCatalog(string name) => new(name);
 

@@ -37,7 +37,7 @@ internal sealed class PostgresSql
         SchemaName = schemaName;
         TableName = tableName;
         Partitioned = partitioned;
-        Schema = PostgresIdentifier.Create(nameof(PostgresCacheOptions.SchemaName), schemaName).Quoted;
+        Schema = PostgresIdentifier.CreateSchema(nameof(PostgresCacheOptions.SchemaName), schemaName).Quoted;
         Table = $"{Schema}.{table.Quoted}";
         ExpireIndex = table.WithSuffix("_expire_idx").Quoted;
         UserIndex = table.WithSuffix("_user_id_idx").Quoted;

@@ -32,4 +32,25 @@ public sealed class CleanupScheduleTests
         Assert.InRange(waits.Max(), 719, 720);
         Assert.InRange(waits.Average(), 599, 601);
     }
+
+    [Theory]
+    [InlineData(-5.0, 1.0)]
+    [InlineData(0.0, 1.0)]
+    [InlineData(0.2, 1.0)]
+    [InlineData(30.0, 30.0)]
+    [InlineData(400_000.0, 172_800.0)]
+    public void No_wait_is_shorter_than_a_second_so_no_setting_can_make_the_loop_spin(double seconds, double expected) =>
+        Assert.Equal(expected, CleanupSchedule.Bounded(TimeSpan.FromSeconds(seconds)).TotalSeconds, precision: 6);
+
+    [Theory]
+    [InlineData(60, 2, 120)]
+    [InlineData(60, 3, 240)]
+    [InlineData(60, 10, 3600)]
+    [InlineData(86_400, 5, 86_400)]
+    [InlineData(1, 1_000, 3600)]
+    public void After_failed_runs_the_wait_doubles_up_to_an_hour_or_the_interval(double intervalSeconds, int failures, double expected)
+    {
+        var interval = TimeSpan.FromSeconds(intervalSeconds);
+        Assert.Equal(expected, CleanupSchedule.BackOff(interval, interval, failures).TotalSeconds, precision: 6);
+    }
 }

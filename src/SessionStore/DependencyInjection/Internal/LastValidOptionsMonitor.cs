@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SessionStore.DependencyInjection.Internal;
+
+/// <summary>
+/// Live options that a bad reload cannot break: a value that fails validation is logged once, as an error naming
+/// each key and its allowed range, and the last valid value stays in force until the configuration is fixed.
+/// </summary>
+/// <remarks>
+/// For options read while the application runs (a service loop, a request). Start-up validation stays the
+/// caller's: before any valid value was seen, <c>fallback</c> is used, or, without one, the failure is thrown.
+/// A source whose own <see cref="IValidateOptions{TOptions}"/> rejects the value throws
+/// <see cref="OptionsValidationException"/> from <c>CurrentValue</c>; that is caught and treated the same way.
+/// </remarks>
+internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonitor<TOptions>
+    where TOptions : class
+{
+    private readonly IOptionsMonitor<TOptions> _source;
+    private readonly Func<TOptions, IReadOnlyList<string>> _validate;
+    private readonly string _section;
+    private readonly ILogger _logger;
+    private readonly Func<TOptions>? _fallback;
+    private readonly Lock _lock = new();
+    private TOptions? _lastValid;
+    private string? _reported;
+
+    /// <param name="source">The options as configuration gives them, possibly invalid after a reload.</param>
+    /// <param name="validate">Lists every invalid setting, each naming its key and what is allowed.</param>
+    /// <param name="section">
+    /// The configuration section the keys are under (e.g. <c>SessionStore:Cleanup</c>); it prefixes each failure
+    /// that does not already start with it, so that the log names the full key.
+    /// </param>
+    /// <param name="logger">Receives one error per distinct invalid value.</param>
+    /// <param name="fallback">The options to use when no valid value has been seen yet; null throws instead.</param>
+    public LastValidOptionsMonitor(IOptionsMonitor<TOptions> source, Func<TOptions, IReadOnlyList<string>> validate, string section, ILogger logger, Func<TOptions>? fallback = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(validate);
+        ArgumentNullException.ThrowIfNull(logger);
+        _source = source;
+        _validate = validate;
+        _section = section;
+        _logger = logger;
+        _fallback = fallback;
+    }
+
+    /// <summary>The current value when it is valid, else the last valid one.</summary>
+    public TOptions CurrentValue => Checked(() => _source.CurrentValue);
+
+    public TOptions Get(string? name) => Checked(() => _source.Get(name));
+
+    /// <summary>Listeners receive what <see cref="CurrentValue"/> returns, never an invalid value.</summary>
+    public IDisposable? OnChange(Action<TOptions, string?> listener) => _source.OnChange((_, name) => listener(CurrentValue, name));
+
+    private TOptions Checked(Func<TOptions> read)
+    {
+        TOptions? candidate = null;
+        IReadOnlyList<string> failures;
+        try
+        {
+            candidate = read();
+            failures = _validate(candidate);
+        }
+        catch (OptionsValidationException e)
+        {
+            failures = e.Failures.ToList();
+        }
+
+        lock (_lock)
+        {
+            if (failures.Count == 0)
+            {
+                _lastValid = candidate;
+                _reported = null;
+                return candidate!;
+            }
+
+            var kept = _lastValid ?? _fallback?.Invoke()
+                ?? throw new OptionsValidationException(_section, typeof(TOptions), failures);
+            var report = string.Join("\n", failures);
+            if (report != _reported)
+            {
+                _reported = report;
+                var named = failures.Select(f => f.StartsWith(_section, StringComparison.Ordinal) ? f : $"{_section}:{f}");
+                LogRefused(_section, string.Join(" ", named), _lastValid is null ? "the defaults" : "the last valid options");
+            }
+
+            return _lastValid ??= kept;
+        }
+    }
+
+    [LoggerMessage(SessionStoreEventIds.OptionsReloadRefused, LogLevel.Error,
+        "The configuration of {Section} is invalid and was not applied; {Kept} stay in force until it is fixed: {Failures}")]
+    private partial void LogRefused(string section, string failures, string kept);
+}

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using SessionStore.Cleanup;
+using SessionStore.Postgres;
+using SessionStore.Redis;
+
+namespace SessionStore.DependencyInjection.Internal;
+
+/// <summary>
+/// Which options apply live and which only at start-up, in one place, and the monitors that enforce it: a bad
+/// live value is refused and logged, a changed start-up value is logged as needing a restart.
+/// </summary>
+internal static class LiveOptions
+{
+    /// <summary>The keys of <c>SessionStore</c> that are read once, when a store is built (docs/security.md has the table).</summary>
+    public static readonly IReadOnlyList<(string Key, Func<SessionStoreOptions, object?> Read)> SessionStoreStartupOnlyKeys =
+    [
+        Key("Postgres:ConnectionString", o => o.Postgres.ConnectionString),
+        Key("Postgres:SchemaName", o => o.Postgres.SchemaName),
+        Key("Postgres:TableName", o => o.Postgres.TableName),
+        Key("Postgres:PayloadFormat", o => o.Postgres.PayloadFormat),
+        Key("Postgres:CreateTableIfMissing", o => o.Postgres.CreateTableIfMissing),
+        Key("Postgres:Partitioning:Interval", o => o.Postgres.Partitioning?.Interval),
+        Key("Postgres:Partitioning:Horizon", o => o.Postgres.Partitioning?.Horizon),
+        Key("Postgres:TouchThreshold", o => o.Postgres.TouchThreshold),
+        Key("Postgres:MaximumValueSize", o => o.Postgres.MaximumValueSize),
+        Key("Postgres:UserIdSessionKey", o => o.Postgres.UserIdSessionKey),
+        Key("Redis:Configuration", o => o.Redis.Configuration),
+        Key("Redis:InstanceName", o => o.Redis.InstanceName),
+        Key("Redis:TouchThreshold", o => o.Redis.TouchThreshold),
+        Key("Redis:MaximumValueSize", o => o.Redis.MaximumValueSize),
+        Key("Redis:UserIdSessionKey", o => o.Redis.UserIdSessionKey),
+        Key("UserIdSessionKey", o => o.UserIdSessionKey),
+    ];
+
+    /// <summary><c>SessionStore:Cleanup</c> as options of their own, read live, never invalid (the defaults until a valid value is seen).</summary>
+    public static IOptionsMonitor<PostgresCleanupOptions> CleanupOf(IOptionsMonitor<SessionStoreOptions> options, ILoggerFactory? loggers) =>
+        new LastValidOptionsMonitor<PostgresCleanupOptions>(
+            new ProjectedOptionsMonitor<SessionStoreOptions, PostgresCleanupOptions>(options, o => o.Cleanup),
+            o => o.Validate(),
+            $"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.Cleanup)}",
+            (loggers ?? NullLoggerFactory.Instance).CreateLogger<PostgresCleanupOptions>(),
+            fallback: () => new PostgresCleanupOptions());
+
+    /// <summary>Registers the warning logged when a reload changes a start-up-only key of <c>SessionStore</c>.</summary>
+    public static void AddRestartWarnings(IServiceCollection services) =>
+        services.AddSingleton<IHostedService>(provider => new RestartRequiredMonitor<SessionStoreOptions>(
+            provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(),
+            SessionStoreStartupOnlyKeys,
+            (provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<SessionStoreOptions>()));
+
+    private static (string Key, Func<SessionStoreOptions, object?> Read) Key(string key, Func<SessionStoreOptions, object?> read) =>
+        ($"{SessionStoreOptions.SectionName}:{key}", read);
+}

@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using SessionStore.DependencyInjection.Internal;
+
+namespace SessionStore.Tests.DependencyInjection.Internal;
+
+public sealed class RestartRequiredMonitorTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_reloaded_start_up_only_key_is_logged_once_as_needing_a_restart_without_its_value()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SessionStore:Phase"] = "RedisOnly",
+            ["SessionStore:Postgres:ConnectionString"] = "Host=a;Password=first-secret",
+            ["SessionStore:Postgres:TableName"] = "sessions",
+            ["SessionStore:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false",
+        }).Build();
+        var logs = new FakeLogCollector();
+        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
+        services.AddDualWriteSessionStore(configuration.GetSection("SessionStore"));
+        await using var provider = services.BuildServiceProvider();
+        var monitor = provider.GetServices<IHostedService>().OfType<RestartRequiredMonitor<SessionStoreOptions>>().Single();
+        await monitor.StartAsync(Token);
+
+        configuration["SessionStore:Postgres:TableName"] = "other_sessions";
+        configuration["SessionStore:Postgres:ConnectionString"] = "Host=a;Password=second-secret";
+        configuration.Reload();
+        configuration.Reload();
+        configuration["SessionStore:Phase"] = "DualWriteRedisPrimary";
+        configuration.Reload();
+
+        var warnings = logs.GetSnapshot().Where(r => r.Id.Id == SessionStoreEventIds.OptionsRestartRequired).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.Contains(warnings, r => r.Message.StartsWith("SessionStore:Postgres:TableName changed", StringComparison.Ordinal));
+        Assert.Contains(warnings, r => r.Message.StartsWith("SessionStore:Postgres:ConnectionString changed", StringComparison.Ordinal));
+        Assert.All(warnings, r => Assert.Equal(LogLevel.Warning, r.Level));
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Message.Contains("secret", StringComparison.Ordinal) || r.Message.Contains("other_sessions", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_start_up_only_key_is_named_under_the_SessionStore_section()
+    {
+        Assert.All(LiveOptions.SessionStoreStartupOnlyKeys, k => Assert.StartsWith("SessionStore:", k.Key, StringComparison.Ordinal));
+        Assert.Contains(LiveOptions.SessionStoreStartupOnlyKeys, k => k.Key == "SessionStore:Postgres:CreateTableIfMissing");
+        Assert.Null(Options.Create(new SessionStoreOptions()).Value.Postgres.Partitioning);
+    }
+}

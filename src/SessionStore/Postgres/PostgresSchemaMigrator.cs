@@ -164,6 +164,7 @@ public sealed class PostgresSchemaMigrator
         .Replace("{{forever_partition}}", _sql.ForeverPartition, StringComparison.Ordinal)
         .Replace("{{partitioning}}", _sql.Partitioning, StringComparison.Ordinal)
         .Replace("{{last_cleanup}}", _sql.LastCleanup, StringComparison.Ordinal)
+        .Replace("{{instances}}", Fleet.Internal.FleetTable.QualifiedName(_sql), StringComparison.Ordinal)
         .Replace("{{payload_type}}", _payloadFormat.ColumnType(), StringComparison.Ordinal);
 
     private static List<(int Version, string Script)> LoadScripts(string prefix)

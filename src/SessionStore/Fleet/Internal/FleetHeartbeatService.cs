@@ -27,6 +27,7 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
     private Task? _loop;
     private volatile string? _phaseWarning;
     private bool _failing;
+    private int _disposed;
 
     public FleetHeartbeatService(Func<SessionStorePhase> phase, PostgresConnection? postgres, SessionStoreFleetOptions options, TimeProvider time, ILogger<FleetHeartbeatService> logger)
     {
@@ -89,7 +90,7 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopping is null || _loop is null)
+        if (_stopping is null || _loop is null || _stopping.IsCancellationRequested)
         {
             return;
         }
@@ -124,8 +125,14 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
 
     public async ValueTask DisposeAsync()
     {
+        // Registered as itself and as a hosted service, the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         // A host stops its services first; a container disposed without a host must not leave the loop running.
-        if (_stopping is not null && _loop is not null)
+        if (_stopping is not null && _loop is not null && !_stopping.IsCancellationRequested)
         {
             await _stopping.CancelAsync().ConfigureAwait(false);
             await _loop.ConfigureAwait(false);

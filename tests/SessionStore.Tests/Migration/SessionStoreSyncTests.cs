@@ -165,6 +165,31 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
     }
 
     [Fact]
+    public async Task An_idle_session_copied_with_a_fresh_window_is_GO_and_is_not_copied_again()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var keys = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        foreach (var (key, i) in keys.Select((k, i) => (k, i)))
+        {
+            await scenario.Postgres.SetAsync(key, MigrationScenario.Session(i), Sliding, Token);
+        }
+
+        // Idle for 15 of their 20 minutes: a copy can only be written with the whole window again.
+        await scenario.ScalarAsync("UPDATE {table} SET expire = now() + interval '5 minutes'");
+        var options = scenario.Options("DualWritePostgresPrimary");
+
+        var first = await new SessionStoreSync(options).RunAsync(new BackfillOptions(), cancellationToken: Token);
+        var verdict = await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true }, Token);
+        var second = await new SessionStoreSync(options).RunAsync(new BackfillOptions(), cancellationToken: Token);
+
+        Assert.Equal(5, first.Copied);
+        Assert.InRange((await scenario.Redis.KeyTimeToLiveAsync(scenario.Prefix + keys[0]))!.Value, TimeSpan.FromMinutes(19), TimeSpan.FromMinutes(20));
+        Assert.True(verdict.IsReadyForNextPhase);
+        Assert.Equal((0, 0, 5), (second.Copied, second.Replaced, second.AlreadyPresent));
+    }
+
+    [Fact]
     public async Task An_interrupted_sync_from_PostgreSQL_resumes_and_its_checkpoint_holds_no_session_id()
     {
         using var scenario = new MigrationScenario(postgres, redis);

@@ -33,6 +33,7 @@ internal static class CliApplication
             VerifyCommand.Create(context),
             RevokeCommand.Create(context),
             StatsCommand.Create(context),
+            StatusCommand.Create(context),
         };
         foreach (var option in settings.All)
         {

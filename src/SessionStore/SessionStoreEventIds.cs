@@ -2,7 +2,7 @@ namespace SessionStore;
 
 /// <summary>
 /// The event ids SessionStore logs with, so that alerts and filters can name them. Ranges: 1xxx PostgreSQL,
-/// 2xxx Redis, 3xxx dual-write, 4xxx cleanup.
+/// 2xxx Redis, 3xxx dual-write, 4xxx cleanup, 5xxx migration tools and the fleet view.
 /// </summary>
 public static class SessionStoreEventIds
 {
@@ -65,4 +65,16 @@ public static class SessionStoreEventIds
 
     /// <summary>A reload changed an option that is read only at start-up; it applies after a restart.</summary>
     public const int OptionsRestartRequired = 4013;
+
+    /// <summary>This instance runs a phase more than one step from the phase the rest of the fleet runs; health is Degraded until they are in line.</summary>
+    public const int FleetPhaseOutOfLine = 5010;
+
+    /// <summary>This instance's phase is back within one step of the fleet's.</summary>
+    public const int FleetPhaseInLine = 5011;
+
+    /// <summary>The fleet heartbeat could not be written or read (logged once per outage).</summary>
+    public const int FleetHeartbeatFailed = 5012;
+
+    /// <summary>The fleet table does not exist yet (schema version 4): no heartbeat is written until it is migrated.</summary>
+    public const int FleetTableMissing = 5013;
 }

@@ -37,9 +37,9 @@ internal sealed class CopyCommandShared
 
     public Option<bool> Restart { get; } = new("--restart") { Description = "Ignore an existing checkpoint and start from the beginning." };
 
-    public IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart];
+    private IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart];
 
-    public BackfillOptions Options(ParseResult parse) => new()
+    private BackfillOptions Options(ParseResult parse) => new()
     {
         RatePerSecond = parse.GetValue(Rate),
         BatchSize = parse.GetValue(BatchSize),
@@ -47,8 +47,37 @@ internal sealed class CopyCommandShared
         Restart = parse.GetValue(Restart),
     };
 
+    /// <summary>The command: the copy options, and an action that checks the options, then runs <paramref name="copy"/> under a progress bar.</summary>
+    public Command Create(
+        CommandContext context,
+        string description,
+        Action<SessionStoreOptions> checkOptions,
+        Func<SessionStoreOptions, BackfillOptions, IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy)
+    {
+        var command = new Command(_name, description);
+        foreach (var option in All)
+        {
+            command.Options.Add(option);
+        }
+
+        context.SetAction(command, async (parse, token) =>
+        {
+            var options = context.Options(parse);
+            checkOptions(options);
+            CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
+            var copyOptions = Options(parse);
+            return await RunAsync(
+                context.Console,
+                copyOptions,
+                (progress, t) => copy(options, copyOptions, progress, t),
+                $"[green]{Title} complete.[/] Check the stores with [bold]sessionstore verify[/].",
+                token).ConfigureAwait(false);
+        });
+        return command;
+    }
+
     /// <summary>Runs a copy under a progress bar and prints its summary; returns the exit code.</summary>
-    public async Task<int> RunAsync(IAnsiConsole console, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, string done, CancellationToken token)
+    private async Task<int> RunAsync(IAnsiConsole console, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, string done, CancellationToken token)
     {
         BackfillProgress? last = null;
         try

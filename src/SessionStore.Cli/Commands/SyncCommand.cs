@@ -8,36 +8,18 @@ internal static class SyncCommand
 {
     public const string DefaultCheckpoint = "sessionstore-sync.checkpoint.json";
 
-    public static Command Create(CommandContext context)
-    {
-        var shared = new CopyCommandShared("sync", DefaultCheckpoint);
-        var command = new Command(
-            "sync",
-            "Copy the sessions the secondary store lacks or holds older from the primary (per --phase), never overwriting a newer copy or bringing back a removed session.");
-        foreach (var option in shared.All)
-        {
-            command.Options.Add(option);
-        }
-
-        context.SetAction(command, async (parse, token) =>
-        {
-            var options = context.Options(parse);
-            if (options.Phase is not (SessionStorePhase.DualWriteRedisPrimary or SessionStorePhase.DualWritePostgresPrimary))
+    public static Command Create(CommandContext context) =>
+        new CopyCommandShared("sync", DefaultCheckpoint).Create(
+            context,
+            "Copy the sessions the secondary store lacks or holds older from the primary (per --phase), never overwriting a newer copy or bringing back a removed session.",
+            options =>
             {
-                throw new CliUsageException(
-                    $"sync needs the dual phase the application runs (--phase dual-redis-primary or dual-pg-primary, or SessionStore:Phase); the phase is {options.Phase}. " +
-                    "Before the first dual phase, copy Redis to PostgreSQL with `sessionstore backfill`.");
-            }
-
-            CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
-            var sync = new SessionStoreSync(options);
-            return await shared.RunAsync(
-                context.Console,
-                shared.Options(parse),
-                (progress, t) => sync.RunAsync(shared.Options(parse), progress, t),
-                "[green]Sync complete.[/] Check the stores with [bold]sessionstore verify[/].",
-                token).ConfigureAwait(false);
-        });
-        return command;
-    }
+                if (options.Phase is not (SessionStorePhase.DualWriteRedisPrimary or SessionStorePhase.DualWritePostgresPrimary))
+                {
+                    throw new CliUsageException(
+                        $"sync needs the dual phase the application runs (--phase dual-redis-primary or dual-pg-primary, or SessionStore:Phase); the phase is {options.Phase}. " +
+                        "Before the first dual phase, copy Redis to PostgreSQL with `sessionstore backfill`.");
+                }
+            },
+            (options, copyOptions, progress, token) => new SessionStoreSync(options).RunAsync(copyOptions, progress, token));
 }

@@ -13,6 +13,7 @@ using SessionStore.Cleanup.Internal;
 using SessionStore.DependencyInjection.Internal;
 using SessionStore.DualWrite;
 using SessionStore.DualWrite.Internal;
+using SessionStore.Fleet.Internal;
 using SessionStore.Internal;
 using SessionStore.Postgres;
 using SessionStore.Redis;
@@ -111,6 +112,7 @@ public static class SessionStoreServiceCollectionExtensions
         // a validator would then throw inside the reload. A bad phase at run time is logged and ignored instead.
         LiveOptions.AddRestartWarnings(services);
         services.AddHostedService(provider => new SessionStoreStartupValidation(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), configuredPhase));
+        services.AddSessionStoreFleet(); // each instance's phase and heartbeat in <table>_instances (SessionStore.Fleet)
         services.AddHealthChecks().AddCheck<SessionStoreHealthCheck>("sessionstore", tags: ["sessionstore"]);
         return services;
     }

@@ -9,7 +9,8 @@ namespace SessionStore.Migration;
 /// <summary>
 /// Compares the two stores of a migration: live-session counts, and the content of a sample (or all) of the
 /// primary's sessions with the rules of <see cref="DualWriteCache"/>'s own comparison (sessions by id and
-/// key-to-value map, lifetimes within <see cref="SessionStoreOptions.ExpiryTolerance"/>). A difference counts only
+/// key-to-value map, lifetimes within <see cref="SessionStoreOptions.ExpiryTolerance"/>, except that a sliding copy
+/// may outlive its source by up to its window, as every copy is written with a fresh one). A difference counts only
 /// when it is still there when both stores are read again, as in the cache. Nothing is written, and reads never
 /// extend an expiry.
 /// </summary>
@@ -146,7 +147,7 @@ public sealed class SessionStoreVerifier
                 }
 
                 compared++;
-                if (SessionComparison.Classify(entry, secondary[i], tolerance) is { } kind)
+                if (CopyComparison.Classify(entry, secondary[i], tolerance) is { } kind)
                 {
                     differing.Add((keys[i], kind));
                 }

@@ -81,6 +81,7 @@ public sealed class PostgresSchemaMigrator
             ["forever_partition"] = _sql.ForeverPartition,
             ["partitioning"] = _sql.Partitioning,
             ["last_cleanup"] = _sql.LastCleanup,
+            ["instances"] = Fleet.Internal.FleetTable.QualifiedName(_sql),
             ["payload_type"] = payloadFormat.ColumnType(),
         };
     }

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SessionStore.DualWrite;
+using SessionStore.Fleet.Internal;
 
 namespace SessionStore.DependencyInjection.Internal;
 
 /// <summary>Unhealthy when the primary store cannot be reached; degraded when only the secondary of a dual phase cannot.</summary>
-internal sealed class SessionStoreHealthCheck(DualWriteCache cache) : IHealthCheck
+internal sealed class SessionStoreHealthCheck(DualWriteCache cache, FleetHeartbeatService fleet) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -18,6 +19,11 @@ internal sealed class SessionStoreHealthCheck(DualWriteCache cache) : IHealthChe
         catch (Exception e)
         {
             return HealthCheckResult.Unhealthy($"The primary session store ({primary.Name}) cannot be reached in phase {phase}.", e, data);
+        }
+
+        if (fleet.PhaseWarning is { } outOfLine)
+        {
+            return HealthCheckResult.Degraded(outOfLine, data: data);
         }
 
         if (secondary is null)

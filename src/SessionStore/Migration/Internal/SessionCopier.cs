@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
 
 namespace SessionStore.Migration.Internal;
@@ -116,7 +115,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
                 {
                     copies.Add(new SessionCopy(keys[i], entry, WriteCondition.WhenAbsent));
                 }
-                else if (SessionComparison.Classify(entry, held[i], owner.ExpiryTolerance) is null)
+                else if (CopyComparison.Classify(entry, held[i], owner.ExpiryTolerance) is null)
                 {
                     _totals.AlreadyPresent++;
                 }

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Globalization;
+using SessionStore.Fleet;
+using Spectre.Console;
+
+namespace SessionStore.Cli.Commands;
+
+/// <summary><c>sessionstore status</c>: the application instances, the phase each runs and its last heartbeat; exit 1 when live ones are more than one step apart.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(CommandContext context)
+    {
+        var staleAfter = new Option<TimeSpan>("--stale-after")
+        {
+            Description = "A heartbeat older than this marks its instance stale (gone), as SessionStore:Fleet:StaleAfter does in the application (default 00:01:00).",
+            DefaultValueFactory = _ => new SessionStoreFleetOptions().StaleAfter,
+        };
+        staleAfter.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
+            {
+                r.AddError("--stale-after must be more than 0, e.g. 00:01:00.");
+            }
+        });
+        var command = new Command("status", "Show the application instances of the fleet: the phase each runs and its last heartbeat, stale ones marked.") { staleAfter };
+        context.SetAction(command, async (parse, token) =>
+        {
+            var options = context.Options(parse).Postgres;
+            CommandContext.ThrowIfInvalid(options.Validate().Select(f => $"SessionStore:Postgres: {f} (the fleet table lives beside the session table; set --postgres or SessionStore:Postgres:ConnectionString)"));
+            var instances = await SessionStoreFleet.ReadAsync(options, parse.GetValue(staleAfter), token).ConfigureAwait(false);
+            var console = context.Console;
+
+            var table = new Table().AddColumn("Instance").AddColumn("Phase").AddColumn("Last heartbeat (UTC)").AddColumn(new TableColumn("Age").RightAligned()).AddColumn("State");
+            foreach (var instance in instances)
+            {
+                table.AddRow(
+                    Markup.Escape(instance.InstanceId),
+                    instance.Phase.ToString(),
+                    instance.LastHeartbeat.UtcDateTime.ToString("u", CultureInfo.InvariantCulture),
+                    $"{instance.HeartbeatAge.TotalSeconds:N0} s",
+                    instance.IsStale ? "[yellow]stale[/]" : "[green]live[/]");
+            }
+
+            table.Caption(Markup.Escape($"{options.SchemaName}.{options.TableName}_instances; stale after {parse.GetValue(staleAfter)}"));
+            console.Write(table);
+
+            var live = instances.Where(i => !i.IsStale && i.Phase != SessionStorePhase.Unspecified).ToList();
+            if (live.Count == 0)
+            {
+                console.MarkupLine("No live instance: none has written a heartbeat lately.");
+                return ExitCodes.Success;
+            }
+
+            var phases = live.GroupBy(i => i.Phase).OrderBy(g => g.Key).Select(g => $"{g.Key} ({g.Count()})").ToList();
+            var (lowest, highest) = (live.Min(i => i.Phase), live.Max(i => i.Phase));
+            if (highest - lowest > 1)
+            {
+                console.MarkupLine(
+                    $"[red]The live instances run phases more than one step apart:[/] {string.Join(", ", phases)}. " +
+                    "Sessions one writes, another reads stale or not at all: bring every instance to adjacent phases, one step at a time.");
+                return ExitCodes.ProblemsFound;
+            }
+
+            console.MarkupLine($"[green]{live.Count} live instance(s)[/], phases within one step: {string.Join(", ", phases)}.");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

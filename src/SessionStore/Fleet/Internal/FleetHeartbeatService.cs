@@ -1,0 +1,229 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SessionStore.DualWrite;
+
+namespace SessionStore.Fleet.Internal;
+
+/// <summary>
+/// Writes this instance's phase and a heartbeat to the fleet table, and compares its phase with the phase the other
+/// live instances run: more than one step apart, a session written by one is read stale by the other, so it says so
+/// loudly (an error in the log, <see cref="PhaseWarning"/> for the health check) until the phases are in line again.
+/// </summary>
+internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisposable
+{
+    private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Func<SessionStorePhase> _phase;
+    private readonly SessionStoreFleetOptions _options;
+    private readonly Lazy<(FleetTable Table, NpgsqlDataSource? Owned)>? _table;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _instanceId;
+    private CancellationTokenSource? _stopping;
+    private Task? _loop;
+    private volatile string? _phaseWarning;
+    private bool _failing;
+    private int _disposed;
+
+    public FleetHeartbeatService(Func<SessionStorePhase> phase, PostgresConnection? postgres, SessionStoreFleetOptions options, TimeProvider time, ILogger<FleetHeartbeatService> logger)
+    {
+        _phase = phase;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _instanceId = options.ResolvedInstanceName;
+        if (postgres is { } connection)
+        {
+            _table = new(() =>
+            {
+                var owned = connection.DataSource is null ? NpgsqlDataSource.Create(connection.ConnectionString!) : null;
+                return (new FleetTable(owned ?? connection.DataSource!, connection.SchemaName, connection.TableName), owned);
+            });
+        }
+    }
+
+    /// <summary>The PostgreSQL settings the fleet table needs, taken from the session store's.</summary>
+    internal sealed record PostgresConnection(string? ConnectionString, NpgsqlDataSource? DataSource, string SchemaName, string TableName);
+
+    /// <summary>Why this instance's phase is out of line with the fleet's; null while it is in line (or nothing is known).</summary>
+    internal string? PhaseWarning => _phaseWarning;
+
+    internal string InstanceId => _instanceId;
+
+    /// <summary>Built from the application's services, as <c>AddDualWriteSessionStore</c> registers them.</summary>
+    public static FleetHeartbeatService Create(IServiceProvider provider)
+    {
+        var options = provider.GetService<IOptions<SessionStoreFleetOptions>>()?.Value ?? new SessionStoreFleetOptions();
+        if (options.Validate() is { Count: > 0 } failures)
+        {
+            throw new OptionsValidationException(nameof(SessionStoreFleetOptions), typeof(SessionStoreFleetOptions), failures);
+        }
+
+        var store = provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.Postgres;
+        var postgres = options.Enabled && store.Validate().Count == 0
+            ? new PostgresConnection(store.ConnectionString, store.DataSource, store.SchemaName, store.TableName)
+            : null;
+        var cache = provider.GetRequiredService<DualWriteCache>();
+        return new FleetHeartbeatService(
+            () => cache.Phase,
+            postgres,
+            options,
+            provider.GetService<TimeProvider>() ?? TimeProvider.System,
+            provider.GetService<ILogger<FleetHeartbeatService>>() ?? NullLogger<FleetHeartbeatService>.Instance);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_table is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        _stopping = new CancellationTokenSource();
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping is null || _loop is null || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+
+        // A graceful stop leaves the fleet at once; a crash leaves a row that `status` marks stale.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(OperationTimeout);
+        try
+        {
+            await _table!.Value.Table.RemoveAsync(_instanceId, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException)
+        {
+            LogHeartbeatFailed(e.Message);
+        }
+    }
+
+    /// <summary>One heartbeat and phase check; the loop calls it every interval, tests call it directly.</summary>
+    internal async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(OperationTimeout);
+        var table = _table!.Value.Table;
+        var phase = _phase();
+        await table.HeartbeatAsync(_instanceId, phase, timeout.Token).ConfigureAwait(false);
+        var fleet = await table.ReadAsync(_options.StaleAfter, timeout.Token).ConfigureAwait(false);
+        Judge(phase, fleet);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Registered as itself and as a hosted service, the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        // A host stops its services first; a container disposed without a host must not leave the loop running.
+        if (_stopping is not null && _loop is not null && !_stopping.IsCancellationRequested)
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
+        }
+
+        _stopping?.Dispose();
+        if (_table is { IsValueCreated: true, Value.Owned: { } owned })
+        {
+            await owned.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await _table!.Value.Table.PruneAsync(stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
+        {
+            // The first heartbeat reports the same failure.
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await BeatAsync(stopping).ConfigureAwait(false);
+                _failing = false;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ObjectDisposedException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
+            {
+                // Logged once per outage, not every interval: the fleet view is a help, not a dependency.
+                if (!_failing)
+                {
+                    if (e is InvalidOperationException { InnerException: PostgresException { SqlState: "42P01" } })
+                    {
+                        LogTableMissing(e.Message); // expected until the table is migrated to schema version 4
+                    }
+                    else
+                    {
+                        LogHeartbeatFailed(e.Message);
+                    }
+
+                    _failing = true;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                await Task.Delay(_options.HeartbeatInterval, _time, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void Judge(SessionStorePhase phase, IReadOnlyList<FleetInstance> fleet)
+    {
+        var others = fleet.Where(i => !i.IsStale && i.InstanceId != _instanceId).ToList();
+        if (SessionStoreFleet.PhaseOfTheOthers(fleet, _instanceId, phase) is not { } fleetPhase
+            || SessionStoreFleet.Steps(phase, fleetPhase) <= 1)
+        {
+            if (_phaseWarning is not null)
+            {
+                LogPhaseInLine(_instanceId, phase);
+            }
+
+            _phaseWarning = null;
+            return;
+        }
+
+        var warning =
+            $"This instance ({_instanceId}) runs phase {phase}, {SessionStoreFleet.Steps(phase, fleetPhase)} steps from {fleetPhase}, which " +
+            $"{others.Count(i => i.Phase == fleetPhase)} of the {others.Count} other live instance(s) run: sessions one writes, the other reads stale or not at all. " +
+            "Move one step at a time (RedisOnly, DualWriteRedisPrimary, DualWritePostgresPrimary, PostgresOnly); see `sessionstore status`.";
+        if (_phaseWarning != warning)
+        {
+            LogPhaseOutOfLine(warning);
+        }
+
+        _phaseWarning = warning;
+    }
+}

@@ -1,0 +1,25 @@
+using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
+using SessionStore.Internal;
+
+namespace SessionStore.Migration.Internal;
+
+/// <summary>
+/// The dual-write cache's comparison, as the migration tools apply it to copies they make themselves. A copy of a
+/// sliding session can only be written with a fresh window (neither store can be told "sliding 20 minutes, 5 left"
+/// through its writes), so a copy that outlives its source by no more than that window is what a copy looks like,
+/// and what the source's next request would give it anyway: not a mismatch, and not a reason to copy it again.
+/// </summary>
+internal static class CopyComparison
+{
+    public static SessionMismatchKind? Classify(StoredEntry primary, StoredEntry? secondary, TimeSpan expiryTolerance)
+    {
+        var kind = SessionComparison.Classify(primary, secondary, expiryTolerance);
+        return kind == SessionMismatchKind.ExpiryDiffers && IsFreshWindowCopy(primary.Expiry, secondary!.Expiry, expiryTolerance) ? null : kind;
+    }
+
+    private static bool IsFreshWindowCopy(ExpiryState primary, ExpiryState secondary, TimeSpan tolerance) =>
+        primary.Sliding is { } window && secondary.Sliding == window
+        && primary.Remaining is { } left && secondary.Remaining is { } copyLeft
+        && copyLeft >= left && copyLeft <= window + tolerance;
+}

@@ -1,0 +1,58 @@
+using SessionStore.Tests.Migration;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Cli;
+
+/// <summary><c>sessionstore sync</c> as the documented remedy: the secondary lost sessions, sync, then verify says ready.</summary>
+[Collection(typeof(BackfillCollection))]
+public sealed class SyncCommandTests(PostgresServer postgres, RedisServer redis)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Sync_then_verify_exits_0_after_Redis_lost_its_sessions_in_dual_pg_primary()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var keys = await scenario.WriteRedisSessionsAsync(300);
+        var environment = VerifyCommandTests.Environment(scenario);
+        await CliRunner.RunAsync(environment, Token, ["backfill", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario)]);
+        foreach (var key in keys.Take(120))
+        {
+            await scenario.Redis.KeyDeleteAsync(scenario.Prefix + key); // as a Redis restarted empty would, for part of the sessions
+        }
+
+        var before = await CliRunner.RunAsync(environment, Token, ["verify", .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+        var sync = await CliRunner.RunAsync(environment, Token, ["sync", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+        var after = await CliRunner.RunAsync(environment, Token, ["verify", "--full", .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+
+        Assert.Equal(1, before.ExitCode);
+        Assert.Contains("sessionstore sync", before.Output, StringComparison.Ordinal);
+        Assert.Equal(0, sync.ExitCode);
+        Assert.Matches(@"Copied\s*│\s*120", sync.Output);
+        Assert.Contains("Sync complete", sync.Output, StringComparison.Ordinal);
+        Assert.Equal(0, after.ExitCode);
+        Assert.Contains("Ready for the next phase", after.Output, StringComparison.Ordinal);
+        Assert.Equal(keys.ToHashSet(), await scenario.RedisKeysAsync());
+    }
+
+    [Theory]
+    [InlineData("redis-only")]
+    [InlineData("pg-only")]
+    public async Task Sync_outside_a_dual_phase_exits_2_before_connecting(string phase)
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("sync", "--phase", phase, "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("dual phase", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sync_with_a_phase_that_names_none_exits_2()
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("sync", "--phase", "dual");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("'dual'", output, StringComparison.Ordinal);
+    }
+}

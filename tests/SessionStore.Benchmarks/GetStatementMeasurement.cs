@@ -57,12 +57,15 @@ internal static class GetStatementMeasurement
         }
 
         Console.WriteLine();
-        Console.WriteLine($"| statement (pgbench -M prepared, 16 clients, 5 s, median of {Rounds} interleaved rounds) | transactions/s (min–max) |");
-        Console.WriteLine("|---|---:|");
+        // Each round's ratio to today's Get in the same round: the machine's noise moves both alike.
+        var today = results[statements[1].Name];
+        Console.WriteLine($"| statement (pgbench -M prepared, 16 clients, 5 s, median of {Rounds} interleaved rounds) | transactions/s (min–max) | ÷ today's Get, same round (min–max) |");
+        Console.WriteLine("|---|---:|---:|");
         foreach (var (name, rates) in results)
         {
             var spread = Spread.Of(rates);
-            Console.WriteLine($"| {name} | {spread.Median:N0} ({spread.Min:N0}–{spread.Max:N0}) |");
+            var ratio = Spread.Of(rates.Select((rate, round) => rate / today[round]));
+            Console.WriteLine($"| {name} | {spread.Median:N0} ({spread.Min:N0}–{spread.Max:N0}) | {ratio.Median:0.00}× ({ratio.Min:0.00}–{ratio.Max:0.00}) |");
         }
     }
 }

@@ -19,9 +19,10 @@ internal static class StoreState
 {
     public const string NewSessionPrefix = "new-";
 
-    public static async Task ResetAsync(NpgsqlDataSource admin, Contender contender, double touchThreshold)
+    public static async Task ResetAsync(NpgsqlDataSource admin, Contender contender, double touchThreshold, bool newSessionsWritten = true)
     {
-        if (contender.Redis is { } redis)
+        // Scanning a Redis server's keys takes a while; only the new-session workload adds any.
+        if (contender.Redis is { } redis && newSessionsWritten)
         {
             await DeleteNewSessionsAsync(redis);
         }

@@ -30,10 +30,8 @@ public sealed class HungPostgresTests(FaultServers servers, ITestOutputHelper ou
         return new PostgresCache(new PostgresCacheOptions { ConnectionString = servers.PostgresConnectionString, TableName = table, OperationTimeout = timeout });
     }
 
-    public static TheoryData<string> Operations => ["get", "set", "refresh", "remove", "revoke", "ping"];
-
     [Theory]
-    [MemberData(nameof(Operations))]
+    [MemberData(nameof(HungServerTiming.Operations), MemberType = typeof(HungServerTiming))]
     public async Task Every_operation_fails_within_the_timeout_naming_store_and_operation(string operation)
     {
         using var cache = await NewCacheAsync(Timeout);
@@ -43,15 +41,7 @@ public sealed class HungPostgresTests(FaultServers servers, ITestOutputHelper ou
         await using var freezer = await servers.PostgresFreezerAsync();
         await freezer.FreezeAsync();
 
-        var (error, elapsed) = await HungServerTiming.FailsAsync<SessionStoreTimeoutException>(() => operation switch
-        {
-            "get" => cache.GetAsync(key, Token),
-            "set" => cache.SetAsync(key, [4], IdleTimeout, Token),
-            "refresh" => cache.RefreshAsync(Guid.NewGuid().ToString(), Token),
-            "remove" => cache.RemoveAsync(key, Token),
-            "revoke" => cache.RevokeUserSessionsAsync("someone", Token),
-            _ => ((ISessionStore)cache).PingAsync(Token),
-        });
+        var (error, elapsed) = await HungServerTiming.FailsAsync<SessionStoreTimeoutException>(() => HungServerTiming.CallAsync(cache, operation, key, Token));
         await freezer.ThawAsync();
 
         output.WriteLine($"{operation} on hung PostgreSQL: {error.GetType().Name} after {elapsed.TotalMilliseconds:0} ms (timeout {Timeout.TotalMilliseconds} ms): {error.Message}");

@@ -23,10 +23,8 @@ public sealed class HungRedisTests(FaultServers servers, ITestOutputHelper outpu
         OperationTimeout = timeout,
     });
 
-    public static TheoryData<string> Operations => ["get", "set", "refresh", "remove", "revoke", "ping"];
-
     [Theory]
-    [MemberData(nameof(Operations))]
+    [MemberData(nameof(HungServerTiming.Operations), MemberType = typeof(HungServerTiming))]
     public async Task Every_operation_fails_within_the_timeout_naming_store_and_operation(string operation)
     {
         using var cache = NewCache(Timeout);
@@ -35,15 +33,7 @@ public sealed class HungRedisTests(FaultServers servers, ITestOutputHelper outpu
         await using var freezer = await servers.RedisFreezerAsync();
         await freezer.FreezeAsync();
 
-        var (error, elapsed) = await HungServerTiming.FailsAsync<SessionStoreTimeoutException>(() => operation switch
-        {
-            "get" => cache.GetAsync(key, Token),
-            "set" => cache.SetAsync(key, [4], IdleTimeout, Token),
-            "refresh" => cache.RefreshAsync(Guid.NewGuid().ToString(), Token),
-            "remove" => cache.RemoveAsync(key, Token),
-            "revoke" => cache.RevokeUserSessionsAsync("someone", Token),
-            _ => ((ISessionStore)cache).PingAsync(Token),
-        });
+        var (error, elapsed) = await HungServerTiming.FailsAsync<SessionStoreTimeoutException>(() => HungServerTiming.CallAsync(cache, operation, key, Token));
         await freezer.ThawAsync();
 
         output.WriteLine($"{operation} on hung Redis: {error.GetType().Name} after {elapsed.TotalMilliseconds:0} ms (timeout {Timeout.TotalMilliseconds} ms): {error.Message}");

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.Internal;
 
 namespace SessionStore.Tests.Faults;
 
@@ -7,6 +9,20 @@ internal static class HungServerTiming
 {
     /// <summary>How late an answer may come on a loaded two-core machine, beyond the bound itself.</summary>
     public static readonly TimeSpan Slack = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The operations every store bounds, by the names its timeout errors give them.</summary>
+    public static TheoryData<string> Operations => ["get", "set", "refresh", "remove", "revoke", "ping"];
+
+    /// <summary>Calls one operation of <paramref name="store"/> by name; a refresh goes to a key never read, so that it reaches the server.</summary>
+    public static Task CallAsync(ISessionStore store, string operation, string key, CancellationToken token) => operation switch
+    {
+        "get" => store.GetAsync(key, token),
+        "set" => store.SetAsync(key, [4], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, token),
+        "refresh" => store.RefreshAsync(Guid.NewGuid().ToString(), token),
+        "remove" => store.RemoveAsync(key, token),
+        "revoke" => store.RevokeUserSessionsAsync("someone", token),
+        _ => store.PingAsync(token),
+    };
 
     /// <summary>Runs <paramref name="call"/>, expecting <typeparamref name="TException"/>; returns it and how long the call took.</summary>
     public static async Task<(TException Error, TimeSpan Elapsed)> FailsAsync<TException>(Func<Task> call)

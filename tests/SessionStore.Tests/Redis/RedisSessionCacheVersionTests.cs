@@ -51,6 +51,27 @@ public sealed class RedisSessionCacheVersionTests(RedisServer server)
     }
 
     [Fact]
+    public async Task Without_scripting_versions_still_order_writes_by_compare_and_set()
+    {
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions
+        {
+            ConfigurationOptions = RedisSessionCacheWithoutScriptingConformanceTests.WithoutScripting(server.Configuration),
+            InstanceName = _prefix,
+        });
+        ISessionStore store = cache;
+        var key = Guid.NewGuid().ToString();
+
+        var ordinary = await store.SetAsync(key, new byte[] { 1 }, IdleTimeout, WriteCondition.Always, async: true, Token);
+        Assert.InRange(ordinary!.Value, DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds() * 1000, DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds() * 1000);
+        Assert.Null(await store.SetAsync(key, new byte[] { 2 }, IdleTimeout, WriteCondition.WhenOlder(ordinary.Value), async: true, Token));
+        Assert.Equal(ordinary + 1, await store.SetAsync(key, new byte[] { 3 }, IdleTimeout, WriteCondition.WhenOlder(ordinary.Value + 1), async: false, Token));
+        Assert.Equal(ordinary + 1, await store.SetAsync(key, new byte[] { 4 }, IdleTimeout, WriteCondition.WhenUnchanged([3]), async: true, Token));
+        var entry = await store.GetEntryAsync(key, async: true, Token);
+        Assert.Equal([4], entry!.Value);
+        Assert.Equal(ordinary + 1, entry.Version);
+    }
+
+    [Fact]
     public async Task An_entry_RedisCache_wrote_reads_as_version_0_and_takes_any_version_ordered_write()
     {
         using var cache = NewCache();

@@ -28,7 +28,7 @@ internal static class RedisEntry
 
     /// <summary>The absolute expiration the way <c>RedisCache</c> derives it: a relative one counts from now.</summary>
     public static DateTimeOffset? Absolute(EntryExpiration expiration, DateTimeOffset now) =>
-        expiration.RelativeToNow is { } relative ? now + relative : null;
+        expiration.AbsoluteAt(now);
 
     /// <summary>
     /// The TTL to set, rounded up to the millisecond. <c>RedisCache</c> truncates it to whole seconds, which

@@ -17,7 +17,8 @@ namespace SessionStore.Internal;
 /// </remarks>
 /// <param name="RelativeToNow">Time until the absolute cap; null for none.</param>
 /// <param name="Sliding">The sliding window; null for none.</param>
-internal readonly record struct EntryExpiration(TimeSpan? RelativeToNow, TimeSpan? Sliding)
+/// <param name="AbsoluteInstant">The absolute expiration as the application gave it, for Redis's <c>absexp</c>; null when it was relative or none.</param>
+internal readonly record struct EntryExpiration(TimeSpan? RelativeToNow, TimeSpan? Sliding, DateTimeOffset? AbsoluteInstant = null)
 {
     /// <summary>A lifetime this long or longer is "never": far beyond any session, well inside every store's range.</summary>
     public static readonly TimeSpan MaximumLifetime = TimeSpan.FromDays(36_500);
@@ -41,8 +42,17 @@ internal readonly record struct EntryExpiration(TimeSpan? RelativeToNow, TimeSpa
 
         // DistributedCacheEntryOptions itself refuses a relative or sliding value that is zero or negative.
         var untilCap = options.AbsoluteExpirationRelativeToNow ?? options.AbsoluteExpiration - now;
-        return new EntryExpiration(Normalize(untilCap), Normalize(options.SlidingExpiration));
+        var instant = options.AbsoluteExpirationRelativeToNow is null ? options.AbsoluteExpiration : null;
+        return Normalize(untilCap) is { } cap
+            ? new EntryExpiration(cap, Normalize(options.SlidingExpiration), instant)
+            : new EntryExpiration(null, Normalize(options.SlidingExpiration));
     }
+
+    /// <summary>
+    /// The absolute expiration on the application's clock, as Microsoft's <c>RedisCache</c> writes it in
+    /// <c>absexp</c>: the instant given, or <paramref name="now"/> plus the relative one; null when there is none.
+    /// </summary>
+    public DateTimeOffset? AbsoluteAt(DateTimeOffset now) => RelativeToNow is { } relative ? AbsoluteInstant ?? now + relative : null;
 
     /// <summary>How long the entry lives from the <c>Set</c>; null when it never expires.</summary>
     public TimeSpan? TimeToLive => (RelativeToNow, Sliding) switch

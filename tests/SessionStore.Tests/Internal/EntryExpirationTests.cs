@@ -53,6 +53,17 @@ public sealed class EntryExpirationTests
     }
 
     [Fact]
+    public void Redis_absexp_keeps_the_instant_given_exactly_as_RedisCache_writes_it()
+    {
+        var instant = Now.AddMinutes(30).AddTicks(3);
+
+        Assert.Equal(instant, EntryExpiration.From(new() { AbsoluteExpiration = instant }, Now).AbsoluteAt(Now));
+        Assert.Equal(Now.AddMinutes(5), EntryExpiration.From(new() { AbsoluteExpiration = instant, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5) }, Now).AbsoluteAt(Now));
+        Assert.Null(EntryExpiration.From(new() { AbsoluteExpiration = DateTimeOffset.MaxValue }, Now).AbsoluteAt(Now));
+        Assert.Null(EntryExpiration.From(new() { SlidingExpiration = TimeSpan.FromMinutes(1) }, Now).AbsoluteAt(Now));
+    }
+
+    [Fact]
     public void DateTimeOffset_MaxValue_as_absolute_expiration_means_never()
     {
         var expiration = EntryExpiration.From(new() { AbsoluteExpiration = DateTimeOffset.MaxValue }, Now);

@@ -16,8 +16,11 @@ public sealed class EntryOptionsPropertyTests(PostgresServer postgres, RedisServ
 {
     private static readonly TimeSpan Agreement = TimeSpan.FromSeconds(1);
 
-    // Entries shorter than this may be gone before they are read back; for them only the answer to the Set is compared.
-    private static readonly TimeSpan Observable = TimeSpan.FromSeconds(3);
+    // Entries shorter than this may be gone before they are read back on a loaded machine; for them only the
+    // answer to the Set is compared.
+    private static readonly TimeSpan Observable = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan NearFuture = TimeSpan.FromSeconds(5);
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -30,7 +33,9 @@ public sealed class EntryOptionsPropertyTests(PostgresServer postgres, RedisServ
 
     /// <summary>An absolute expiration as an offset from the moment of the Set; null offset = DateTimeOffset.MaxValue.</summary>
     private static readonly Gen<AbsoluteChoice> Absolute = Gen.Frequency(
-        (6, Duration.Select(d => new AbsoluteChoice(d, Past: false))),
+        // A future instant at least 5 s away: one closer may pass between the two stores' writes, and the second
+        // would rightly refuse it (instants that close are covered with a fixed clock in EntryExpirationTests).
+        (6, Duration.Select(d => new AbsoluteChoice(d < NearFuture ? d + NearFuture : d, Past: false))),
         (1, Gen.Long[1, TimeSpan.TicksPerDay * 365].Select(t => new AbsoluteChoice(TimeSpan.FromTicks(t), Past: true))),
         (2, Gen.Const(new AbsoluteChoice(null, Past: false))),
         (1, Gen.Const(new AbsoluteChoice(null, Past: true))));
@@ -75,7 +80,6 @@ public sealed class EntryOptionsPropertyTests(PostgresServer postgres, RedisServ
             var clock = Stopwatch.StartNew();
             var postgresError = await Record.ExceptionAsync(() => pair.Postgres.SetAsync(c.Key, value, options, Token));
             var redisError = await Record.ExceptionAsync(() => pair.Redis.SetAsync(c.Key, value, options, Token));
-            var betweenWrites = clock.Elapsed;
 
             Assert.Equal(postgresError?.GetType(), redisError?.GetType());
             if (postgresError is not null)
@@ -102,8 +106,8 @@ public sealed class EntryOptionsPropertyTests(PostgresServer postgres, RedisServ
             Assert.Equal(value, redisEntry?.Value);
 
             Assert.Equal(postgresEntry!.Expiry.Sliding, redisEntry!.Expiry.Sliding);
-            AssertAgree(postgresEntry.Expiry.Remaining, redisEntry.Expiry.Remaining, Agreement + betweenWrites);
-            AssertAgree(postgresEntry.Expiry.AbsoluteRemaining, redisEntry.Expiry.AbsoluteRemaining, Agreement + betweenWrites);
+            AssertAgree(postgresEntry.Expiry.Remaining, redisEntry.Expiry.Remaining, Agreement + elapsed);
+            AssertAgree(postgresEntry.Expiry.AbsoluteRemaining, redisEntry.Expiry.AbsoluteRemaining, Agreement + elapsed);
             if (expected is { } asked)
             {
                 // Never silently early: at most the touch tolerance of the window, and the time this check took.
@@ -127,7 +131,7 @@ public sealed class EntryOptionsPropertyTests(PostgresServer postgres, RedisServ
         Assert.InRange(never, 1, compared - 1);
     }
 
-    /// <summary>The two stores' figures differ at most by the time between their writes plus <paramref name="tolerance"/>.</summary>
+    /// <summary>The two stores' figures differ at most by the time the sample took plus a second.</summary>
     private static void AssertAgree(TimeSpan? postgres, TimeSpan? redis, TimeSpan tolerance)
     {
         Assert.Equal(postgres is null, redis is null);

@@ -94,7 +94,9 @@ public class AllocationBenchmarks
             .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
             .AddDiagnoser(MemoryDiagnoser.Default)
             .AddLogger(NullLogger.Instance)
-            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator)
+            // Its logs and result files go to the temporary directory, not into the repository.
+            .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "sessionstore-benchmarkdotnet"));
         var summary = BenchmarkRunner.Run<AllocationBenchmarks>(config);
         return summary.Reports
             .Select(r => (r.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''), r.ResultStatistics?.Mean ?? double.NaN, r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase)))

@@ -58,6 +58,7 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
 
         await ownRedis.KillAsync();
         await ownRedis.RestartAsync(Token);
+        await WaitUntilTheAppReachesRedisAsync(app, ownRedis.Configuration);
         var before = await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true }, Token);
 
         // Logouts through the application (PostgreSQL, the primary, first; then Redis) before and during the sync,
@@ -234,6 +235,25 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new SessionStoreSync(scenario.Options(phase)).RunAsync(new BackfillOptions(), cancellationToken: Token));
 
         Assert.Contains("has no secondary", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The application's connection fails fast while it reconnects to the restarted server; the logouts this test
+    /// makes must reach Redis (it is sync's resurrection check under test, not the reconnect), so wait for it.
+    /// </summary>
+    private static async Task WaitUntilTheAppReachesRedisAsync(IDistributedCache app, string configuration)
+    {
+        var probe = $"probe-{Guid.NewGuid()}";
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(configuration);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await connection.GetDatabase().KeyExistsAsync("app:" + probe))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the application did not reconnect to the restarted Redis within 30 s");
+            await Task.Delay(100, Token);
+            await app.SetAsync(probe, MigrationScenario.Session(0, "probe"), Sliding, Token);
+        }
+
+        await app.RemoveAsync(probe, Token);
     }
 
     private static async Task<HashSet<string>> RedisKeysAsync(string configuration, string prefix)

@@ -42,19 +42,24 @@ public sealed class FaultServers : IAsyncLifetime
         await using var connection = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration + ",allowAdmin=true");
         var info = await connection.GetServer(connection.GetEndPoints()[0]).InfoAsync("server");
         var processId = info.SelectMany(group => group).Single(pair => pair.Key == "process_id").Value;
-        return new ProcessFreezer([int.Parse(processId)]);
+        return ProcessFreezer.ForProcess(int.Parse(processId));
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_postgres is not null)
+        try
         {
-            await _postgres.DisposeAsync();
+            if (_postgres is not null)
+            {
+                await _postgres.DisposeAsync();
+            }
         }
-
-        if (_redis is not null)
+        finally
         {
-            await _redis.DisposeAsync();
+            if (_redis is not null)
+            {
+                await _redis.DisposeAsync();
+            }
         }
     }
 }

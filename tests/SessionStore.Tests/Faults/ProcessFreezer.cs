@@ -7,45 +7,52 @@ namespace SessionStore.Tests.Faults;
 /// Hangs a server as a stalled VM or a full disk would: SIGSTOP to its processes, so connections are accepted
 /// by the kernel and never answered; SIGCONT lets it go on. Used only on servers a test started for itself.
 /// </summary>
-internal sealed class ProcessFreezer(IReadOnlyList<int> processIds) : IAsyncDisposable
+internal sealed class ProcessFreezer(int rootProcessId, bool withChildren) : IAsyncDisposable
 {
-    private bool _frozen;
+    private List<int> _frozen = [];
 
-    /// <summary>A process and its children (a PostgreSQL postmaster and its backends), as they are now.</summary>
-    public static ProcessFreezer ForTree(int rootProcessId) => new([rootProcessId, .. Descendants(rootProcessId)]);
+    /// <summary>A process and the children it has when frozen (a PostgreSQL postmaster and its backends).</summary>
+    public static ProcessFreezer ForTree(int rootProcessId) => new(rootProcessId, withChildren: true);
 
+    public static ProcessFreezer ForProcess(int processId) => new(processId, withChildren: false);
+
+    /// <summary>Stops the root first, so it forks nothing more, then every child it has by then.</summary>
     public async Task FreezeAsync()
     {
-        await SignalAsync("STOP");
-        _frozen = true;
+        _frozen = [rootProcessId];
+        Assert.True(await SignalAsync("STOP", rootProcessId), $"kill -STOP {rootProcessId} failed");
+        if (withChildren)
+        {
+            var children = Descendants(rootProcessId);
+            _frozen.AddRange(children);
+            foreach (var child in children)
+            {
+                // A backend that exited since the listing is simply gone.
+                await SignalAsync("STOP", child);
+            }
+        }
     }
 
     public async Task ThawAsync()
     {
-        await SignalAsync("CONT");
-        _frozen = false;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_frozen)
+        foreach (var id in _frozen)
         {
-            await ThawAsync();
+            await SignalAsync("CONT", id);
         }
+
+        _frozen = [];
     }
 
-    private async Task SignalAsync(string signal)
+    public async ValueTask DisposeAsync() => await ThawAsync();
+
+    private static async Task<bool> SignalAsync(string signal, int processId)
     {
         var start = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
         start.ArgumentList.Add("-" + signal);
-        foreach (var id in processIds)
-        {
-            start.ArgumentList.Add(id.ToString(CultureInfo.InvariantCulture));
-        }
-
+        start.ArgumentList.Add(processId.ToString(CultureInfo.InvariantCulture));
         using var kill = Process.Start(start)!;
         await kill.WaitForExitAsync();
-        Assert.True(kill.ExitCode == 0, $"kill -{signal} failed: {await kill.StandardError.ReadToEndAsync()}");
+        return kill.ExitCode == 0;
     }
 
     private static List<int> Descendants(int parent)

@@ -26,6 +26,7 @@ internal static class CliOutput
     {
         Description = "text (default): tables for people; json: one JSON document on standard output for scripts (camelCase names, see docs/cli.md).",
         DefaultValueFactory = _ => OutputFormat.Text,
+        HelpName = "text|json",
     };
 
     /// <summary>A console for a pipe or a file: no colours, no escape codes, nothing animated, and no wrapping.</summary>

@@ -108,15 +108,6 @@ public sealed class CliJsonOutputTests(PostgresServer postgres, RedisServer redi
     }
 
     [Fact]
-    public async Task An_unknown_output_format_is_a_usage_error()
-    {
-        var (exitCode, output) = await CliRunner.RunAsync("stats", "--output", "yaml");
-
-        Assert.Equal(2, exitCode);
-        Assert.Contains("yaml", output, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Without_a_terminal_a_long_table_name_and_prefix_never_wrap_a_row()
     {
         // Long enough that an 80-column layout (the default for a redirected console) wraps the caption and rows.

@@ -130,6 +130,21 @@ public sealed class CliJsonOutputTests(PostgresServer postgres, RedisServer redi
         Assert.DoesNotContain("━", backfill.Output, StringComparison.Ordinal); // no progress bar
     }
 
+    [Fact]
+    public async Task Without_a_terminal_backfill_prints_a_progress_line_per_10_seconds_at_most_not_per_batch()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(1_000);
+        var started = DateTime.UtcNow;
+
+        var (exitCode, output) = await CliRunner.RunPlainAsync(VerifyCommandTests.Environment(_scenario), Token, ["backfill", "--batch-size", "50", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(_scenario)]);
+
+        Assert.Equal(0, exitCode);
+        var progressLines = output.Split('\n').Count(line => line.StartsWith("Backfill: ", StringComparison.Ordinal));
+        Assert.InRange(progressLines, 1, 1 + (int)((DateTime.UtcNow - started).TotalSeconds / 10)); // 20 batches, not 20 lines
+        Assert.Matches(@"Copied\s*│\s*1,000", output);
+    }
+
     public void Dispose() => _scenario.Dispose();
 
     private async Task<JsonElement> RunJsonAsync(int expectedExitCode, params string[] command)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SessionStore.Cli.Output;
 using SessionStore.Migration;
 using Spectre.Console;
 
@@ -37,7 +38,12 @@ internal sealed class CopyCommandShared
 
     public Option<bool> Restart { get; } = new("--restart") { Description = "Ignore an existing checkpoint and start from the beginning." };
 
-    private IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart];
+    public Option<OutputFormat> Output { get; } = CliOutput.CreateOption();
+
+    /// <summary>Without a terminal, at most one progress line this often: a log keeps a heartbeat, not a line per batch.</summary>
+    public static TimeSpan PlainProgressInterval { get; } = TimeSpan.FromSeconds(10);
+
+    private IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart, Output];
 
     private BackfillOptions Options(ParseResult parse) => new()
     {
@@ -66,10 +72,16 @@ internal sealed class CopyCommandShared
             checkOptions(options);
             CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
             var copyOptions = Options(parse);
+            Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> run = (progress, t) => copy(options, copyOptions, progress, t);
+            if (parse.GetValue(Output) == OutputFormat.Json)
+            {
+                return await RunForJsonAsync(context.Console, copyOptions, run, token).ConfigureAwait(false);
+            }
+
             return await RunAsync(
                 context.Console,
                 copyOptions,
-                (progress, t) => copy(options, copyOptions, progress, t),
+                run,
                 $"[green]{Title} complete.[/] Check the stores with [bold]sessionstore verify[/].",
                 token).ConfigureAwait(false);
         });
@@ -82,7 +94,38 @@ internal sealed class CopyCommandShared
         BackfillProgress? last = null;
         try
         {
-            await console.Progress()
+            if (!console.Profile.Capabilities.Interactive)
+            {
+                last = await copy(new Reporter(PlainProgress(console)), token).ConfigureAwait(false);
+            }
+            else
+            {
+                await RunWithProgressBarAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            if (last is not null)
+            {
+                WriteSummary(console, last);
+            }
+
+            console.MarkupLine($"[yellow]Interrupted.[/] Run the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
+            return ExitCodes.Interrupted;
+        }
+
+        WriteSummary(console, last!);
+        if (last!.Errors > 0)
+        {
+            console.MarkupLine($"[red]{last.Errors:N0} sessions could not be copied[/] (keys longer than 255 characters for PostgreSQL, or entries the target refused).");
+            return ExitCodes.ProblemsFound;
+        }
+
+        console.MarkupLine(done);
+        return ExitCodes.Success;
+
+        Task RunWithProgressBarAsync() =>
+            console.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .StartAsync(async progress =>
@@ -95,35 +138,52 @@ internal sealed class CopyCommandShared
                         task.Value = p.Completed ? task.MaxValue : p.Scanned;
                         task.Description = $"{p.Copied + p.Replaced:N0} copied, {SessionsPerSecond(p):N0}/s";
                     }), token).ConfigureAwait(false);
-                }).ConfigureAwait(false);
+                });
+    }
+
+    /// <summary>The copy with nothing on the console until its one JSON document, whatever the outcome.</summary>
+    private async Task<int> RunForJsonAsync(IAnsiConsole console, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, CancellationToken token)
+    {
+        var last = new BackfillProgress();
+        try
+        {
+            last = await copy(new Reporter(p => last = p), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            if (last is not null)
-            {
-                console.Write(Summary(last));
-            }
-
-            console.MarkupLine($"[yellow]Interrupted.[/] Run the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
+            CliOutput.WriteJson(console, Report(last, "interrupted", options.CheckpointPath));
             return ExitCodes.Interrupted;
         }
 
-        console.Write(Summary(last!));
-        if (last!.Errors > 0)
-        {
-            console.MarkupLine($"[red]{last.Errors:N0} sessions could not be copied[/] (keys longer than 255 characters for PostgreSQL, or entries the target refused).");
-            return ExitCodes.ProblemsFound;
-        }
+        var failed = last.Errors > 0;
+        CliOutput.WriteJson(console, Report(last, failed ? "errors" : "completed", checkpoint: null));
+        return failed ? ExitCodes.ProblemsFound : ExitCodes.Success;
+    }
 
-        console.MarkupLine(done);
-        return ExitCodes.Success;
+    private CopyReport Report(BackfillProgress p, string outcome, string? checkpoint) => new(
+        _name, outcome, p.Scanned, p.Copied, p.Replaced, p.AlreadyPresent, p.Skipped, p.ResurrectionsAvoided, p.Errors, p.Resumed, p.Elapsed.TotalSeconds, checkpoint);
+
+    /// <summary>One plain line per <see cref="PlainProgressInterval"/> at most; the summary table follows at the end.</summary>
+    private Action<BackfillProgress> PlainProgress(IAnsiConsole console)
+    {
+        var next = TimeSpan.Zero;
+        return p =>
+        {
+            if (p.Completed || p.Elapsed < next)
+            {
+                return;
+            }
+
+            next = p.Elapsed + PlainProgressInterval;
+            console.WriteLine($"{Title}: {p.Scanned:N0} of about {p.EstimatedTotal:N0} scanned, {p.Copied + p.Replaced:N0} copied, {SessionsPerSecond(p):N0}/s, {p.Elapsed.TotalSeconds:F0} s");
+        };
     }
 
     private string Title => char.ToUpperInvariant(_name[0]) + _name[1..];
 
     private static double SessionsPerSecond(BackfillProgress p) => p.Elapsed > TimeSpan.Zero ? p.Scanned / p.Elapsed.TotalSeconds : 0;
 
-    private Table Summary(BackfillProgress p)
+    private void WriteSummary(IAnsiConsole console, BackfillProgress p)
     {
         var table = new Table().AddColumn(Title).AddColumn(new TableColumn("Sessions").RightAligned());
         table.AddRow("Scanned", $"{p.Scanned:N0}");
@@ -137,8 +197,7 @@ internal sealed class CopyCommandShared
         table.AddRow("Expired or skipped", $"{p.Skipped:N0}");
         table.AddRow("Resurrection avoided", $"{p.ResurrectionsAvoided:N0}");
         table.AddRow("Errors", $"{p.Errors:N0}");
-        table.Caption($"{(p.Resumed ? "resumed from a checkpoint; " : "")}this run {p.Elapsed.TotalSeconds:F1} s");
-        return table;
+        CliOutput.WriteTable(console, table, $"{(p.Resumed ? "resumed from a checkpoint; " : "")}this run {p.Elapsed.TotalSeconds:F1} s");
     }
 
     private sealed class Reporter(Action<BackfillProgress> report) : IProgress<BackfillProgress>

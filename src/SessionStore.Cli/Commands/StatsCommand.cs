@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SessionStore.Cli.Output;
 using SessionStore.Migration;
 using Spectre.Console;
 
@@ -10,11 +11,30 @@ internal static class StatsCommand
 {
     public static Command Create(CommandContext context)
     {
-        var command = new Command("stats", "Show live sessions per store, expired rows not yet cleaned, table and index sizes, the HOT-update ratio and the last cleanup run.");
+        var output = CliOutput.CreateOption();
+        var command = new Command("stats", "Show live sessions per store, expired rows not yet cleaned, table and index sizes, the HOT-update ratio and the last cleanup run.") { output };
         context.SetAction(command, async (parse, token) =>
         {
             var options = context.Options(parse);
             var s = await SessionStoreStatistics.CollectAsync(options, token).ConfigureAwait(false);
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                CliOutput.WriteJson(context.Console, new StatsReport(
+                    $"{options.Postgres.SchemaName}.{options.Postgres.TableName}",
+                    options.Redis.InstanceName,
+                    s.RedisLiveSessions,
+                    s.PostgresLiveSessions,
+                    s.PostgresExpiredRows,
+                    s.TableBytes,
+                    s.IndexBytes,
+                    s.Updates,
+                    s.HotUpdateRatio,
+                    s.LastCleanupFinishedAt,
+                    s.LastCleanupRowsDeleted,
+                    s.LastCleanupDuration?.TotalMilliseconds));
+                return ExitCodes.Success;
+            }
+
             var table = new Table().AddColumn("Statistic").AddColumn(new TableColumn("Value").RightAligned());
             table.AddRow("Redis live sessions", Count(s.RedisLiveSessions));
             table.AddRow("PostgreSQL live sessions", Count(s.PostgresLiveSessions));
@@ -33,8 +53,7 @@ internal static class StatsCommand
                     : "none recorded");
             }
 
-            table.Caption(Markup.Escape($"{options.Postgres.SchemaName}.{options.Postgres.TableName}, Redis prefix '{options.Redis.InstanceName}'"));
-            context.Console.Write(table);
+            CliOutput.WriteTable(context.Console, table, Markup.Escape($"{options.Postgres.SchemaName}.{options.Postgres.TableName}, Redis prefix '{options.Redis.InstanceName}'"));
             return ExitCodes.Success;
         });
         return command;

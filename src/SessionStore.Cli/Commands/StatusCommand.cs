@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SessionStore.Cli.Output;
 using SessionStore.Fleet;
 using Spectre.Console;
 
@@ -22,13 +23,26 @@ internal static class StatusCommand
                 r.AddError("--stale-after must be more than 0, e.g. 00:01:00.");
             }
         });
-        var command = new Command("status", "Show the application instances of the fleet: the phase each runs and its last heartbeat, stale ones marked.") { staleAfter };
+        var output = CliOutput.CreateOption();
+        var command = new Command("status", "Show the application instances of the fleet: the phase each runs and its last heartbeat, stale ones marked.") { staleAfter, output };
         context.SetAction(command, async (parse, token) =>
         {
             var options = context.Options(parse).Postgres;
             CommandContext.ThrowIfInvalid(options.Validate().Select(f => $"SessionStore:Postgres: {f} (the fleet table lives beside the session table; set --postgres or SessionStore:Postgres:ConnectionString)"));
             var instances = await SessionStoreFleet.ReadAsync(options, parse.GetValue(staleAfter), token).ConfigureAwait(false);
             var console = context.Console;
+            var live = instances.Where(i => !i.IsStale && i.Phase != SessionStorePhase.Unspecified).ToList();
+            var adjacent = live.Count == 0 || live.Max(i => i.Phase) - live.Min(i => i.Phase) <= 1;
+            if (parse.GetValue(output) == OutputFormat.Json)
+            {
+                CliOutput.WriteJson(console, new StatusReport(
+                    $"{options.SchemaName}.{options.TableName}_instances",
+                    parse.GetValue(staleAfter).TotalSeconds,
+                    live.Count,
+                    adjacent,
+                    [.. instances.Select(i => new StatusInstance(i.InstanceId, i.Phase, i.StartedAt, i.LastHeartbeat, i.HeartbeatAge.TotalSeconds, i.IsStale))]));
+                return adjacent ? ExitCodes.Success : ExitCodes.ProblemsFound;
+            }
 
             var table = new Table().AddColumn("Instance").AddColumn("Phase").AddColumn("Last heartbeat (UTC)").AddColumn(new TableColumn("Age").RightAligned()).AddColumn("State");
             foreach (var instance in instances)
@@ -41,10 +55,8 @@ internal static class StatusCommand
                     instance.IsStale ? "[yellow]stale[/]" : "[green]live[/]");
             }
 
-            table.Caption(Markup.Escape($"{options.SchemaName}.{options.TableName}_instances; stale after {parse.GetValue(staleAfter)}"));
-            console.Write(table);
+            CliOutput.WriteTable(console, table, Markup.Escape($"{options.SchemaName}.{options.TableName}_instances; stale after {parse.GetValue(staleAfter)}"));
 
-            var live = instances.Where(i => !i.IsStale && i.Phase != SessionStorePhase.Unspecified).ToList();
             if (live.Count == 0)
             {
                 console.MarkupLine("No live instance: none has written a heartbeat lately.");
@@ -52,8 +64,7 @@ internal static class StatusCommand
             }
 
             var phases = live.GroupBy(i => i.Phase).OrderBy(g => g.Key).Select(g => $"{g.Key} ({g.Count()})").ToList();
-            var (lowest, highest) = (live.Min(i => i.Phase), live.Max(i => i.Phase));
-            if (highest - lowest > 1)
+            if (!adjacent)
             {
                 console.MarkupLine(
                     $"[red]The live instances run phases more than one step apart:[/] {string.Join(", ", phases)}. " +

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SessionStore.Cli.Output;
 using SessionStore.DualWrite;
 using SessionStore.Migration;
 using Spectre.Console;
@@ -32,26 +33,37 @@ internal static class VerifyCommand
                 r.AddError($"--count-tolerance is {r.GetValueOrDefault<double>().ToString(CultureInfo.InvariantCulture)}; it must be between 0 and 1 (0.01 = 1 %).");
             }
         });
+        var output = CliOutput.CreateOption();
         var command = new Command("verify", "Compare the stores; exit 0 only when the live counts are close and no mismatch is confirmed (ready for the next phase).")
         {
-            sample, full, countTolerance,
+            sample, full, countTolerance, output,
         };
         context.SetAction(command, async (parse, token) =>
         {
             var options = context.Options(parse);
             CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
             var console = context.Console;
-            var result = await console.Status().StartAsync("Comparing the stores…", _ =>
-                new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { SampleSize = parse.GetValue(sample), Full = parse.GetValue(full), CountTolerance = parse.GetValue(countTolerance) }, token)).ConfigureAwait(false);
+            var verify = () => new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { SampleSize = parse.GetValue(sample), Full = parse.GetValue(full), CountTolerance = parse.GetValue(countTolerance) }, token);
+            var json = parse.GetValue(output) == OutputFormat.Json;
+
+            // A spinner is for a person watching a terminal; a pipe or a script would only collect its frames.
+            var result = json || !console.Profile.Capabilities.Interactive
+                ? await verify().ConfigureAwait(false)
+                : await console.Status().StartAsync("Comparing the stores…", _ => verify()).ConfigureAwait(false);
 
             var primary = result.PostgresIsPrimary ? "PostgreSQL" : "Redis";
+            if (json)
+            {
+                CliOutput.WriteJson(console, Report(result, primary));
+                return result.IsReadyForNextPhase ? ExitCodes.Success : ExitCodes.ProblemsFound;
+            }
+
             var counts = new Table().AddColumn("Store").AddColumn(new TableColumn("Live sessions").RightAligned());
             counts.AddRow($"Redis{(result.PostgresIsPrimary ? "" : " (primary)")}", $"{result.RedisLiveSessions:N0}");
             counts.AddRow($"PostgreSQL{(result.PostgresIsPrimary ? " (primary)" : "")}", $"{result.PostgresLiveSessions:N0}");
             var gap = result.CountsAreClose ? $"{result.CountGap:N0}" : $"[red]{result.CountGap:N0}[/]";
             counts.AddRow("Gap", gap);
-            counts.Caption($"phase {result.Phase}; counts may differ by {result.CountTolerance.ToString("P1", CultureInfo.InvariantCulture)} of the larger ({result.AllowedCountGap:N0} sessions)");
-            console.Write(counts);
+            CliOutput.WriteTable(console, counts, $"phase {result.Phase}; counts may differ by {result.CountTolerance.ToString("P1", CultureInfo.InvariantCulture)} of the larger ({result.AllowedCountGap:N0} sessions)");
 
             var mismatches = new Table().AddColumn("Mismatch").AddColumn(new TableColumn("Confirmed").RightAligned());
             foreach (var (kind, count) in result.Mismatches)
@@ -59,8 +71,7 @@ internal static class VerifyCommand
                 mismatches.AddRow(Describe(kind), count == 0 ? "0" : $"[red]{count:N0}[/]");
             }
 
-            mismatches.Caption($"{result.Compared:N0} {primary} sessions compared; {result.Unconfirmed:N0} differed only while a write was in flight");
-            console.Write(mismatches);
+            CliOutput.WriteTable(console, mismatches, $"{result.Compared:N0} {primary} sessions compared; {result.Unconfirmed:N0} differed only while a write was in flight");
             if (result.IsReadyForNextPhase)
             {
                 console.MarkupLine("[green]Ready for the next phase:[/] the live counts are close and no mismatch is confirmed.");
@@ -84,6 +95,25 @@ internal static class VerifyCommand
             return ExitCodes.ProblemsFound;
         });
         return command;
+    }
+
+    private static VerifyReport Report(VerificationResult result, string primary)
+    {
+        return new(
+            result.IsReadyForNextPhase,
+            result.Phase,
+        primary,
+            result.RedisLiveSessions,
+            result.PostgresLiveSessions,
+            result.CountGap,
+            result.AllowedCountGap,
+            result.CountTolerance,
+            result.CountsAreClose,
+            result.Compared,
+            result.Unconfirmed,
+            new MismatchCounts(Count(SessionMismatchKind.MissingInSecondary), Count(SessionMismatchKind.ValueDiffers), Count(SessionMismatchKind.ExpiryDiffers)));
+
+        long Count(SessionMismatchKind kind) => result.Mismatches.GetValueOrDefault(kind);
     }
 
     private static string Describe(SessionMismatchKind kind) => kind switch

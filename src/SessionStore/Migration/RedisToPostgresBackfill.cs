@@ -19,17 +19,23 @@ namespace SessionStore.Migration;
 public sealed class RedisToPostgresBackfill
 {
     private readonly SessionStoreOptions _options;
+    private readonly Func<ICopySource, ICopySource> _decorateSource;
 
     /// <summary>Creates a backfill between the stores of <paramref name="options"/> (its <c>Postgres</c> and <c>Redis</c> sections).</summary>
     /// <param name="options">The same options the application's <c>AddDualWriteSessionStore</c> reads.</param>
     public RedisToPostgresBackfill(SessionStoreOptions options)
+        : this(options, source => source)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _options = options;
     }
 
-    /// <summary>Called with the keys just copied, before Redis is checked again; lets tests delete a source in that window.</summary>
-    internal Func<IReadOnlyList<string>, Task>? AfterCopyForTesting { get; set; }
+    /// <summary>Creates a backfill whose Redis source is read through <paramref name="decorateSource"/>'s wrapper (instrumentation, or interleaving a write).</summary>
+    internal RedisToPostgresBackfill(SessionStoreOptions options, Func<ICopySource, ICopySource> decorateSource)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(decorateSource);
+        _options = options;
+        _decorateSource = decorateSource;
+    }
 
     /// <summary>Runs the backfill to the end of the SCAN, or until cancelled.</summary>
     /// <param name="options">Batch size, rate limit and checkpoint.</param>
@@ -46,10 +52,7 @@ public sealed class RedisToPostgresBackfill
         var source = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
         {
-            var copier = new SessionCopier(source, new PostgresTable(cache), options, replaceOlder: false, _options.ExpiryTolerance)
-            {
-                AfterCopyForTesting = AfterCopyForTesting,
-            };
+            var copier = new SessionCopier(_decorateSource(source), new PostgresTable(cache), options, replaceOlder: false, _options.ExpiryTolerance);
             return await copier.RunAsync(progress, cancellationToken).ConfigureAwait(false);
         }
     }

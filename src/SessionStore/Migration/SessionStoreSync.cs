@@ -22,17 +22,23 @@ namespace SessionStore.Migration;
 public sealed class SessionStoreSync
 {
     private readonly SessionStoreOptions _options;
+    private readonly Func<ICopySource, ICopySource> _decorateSource;
 
     /// <summary>Creates a sync between the stores of <paramref name="options"/>; its <see cref="SessionStoreOptions.Phase"/> names the primary.</summary>
     /// <param name="options">The same options the application's <c>AddDualWriteSessionStore</c> reads.</param>
     public SessionStoreSync(SessionStoreOptions options)
+        : this(options, source => source)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _options = options;
     }
 
-    /// <summary>Called with the keys just copied, before the primary is checked again; lets tests remove a session in that window.</summary>
-    internal Func<IReadOnlyList<string>, Task>? AfterCopyForTesting { get; set; }
+    /// <summary>Creates a sync whose primary is read through <paramref name="decorateSource"/>'s wrapper (instrumentation, or interleaving a write).</summary>
+    internal SessionStoreSync(SessionStoreOptions options, Func<ICopySource, ICopySource> decorateSource)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(decorateSource);
+        _options = options;
+        _decorateSource = decorateSource;
+    }
 
     /// <summary>Runs the sync to the end of the primary's sessions, or until cancelled.</summary>
     /// <param name="options">Batch size, rate limit and checkpoint.</param>
@@ -62,10 +68,7 @@ public sealed class SessionStoreSync
             var (source, target) = PhaseRoles.PostgresIsPrimary(_options.Phase)
                 ? ((ICopySource)table, (ICopyTarget)new RedisTarget(redisCache, redis))
                 : (redis, table);
-            var copier = new SessionCopier(source, target, options, replaceOlder: true, _options.ExpiryTolerance)
-            {
-                AfterCopyForTesting = AfterCopyForTesting,
-            };
+            var copier = new SessionCopier(_decorateSource(source), target, options, replaceOlder: true, _options.ExpiryTolerance);
             return await copier.RunAsync(progress, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -57,6 +57,7 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [Theory]
     [InlineData("backfill", "--no-such-option")]
     [InlineData("backfill", "--rate", "0")]
+    [InlineData("stats", "--output", "yaml")]
     [InlineData("no-such-command")]
     [InlineData("revoke")]
     public async Task Bad_arguments_exit_with_2(params string[] args)

@@ -14,6 +14,14 @@ public static class CliRunner
         return (exitCode, console.Output);
     }
 
+    /// <summary>Runs with the console the tool uses when standard output is a pipe or a file.</summary>
+    public static async Task<(int ExitCode, string Output)> RunPlainAsync(IReadOnlyDictionary<string, string?>? environment, CancellationToken token, params string[] args)
+    {
+        await using var writer = new StringWriter();
+        var exitCode = await CliApplication.RunAsync(args, SessionStore.Cli.Output.CliOutput.Plain(writer), environment ?? new Dictionary<string, string?>(), token);
+        return (exitCode, writer.ToString());
+    }
+
     public static Task<(int ExitCode, string Output)> RunAsync(params string[] args) =>
         RunAsync(null, TestContext.Current.CancellationToken, args);
 

@@ -89,17 +89,14 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
         await _scenario.CreateTableAsync();
         await _scenario.WriteRedisSessionsAsync(10);
         string? loggedOut = null;
-        var backfill = new RedisToPostgresBackfill(_scenario.Options())
+        var backfill = new RedisToPostgresBackfill(_scenario.Options(), source => new BeforeHoldCheckSource(source, async copied =>
         {
-            AfterCopyForTesting = async copied =>
+            if (loggedOut is null)
             {
-                if (loggedOut is null)
-                {
-                    loggedOut = copied[0];
-                    await _scenario.Redis.KeyDeleteAsync(_scenario.Prefix + loggedOut);
-                }
-            },
-        };
+                loggedOut = copied[0];
+                await _scenario.Redis.KeyDeleteAsync(_scenario.Prefix + loggedOut);
+            }
+        }));
 
         var result = await backfill.RunAsync(new BackfillOptions(), cancellationToken: Token);
 

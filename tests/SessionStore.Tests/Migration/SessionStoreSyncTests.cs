@@ -91,18 +91,15 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
         }, CancellationToken.None);
 
         string? loggedOutInTheWindow = null;
-        var sync = new SessionStoreSync(options)
+        var sync = new SessionStoreSync(options, source => new BeforeHoldCheckSource(source, async copied =>
         {
-            AfterCopyForTesting = async copied =>
+            if (loggedOutInTheWindow is null)
             {
-                if (loggedOutInTheWindow is null)
-                {
-                    loggedOutInTheWindow = copied[^1];
-                    using var direct = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table });
-                    await direct.RemoveAsync(loggedOutInTheWindow, CancellationToken.None);
-                }
-            },
-        };
+                loggedOutInTheWindow = copied[^1];
+                using var direct = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table });
+                await direct.RemoveAsync(loggedOutInTheWindow, CancellationToken.None);
+            }
+        }));
         var result = await sync.RunAsync(new BackfillOptions { BatchSize = 100, RatePerSecond = 2_000 }, cancellationToken: Token);
         await stop.CancelAsync();
         await remover;

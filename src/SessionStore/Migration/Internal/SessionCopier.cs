@@ -22,9 +22,6 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
 
     private TimeSpan ExpiryTolerance => expiryTolerance;
 
-    /// <summary>Called with the keys just copied, before the source is checked again; lets tests delete a source in that window.</summary>
-    public Func<IReadOnlyList<string>, Task>? AfterCopyForTesting { get; init; }
-
     public async Task<BackfillProgress> RunAsync(IProgress<BackfillProgress>? progress, CancellationToken cancellationToken)
     {
         options.ThrowIfInvalid();
@@ -135,11 +132,6 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
             }
 
             var landedKeys = landed.ConvertAll(l => l.Copy.Key);
-            if (owner.AfterCopyForTesting is { } hook)
-            {
-                await hook(landedKeys).ConfigureAwait(false);
-            }
-
             // A session removed from the source after it was read (a logout: the application removes it from the
             // primary first, then the secondary — whose delete may come before the copy lands) is found here, and
             // exactly that copy is taken back.

@@ -1,0 +1,188 @@
+using System.Text;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SessionStore.Cleanup.Internal;
+using SessionStore.DualWrite;
+using SessionStore.Postgres;
+using SessionStore.Redis;
+using SessionStore.Tests.TestServers;
+using StackExchange.Redis;
+
+namespace SessionStore.Tests.DependencyInjection;
+
+/// <summary>
+/// What AddPostgresCache, AddRedisSessionCache, AddPostgresCacheCleanup and both AddDualWriteSessionStore overloads
+/// register, that they borrow the container's NpgsqlDataSource / IConnectionMultiplexer when no connection is
+/// configured, and that a missing setting stops start-up with the setting named.
+/// </summary>
+public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServer redis)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task AddPostgresCache_registers_PostgresCache_and_borrows_the_containers_data_source()
+    {
+        var table = await CreateTableAsync();
+        await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
+        var services = new ServiceCollection().AddLogging().AddSingleton(dataSource);
+
+        services.AddPostgresCache(o => o.TableName = table);
+        await using var provider = services.BuildServiceProvider();
+
+        var cache = Assert.IsType<PostgresCache>(provider.GetRequiredService<IDistributedCache>());
+        Assert.Same(cache, provider.GetRequiredService<PostgresCache>());
+        Assert.Same(dataSource, provider.GetRequiredService<IOptions<PostgresCacheOptions>>().Value.DataSource);
+        await AssertRoundTripAsync(cache);
+    }
+
+    [Fact]
+    public async Task AddPostgresCache_without_a_connection_fails_start_up_naming_ConnectionString()
+    {
+        using var host = Host(services => services.AddPostgresCache(o => o.TableName = "sessions"));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+
+        Assert.Contains("ConnectionString", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddRedisSessionCache_registers_RedisSessionCache_and_borrows_the_containers_multiplexer()
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(redis.Connection);
+
+        services.AddRedisSessionCache(o => o.InstanceName = $"di-{Guid.NewGuid():N}:");
+        await using var provider = services.BuildServiceProvider();
+
+        var cache = Assert.IsType<RedisSessionCache>(provider.GetRequiredService<IDistributedCache>());
+        var factory = provider.GetRequiredService<IOptions<RedisSessionCacheOptions>>().Value.ConnectionMultiplexerFactory;
+        Assert.NotNull(factory);
+        Assert.Same(redis.Connection, await factory());
+        await AssertRoundTripAsync(cache);
+    }
+
+    [Fact]
+    public async Task AddRedisSessionCache_without_a_connection_fails_start_up_naming_Configuration()
+    {
+        using var host = Host(services => services.AddRedisSessionCache(_ => { }));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+
+        Assert.Contains("Configuration", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddPostgresCacheCleanup_registers_the_cleanup_service_and_refuses_bad_options_at_start_up()
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddPostgresCache(o => o.ConnectionString = postgres.ConnectionString);
+        services.AddPostgresCacheCleanup();
+        await using (var provider = services.BuildServiceProvider())
+        {
+            Assert.Contains(provider.GetServices<IHostedService>(), s => s is PostgresCleanupService);
+            Assert.NotNull(provider.GetRequiredService<SessionStore.Cleanup.PostgresCacheCleaner>());
+        }
+
+        using var host = Host(s => s
+            .AddPostgresCache(o => o.ConnectionString = postgres.ConnectionString)
+            .AddPostgresCacheCleanup(o => o.BatchSize = 0));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Token));
+
+        Assert.Contains("BatchSize", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddDualWriteSessionStore_from_configuration_registers_the_cache_the_revoker_the_services_and_the_health_check()
+    {
+        var table = await CreateTableAsync();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Phase"] = "DualWriteRedisPrimary",
+            ["Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["Postgres:TableName"] = table,
+            ["Redis:Configuration"] = redis.Configuration,
+            ["Redis:InstanceName"] = $"di-{Guid.NewGuid():N}:",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+
+        services.AddDualWriteSessionStore(configuration);
+        await using var provider = services.BuildServiceProvider();
+
+        var cache = Assert.IsType<DualWriteCache>(provider.GetRequiredService<IDistributedCache>());
+        Assert.Same(cache, provider.GetRequiredService<IUserSessionRevoker>());
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        Assert.Contains(hosted, s => s is PostgresCleanupService);
+        Assert.Contains(hosted, s => s.GetType().Name == "SessionStoreStartupValidation");
+        var registration = Assert.Single(provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations, r => r.Name == "sessionstore");
+        Assert.Contains("sessionstore", registration.Tags);
+        await AssertRoundTripAsync(cache);
+        var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Name == "sessionstore", Token);
+        Assert.Equal(HealthStatus.Healthy, report.Status);
+    }
+
+    [Fact]
+    public async Task AddDualWriteSessionStore_with_an_action_borrows_the_containers_data_source_and_multiplexer()
+    {
+        var table = await CreateTableAsync();
+        await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
+        var services = new ServiceCollection().AddLogging().AddSingleton(dataSource).AddSingleton(redis.Connection);
+
+        services.AddDualWriteSessionStore(o =>
+        {
+            o.Phase = SessionStorePhase.DualWritePostgresPrimary;
+            o.Postgres.TableName = table;
+            o.Redis.InstanceName = $"di-{Guid.NewGuid():N}:";
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue;
+        Assert.Same(dataSource, options.Postgres.DataSource);
+        Assert.NotNull(options.Redis.ConnectionMultiplexerFactory);
+        Assert.Same(redis.Connection, await options.Redis.ConnectionMultiplexerFactory());
+        var cache = Assert.IsType<DualWriteCache>(provider.GetRequiredService<IDistributedCache>());
+        Assert.Same(cache, provider.GetRequiredService<IUserSessionRevoker>());
+        await AssertRoundTripAsync(cache);
+    }
+
+    [Fact]
+    public async Task AddDualWriteSessionStore_without_PostgreSQL_in_a_dual_phase_fails_start_up_naming_the_key()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Phase"] = "DualWriteRedisPrimary",
+            ["Redis:Configuration"] = redis.Configuration,
+        }).Build();
+        using var host = Host(services => services.AddDualWriteSessionStore(configuration));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+
+        Assert.Contains("SessionStore:Postgres:ConnectionString", error.Message, StringComparison.Ordinal);
+    }
+
+    private static IHost Host(Action<IServiceCollection> configure)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddLogging();
+        configure(builder.Services);
+        return builder.Build();
+    }
+
+    private static async Task AssertRoundTripAsync(IDistributedCache cache)
+    {
+        var key = Guid.NewGuid().ToString();
+        await cache.SetAsync(key, Encoding.UTF8.GetBytes("hello"), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(5) }, Token);
+        Assert.Equal("hello", Encoding.UTF8.GetString((await cache.GetAsync(key, Token))!));
+        await cache.RemoveAsync(key, Token);
+    }
+
+    private async Task<string> CreateTableAsync()
+    {
+        var table = PostgresServer.UniqueTableName("di");
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresCacheOptions { TableName = table }).MigrateAsync(Token);
+        return table;
+    }
+}

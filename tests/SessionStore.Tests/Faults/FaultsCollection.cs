@@ -1,5 +1,5 @@
 namespace SessionStore.Tests.Faults;
 
 /// <summary>The fault tests share their own servers and run one at a time: a hung server is hung for every test on it.</summary>
-[CollectionDefinition(nameof(FaultsCollection))]
+[CollectionDefinition(nameof(FaultsCollection), DisableParallelization = true)]
 public sealed class FaultsCollection : ICollectionFixture<FaultServers>;

@@ -37,6 +37,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     private readonly CatchUp _catchUp;
     private readonly Revocation _revocation;
     private readonly TimeProvider _time;
+    private int _disposed;
 
     internal DualWriteCache(
         IOptionsMonitor<SessionStoreOptions> options,
@@ -170,6 +171,12 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     /// <summary>Disposes the stores the cache created.</summary>
     public void Dispose()
     {
+        // The container disposes the cache once per service it is registered as.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _catchUp.Dispose();
         _routing.Dispose();
         _comparison.Dispose();

@@ -143,6 +143,8 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         await harness.StartAsync();
         Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
 
+        harness.Phase = "dual-redis-primary";
+        Assert.Equal(SessionStorePhase.DualWriteRedisPrimary, harness.Cache.Phase);
         harness.Phase = "dual-pg-primary";
         Assert.Equal(SessionStorePhase.DualWritePostgresPrimary, harness.Cache.Phase);
 
@@ -151,6 +153,7 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         var refusal = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseRefused);
         Assert.Equal(LogLevel.Error, refusal.Level);
         Assert.Contains("PostgresOnly (pg-only)", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("'dual-pg-primry'", refusal.Message, StringComparison.Ordinal);
 
         harness.Phase = "PostgresOnly";
         Assert.Equal(SessionStorePhase.PostgresOnly, harness.Cache.Phase);

@@ -39,6 +39,7 @@ public sealed class DualWriteHarness : IAsyncDisposable
 
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
+        services.AddSingleton<IConfiguration>(Configuration);
         services.AddMetrics();
         services.AddDualWriteSessionStore(Configuration.GetSection("SessionStore"));
         _services = services.BuildServiceProvider();

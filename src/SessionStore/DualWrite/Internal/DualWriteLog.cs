@@ -20,7 +20,7 @@ internal static partial class DualWriteLog
     [LoggerMessage(SessionStoreEventIds.DualWritePhaseChanged, LogLevel.Information, "Session store phase changed from {Previous} to {Current} (set by {Source}).")]
     public static partial void PhaseChanged(ILogger logger, SessionStorePhase previous, SessionStorePhase current, string source);
 
-    [LoggerMessage(SessionStoreEventIds.DualWritePhaseRefused, LogLevel.Error, "The configured session store phase {Configured} cannot be entered; staying in {Current}. {Reason} (set by {Source})")]
+    [LoggerMessage(SessionStoreEventIds.DualWritePhaseRefused, LogLevel.Error, "The configured session store phase '{Configured}' cannot be entered; staying in {Current}. {Reason} (set by {Source})")]
     public static partial void PhaseRefused(ILogger logger, string configured, SessionStorePhase current, string reason, string source);
 
     [LoggerMessage(SessionStoreEventIds.DualWritePhaseInForce, LogLevel.Information, "Session store phase {Phase} is in force (set by {Source}).")]

@@ -14,6 +14,7 @@ internal sealed class CatchUp : IDisposable
     private static readonly TimeSpan DelayAfterMiss = TimeSpan.FromSeconds(1);
     // Keys left after a pass (a store stopped answering) are tried again after this, while the breaker stays closed.
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan WhileOpen = TimeSpan.FromMilliseconds(250);
     private const int Parallelism = 8;
     private readonly CatchUpBacklog _redis;
     private readonly CatchUpBacklog _postgres;
@@ -53,10 +54,7 @@ internal sealed class CatchUp : IDisposable
             }
         }
 
-        if (!_breakers.For(kind).IsOpen)
-        {
-            Start(kind, DelayAfterMiss);
-        }
+        Start(kind, DelayAfterMiss);
     }
 
     /// <summary>The store's breaker closed: copy what it missed now.</summary>
@@ -84,14 +82,20 @@ internal sealed class CatchUp : IDisposable
         {
             try
             {
+                // Runs until the backlog is empty. While the breaker is open it only waits: the first copy after the
+                // break is the probe that closes it, even when no request comes to make one.
                 var wait = delay;
                 do
                 {
                     await Task.Delay(wait, _time, _stopping.Token).ConfigureAwait(false);
-                    await DrainAsync(kind, _stopping.Token).ConfigureAwait(false);
-                    wait = RetryDelay;
+                    if (!_breakers.For(kind).IsOpen)
+                    {
+                        await DrainAsync(kind, _stopping.Token).ConfigureAwait(false);
+                    }
+
+                    wait = _breakers.For(kind).IsOpen ? WhileOpen : RetryDelay;
                 }
-                while (Backlog(kind).Count > 0 && !_breakers.For(kind).IsOpen);
+                while (Backlog(kind).Count > 0);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -150,6 +154,9 @@ internal sealed class CatchUp : IDisposable
             }
         }
 
-        DualWriteLog.CatchUpCompleted(_logger, PhaseRoles.NameOf(kind), copied, backlog.Count);
+        if (copied > 0)
+        {
+            DualWriteLog.CatchUpCompleted(_logger, PhaseRoles.NameOf(kind), copied, backlog.Count);
+        }
     }
 }

@@ -12,10 +12,13 @@ internal sealed class StoreBreaker
 {
     private readonly ResiliencePipeline _pipeline;
     private readonly CircuitBreakerStateProvider _state = new();
+    private readonly TimeProvider _time;
+    private long _openUntil;
 
     public StoreBreaker(StoreKind kind, SessionStoreOptions options, TimeProvider time, Action<StoreKind, TimeSpan> opened, Action<StoreKind> closed)
     {
         Kind = kind;
+        _time = time;
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
@@ -27,6 +30,7 @@ internal sealed class StoreBreaker
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && StoreFailures.IsStoreFailure(e, args.Context.CancellationToken)),
                 OnOpened = args =>
                 {
+                    Volatile.Write(ref _openUntil, time.GetTimestamp() + (long)(args.BreakDuration.TotalSeconds * time.TimestampFrequency));
                     opened(kind, args.BreakDuration);
                     return default;
                 },
@@ -41,8 +45,16 @@ internal sealed class StoreBreaker
 
     public StoreKind Kind { get; }
 
-    /// <summary>True while calls are refused without being tried.</summary>
-    public bool IsOpen => _state.CircuitState is CircuitState.Open or CircuitState.Isolated;
+    /// <summary>
+    /// True while calls are refused without being tried. Once the break is over this turns false even though the
+    /// breaker still says open: it moves to half-open only when a call is made, and that call is the probe.
+    /// </summary>
+    public bool IsOpen => _state.CircuitState switch
+    {
+        CircuitState.Isolated => true,
+        CircuitState.Open => _time.GetTimestamp() < Volatile.Read(ref _openUntil),
+        _ => false,
+    };
 
     public DualWriteBreakerState State => _state.CircuitState switch
     {

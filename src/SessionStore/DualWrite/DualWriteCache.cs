@@ -244,7 +244,17 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         ArgumentNullException.ThrowIfNull(key);
         token.ThrowIfCancellationRequested();
         var route = _phase.Current();
-        await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, write, async, token).ConfigureAwait(false);
+        try
+        {
+            await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, write, async, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
+        {
+            // A primary write that timed out may still land: the secondary is brought up to the primary's copy later.
+            _catchUp.Missed(secondaryKind, key);
+            throw;
+        }
+
         if (route.Secondary is null)
         {
             return;

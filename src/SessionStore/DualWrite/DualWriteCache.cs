@@ -251,7 +251,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
         {
             // A primary write that timed out may still land: the secondary is brought up to the primary's copy later.
-            _catchUp.Missed(secondaryKind, key);
+            _catchUp.Missed(secondaryKind, key, removed: operation == "remove");
             throw;
         }
 

@@ -36,7 +36,7 @@ public sealed class HungStoreTests(ChaosServers servers)
         {
             var toOpen = await ChaosApp.WaitUntilAsync(() => app.Cache.GetStatistics().Breakers[secondary] == DualWriteBreakerState.Open, TimeSpan.FromSeconds(10), "the breaker opens");
             opened = Stopwatch.GetTimestamp();
-            TestContext.Current.SendDiagnosticMessage($"{phase}: breaker of {secondary} open {toOpen.TotalMilliseconds:0} ms after SIGSTOP");
+            ChaosReport.Write($"{phase}: breaker of {secondary} open {toOpen.TotalMilliseconds:0} ms after SIGSTOP");
             await Task.Delay(ChaosApp.Hang - Stopwatch.GetElapsedTime(paused), TestContext.Current.CancellationToken);
         }
         finally
@@ -60,8 +60,7 @@ public sealed class HungStoreTests(ChaosServers servers)
             $"during hang p50 {Traffic.Percentile(duringHang, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(duringHang, 0.99).TotalMilliseconds:0.0} ms; " +
             $"breaker open: {whileOpen.Count} requests p50 {Traffic.Percentile(whileOpen, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(whileOpen, 0.99).TotalMilliseconds:0.0} ms; " +
             $"catch-up: {app.Cache.GetStatistics().CatchUpReplayed} keys, drained {drained.TotalMilliseconds:0} ms after traffic stopped; {sessions} sessions compared, {differences} differ. Errors: {string.Join(" | ", traffic.Errors.Keys.Take(3))}";
-        TestContext.Current.SendDiagnosticMessage(report);
-        Console.WriteLine(report);
+        ChaosReport.Write(report);
 
         Assert.Equal(0, all.Count(v => !v.Ok));
         Assert.Equal(0, all.Count(v => v.Lost));
@@ -101,8 +100,7 @@ public sealed class HungStoreTests(ChaosServers servers)
         var all = traffic.Visits;
         var report = $"{phase}, primary {primary} hung 4 s: {all.Count} requests, {all.Count(v => !v.Ok)} answered with an error, max {all.Max(v => v.Latency).TotalMilliseconds:0} ms, " +
             $"p99 {Traffic.Percentile(all, 0.99).TotalMilliseconds:0} ms; failover reads {app.Cache.GetStatistics().PrimaryReadFailovers}";
-        TestContext.Current.SendDiagnosticMessage(report);
-        Console.WriteLine(report);
+        ChaosReport.Write(report);
 
         // A request makes two primary calls (load, commit); before the breaker opens each may wait the primary timeout.
         Assert.All(all, v => Assert.True(v.Latency <= 2 * ChaosApp.PrimaryTimeout + 2 * Margin, $"A request took {v.Latency.TotalMilliseconds:0} ms. {report}"));
@@ -120,7 +118,7 @@ public sealed class HungStoreTests(ChaosServers servers)
             var started = Stopwatch.GetTimestamp();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => app.Cache.GetAsync("warm", cancel.Token));
             var returned = Stopwatch.GetElapsedTime(started) - TimeSpan.FromMilliseconds(200);
-            TestContext.Current.SendDiagnosticMessage($"Cancelled read returned {returned.TotalMilliseconds:0} ms after the token fired.");
+            ChaosReport.Write($"Cancelled read returned {returned.TotalMilliseconds:0} ms after the token fired.");
             Assert.True(returned <= TimeSpan.FromMilliseconds(100), $"Returned {returned.TotalMilliseconds:0} ms after the token fired.");
         }
         finally
@@ -144,7 +142,7 @@ public sealed class HungStoreTests(ChaosServers servers)
             var started = Stopwatch.GetTimestamp();
             var report = await health.CheckHealthAsync(TestContext.Current.CancellationToken);
             var took = Stopwatch.GetElapsedTime(started);
-            TestContext.Current.SendDiagnosticMessage($"Health with {hung} hung: {report.Status} in {took.TotalMilliseconds:0} ms: {report.Entries["sessionstore"].Description}");
+            ChaosReport.Write($"Health with {hung} hung: {report.Status} in {took.TotalMilliseconds:0} ms: {report.Entries["sessionstore"].Description}");
 
             Assert.Equal(expected, report.Status);
             Assert.Contains(hung, report.Entries["sessionstore"].Description, StringComparison.Ordinal);

@@ -27,8 +27,7 @@ public sealed class RestartedStoreTests(ChaosServers servers)
         var report = $"Redis killed 3 s and restarted empty in DualWritePostgresPrimary: {traffic.Visits.Count} requests, {traffic.Visits.Count(v => !v.Ok)} failed, {traffic.Visits.Count(v => v.Lost)} lost, " +
             $"max {traffic.Visits.Max(v => v.Latency).TotalMilliseconds:0} ms; backlog {missedWhileDown} keys while down, drained {drained.TotalMilliseconds:0} ms after traffic stopped; " +
             $"{sessions} sessions, {differences} differ.";
-        TestContext.Current.SendDiagnosticMessage(report);
-        Console.WriteLine(report);
+        ChaosReport.Write(report);
 
         Assert.Equal(0, traffic.Visits.Count(v => !v.Ok));
         Assert.Equal(0, traffic.Visits.Count(v => v.Lost));

@@ -35,4 +35,15 @@ public sealed class CatchUpBacklogTests
 
         Assert.Equal("a", Assert.Single(backlog.Snapshot()).Key);
     }
+
+    [Fact]
+    public void A_key_remembers_whether_its_last_miss_was_a_remove()
+    {
+        var backlog = new CatchUpBacklog(capacity: 10);
+        backlog.Add("a", removed: true);
+        backlog.Add("b", removed: true);
+        backlog.Add("b");
+
+        Assert.Equal([("a", true), ("b", false)], backlog.Snapshot().Select(e => (e.Key, e.Value.Removed)).Order());
+    }
 }

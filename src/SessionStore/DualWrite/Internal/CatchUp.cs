@@ -40,12 +40,12 @@ internal sealed class CatchUp : IDisposable
 
     public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
 
-    /// <summary>Remembers that <paramref name="kind"/> missed a write of <paramref name="key"/>.</summary>
-    public void Missed(StoreKind kind, string key)
+    /// <summary>Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of <paramref name="key"/>.</summary>
+    public void Missed(StoreKind kind, string key, bool removed)
     {
         var backlog = Backlog(kind);
         var overflowBefore = backlog.Overflow;
-        if (!backlog.Add(key))
+        if (!backlog.Add(key, removed))
         {
             _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
             if (overflowBefore == 0)
@@ -135,7 +135,7 @@ internal sealed class CatchUp : IDisposable
                     return;
                 }
 
-                if (await _convergence.ConvergeAsync(entry.Key, source, PhaseRoles.Other(kind), target, kind, tolerance, t).ConfigureAwait(false))
+                if (await _convergence.ConvergeAsync(entry.Key, source, PhaseRoles.Other(kind), target, kind, tolerance, removeOrphan: entry.Value.Removed, t).ConfigureAwait(false))
                 {
                     backlog.Done(entry);
                     _counters.Replayed(target.Name);

@@ -9,8 +9,9 @@ namespace SessionStore.DualWrite.Internal;
 /// </summary>
 internal sealed class CatchUpBacklog(int capacity)
 {
-    // Each key carries the sequence number of its last miss: a key missed again while it is being copied stays.
-    private readonly ConcurrentDictionary<string, long> _keys = new(StringComparer.Ordinal);
+    // Each key carries the sequence number of its last miss (a key missed again while it is being copied stays),
+    // and whether that miss was a remove.
+    private readonly ConcurrentDictionary<string, Miss> _keys = new(StringComparer.Ordinal);
     private long _sequence;
     private long _overflow;
 
@@ -19,7 +20,7 @@ internal sealed class CatchUpBacklog(int capacity)
     public long Overflow => Interlocked.Read(ref _overflow);
 
     /// <summary>Remembers <paramref name="key"/>; false when the backlog is full and the key was counted as overflow.</summary>
-    public bool Add(string key)
+    public bool Add(string key, bool removed = false)
     {
         if (_keys.Count >= capacity && !_keys.ContainsKey(key))
         {
@@ -27,13 +28,16 @@ internal sealed class CatchUpBacklog(int capacity)
             return false;
         }
 
-        _keys[key] = Interlocked.Increment(ref _sequence);
+        _keys[key] = new Miss(Interlocked.Increment(ref _sequence), removed);
         return true;
     }
 
     /// <summary>The keys now in the backlog; each is removed by <see cref="Done"/> once copied.</summary>
-    public IReadOnlyList<KeyValuePair<string, long>> Snapshot() => [.. _keys];
+    public IReadOnlyList<KeyValuePair<string, Miss>> Snapshot() => [.. _keys];
 
     /// <summary>Forgets a key copied since the miss <paramref name="entry"/> recorded, unless it was missed again since.</summary>
-    public void Done(KeyValuePair<string, long> entry) => _keys.TryRemove(entry);
+    public void Done(KeyValuePair<string, Miss> entry) => _keys.TryRemove(entry);
+
+    /// <summary>The last miss of a key: its order, and whether it was a remove.</summary>
+    public readonly record struct Miss(long Sequence, bool Removed);
 }

@@ -36,6 +36,9 @@ internal static class PhaseRoles
     /// <summary>The store's name in logs and metric tags, as <see cref="SessionStore.Internal.ISessionStore.Name"/> spells it.</summary>
     public static string NameOf(StoreKind store) => store == StoreKind.Redis ? "redis" : "postgresql";
 
+    /// <summary>The phase that uses <paramref name="store"/> alone.</summary>
+    public static SessionStorePhase AlonePhase(StoreKind store) => store == StoreKind.Redis ? SessionStorePhase.RedisOnly : SessionStorePhase.PostgresOnly;
+
     public static StoreKind Other(StoreKind store) => store == StoreKind.Redis ? StoreKind.Postgres : StoreKind.Redis;
 
     /// <summary>

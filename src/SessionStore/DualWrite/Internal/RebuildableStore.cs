@@ -23,8 +23,6 @@ internal sealed class RebuildableStore(
     private SessionStoreOptions? _failedSource;
     private bool _disposed;
 
-    public StoreKind Kind => kind;
-
     /// <summary>The store, built now if needed; throws <see cref="StoreUnavailableException"/> when it cannot be.</summary>
     public ISessionStore Get()
     {
@@ -73,9 +71,6 @@ internal sealed class RebuildableStore(
             return store;
         }
     }
-
-    /// <summary>The store when it has been built, without building it.</summary>
-    public ISessionStore? IfBuilt => Volatile.Read(ref _current)?.Store;
 
     public void Dispose()
     {

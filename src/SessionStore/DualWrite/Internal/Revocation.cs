@@ -22,7 +22,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         }
 
         var revoked = await Task.WhenAll(revokes).ConfigureAwait(false);
-        if (route.Secondary is null && PhaseRoles.Idle(route.Phase) is { } idleKind && options().StoreFailures(PhaseOf(idleKind)).Any() is false)
+        if (route.Secondary is null && PhaseRoles.Idle(route.Phase) is { } idleKind && !options().StoreFailures(PhaseRoles.AlonePhase(idleKind)).Any())
         {
             var idle = routing.Store(idleKind);
             if (TryGet(idle) is { } store)
@@ -47,8 +47,6 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             (secondary, userId, timeout: options().SecondaryTimeout, time),
             token).ConfigureAwait(false);
     }
-
-    private static SessionStorePhase PhaseOf(StoreKind kind) => kind == StoreKind.Redis ? SessionStorePhase.RedisOnly : SessionStorePhase.PostgresOnly;
 
     private static ISessionStore? TryGet(RebuildableStore store)
     {

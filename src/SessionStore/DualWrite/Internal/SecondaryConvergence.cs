@@ -4,15 +4,16 @@ namespace SessionStore.DualWrite.Internal;
 
 /// <summary>
 /// Brings one key of a target store up to date with a source store, never overwriting a write that raced the
-/// copy: the target is read first, and the copy lands only if the target still holds what was read. A key the
-/// source no longer has is removed from the target, so a removed session is never brought back.
+/// copy: the target is read first, and the copy lands only if the target still holds what was read. A key whose
+/// removal the target missed is removed from it when the source no longer has it either, so a removed session is
+/// never brought back; a key the source merely lacks is left alone (a Redis restarted empty lost it, it was not removed).
 /// </summary>
 internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters)
 {
     private const int Attempts = 3;
 
     /// <summary>Whether the target now matches the source (or nothing could be done about it: false when a store did not answer).</summary>
-    public async ValueTask<bool> ConvergeAsync(string key, ISessionStore source, StoreKind sourceKind, ISessionStore target, StoreKind targetKind, TimeSpan tolerance, CancellationToken token)
+    public async ValueTask<bool> ConvergeAsync(string key, ISessionStore source, StoreKind sourceKind, ISessionStore target, StoreKind targetKind, TimeSpan tolerance, bool removeOrphan, CancellationToken token)
     {
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
@@ -28,7 +29,7 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
 
             if (sourceEntry is null)
             {
-                if (targetEntry is null)
+                if (targetEntry is null || !removeOrphan)
                 {
                     return true;
                 }

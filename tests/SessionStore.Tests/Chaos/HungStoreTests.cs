@@ -26,6 +26,7 @@ public sealed class HungStoreTests(ChaosServers servers)
     {
         await using var app = await ChaosApp.StartAsync(servers, phase);
         using var stop = new CancellationTokenSource();
+        var began = Stopwatch.GetTimestamp();
         var running = app.RunTrafficAsync(Browsers, stop.Token);
         await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
 
@@ -53,11 +54,12 @@ public sealed class HungStoreTests(ChaosServers servers)
         var (sessions, differences) = await app.CompareAllAsync();
 
         var all = traffic.Visits;
+        var before = traffic.Between(began, paused).ToList();
         var duringHang = traffic.Between(paused, resumed).ToList();
         var whileOpen = traffic.Between(opened, resumed).ToList();
         var report = $"{phase}, {secondary} hung {ChaosApp.Hang.TotalSeconds:0} s: {all.Count} requests, {all.Count(v => !v.Ok)} failed, {all.Count(v => v.Lost)} lost; " +
             $"max {all.Max(v => v.Latency).TotalMilliseconds:0} ms (returning {all.Where(v => !v.NewVisitor).Max(v => v.Latency).TotalMilliseconds:0} ms), " +
-            $"during hang p50 {Traffic.Percentile(duringHang, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(duringHang, 0.99).TotalMilliseconds:0.0} ms; " +
+            $"before the hang p50 {Traffic.Percentile(before, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(before, 0.99).TotalMilliseconds:0.0} ms; during hang p50 {Traffic.Percentile(duringHang, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(duringHang, 0.99).TotalMilliseconds:0.0} ms; " +
             $"breaker open: {whileOpen.Count} requests p50 {Traffic.Percentile(whileOpen, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(whileOpen, 0.99).TotalMilliseconds:0.0} ms; " +
             $"catch-up: {app.Cache.GetStatistics().CatchUpReplayed} keys, drained {drained.TotalMilliseconds:0} ms after traffic stopped; {sessions} sessions compared, {differences} differ. Errors: {string.Join(" | ", traffic.Errors.Keys.Take(3))}";
         ChaosReport.Write(report);

@@ -51,7 +51,3 @@ public sealed class ChaosServers : IAsyncLifetime
         }
     }
 }
-
-/// <summary>The chaos tests run alone: they measure latencies, and they hang servers.</summary>
-[CollectionDefinition(nameof(ChaosCollection), DisableParallelization = true)]
-public sealed class ChaosCollection : ICollectionFixture<ChaosServers>;

@@ -13,7 +13,7 @@ internal sealed class CatchUp : IDisposable
     // After an isolated miss the store is probably fine: wait briefly for the write's own retry window, then copy.
     private static readonly TimeSpan DelayAfterMiss = TimeSpan.FromSeconds(1);
     // Keys left after a pass (a store stopped answering) are tried again after this, while the breaker stays closed.
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan WhileOpen = TimeSpan.FromMilliseconds(250);
     private const int Parallelism = 8;
     private readonly CatchUpBacklog _redis;

@@ -13,11 +13,10 @@ namespace SessionStore.Tests.Chaos;
 public sealed class HungStoreTests(ChaosServers servers)
 {
     private const int Browsers = 16;
-    // The targets are SecondaryTimeout + 250 ms for any request and a 10 ms p99 once the breaker is open. On the
-    // shared two-core CI machine (load averages of 30 were seen) scheduling stalls reach about a second, so the
-    // latency assertions leave that much room, and every test prints the real figures for docs/migration-guide.md.
-    // What a load spike cannot fake is asserted strictly: no failed request, no lost session, no difference left.
-    private static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(1500);
+    // The target is SecondaryTimeout (or PrimaryTimeout) + 250 ms for every request; measured 517-523 ms (1,021-1,076 ms)
+    // with a 500 ms (1 s) timeout. The assertion allows 500 ms for scheduling stalls on the shared two-core CI
+    // machine (load averages of 30 were seen); every test prints its real figures to chaos-report.txt.
+    private static readonly TimeSpan Margin = TimeSpan.FromMilliseconds(500);
 
     [Theory]
     [InlineData("DualWriteRedisPrimary", "postgresql")]
@@ -66,10 +65,7 @@ public sealed class HungStoreTests(ChaosServers servers)
 
         Assert.Equal(0, all.Count(v => !v.Ok));
         Assert.Equal(0, all.Count(v => v.Lost));
-        Assert.All(all.Where(v => !v.NewVisitor), v => Assert.True(v.Latency <= ChaosApp.SecondaryTimeout + Margin, $"A request took {v.Latency.TotalMilliseconds:0} ms. {report}"));
-
-        // A new visitor's read misses the primary and asks the secondary too: two bounded calls at most.
-        Assert.All(all, v => Assert.True(v.Latency <= 2 * ChaosApp.SecondaryTimeout + Margin, $"A request took {v.Latency.TotalMilliseconds:0} ms. {report}"));
+        Assert.All(all, v => Assert.True(v.Latency <= ChaosApp.SecondaryTimeout + Margin, $"A request took {v.Latency.TotalMilliseconds:0} ms. {report}"));
         // Once the breaker is open requests stop waiting on the secondary: only the probes (one per break) still do.
         Assert.True(whileOpen.Count(v => v.Latency >= ChaosApp.SecondaryTimeout) <= whileOpen.Count / 20, report);
         Assert.Equal(0, differences);
@@ -104,8 +100,7 @@ public sealed class HungStoreTests(ChaosServers servers)
             $"p99 {Traffic.Percentile(all, 0.99).TotalMilliseconds:0} ms; failover reads {app.Cache.GetStatistics().PrimaryReadFailovers}";
         ChaosReport.Write(report);
 
-        // A request makes two primary calls (load, commit); before the breaker opens each may wait the primary timeout.
-        Assert.All(all, v => Assert.True(v.Latency <= 2 * ChaosApp.PrimaryTimeout + 2 * Margin, $"A request took {v.Latency.TotalMilliseconds:0} ms. {report}"));
+        Assert.All(all, v => Assert.True(v.Latency <= ChaosApp.PrimaryTimeout + Margin, $"A request took {v.Latency.TotalMilliseconds:0} ms. {report}"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Polly.CircuitBreaker;
 using SessionStore.Internal;
 
@@ -13,16 +14,22 @@ namespace SessionStore.DualWrite.Internal;
 /// <item>a failure or timeout is counted and logged, never thrown: the caller gets "not done";</item>
 /// <item>the store's circuit breaker sees every outcome; once it opens, calls return "not done" at once, without
 /// waiting, until a probe call succeeds;</item>
+/// <item>a key whose call just timed out is not sent again for a few timeouts' time: a request's load and commit of
+/// one session then wait one timeout between them, not two, before the breaker has opened;</item>
 /// <item>writes that were not done are remembered by <see cref="CatchUp"/> and copied once the store answers again.</item>
 /// </list>
 /// </summary>
 internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, DualWriteCounters counters, TimeProvider time)
 {
+    private const int MaximumRecentTimeouts = 10_000;
+    private readonly ConcurrentDictionary<string, long> _recentTimeouts = new(StringComparer.Ordinal);
+
     public async ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
         ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, CancellationToken, ValueTask<T>> run, CancellationToken token)
     {
         var breaker = breakers.For(kind);
-        if (breaker.IsOpen)
+        var timeout = options().SecondaryTimeout;
+        if (breaker.IsOpen || TimedOutRecently(key, timeout))
         {
             counters.SecondarySkipped(store.Name, operation);
             return (false, default);
@@ -33,7 +40,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         {
             var value = await breaker.ExecuteAsync(
                 static (call, t) => Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, c), call.timeout, call.time, t),
-                (store, operation, run, timeout: options().SecondaryTimeout, time),
+                (store, operation, run, timeout, time),
                 token).ConfigureAwait(false);
             return (true, value);
         }
@@ -44,6 +51,16 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, token))
         {
+            if (e is TimeoutException)
+            {
+                if (_recentTimeouts.Count >= MaximumRecentTimeouts)
+                {
+                    _recentTimeouts.Clear();
+                }
+
+                _recentTimeouts[key] = time.GetTimestamp();
+            }
+
             counters.SecondaryFailed(store.Name, operation, key, e);
             return (false, default);
         }
@@ -51,6 +68,22 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         {
             counters.Instruments.RecordDuration(store.Name, operation, time.GetElapsedTime(started));
         }
+    }
+
+    private bool TimedOutRecently(string key, TimeSpan timeout)
+    {
+        if (_recentTimeouts.IsEmpty || !_recentTimeouts.TryGetValue(key, out var at))
+        {
+            return false;
+        }
+
+        if (time.GetElapsedTime(at) < 4 * timeout)
+        {
+            return true;
+        }
+
+        _recentTimeouts.TryRemove(new KeyValuePair<string, long>(key, at));
+        return false;
     }
 
     public async ValueTask<bool> TryRunAsync(

@@ -36,6 +36,24 @@ public static class SessionStoreEventIds
     /// <summary>A configured phase was refused (invalid, or a store it needs is not configured); the previous phase stays.</summary>
     public const int DualWritePhaseRefused = 3006;
 
+    /// <summary>The phase in force and where its value came from, logged at start-up.</summary>
+    public const int DualWritePhaseInForce = 3010;
+
+    /// <summary>A store could not be built from its settings (e.g. a malformed connection string); the message names the setting.</summary>
+    public const int DualWriteStoreUnavailable = 3011;
+
+    /// <summary>A store's circuit breaker opened: calls to it stop until a probe succeeds.</summary>
+    public const int DualWriteBreakerOpened = 3012;
+
+    /// <summary>A store's circuit breaker closed again; the keys it missed are copied to it in the background.</summary>
+    public const int DualWriteBreakerClosed = 3013;
+
+    /// <summary>The catch-up backlog of a store is full; further missed keys are only counted.</summary>
+    public const int DualWriteCatchUpOverflow = 3014;
+
+    /// <summary>A store's catch-up finished: the keys it missed were copied to it.</summary>
+    public const int DualWriteCatchUpCompleted = 3015;
+
     /// <summary>A cleanup run finished; the message says how much it deleted and dropped.</summary>
     public const int CleanupRunCompleted = 4001;
 

@@ -23,4 +23,16 @@ public static class SessionStoreMetrics
     /// exception's type, e.g. <c>Npgsql.NpgsqlException</c> while PostgreSQL is unreachable).
     /// </summary>
     public const string CleanupFailures = "sessionstore.cleanup.failures";
+
+    /// <summary>Observable gauge: each store's circuit breaker in the dual-write cache, tagged <c>db.system.name</c>: 0 closed, 1 open, 2 half-open.</summary>
+    public const string BreakerState = "sessionstore.dual_write.breaker.state";
+
+    /// <summary>Observable up-down counter: keys a store missed writes for, waiting to be copied to it, tagged <c>db.system.name</c>.</summary>
+    public const string CatchUpBacklog = "sessionstore.dual_write.catch_up.backlog";
+
+    /// <summary>Counter: missed keys not remembered because the catch-up backlog was full, tagged <c>db.system.name</c>; run <c>sessionstore sync</c> when it grows.</summary>
+    public const string CatchUpOverflow = "sessionstore.dual_write.catch_up.overflow";
+
+    /// <summary>Counter: missed keys brought up to date in the store that missed them, tagged <c>db.system.name</c>.</summary>
+    public const string CatchUpReplayed = "sessionstore.dual_write.catch_up.replayed";
 }

@@ -10,7 +10,8 @@ namespace SessionStore;
 
 /// <summary>
 /// The configuration section <c>SessionStore</c>: the migration phase, both stores and the dual-write behaviour.
-/// Only <see cref="Phase"/> (and the dual-write tuning) is read live; the stores' connections are made once.
+/// <see cref="Phase"/> and the dual-write tuning are read live, except the circuit breaker settings and
+/// <see cref="CatchUpCapacity"/>; a store is built again when its connection settings change.
 /// </summary>
 public sealed class SessionStoreOptions
 {
@@ -44,9 +45,54 @@ public sealed class SessionStoreOptions
     /// <value>Default null.</value>
     public string? UserIdSessionKey { get; set; }
 
-    /// <summary>How long a write to the secondary store may take before it is abandoned and counted as failed.</summary>
+    /// <summary>
+    /// How long any operation on the secondary store (a write, read-repair's read, a comparison, a catch-up copy,
+    /// the idle store's revoke) may take before it is abandoned and counted as failed.
+    /// </summary>
     /// <value>Default 2 seconds. From 10 ms to 1 minute.</value>
     public TimeSpan SecondaryTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long the dual-write cache waits for an asynchronous operation of the primary store before it abandons
+    /// it and fails the call with a <see cref="TimeoutException"/> naming the store and the operation. It is an
+    /// outer bound: each store's own timeouts apply inside it. A caller's cancelled token returns at once either way.
+    /// </summary>
+    /// <value>Default 5 seconds. From 10 ms to 5 minutes.</value>
+    public TimeSpan PrimaryTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The fraction of a store's calls within <see cref="BreakerSamplingDuration"/> that must fail or time out for
+    /// its circuit breaker to open. Read at start-up.
+    /// </summary>
+    /// <value>Default 0.5. More than 0, at most 1.</value>
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>How many calls a store must have had within <see cref="BreakerSamplingDuration"/> before its breaker may open. Read at start-up.</summary>
+    /// <value>Default 5. At least 2.</value>
+    public int BreakerMinimumThroughput { get; set; } = 5;
+
+    /// <summary>The window over which a store's failure ratio is measured. Read at start-up.</summary>
+    /// <value>Default 1 second. From 500 ms to 1 minute.</value>
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long an open breaker refuses calls before it lets one through as a probe; the probe's success closes
+    /// it, and the keys the store missed meanwhile are copied to it. Read at start-up.
+    /// </summary>
+    /// <value>Default 2 seconds. From 500 ms to 5 minutes.</value>
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How many keys a store may miss writes for (while it is down or its breaker is open) and still be caught up
+    /// automatically; beyond this they are counted (<see cref="SessionStoreMetrics.CatchUpOverflow"/>) and
+    /// <c>sessionstore sync</c> has to copy them. About 100 bytes per key. Read at start-up.
+    /// </summary>
+    /// <value>Default 100,000. From 0 to 10,000,000.</value>
+    public int CatchUpCapacity { get; set; } = 100_000;
+
+    /// <summary>How long the health check waits for each store before it reports it as not answering.</summary>
+    /// <value>Default 5 seconds. From 10 ms to 1 minute.</value>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The level at which a failure of the secondary store is logged: expected while it is down, so it is yours to choose.</summary>
     /// <value>Default <see cref="LogLevel.Warning"/>.</value>
@@ -88,9 +134,25 @@ public sealed class SessionStoreOptions
         }
 
         failures.AddRange(StoreFailures(Phase));
-        if (SecondaryTimeout < TimeSpan.FromMilliseconds(10) || SecondaryTimeout > TimeSpan.FromMinutes(1))
+        CheckRange(failures, nameof(SecondaryTimeout), SecondaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+
+        CheckRange(failures, nameof(PrimaryTimeout), PrimaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5));
+        CheckRange(failures, nameof(BreakerSamplingDuration), BreakerSamplingDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1));
+        CheckRange(failures, nameof(BreakDuration), BreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(5));
+        CheckRange(failures, nameof(HealthCheckTimeout), HealthCheckTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        if (!(BreakerFailureRatio is > 0 and <= 1))
         {
-            failures.Add($"{SectionName}:{nameof(SecondaryTimeout)} is {SecondaryTimeout}; it must be between 00:00:00.010 and 00:01:00.");
+            failures.Add($"{SectionName}:{nameof(BreakerFailureRatio)} is {BreakerFailureRatio}; it must be more than 0 and at most 1.");
+        }
+
+        if (BreakerMinimumThroughput < 2)
+        {
+            failures.Add($"{SectionName}:{nameof(BreakerMinimumThroughput)} is {BreakerMinimumThroughput}; it must be at least 2.");
+        }
+
+        if (CatchUpCapacity is < 0 or > 10_000_000)
+        {
+            failures.Add($"{SectionName}:{nameof(CatchUpCapacity)} is {CatchUpCapacity}; it must be between 0 and 10000000.");
         }
 
         if (!(ComparisonSampleRate is >= 0 and <= 1))
@@ -105,6 +167,17 @@ public sealed class SessionStoreOptions
 
         return failures;
     }
+
+    private static void CheckRange(List<string> failures, string name, TimeSpan value, TimeSpan minimum, TimeSpan maximum)
+    {
+        if (value < minimum || value > maximum)
+        {
+            failures.Add($"{SectionName}:{name} is {value}; it must be between {Format(minimum)} and {Format(maximum)}.");
+        }
+    }
+
+    private static string Format(TimeSpan value) =>
+        value.ToString(value.Milliseconds == 0 ? @"hh\:mm\:ss" : @"hh\:mm\:ss\.fff", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Gives each store the shared <see cref="UserIdSessionKey"/> unless it sets its own.</summary>
     internal void ApplyUserIdSessionKey()

@@ -82,6 +82,22 @@ public sealed class LocalPostgres : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hangs the server, as a stalled machine would (SIGSTOP to the postmaster and every backend): connections
+    /// stay open and new ones are accepted by the kernel, and nothing answers.
+    /// </summary>
+    public Task PauseAsync() => ProcessSignals.SendAsync("STOP", ServerProcesses());
+
+    /// <summary>Lets a paused server go on (SIGCONT to the postmaster and every backend).</summary>
+    public Task ResumeAsync() => ProcessSignals.SendAsync("CONT", ServerProcesses());
+
+    /// <summary>The postmaster first (so it forks no new backend meanwhile), then its children.</summary>
+    private List<int> ServerProcesses()
+    {
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+        return [postmaster, .. ProcessSignals.ChildrenOf(postmaster)];
+    }
+
     /// <summary>Stops the server at once and deletes its files.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -58,6 +58,14 @@ public sealed class LocalRedis : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>Hangs the server, as a stalled machine would (SIGSTOP): it keeps its connections and accepts new ones, and answers nothing.</summary>
+    public Task PauseAsync() => ProcessSignals.SendAsync("STOP", [Pid]);
+
+    /// <summary>Lets a paused server go on (SIGCONT), with everything it held.</summary>
+    public Task ResumeAsync() => ProcessSignals.SendAsync("CONT", [Pid]);
+
+    private int Pid => _process?.Id ?? throw new InvalidOperationException("The server is not running.");
+
     /// <summary>Starts the server again, empty, on the same port.</summary>
     public Task RestartAsync(CancellationToken cancellationToken = default) => StartProcessAsync(cancellationToken);
 

@@ -40,7 +40,8 @@ public static class SessionStoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<SessionStoreOptions>().Bind(configuration);
-        return services.AddDualWriteSessionStoreCore(() => configuration[nameof(SessionStoreOptions.Phase)]);
+        services.TryAddSingleton(provider => PhaseSource.FromConfiguration(configuration, () => provider.GetService<IConfiguration>()));
+        return services.AddDualWriteSessionStoreCore();
     }
 
     /// <summary>Registers <see cref="DualWriteCache"/> configured in code; see the <see cref="IConfiguration"/> overload.</summary>
@@ -52,10 +53,11 @@ public static class SessionStoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<SessionStoreOptions>().Configure(configure);
-        return services.AddDualWriteSessionStoreCore(configuredPhase: null);
+        services.TryAddSingleton(PhaseSource.Code);
+        return services.AddDualWriteSessionStoreCore();
     }
 
-    private static IServiceCollection AddDualWriteSessionStoreCore(this IServiceCollection services, Func<string?>? configuredPhase)
+    private static IServiceCollection AddDualWriteSessionStoreCore(this IServiceCollection services)
     {
         services.AddOptions<SessionStoreOptions>().PostConfigure<IServiceProvider>((options, provider) =>
         {
@@ -86,8 +88,9 @@ public static class SessionStoreServiceCollectionExtensions
             // in RedisOnly needs no PostgreSQL until it moves on.
             return new DualWriteCache(
                 options,
-                new Lazy<ISessionStore>(() => new PostgresCache(options.CurrentValue.Postgres, loggers.CreateLogger<PostgresCache>(), time)),
-                new Lazy<ISessionStore>(() => new RedisSessionCache(options.CurrentValue.Redis, loggers.CreateLogger<RedisSessionCache>(), time)),
+                o => new PostgresCache(o.Postgres, loggers.CreateLogger<PostgresCache>(), time),
+                o => new RedisSessionCache(o.Redis, loggers.CreateLogger<RedisSessionCache>(), time),
+                provider.GetRequiredService<PhaseSource>(),
                 provider.GetRequiredService<SessionStoreInstruments>(),
                 time,
                 loggers.CreateLogger<DualWriteCache>());
@@ -102,16 +105,36 @@ public static class SessionStoreServiceCollectionExtensions
             var loggers = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
             var options = LiveOptions.CleanupOf(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), loggers);
             var time = provider.GetRequiredService<TimeProvider>();
-            var cleaner = new Lazy<PostgresCacheCleaner>(() => new PostgresCacheCleaner(
-                (PostgresCache)cache.PostgresStore, options, loggers.CreateLogger<PostgresCacheCleaner>(), time, provider.GetService<IMeterFactory>()));
+            // The store is built again when its connection settings change; the cleaner follows it.
+            (PostgresCache Store, PostgresCacheCleaner Cleaner)? cleaner = null;
             return new PostgresCleanupService(
-                () => PhaseRoles.StoresOf(cache.Phase).Postgres ? cleaner.Value : null, options, time, loggers.CreateLogger<PostgresCleanupService>());
+                () =>
+                {
+                    if (!PhaseRoles.StoresOf(cache.Phase).Postgres)
+                    {
+                        return null;
+                    }
+
+                    var store = (PostgresCache)cache.PostgresStore;
+                    if (cleaner?.Store != store)
+                    {
+                        cleaner = (store, new PostgresCacheCleaner(store, options, loggers.CreateLogger<PostgresCacheCleaner>(), time, provider.GetService<IMeterFactory>()));
+                    }
+
+                    return cleaner.Value.Cleaner;
+                },
+                options,
+                time,
+                loggers.CreateLogger<PostgresCleanupService>());
         }));
 
         // Validated by a hosted service, not IValidateOptions: options are rebuilt when configuration reloads, and
         // a validator would then throw inside the reload. A bad phase at run time is logged and ignored instead.
         LiveOptions.AddRestartWarnings(services);
-        services.AddHostedService(provider => new SessionStoreStartupValidation(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), configuredPhase));
+        services.AddHostedService(provider => new SessionStoreStartupValidation(
+            provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(),
+            provider.GetRequiredService<PhaseSource>(),
+            (provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<DualWriteCache>()));
         services.AddSessionStoreFleet(); // each instance's phase and heartbeat in <table>_instances (SessionStore.Fleet)
         services.AddHealthChecks().AddCheck<SessionStoreHealthCheck>("sessionstore", tags: ["sessionstore"]);
         return services;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,62 +11,91 @@ namespace SessionStore.DualWrite;
 /// <summary>
 /// The cache of a Redis-to-PostgreSQL migration: it sends each operation to the stores of the current
 /// <see cref="SessionStorePhase"/>, read live from configuration. The primary's result is the request's result;
-/// the secondary is written right after it under its own timeout, and its failures are logged and counted,
-/// never thrown. Reads missing in the primary are repaired from the secondary, and a sample of hits is compared
-/// with the secondary in the background.
+/// the secondary is written right after it, bounded in time and behind a circuit breaker, and its failures are
+/// logged and counted, never thrown; the keys it missed are copied to it once it answers again. Reads missing in
+/// the primary are repaired from the secondary, and a sample of hits is compared with the secondary in the background.
 /// </summary>
-public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
+/// <remarks>
+/// Each job lives in its own type under <c>DualWrite/Internal</c>: <see cref="PhaseResolver"/> (the phase and its
+/// guard), <see cref="PhaseRoles"/> and <see cref="StoreRouting"/> (which store does what), <see cref="PrimaryCalls"/>
+/// and <see cref="SecondaryCalls"/> (time bounds and circuit breakers: what happens when a store hangs),
+/// <see cref="SecondaryWriter"/>, <see cref="ReadRepair"/>, <see cref="BackgroundComparison"/>, <see cref="CatchUp"/>
+/// and <see cref="Revocation"/>.
+/// </remarks>
+public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
 {
     private readonly IOptionsMonitor<SessionStoreOptions> _options;
-    private readonly Lazy<ISessionStore> _postgres;
-    private readonly Lazy<ISessionStore> _redis;
-    private readonly SessionStoreInstruments _instruments;
+    private readonly StoreRouting _routing;
+    private readonly PhaseResolver _phase;
+    private readonly StoreBreakers _breakers;
+    private readonly DualWriteCounters _counters;
+    private readonly PrimaryCalls _primary;
+    private readonly SecondaryWriter _secondaryWriter;
+    private readonly SecondaryCalls _secondaryCalls;
+    private readonly ReadRepair _readRepair;
+    private readonly BackgroundComparison _comparison;
+    private readonly CatchUp _catchUp;
+    private readonly Revocation _revocation;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    // Comparisons wait this long after the read that sampled them, so that the request's own write-back has
-    // landed in both stores and is not reported as a difference.
-    private static readonly TimeSpan ComparisonDelay = TimeSpan.FromMilliseconds(250);
-
-    private readonly SemaphoreSlim _comparisons = new(MaximumConcurrentComparisons, MaximumConcurrentComparisons);
-    private const int MaximumConcurrentComparisons = 16;
-    private const int MaximumPendingComparisons = 10_000;
-    private readonly Lock _phaseLock = new();
-    private SessionStorePhase _phase;
-    private SessionStorePhase? _lastRefusedPhase;
-    private long _secondaryFailures;
-    private long _readRepairs;
-    private long _failovers;
-    private int _pendingComparisons;
-    private readonly long[] _mismatches = new long[Enum.GetValues<SessionMismatchKind>().Length];
+    private int _disposed;
 
     internal DualWriteCache(
         IOptionsMonitor<SessionStoreOptions> options,
-        Lazy<ISessionStore> postgres,
-        Lazy<ISessionStore> redis,
+        Func<SessionStoreOptions, ISessionStore> buildPostgres,
+        Func<SessionStoreOptions, ISessionStore> buildRedis,
+        PhaseSource phaseSource,
         SessionStoreInstruments instruments,
         TimeProvider time,
         ILogger<DualWriteCache> logger)
     {
         _options = options;
-        _postgres = postgres;
-        _redis = redis;
-        _instruments = instruments;
         _time = time;
-        _logger = logger;
-        _phase = options.CurrentValue.Phase;
+        Func<SessionStoreOptions> current = () => options.CurrentValue;
+        void KeptPrevious(StoreUnavailableException e) =>
+            DualWriteLog.StoreUnavailable(logger, e.Message, StoreUnavailableException.SettingOf(e.Kind), e.InnerException!);
+        _routing = new StoreRouting(
+            new RebuildableStore(StoreKind.Redis, current, o => ConnectionSettings.Of(o.Redis), buildRedis, KeptPrevious, time),
+            new RebuildableStore(StoreKind.Postgres, current, o => ConnectionSettings.Of(o.Postgres), buildPostgres, KeptPrevious, time));
+        _phase = new PhaseResolver(options, _routing, phaseSource, logger);
+        _counters = new DualWriteCounters(instruments, current, logger);
+        CatchUp? catchUp = null;
+        var breakerSettings = options.CurrentValue;
+        _breakers = new StoreBreakers(kind => new StoreBreaker(
+            kind,
+            breakerSettings,
+            time,
+            (k, duration) => DualWriteLog.BreakerOpened(logger, PhaseRoles.NameOf(k), duration),
+            k => catchUp?.Resume(k)));
+        _primary = new PrimaryCalls(_breakers, current, instruments, time);
+        _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
+        var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
+        _catchUp = catchUp = new CatchUp(breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, time, logger);
+        _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
+        _readRepair = new ReadRepair(_secondaryCalls, _primary, _counters);
+        _comparison = new BackgroundComparison(_secondaryCalls, convergence, _counters, current, time, logger);
+        _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, time);
+        instruments.ObserveDualWrite(
+            () => _breakers.All.Select(b => new Measurement<int>((int)b.State, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))),
+            () => _breakers.All.Select(b => new Measurement<long>(_catchUp.Backlog(b.Kind).Count, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))));
     }
 
-    /// <summary>The phase in force: the configured one, unless it is invalid or needs a store that is not configured.</summary>
-    public SessionStorePhase Phase => CurrentPhase();
+    /// <summary>The phase in force: the configured one, unless it is invalid, skips a step, or needs a store that is not configured.</summary>
+    public SessionStorePhase Phase => _phase.Phase;
 
     /// <summary>Counts since start-up, for status pages; the same figures are published as metrics.</summary>
     /// <returns>A snapshot of the counters.</returns>
     public DualWriteStatistics GetStatistics() => new(
-        CurrentPhase(),
-        Interlocked.Read(ref _secondaryFailures),
-        Interlocked.Read(ref _readRepairs),
-        Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, kind => Interlocked.Read(ref _mismatches[(int)kind])),
-        Interlocked.Read(ref _failovers));
+        _phase.Phase,
+        _counters.SecondaryFailures,
+        _counters.ReadRepairs,
+        _counters.Mismatches,
+        _counters.Failovers)
+    {
+        Breakers = _breakers.All.ToDictionary(b => PhaseRoles.NameOf(b.Kind), b => b.State),
+        CatchUpBacklog = _breakers.All.ToDictionary(b => PhaseRoles.NameOf(b.Kind), b => (long)_catchUp.Backlog(b.Kind).Count),
+        CatchUpOverflow = _breakers.All.Sum(b => _catchUp.Backlog(b.Kind).Overflow),
+        CatchUpReplayed = _counters.CatchUpReplayed,
+    };
 
     /// <inheritdoc />
     public byte[]? Get(string key) => ReadAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult()?.Value;
@@ -128,112 +158,85 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
 
     /// <inheritdoc />
     /// <remarks>
-    /// Runs in every store the phase uses, and fails if any of them fails. It also runs, best effort, in a
-    /// configured store the phase does not use: a copy left there would be read-repaired back after a rollback,
-    /// and the user would be signed in again.
+    /// Runs in every store the phase uses, and fails if any of them fails or does not answer in time. It also
+    /// runs, best effort, in a configured store the phase does not use: a copy left there would be read-repaired
+    /// back after a rollback, and the user would be signed in again.
     /// </remarks>
-    public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
+    public Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var phase = CurrentPhase();
-        var (primary, secondary) = Stores(phase);
-        var revoked = await Task.WhenAll(new[] { primary, secondary }.OfType<ISessionStore>()
-            .Select(store => store.RevokeUserSessionsAsync(userId, cancellationToken))).ConfigureAwait(false);
-        if (secondary is null && IdleStore(phase) is { } idle)
-        {
-            try
-            {
-                await idle.RevokeUserSessionsAsync(userId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (IsStoreFailure(e, cancellationToken))
-            {
-                SecondaryFailed(idle, "revoke a user's sessions", key: null, e); // no user id, not even hashed: a short hash of an e-mail is reversible
-            }
-        }
-
-        return revoked.Max();
+        return _revocation.RevokeAsync(_phase.Current(), userId, cancellationToken);
     }
 
     /// <summary>Disposes the stores the cache created.</summary>
     public void Dispose()
     {
-        foreach (var store in new[] { _postgres, _redis }.Where(s => s.IsValueCreated).Select(s => s.Value))
+        // The container disposes the cache once per service it is registered as.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            (store as IDisposable)?.Dispose();
+            return;
         }
 
-        _comparisons.Dispose();
+        _catchUp.Dispose();
+        _routing.Dispose();
+        _comparison.Dispose();
     }
 
     /// <summary>The PostgreSQL store, built on first use.</summary>
-    internal ISessionStore PostgresStore => _postgres.Value;
+    internal ISessionStore PostgresStore => _routing.Store(StoreKind.Postgres).Get();
 
-    /// <summary>The stores of the phase in force, primary first.</summary>
-    internal (ISessionStore Primary, ISessionStore? Secondary) CurrentStores() => Stores(CurrentPhase());
+    /// <summary>The phase in force and its stores.</summary>
+    internal Route CurrentRoute() => _phase.Current();
+
+    /// <summary>A store's circuit breaker and catch-up backlog, for health checks.</summary>
+    internal (StoreBreaker Breaker, CatchUpBacklog Backlog) StateOf(StoreKind kind) => (_breakers.For(kind), _catchUp.Backlog(kind));
+
+    /// <summary>Pings a store through its circuit breaker (so a health check can be the probe that closes it), bounded by <paramref name="timeout"/>.</summary>
+    internal ValueTask<bool> PingAsync(ISessionStore store, StoreKind kind, TimeSpan timeout, CancellationToken token) =>
+        _breakers.For(kind).ExecuteAsync(
+            static async (call, t) =>
+            {
+                await Bounded.RunAsync(call.store.Name, "ping", c => new ValueTask(call.store.PingAsync(c)), call.timeout, call.time, t).ConfigureAwait(false);
+                return true;
+            },
+            (store, timeout, time: _time),
+            token);
 
     private async ValueTask<StoredEntry?> ReadAsync(string key, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
-        var phase = CurrentPhase();
-        var (primary, secondary) = Stores(phase);
+        var route = _phase.Current();
         StoredEntry? entry;
         try
         {
-            entry = await TimedAsync(primary, "get", () => primary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
+            entry = await _primary.RunAsync(route.Primary, route.PrimaryKind, "get", (s, a, t) => s.GetEntryAsync(key, a, t), async, token).ConfigureAwait(false);
         }
-        catch (Exception e) when (secondary is not null && _options.CurrentValue.FailoverReadsToSecondary && IsStoreFailure(e, token))
+        catch (Exception e) when (route.Secondary is not null && _options.CurrentValue.FailoverReadsToSecondary && StoreFailures.IsStoreFailure(e, token))
         {
-            Interlocked.Increment(ref _failovers);
-            LogReadFailover(primary.Name, KeyHash.Of(key), e);
-            return await TimedAsync(secondary, "get", () => secondary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
+            var (done, fromSecondary) = await Blocking(
+                _secondaryCalls.TryRunAsync(route.Secondary, route.SecondaryKind!.Value, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token), async).ConfigureAwait(false);
+            if (!done)
+            {
+                throw;
+            }
+
+            _counters.FailedOver(route.Primary.Name, key, e);
+            return fromSecondary;
         }
 
-        if (secondary is null)
+        if (route.Secondary is null)
         {
             return entry;
         }
 
         if (entry is null)
         {
-            return await RepairFromSecondaryAsync(key, primary, secondary, async, token).ConfigureAwait(false);
+            return await Blocking(_readRepair.RepairAsync(route, key, async, token), async).ConfigureAwait(false);
         }
 
-        if (Random.Shared.NextDouble() < _options.CurrentValue.ComparisonSampleRate)
-        {
-            ScheduleComparison(key, phase, primary, secondary);
-        }
-
+        _comparison.MaybeSchedule(route, key);
         return entry;
-    }
-
-    /// <summary>A primary miss found in the secondary is copied to the primary, so sessions that are only ever read still migrate.</summary>
-    private async ValueTask<StoredEntry?> RepairFromSecondaryAsync(string key, ISessionStore primary, ISessionStore secondary, bool async, CancellationToken token)
-    {
-        StoredEntry? found;
-        try
-        {
-            found = await TimedAsync(secondary, "get", () => secondary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
-        }
-        catch (Exception e) when (IsStoreFailure(e, token))
-        {
-            SecondaryFailed(secondary, "get", key, e);
-            return null;
-        }
-
-        if (found?.Expiry.ToEntryOptions() is not { } lifetime)
-        {
-            return null;
-        }
-
-        // Only where the primary still has nothing: a request that wrote the session meanwhile holds the newer copy.
-        if (await TimedAsync(primary, "set", () => primary.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, async, token)).ConfigureAwait(false) is not null)
-        {
-            Repaired(primary);
-            return found;
-        }
-
-        return await TimedAsync(primary, "get", () => primary.GetEntryAsync(key, async, token)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -256,201 +259,43 @@ public sealed partial class DualWriteCache : IBufferDistributedCache, IUserSessi
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
-        var (primary, secondary) = Stores(CurrentPhase());
-        await TimedAsync(primary, operation, () => write(primary, async, token)).ConfigureAwait(false);
-        if (secondary is null)
+        var route = _phase.Current();
+        try
+        {
+            await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, write, async, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
+        {
+            // A primary write that timed out may still land: the secondary is brought up to the primary's copy later.
+            _catchUp.Missed(secondaryKind, key, removed: operation == "remove");
+            throw;
+        }
+
+        if (route.Secondary is null)
         {
             return;
         }
 
         // The secondary is written after the primary, never before: a background comparison that finds the
         // secondary ahead of the primary can then only be looking at a write still on its way, and leaves it be.
-        var secondaryWrite = WriteSecondaryAsync(key, operation, secondary, write);
+        var secondaryWrite = _secondaryWriter.WriteAsync(route, key, operation, (s, t) => write(s, true, t), token);
         if (async)
         {
             await secondaryWrite.ConfigureAwait(false);
         }
         else
         {
-            // Safe to block: the secondary's continuations never need the caller's context, and it never throws.
+            // Safe to block: the secondary's continuations never need the caller's context, and it is bounded in time.
             secondaryWrite.GetAwaiter().GetResult();
         }
     }
 
-    private async Task WriteSecondaryAsync(string key, string operation, ISessionStore secondary, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write)
-    {
-        var timeout = _options.CurrentValue.SecondaryTimeout;
-        using var cancellation = new CancellationTokenSource(timeout, _time);
-        try
-        {
-            await TimedAsync(secondary, operation, () => write(secondary, true, cancellation.Token)).AsTask().WaitAsync(timeout, _time).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            SecondaryFailed(secondary, operation, key, e);
-        }
-    }
-
-    private void ScheduleComparison(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
-    {
-        // Comparisons are best effort: past a bound on those waiting, a sample is skipped, not queued.
-        if (Interlocked.Increment(ref _pendingComparisons) > MaximumPendingComparisons)
-        {
-            Interlocked.Decrement(ref _pendingComparisons);
-            return;
-        }
-
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                // Wait first, holding no slot: the request's own write-back lands meanwhile and is not reported.
-                await Task.Delay(ComparisonDelay, _time).ConfigureAwait(false);
-                await _comparisons.WaitAsync().ConfigureAwait(false);
-                try
-                {
-                    await CompareAsync(key, phase, primary, secondary).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _comparisons.Release();
-                }
-            }
-            catch (Exception e)
-            {
-                LogComparisonFailed(KeyHash.Of(key), e);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _pendingComparisons);
-            }
-        });
-    }
-
-    private async Task CompareAsync(string key, SessionStorePhase phase, ISessionStore primary, ISessionStore secondary)
-    {
-        var tolerance = _options.CurrentValue.ExpiryTolerance;
-        if (await ClassifyAsync().ConfigureAwait(false) is null)
-        {
-            return;
-        }
-
-        // Read both again before reporting: a write that landed between the two reads is not a mismatch.
-        if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind))
-        {
-            return;
-        }
-
-        // The primary is the truth: the secondary gets the primary's copy, so that the next phase change (forward
-        // or back) finds the same session in both stores — but only if the secondary still holds what was compared,
-        // so a write that raced this comparison is never overwritten with an older copy.
-        var condition = secondaryEntry is null ? WriteCondition.WhenAbsent : WriteCondition.WhenUnchanged(secondaryEntry.Value);
-        if (primaryEntry.Expiry.ToEntryOptions() is { } lifetime
-            && await secondary.SetAsync(key, primaryEntry.Value, lifetime, condition, async: true, CancellationToken.None).ConfigureAwait(false) is not null)
-        {
-            Repaired(secondary);
-        }
-
-        Interlocked.Increment(ref _mismatches[(int)kind]);
-        _instruments.Mismatch(kind);
-        var mismatch = new SessionMismatch(kind, phase, KeyHash.Of(key));
-        LogMismatch(mismatch.Kind, mismatch.Phase, mismatch.KeyHash);
-        _options.CurrentValue.OnMismatch?.Invoke(mismatch);
-
-        // The secondary is read first: writes reach it after the primary, so a secondary copy newer than the
-        // primary's cannot be read here, and an older one is what the repair's condition expects.
-        async Task<(StoredEntry Primary, StoredEntry? Secondary, SessionMismatchKind Kind)?> ClassifyAsync()
-        {
-            var s = await secondary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
-            var p = await primary.GetEntryAsync(key, async: true, CancellationToken.None).ConfigureAwait(false);
-            return p is not null && SessionComparison.Classify(p, s, tolerance) is { } found ? (p, s, found) : null;
-        }
-    }
-
-    private SessionStorePhase CurrentPhase()
-    {
-        var configured = _options.CurrentValue.Phase;
-        if (configured == _phase)
-        {
-            return configured;
-        }
-
-        lock (_phaseLock)
-        {
-            if (configured == _phase || configured == _lastRefusedPhase)
-            {
-                return _phase;
-            }
-
-            var failures = configured == SessionStorePhase.Unspecified
-                ? [SessionStoreOptions.NoPhase(configuredValue: null)]
-                : _options.CurrentValue.StoreFailures(configured).ToList();
-            if (failures.Count > 0)
-            {
-                _lastRefusedPhase = configured;
-                LogPhaseRefused(configured, _phase, string.Join(" ", failures));
-                return _phase;
-            }
-
-            LogPhaseChanged(_phase, configured);
-            _lastRefusedPhase = null;
-            _phase = configured;
-            return configured;
-        }
-    }
-
-    /// <summary>In a single-store phase, the other store when it is configured (a rollback would use it again).</summary>
-    private ISessionStore? IdleStore(SessionStorePhase phase)
-    {
-        var other = phase == SessionStorePhase.RedisOnly ? SessionStorePhase.PostgresOnly : SessionStorePhase.RedisOnly;
-        return _options.CurrentValue.StoreFailures(other).Any() ? null : Stores(other).Primary;
-    }
-
-    private (ISessionStore Primary, ISessionStore? Secondary) Stores(SessionStorePhase phase) => phase switch
-    {
-        SessionStorePhase.RedisOnly => (_redis.Value, null),
-        SessionStorePhase.DualWriteRedisPrimary => (_redis.Value, _postgres.Value),
-        SessionStorePhase.DualWritePostgresPrimary => (_postgres.Value, _redis.Value),
-        SessionStorePhase.PostgresOnly => (_postgres.Value, null),
-        _ => throw new InvalidOperationException($"No valid phase is configured; valid phases: {SessionStorePhaseConverter.ValidValues}."),
-    };
-
-    private async ValueTask<T> TimedAsync<T>(ISessionStore store, string operation, Func<ValueTask<T>> run)
-    {
-        var started = _time.GetTimestamp();
-        try
-        {
-            return await run().ConfigureAwait(false);
-        }
-        finally
-        {
-            _instruments.RecordDuration(store.Name, operation, _time.GetElapsedTime(started));
-        }
-    }
-
-    private async ValueTask TimedAsync(ISessionStore store, string operation, Func<ValueTask> run) =>
-        await TimedAsync(store, operation, async () =>
-        {
-            await run().ConfigureAwait(false);
-            return true;
-        }).ConfigureAwait(false);
-
-    private void SecondaryFailed(ISessionStore secondary, string operation, string? key, Exception e)
-    {
-        Interlocked.Increment(ref _secondaryFailures);
-        _instruments.SecondaryFailed(secondary.Name, operation);
-        LogSecondaryFailed(_options.CurrentValue.SecondaryFailureLogLevel, secondary.Name, operation, key is null ? "(none)" : KeyHash.Of(key), e);
-    }
-
-    private void Repaired(ISessionStore store)
-    {
-        Interlocked.Increment(ref _readRepairs);
-        _instruments.Repaired(store.Name);
-    }
-
-    /// <summary>A failure of the store, as opposed to a bad argument or the caller giving up.</summary>
-    private static bool IsStoreFailure(Exception e, CancellationToken token) =>
-        e is not (ArgumentException or ObjectDisposedException) && !(e is OperationCanceledException && token.IsCancellationRequested);
+    /// <summary>
+    /// The secondary is always called asynchronously, so that a hung one can be abandoned; on a synchronous
+    /// path its bounded task is waited for here.
+    /// </summary>
+    private static ValueTask<T> Blocking<T>(ValueTask<T> pending, bool async) =>
+        async || pending.IsCompleted ? pending : new ValueTask<T>(pending.AsTask().GetAwaiter().GetResult());
 
     private static ValueTask Sync(Action action)
     {

@@ -2,7 +2,7 @@ namespace SessionStore.DualWrite;
 
 /// <summary>Counts since the application started, for status pages and rehearsals; the same figures are published as metrics.</summary>
 /// <param name="Phase">The phase in force.</param>
-/// <param name="SecondaryFailures">Secondary operations that failed or timed out (logged, never thrown).</param>
+/// <param name="SecondaryFailures">Secondary operations that failed, timed out, or were skipped while the store's circuit breaker was open (never thrown).</param>
 /// <param name="ReadRepairs">Entries copied between stores: primary misses found in the secondary, and entries missing in the secondary.</param>
 /// <param name="Mismatches">Confirmed differences, by kind.</param>
 /// <param name="PrimaryReadFailovers">Reads answered by the secondary because the primary failed.</param>
@@ -11,4 +11,17 @@ public sealed record DualWriteStatistics(
     long SecondaryFailures,
     long ReadRepairs,
     IReadOnlyDictionary<SessionMismatchKind, long> Mismatches,
-    long PrimaryReadFailovers);
+    long PrimaryReadFailovers)
+{
+    /// <summary>Each store's circuit breaker, by store name (<c>redis</c>, <c>postgresql</c>).</summary>
+    public IReadOnlyDictionary<string, DualWriteBreakerState> Breakers { get; init; } = new Dictionary<string, DualWriteBreakerState>();
+
+    /// <summary>Keys each store missed writes for and that wait to be copied to it, by store name.</summary>
+    public IReadOnlyDictionary<string, long> CatchUpBacklog { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Missed keys not remembered because a backlog was full: run <c>sessionstore sync</c> when this is not zero.</summary>
+    public long CatchUpOverflow { get; init; }
+
+    /// <summary>Missed keys brought up to date in the store that missed them.</summary>
+    public long CatchUpReplayed { get; init; }
+}

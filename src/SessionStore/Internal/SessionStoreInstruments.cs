@@ -12,6 +12,10 @@ internal sealed class SessionStoreInstruments : IDisposable
     private readonly Counter<long> _secondaryFailures;
     private readonly Counter<long> _readRepairs;
     private readonly Counter<long> _mismatches;
+    private readonly Counter<long> _catchUpOverflow;
+    private readonly Counter<long> _catchUpReplayed;
+    private Func<IEnumerable<Measurement<int>>>? _breakerStates;
+    private Func<IEnumerable<Measurement<long>>>? _catchUpBacklog;
 
     public SessionStoreInstruments(IMeterFactory? meterFactory)
     {
@@ -21,7 +25,24 @@ internal sealed class SessionStoreInstruments : IDisposable
         _secondaryFailures = _meter.CreateCounter<long>(SessionStoreMetrics.SecondaryFailures, "{operation}", "Secondary store operations that failed or timed out.");
         _readRepairs = _meter.CreateCounter<long>(SessionStoreMetrics.ReadRepairs, "{entry}", "Entries copied from one store to the other.");
         _mismatches = _meter.CreateCounter<long>(SessionStoreMetrics.Mismatches, "{entry}", "Confirmed differences between the stores.");
+        _catchUpOverflow = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpOverflow, "{key}", "Missed keys not remembered for catch-up because the backlog was full.");
+        _catchUpReplayed = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpReplayed, "{key}", "Missed keys copied to the store that missed them.");
+        _meter.CreateObservableGauge(SessionStoreMetrics.BreakerState, () => _breakerStates?.Invoke() ?? [], "{state}", "Circuit breaker state per store: 0 closed, 1 open, 2 half-open.");
+        _meter.CreateObservableUpDownCounter(SessionStoreMetrics.CatchUpBacklog, () => _catchUpBacklog?.Invoke() ?? [], "{key}", "Keys waiting to be copied to the store that missed their writes.");
     }
+
+    /// <summary>Where the observable instruments read the dual-write cache's state from.</summary>
+    public void ObserveDualWrite(Func<IEnumerable<Measurement<int>>> breakerStates, Func<IEnumerable<Measurement<long>>> catchUpBacklog)
+    {
+        _breakerStates = breakerStates;
+        _catchUpBacklog = catchUpBacklog;
+    }
+
+    public static KeyValuePair<string, object?> StoreTag(string store) => new("db.system.name", store);
+
+    public void CatchUpOverflowed(string store) => _catchUpOverflow.Add(1, StoreTag(store));
+
+    public void CatchUpReplayed(string store) => _catchUpReplayed.Add(1, StoreTag(store));
 
     public void RecordDuration(string store, string operation, TimeSpan elapsed) =>
         _duration.Record(elapsed.TotalSeconds, new TagList { { "db.system.name", store }, { "db.operation.name", operation } });

@@ -51,7 +51,7 @@ public sealed class SessionStoreSync
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
-        if (!PhaseRoles.IsDual(_options.Phase))
+        if (_options.Phase == SessionStorePhase.Unspecified || PhaseRoles.Of(_options.Phase).Secondary is null)
         {
             throw new InvalidOperationException(
                 $"Sync copies from the primary to the secondary of a dual phase; phase {_options.Phase} has no secondary. " +

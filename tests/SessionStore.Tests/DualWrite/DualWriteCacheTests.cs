@@ -71,9 +71,11 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         await harness.Cache.RefreshAsync(key, Token);
         await harness.Cache.RemoveAsync(key, Token);
 
+        // Each failure is counted; a key whose secondary call just timed out is not sent again at once, so not every
+        // failure reaches the server or the log.
         Assert.Equal(3, harness.Cache.GetStatistics().SecondaryFailures);
         var failures = harness.Logs.GetSnapshot().Where(r => r.Id.Id == SessionStoreEventIds.DualWriteSecondaryFailed).ToList();
-        Assert.Equal(3, failures.Count);
+        Assert.InRange(failures.Count, 1, 3);
         Assert.All(failures, r => Assert.Equal(LogLevel.Information, r.Level));
         Assert.All(failures, r => Assert.DoesNotContain(key, r.Message, StringComparison.Ordinal));
         Assert.All(failures, r => Assert.Contains(KeyHash.Of(key), r.Message, StringComparison.Ordinal));
@@ -143,6 +145,8 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         await harness.StartAsync();
         Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
 
+        harness.Phase = "dual-redis-primary";
+        Assert.Equal(SessionStorePhase.DualWriteRedisPrimary, harness.Cache.Phase);
         harness.Phase = "dual-pg-primary";
         Assert.Equal(SessionStorePhase.DualWritePostgresPrimary, harness.Cache.Phase);
 
@@ -151,6 +155,7 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         var refusal = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseRefused);
         Assert.Equal(LogLevel.Error, refusal.Level);
         Assert.Contains("PostgresOnly (pg-only)", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("'dual-pg-primry'", refusal.Message, StringComparison.Ordinal);
 
         harness.Phase = "PostgresOnly";
         Assert.Equal(SessionStorePhase.PostgresOnly, harness.Cache.Phase);

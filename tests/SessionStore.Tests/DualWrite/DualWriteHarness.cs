@@ -39,6 +39,7 @@ public sealed class DualWriteHarness : IAsyncDisposable
 
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
+        services.AddSingleton<IConfiguration>(Configuration);
         services.AddMetrics();
         services.AddDualWriteSessionStore(Configuration.GetSection("SessionStore"));
         _services = services.BuildServiceProvider();
@@ -88,10 +89,10 @@ public sealed class DualWriteHarness : IAsyncDisposable
         Configuration.Dispose();
     }
 
-    /// <summary>Waits for a background comparison's effect, up to five seconds.</summary>
+    /// <summary>Waits for a background effect (a comparison, a catch-up), up to fifteen seconds.</summary>
     public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
         while (!await condition())
         {
             Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");

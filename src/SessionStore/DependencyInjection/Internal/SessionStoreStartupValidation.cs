@@ -1,23 +1,32 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SessionStore.DualWrite.Internal;
 
 namespace SessionStore.DependencyInjection.Internal;
 
-/// <summary>Stops start-up, before the first request, when the session store cannot work in the configured phase.</summary>
-internal sealed class SessionStoreStartupValidation(IOptionsMonitor<SessionStoreOptions> options, Func<string?>? configuredPhase) : IHostedService
+/// <summary>
+/// Stops start-up, before the first request, when the session store cannot work in the configured phase; when
+/// it can, logs the phase in force and which configuration source set it.
+/// </summary>
+internal sealed class SessionStoreStartupValidation(IOptionsMonitor<SessionStoreOptions> options, PhaseSource phaseSource, ILogger logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var current = options.CurrentValue;
         var failures = current.Validate().ToList();
-        if (current.Phase == SessionStorePhase.Unspecified && configuredPhase?.Invoke() is { } raw)
+        if (current.Phase == SessionStorePhase.Unspecified && phaseSource.RawValue is { } raw)
         {
             failures[failures.IndexOf(SessionStoreOptions.NoPhase(configuredValue: null))] = SessionStoreOptions.NoPhase(raw);
         }
 
-        return failures.Count > 0
-            ? throw new OptionsValidationException(SessionStoreOptions.SectionName, typeof(SessionStoreOptions), failures)
-            : Task.CompletedTask;
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(SessionStoreOptions.SectionName, typeof(SessionStoreOptions), failures);
+        }
+
+        DualWriteLog.PhaseInForce(logger, current.Phase, phaseSource.Describe());
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,0 +1,162 @@
+using Microsoft.Extensions.Logging;
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// Copies to a store the keys it missed writes for, from the other store, once it answers again: when its
+/// circuit breaker closes, or shortly after a single missed write while it stays closed. The other store is the
+/// truth for those keys whatever the phase is now: it took the writes the missing store did not.
+/// </summary>
+internal sealed class CatchUp : IDisposable
+{
+    // After an isolated miss the store is probably fine: wait briefly for the write's own retry window, then copy.
+    private static readonly TimeSpan DelayAfterMiss = TimeSpan.FromSeconds(1);
+    // Keys left after a pass (a store stopped answering) are tried again after this, while the breaker stays closed.
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan WhileOpen = TimeSpan.FromMilliseconds(250);
+    private const int Parallelism = 8;
+    private readonly CatchUpBacklog _redis;
+    private readonly CatchUpBacklog _postgres;
+    private readonly StoreRouting _routing;
+    private readonly StoreBreakers _breakers;
+    private readonly SecondaryConvergence _convergence;
+    private readonly DualWriteCounters _counters;
+    private readonly Func<SessionStoreOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly int _capacity;
+    private int _redisRunning;
+    private int _postgresRunning;
+
+    public CatchUp(int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options, TimeProvider time, ILogger logger)
+    {
+        _capacity = capacity;
+        _redis = new CatchUpBacklog(capacity);
+        _postgres = new CatchUpBacklog(capacity);
+        (_routing, _breakers, _convergence, _counters, _options, _time, _logger) = (routing, breakers, convergence, counters, options, time, logger);
+    }
+
+    public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
+
+    /// <summary>Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of <paramref name="key"/>.</summary>
+    public void Missed(StoreKind kind, string key, bool removed)
+    {
+        var backlog = Backlog(kind);
+        var overflowBefore = backlog.Overflow;
+        if (!backlog.Add(key, removed))
+        {
+            _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
+            if (overflowBefore == 0)
+            {
+                DualWriteLog.CatchUpOverflow(_logger, PhaseRoles.NameOf(kind), _capacity);
+            }
+        }
+
+        Start(kind, DelayAfterMiss);
+    }
+
+    /// <summary>The store's breaker closed: copy what it missed now.</summary>
+    public void Resume(StoreKind kind)
+    {
+        DualWriteLog.BreakerClosed(_logger, PhaseRoles.NameOf(kind), Backlog(kind).Count);
+        Start(kind, TimeSpan.Zero);
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    private void Start(StoreKind kind, TimeSpan delay)
+    {
+        ref var running = ref kind == StoreKind.Redis ? ref _redisRunning : ref _postgresRunning;
+        if (Interlocked.CompareExchange(ref running, 1, 0) != 0)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                // Runs until the backlog is empty. While the breaker is open it only waits: the first copy after the
+                // break is the probe that closes it, even when no request comes to make one.
+                var wait = delay;
+                do
+                {
+                    await Task.Delay(wait, _time, _stopping.Token).ConfigureAwait(false);
+                    if (!_breakers.For(kind).IsOpen)
+                    {
+                        await DrainAsync(kind, _stopping.Token).ConfigureAwait(false);
+                    }
+
+                    wait = _breakers.For(kind).IsOpen ? WhileOpen : RetryDelay;
+                }
+                while (Backlog(kind).Count > 0);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                // The cache is being disposed.
+            }
+            finally
+            {
+                Volatile.Write(ref kind == StoreKind.Redis ? ref _redisRunning : ref _postgresRunning, 0);
+            }
+        });
+    }
+
+    private async Task DrainAsync(StoreKind kind, CancellationToken token)
+    {
+        var backlog = Backlog(kind);
+        var copied = 0;
+        while (backlog.Count > 0 && !_breakers.For(kind).IsOpen)
+        {
+            ISessionStore target, source;
+            try
+            {
+                target = _routing.Store(kind).Get();
+                source = _routing.Store(PhaseRoles.Other(kind)).Get();
+            }
+            catch (StoreUnavailableException)
+            {
+                // Already logged where the phase needed the store; the keys wait for settings that work.
+                break;
+            }
+
+            var tolerance = _options().ExpiryTolerance;
+            var failed = 0;
+            await Parallel.ForEachAsync(backlog.Snapshot(), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = token }, async (entry, t) =>
+            {
+                if (Volatile.Read(ref failed) > 0)
+                {
+                    return;
+                }
+
+                if (await _convergence.ConvergeAsync(entry.Key, source, PhaseRoles.Other(kind), target, kind, tolerance, removeOrphan: entry.Value.Removed, t).ConfigureAwait(false))
+                {
+                    backlog.Done(entry);
+                    _counters.Replayed(target.Name);
+                    Interlocked.Increment(ref copied);
+                }
+                else
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }).ConfigureAwait(false);
+
+            if (failed > 0)
+            {
+                // A store stopped answering again: its breaker (or the next miss) starts the catch-up once more.
+                break;
+            }
+        }
+
+        if (copied > 0)
+        {
+            DualWriteLog.CatchUpCompleted(_logger, PhaseRoles.NameOf(kind), copied, backlog.Count);
+        }
+    }
+}

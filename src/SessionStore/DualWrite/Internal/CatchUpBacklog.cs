@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// The keys a store missed writes for (failed, timed out, or skipped while its breaker was open), so that they
+/// can be copied to it from the other store once it answers again. Bounded: past the capacity a key is counted
+/// as overflow, not remembered, and the go/no-go check or <c>sessionstore sync</c> has to find it.
+/// </summary>
+internal sealed class CatchUpBacklog(int capacity)
+{
+    // Each key carries the sequence number of its last miss (a key missed again while it is being copied stays),
+    // and whether that miss was a remove.
+    private readonly ConcurrentDictionary<string, Miss> _keys = new(StringComparer.Ordinal);
+    private long _sequence;
+    private long _overflow;
+
+    public int Count => _keys.Count;
+
+    public long Overflow => Interlocked.Read(ref _overflow);
+
+    /// <summary>Remembers <paramref name="key"/>; false when the backlog is full and the key was counted as overflow.</summary>
+    public bool Add(string key, bool removed = false)
+    {
+        if (_keys.Count >= capacity && !_keys.ContainsKey(key))
+        {
+            Interlocked.Increment(ref _overflow);
+            return false;
+        }
+
+        _keys[key] = new Miss(Interlocked.Increment(ref _sequence), removed);
+        return true;
+    }
+
+    /// <summary>The keys now in the backlog; each is removed by <see cref="Done"/> once copied.</summary>
+    public IReadOnlyList<KeyValuePair<string, Miss>> Snapshot() => [.. _keys];
+
+    /// <summary>Forgets a key copied since the miss <paramref name="entry"/> recorded, unless it was missed again since.</summary>
+    public void Done(KeyValuePair<string, Miss> entry) => _keys.TryRemove(entry);
+
+    /// <summary>The last miss of a key: its order, and whether it was a remove.</summary>
+    public readonly record struct Miss(long Sequence, bool Removed);
+}

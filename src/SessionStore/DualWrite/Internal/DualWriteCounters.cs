@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>The dual-write cache's counts since start-up, each also published as a metric.</summary>
+internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Func<SessionStoreOptions> options, ILogger logger)
+{
+    private readonly long[] _mismatches = new long[Enum.GetValues<SessionMismatchKind>().Length];
+    private long _secondaryFailures;
+    private long _readRepairs;
+    private long _failovers;
+    private long _catchUpReplayed;
+
+    public SessionStoreInstruments Instruments => instruments;
+
+    public long SecondaryFailures => Interlocked.Read(ref _secondaryFailures);
+
+    public long ReadRepairs => Interlocked.Read(ref _readRepairs);
+
+    public long Failovers => Interlocked.Read(ref _failovers);
+
+    public long CatchUpReplayed => Interlocked.Read(ref _catchUpReplayed);
+
+    public IReadOnlyDictionary<SessionMismatchKind, long> Mismatches =>
+        Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, kind => Interlocked.Read(ref _mismatches[(int)kind]));
+
+    /// <summary>A secondary operation failed or timed out: counted, and logged at the level the application chose.</summary>
+    public void SecondaryFailed(string store, string operation, string key, Exception? e)
+    {
+        SecondarySkipped(store, operation);
+        if (e is not null)
+        {
+            DualWriteLog.SecondaryFailed(logger, options().SecondaryFailureLogLevel, store, operation, KeyHash.Of(key), e);
+        }
+    }
+
+    /// <summary>A secondary operation was not sent because the store's breaker is open: counted, not logged (the opening was).</summary>
+    public void SecondarySkipped(string store, string operation)
+    {
+        Interlocked.Increment(ref _secondaryFailures);
+        instruments.SecondaryFailed(store, operation);
+    }
+
+    public void Repaired(string store)
+    {
+        Interlocked.Increment(ref _readRepairs);
+        instruments.Repaired(store);
+    }
+
+    public void FailedOver(string store, string key, Exception e)
+    {
+        Interlocked.Increment(ref _failovers);
+        DualWriteLog.ReadFailover(logger, store, KeyHash.Of(key), e);
+    }
+
+    public void Mismatch(SessionMismatch mismatch)
+    {
+        Interlocked.Increment(ref _mismatches[(int)mismatch.Kind]);
+        instruments.Mismatch(mismatch.Kind);
+        DualWriteLog.Mismatch(logger, mismatch.Kind, mismatch.Phase, mismatch.KeyHash);
+        options().OnMismatch?.Invoke(mismatch);
+    }
+
+    public void Replayed(string store)
+    {
+        Interlocked.Increment(ref _catchUpReplayed);
+        instruments.CatchUpReplayed(store);
+    }
+}

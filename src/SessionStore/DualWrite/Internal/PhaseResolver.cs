@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// The phase in force, following configuration live. A configured phase is entered only when it is safe: it
+/// names a phase, its stores are configured and can be built, and it is at most one step from the current one
+/// (skipping a dual phase would serve sessions one store never received). Otherwise the current phase stays
+/// and the refusal is logged once per configuration change, quoting the value typed and naming its source.
+/// </summary>
+internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options, StoreRouting routing, PhaseSource source, ILogger logger)
+{
+    private readonly Lock _lock = new();
+    private SessionStorePhase _phase = options.CurrentValue.Phase;
+    private SessionStoreOptions? _refused;
+
+    /// <summary>The phase in force, without building any store.</summary>
+    public SessionStorePhase Phase
+    {
+        get
+        {
+            Resolve();
+            return _phase;
+        }
+    }
+
+    /// <summary>The phase in force and its stores.</summary>
+    public Route Current() => routing.For(Resolve());
+
+    private SessionStorePhase Resolve()
+    {
+        var current = options.CurrentValue;
+        var configured = current.Phase;
+        var phase = _phase;
+        if (configured == phase || ReferenceEquals(current, Volatile.Read(ref _refused)))
+        {
+            return phase;
+        }
+
+        lock (_lock)
+        {
+            if (configured == _phase || ReferenceEquals(current, _refused))
+            {
+                return _phase;
+            }
+
+            if (RefusalOf(current, configured) is { } reason)
+            {
+                _refused = current;
+                DualWriteLog.PhaseRefused(logger, source.RawValue ?? configured.ToString(), _phase, reason, source.Describe());
+                return _phase;
+            }
+
+            DualWriteLog.PhaseChanged(logger, _phase, configured, source.Describe());
+            _refused = null;
+            _phase = configured;
+            return configured;
+        }
+    }
+
+    private string? RefusalOf(SessionStoreOptions current, SessionStorePhase configured)
+    {
+        if (configured == SessionStorePhase.Unspecified)
+        {
+            return SessionStoreOptions.NoPhase(source.RawValue);
+        }
+
+        if (PhaseRoles.SafeNextStep(_phase, configured) is { } step)
+        {
+            return $"Going from {_phase} to {configured} skips a step: the store that becomes primary has not received every write. Switch to {step} first, then on one step at a time.";
+        }
+
+        if (current.StoreFailures(configured).ToList() is { Count: > 0 } failures)
+        {
+            return string.Join(" ", failures);
+        }
+
+        try
+        {
+            routing.For(configured);
+            return null;
+        }
+        catch (StoreUnavailableException e)
+        {
+            DualWriteLog.StoreUnavailable(logger, e.Message, StoreUnavailableException.SettingOf(e.Kind), e.InnerException!);
+            return e.Message;
+        }
+    }
+}

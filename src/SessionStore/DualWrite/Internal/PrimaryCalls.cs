@@ -1,0 +1,42 @@
+using Polly.CircuitBreaker;
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// Calls whose result is the request's result: the primary's reads and writes. They go through the store's
+/// circuit breaker (while it is open they fail at once instead of each waiting for the hung server) and, when
+/// asynchronous, are bounded by <see cref="SessionStoreOptions.PrimaryTimeout"/> and the caller's token.
+/// Synchronous calls cannot be abandoned; the store's own timeouts bound them.
+/// </summary>
+internal sealed class PrimaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, SessionStoreInstruments instruments, TimeProvider time)
+{
+    public async ValueTask<T> RunAsync<T>(ISessionStore store, StoreKind kind, string operation, Func<ISessionStore, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            return await breakers.For(kind).ExecuteAsync(
+                static (call, t) => call.async
+                    ? Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, true, c), call.timeout, call.time, t)
+                    : call.run(call.store, false, t),
+                (store, operation, run, async, timeout: options().PrimaryTimeout, time),
+                token).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException e)
+        {
+            throw new StoreCircuitOpenException(store.Name, operation, e);
+        }
+        finally
+        {
+            instruments.RecordDuration(store.Name, operation, time.GetElapsedTime(started));
+        }
+    }
+
+    public async ValueTask RunAsync(ISessionStore store, StoreKind kind, string operation, Func<ISessionStore, bool, CancellationToken, ValueTask> run, bool async, CancellationToken token) =>
+        await RunAsync(store, kind, operation, async (s, a, t) =>
+        {
+            await run(s, a, t).ConfigureAwait(false);
+            return true;
+        }, async, token).ConfigureAwait(false);
+}

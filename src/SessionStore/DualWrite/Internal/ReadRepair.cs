@@ -1,0 +1,29 @@
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// A primary miss found in the secondary is copied to the primary, so sessions that are only ever read still
+/// migrate. The secondary's read is bounded like every secondary call: with the secondary hung or its breaker
+/// open, the miss is answered as a miss (a new visitor gets a new session) without waiting.
+/// </summary>
+internal sealed class ReadRepair(SecondaryCalls secondaryCalls, PrimaryCalls primaryCalls, DualWriteCounters counters)
+{
+    public async ValueTask<StoredEntry?> RepairAsync(Route route, string key, bool async, CancellationToken token)
+    {
+        var (done, found) = await secondaryCalls.TryRunAsync(route.Secondary!, route.SecondaryKind!.Value, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false);
+        if (!done || found?.Expiry.ToEntryOptions() is not { } lifetime)
+        {
+            return null;
+        }
+
+        // Only where the primary still has nothing: a request that wrote the session meanwhile holds the newer copy.
+        if (await primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "set", (s, a, t) => s.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, a, t), async, token).ConfigureAwait(false) is not null)
+        {
+            counters.Repaired(route.Primary.Name);
+            return found;
+        }
+
+        return await primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "get", (s, a, t) => s.GetEntryAsync(key, a, t), async, token).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,106 @@
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// One store, built the first time a phase needs it from the options in force then, and built again when its
+/// connection settings change. A failed build is not remembered: a malformed connection string entered by a live
+/// edit fails that phase switch only, and the corrected setting works without a restart.
+/// </summary>
+internal sealed class RebuildableStore(
+    StoreKind kind,
+    Func<SessionStoreOptions> options,
+    Func<SessionStoreOptions, object> connectionSettings,
+    Func<SessionStoreOptions, ISessionStore> build,
+    Action<StoreUnavailableException> keptPrevious,
+    TimeProvider time) : IDisposable
+{
+    // A replaced store is disposed only after this: requests that picked it up just before the change finish first.
+    private static readonly TimeSpan RetirementDelay = TimeSpan.FromSeconds(30);
+    private readonly Lock _lock = new();
+    private readonly List<IDisposable> _retired = [];
+    private Built? _current;
+    private SessionStoreOptions? _failedSource;
+    private bool _disposed;
+
+    /// <summary>The store, built now if needed; throws <see cref="StoreUnavailableException"/> when it cannot be.</summary>
+    public ISessionStore Get()
+    {
+        // The options object is replaced only when configuration reloads, so the common case is one reference check.
+        var current = options();
+        if (Volatile.Read(ref _current) is { } built && (ReferenceEquals(built.Source, current) || ReferenceEquals(_failedSource, current)))
+        {
+            return built.Store;
+        }
+
+        var settings = connectionSettings(current);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_current is { } again && again.Settings.Equals(settings))
+            {
+                Volatile.Write(ref _current, again with { Source = current });
+                return again.Store;
+            }
+
+            ISessionStore store;
+            try
+            {
+                store = build(current);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                var failure = new StoreUnavailableException(kind, e);
+                if (_current is not { } previous)
+                {
+                    throw failure;
+                }
+
+                // New settings that do not work must not take down a store that does: keep it, say so once per edit.
+                Volatile.Write(ref _failedSource, current);
+                keptPrevious(failure);
+                return previous.Store;
+            }
+
+            if (_current is { Store: IDisposable replaced })
+            {
+                Retire(replaced);
+            }
+
+            Volatile.Write(ref _current, new Built(store, settings, current));
+            return store;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            (_current?.Store as IDisposable)?.Dispose();
+            _retired.ForEach(r => r.Dispose());
+            _retired.Clear();
+        }
+    }
+
+    private void Retire(IDisposable store)
+    {
+        _retired.Add(store);
+        _ = Task.Delay(RetirementDelay, time).ContinueWith(
+            _ =>
+            {
+                lock (_lock)
+                {
+                    if (_retired.Remove(store))
+                    {
+                        store.Dispose();
+                    }
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private sealed record Built(ISessionStore Store, object Settings, SessionStoreOptions Source);
+}

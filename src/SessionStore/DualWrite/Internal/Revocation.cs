@@ -1,0 +1,66 @@
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// "Log out everywhere": runs in every store the phase uses and fails if any of them fails or does not answer
+/// in time (a session left in either store could be read again). It also runs, best effort and bounded, in a
+/// configured store the phase does not use: a copy left there would be read-repaired back after a rollback,
+/// and the user would be signed in again.
+/// </summary>
+internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions> options, PrimaryCalls primaryCalls, SecondaryCalls secondaryCalls, StoreBreakers breakers, TimeProvider time)
+{
+    // Failures are logged with a hash of the "key": a short hash of a user id (often an e-mail) is reversible by
+    // dictionary, so the log gets this fixed text instead.
+    private const string NotAKey = "(a user's sessions)";
+
+    public async Task<long> RevokeAsync(Route route, string userId, CancellationToken token)
+    {
+        var revokes = new List<Task<long>>
+        {
+            primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "revoke", (s, _, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), async: true, token).AsTask(),
+        };
+        if (route.Secondary is { } secondary)
+        {
+            revokes.Add(RevokeInSecondaryAsync(secondary, route.SecondaryKind!.Value, userId, token));
+        }
+
+        var revoked = await Task.WhenAll(revokes).ConfigureAwait(false);
+        if (route.Secondary is null && PhaseRoles.Idle(route.Phase) is { } idleKind && !options().StoreFailures(PhaseRoles.AlonePhase(idleKind)).Any())
+        {
+            var idle = routing.Store(idleKind);
+            if (TryGet(idle) is { } store)
+            {
+                await secondaryCalls.TryRunAsync(store, idleKind, "revoke", NotAKey, (s, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), token).ConfigureAwait(false);
+            }
+        }
+
+        return revoked.Max();
+    }
+
+    /// <summary>The secondary must be revoked too, so its failure fails the call: bounded, but thrown.</summary>
+    private async Task<long> RevokeInSecondaryAsync(ISessionStore secondary, StoreKind kind, string userId, CancellationToken token)
+    {
+        if (breakers.For(kind).IsOpen)
+        {
+            throw new StoreCircuitOpenException(secondary.Name, "revoke", new InvalidOperationException("The store did not answer recently."));
+        }
+
+        return await breakers.For(kind).ExecuteAsync(
+            static (call, t) => Bounded.RunAsync(call.secondary.Name, "revoke", c => new ValueTask<long>(call.secondary.RevokeUserSessionsAsync(call.userId, c)), call.timeout, call.time, t),
+            (secondary, userId, timeout: options().SecondaryTimeout, time),
+            token).ConfigureAwait(false);
+    }
+
+    private static ISessionStore? TryGet(RebuildableStore store)
+    {
+        try
+        {
+            return store.Get();
+        }
+        catch (StoreUnavailableException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Polly.CircuitBreaker;
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// Every call the dual-write cache makes to a store off the request's critical result: the secondary's writes,
+/// read-repair's and failover's secondary reads, comparisons, catch-up copies and the idle store's revoke.
+/// This is what happens when that store hangs or fails:
+/// <list type="number">
+/// <item>each call waits at most <see cref="SessionStoreOptions.SecondaryTimeout"/>, and no longer than the caller's
+/// token: a hung call is abandoned, not awaited (<see cref="Bounded"/>);</item>
+/// <item>a failure or timeout is counted and logged, never thrown: the caller gets "not done";</item>
+/// <item>the store's circuit breaker sees every outcome; once it opens, calls return "not done" at once, without
+/// waiting, until a probe call succeeds;</item>
+/// <item>a key whose call just timed out is not sent again for a few timeouts' time: a request's load and commit of
+/// one session then wait one timeout between them, not two, before the breaker has opened;</item>
+/// <item>writes that were not done are remembered by <see cref="CatchUp"/> and copied once the store answers again.</item>
+/// </list>
+/// </summary>
+internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, DualWriteCounters counters, TimeProvider time)
+{
+    private const int MaximumRecentTimeouts = 10_000;
+    private readonly ConcurrentDictionary<string, long> _recentTimeouts = new(StringComparer.Ordinal);
+
+    public async ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
+        ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, CancellationToken, ValueTask<T>> run, CancellationToken token)
+    {
+        var breaker = breakers.For(kind);
+        var timeout = options().SecondaryTimeout;
+        if (breaker.IsOpen || TimedOutRecently(key, timeout))
+        {
+            counters.SecondarySkipped(store.Name, operation);
+            return (false, default);
+        }
+
+        var started = time.GetTimestamp();
+        try
+        {
+            var value = await breaker.ExecuteAsync(
+                static (call, t) => Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, c), call.timeout, call.time, t),
+                (store, operation, run, timeout, time),
+                token).ConfigureAwait(false);
+            return (true, value);
+        }
+        catch (BrokenCircuitException)
+        {
+            counters.SecondarySkipped(store.Name, operation);
+            return (false, default);
+        }
+        catch (Exception e) when (StoreFailures.IsStoreFailure(e, token))
+        {
+            if (e is TimeoutException)
+            {
+                if (_recentTimeouts.Count >= MaximumRecentTimeouts)
+                {
+                    _recentTimeouts.Clear();
+                }
+
+                _recentTimeouts[key] = time.GetTimestamp();
+            }
+
+            counters.SecondaryFailed(store.Name, operation, key, e);
+            return (false, default);
+        }
+        finally
+        {
+            counters.Instruments.RecordDuration(store.Name, operation, time.GetElapsedTime(started));
+        }
+    }
+
+    private bool TimedOutRecently(string key, TimeSpan timeout)
+    {
+        if (_recentTimeouts.IsEmpty || !_recentTimeouts.TryGetValue(key, out var at))
+        {
+            return false;
+        }
+
+        if (time.GetElapsedTime(at) < 4 * timeout)
+        {
+            return true;
+        }
+
+        _recentTimeouts.TryRemove(new KeyValuePair<string, long>(key, at));
+        return false;
+    }
+
+    public async ValueTask<bool> TryRunAsync(
+        ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, CancellationToken, ValueTask> run, CancellationToken token) =>
+        (await TryRunAsync(store, kind, operation, key, async (s, t) =>
+        {
+            await run(s, t).ConfigureAwait(false);
+            return true;
+        }, token).ConfigureAwait(false)).Done;
+}

@@ -1,0 +1,80 @@
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>
+/// Brings one key of a target store up to date with a source store, never overwriting a write that raced the
+/// copy: the target is read first, and the copy lands only if the target still holds what was read. A key whose
+/// removal the target missed is removed from it when the source no longer has it either, so a removed session is
+/// never brought back; a key the source merely lacks is left alone (a Redis restarted empty lost it, it was not removed).
+/// </summary>
+internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters)
+{
+    private const int Attempts = 3;
+
+    /// <summary>Whether the target now matches the source (or nothing could be done about it: false when a store did not answer).</summary>
+    public async ValueTask<bool> ConvergeAsync(string key, ISessionStore source, StoreKind sourceKind, ISessionStore target, StoreKind targetKind, TimeSpan tolerance, bool removeOrphan, CancellationToken token)
+    {
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            // The target first: a write reaches it after the source, so what the target holds is never newer than what the source read next.
+            var (readTarget, targetEntry) = await calls.TryRunAsync(target, targetKind, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false);
+            var (readSource, sourceEntry) = readTarget
+                ? await calls.TryRunAsync(source, sourceKind, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false)
+                : (false, null);
+            if (!readSource)
+            {
+                return false;
+            }
+
+            if (sourceEntry is null)
+            {
+                if (targetEntry is null || !removeOrphan)
+                {
+                    return true;
+                }
+
+                if (!await calls.TryRunAsync(target, targetKind, "remove", key, (s, t) => new ValueTask(s.RemoveAsync(key, t)), token).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                counters.Repaired(target.Name);
+
+                // A request may have written the key to both stores between the read and the remove: look again.
+                continue;
+            }
+
+            // An entry with no time left is as good as gone; the target's copy expires on its own.
+            if (SessionComparison.Classify(sourceEntry, targetEntry, tolerance) is null || sourceEntry.Expiry.ToEntryOptions() is null)
+            {
+                return true;
+            }
+
+            if (await CopyAsync(key, sourceEntry, targetEntry, target, targetKind, token).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Writes <paramref name="source"/> to the target if it still holds <paramref name="expected"/>; whether it did.</summary>
+    public async ValueTask<bool> CopyAsync(string key, StoredEntry source, StoredEntry? expected, ISessionStore target, StoreKind targetKind, CancellationToken token)
+    {
+        if (source.Expiry.ToEntryOptions() is not { } lifetime)
+        {
+            return false;
+        }
+
+        var condition = expected is null ? WriteCondition.WhenAbsent : WriteCondition.WhenUnchanged(expected.Value);
+        var (done, written) = await calls.TryRunAsync(target, targetKind, "set", key, (s, t) => s.SetAsync(key, source.Value, lifetime, condition, async: true, t), token).ConfigureAwait(false);
+        if (done && written is not null)
+        {
+            counters.Repaired(target.Name);
+        }
+
+        return done && written is not null;
+    }
+}

@@ -1,0 +1,36 @@
+using SessionStore.Internal;
+
+namespace SessionStore.DualWrite.Internal;
+
+/// <summary>The store instances behind <see cref="PhaseRoles"/>: which built store is primary, secondary or idle in a phase.</summary>
+internal sealed class StoreRouting(RebuildableStore redis, RebuildableStore postgres) : IDisposable
+{
+    private Route? _last;
+
+    /// <summary>The stores of <paramref name="phase"/>, built if needed; throws <see cref="StoreUnavailableException"/> when one cannot be.</summary>
+    public Route For(SessionStorePhase phase)
+    {
+        var (primary, secondary) = PhaseRoles.Of(phase);
+        var primaryStore = Store(primary).Get();
+        var secondaryStore = secondary is { } s ? Store(s).Get() : null;
+        if (Volatile.Read(ref _last) is { } last && last.Phase == phase && last.Primary == primaryStore && last.Secondary == secondaryStore)
+        {
+            return last;
+        }
+
+        var route = new Route(phase, primaryStore, secondaryStore, primary, secondary);
+        Volatile.Write(ref _last, route);
+        return route;
+    }
+
+    public RebuildableStore Store(StoreKind kind) => kind == StoreKind.Redis ? redis : postgres;
+
+    public void Dispose()
+    {
+        redis.Dispose();
+        postgres.Dispose();
+    }
+}
+
+/// <summary>The stores one operation uses: resolved once per operation, so a phase change never splits one.</summary>
+internal sealed record Route(SessionStorePhase Phase, ISessionStore Primary, ISessionStore? Secondary, StoreKind PrimaryKind, StoreKind? SecondaryKind);

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.DualWrite;
+
+/// <summary>Live phase switches that would serve stale or no sessions are refused, and the phase in force says where it came from.</summary>
+public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("redis-only", "pg-only", SessionStorePhase.RedisOnly, "DualWriteRedisPrimary")]
+    [InlineData("pg-only", "redis-only", SessionStorePhase.PostgresOnly, "DualWritePostgresPrimary")]
+    [InlineData("redis-only", "dual-pg-primary", SessionStorePhase.RedisOnly, "DualWriteRedisPrimary")]
+    [InlineData("dual-redis-primary", "pg-only", SessionStorePhase.DualWriteRedisPrimary, "DualWritePostgresPrimary")]
+    public async Task A_switch_that_skips_a_step_is_refused_naming_the_safe_next_phase(string from, string to, SessionStorePhase stays, string safeStep)
+    {
+        await using var harness = new DualWriteHarness(from, postgres.ConnectionString, redis.Configuration);
+        await harness.StartAsync();
+
+        harness.Phase = to;
+
+        Assert.Equal(stays, harness.Cache.Phase);
+        var refusal = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseRefused);
+        Assert.Equal(LogLevel.Error, refusal.Level);
+        Assert.Contains($"Switch to {safeStep} first", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{to}'", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_phase_in_force_and_the_provider_that_set_it_are_logged_at_start_up_and_on_change()
+    {
+        var prefix = $"SSTEST_{Guid.NewGuid():N}_";
+        Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", "dual-redis-primary");
+        try
+        {
+            await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
+            harness.Configuration.AddEnvironmentVariables(prefix);
+            await harness.StartAsync();
+
+            // The environment variable wins over the in-memory (appsettings-like) value, and the log says so.
+            var inForce = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseInForce);
+            Assert.Contains("DualWriteRedisPrimary", inForce.Message, StringComparison.Ordinal);
+            Assert.Contains("EnvironmentVariablesConfigurationProvider", inForce.Message, StringComparison.Ordinal);
+
+            Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", null);
+            ((IConfigurationRoot)harness.Configuration).Reload();
+            Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
+            var change = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseChanged);
+            Assert.Contains("MemoryConfigurationProvider", change.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_store_that_cannot_be_built_refuses_the_switch_keeps_serving_and_recovers_once_fixed()
+    {
+        await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
+        await harness.StartAsync();
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [7], DualWriteHarness.IdleTimeout, Token);
+
+        // A typo made while editing the section for the next phase.
+        harness.Configuration["SessionStore:Postgres:ConnectionString"] = "Host=127.0.0.1;Port=notaport;;=";
+        harness.Phase = "dual-redis-primary";
+
+        Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
+        var failure = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWriteStoreUnavailable);
+        Assert.Contains("SessionStore:Postgres:ConnectionString", failure.Message, StringComparison.Ordinal);
+        Assert.Equal([7], await harness.Cache.GetAsync(key, Token));
+
+        // Fixed without a restart: the failed build was not remembered.
+        harness.Configuration["SessionStore:Postgres:ConnectionString"] = postgres.ConnectionString;
+        harness.Phase = "dual-redis-primary";
+        Assert.Equal(SessionStorePhase.DualWriteRedisPrimary, harness.Cache.Phase);
+        await harness.Cache.SetAsync(key, [8], DualWriteHarness.IdleTimeout, Token);
+        Assert.Equal([8], await harness.Postgres.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task Health_is_unhealthy_naming_the_cause_when_the_primary_table_is_missing()
+    {
+        await using var harness = new DualWriteHarness("pg-only", postgres.ConnectionString, redis.Configuration, s => s["SessionStore:Postgres:CreateTableIfMissing"] = "false");
+
+        var report = await harness.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Token);
+
+        var entry = report.Entries["sessionstore"];
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains("does not exist", entry.Description, StringComparison.Ordinal);
+    }
+}

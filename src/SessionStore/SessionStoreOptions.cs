@@ -134,8 +134,18 @@ public sealed class SessionStoreOptions
         }
 
         failures.AddRange(StoreFailures(Phase));
-        CheckRange(failures, nameof(SecondaryTimeout), SecondaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        failures.AddRange(TuningFailures());
+        return failures;
+    }
 
+    /// <summary>
+    /// The invalid dual-write settings (timeouts, breaker, comparisons): the part of <see cref="Validate"/> that a
+    /// live reload can break, checked on every read so that a bad reload keeps the last valid values in force.
+    /// </summary>
+    internal List<string> TuningFailures()
+    {
+        var failures = new List<string>();
+        CheckRange(failures, nameof(SecondaryTimeout), SecondaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         CheckRange(failures, nameof(PrimaryTimeout), PrimaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(BreakerSamplingDuration), BreakerSamplingDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1));
         CheckRange(failures, nameof(BreakDuration), BreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(5));

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SessionStore.DependencyInjection.Internal;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
 
@@ -48,9 +49,11 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         TimeProvider time,
         ILogger<DualWriteCache> logger)
     {
-        _options = options;
+        // A reload that breaks a setting read live is logged and the last valid settings stay in force; the phase
+        // is judged on its own (PhaseResolver), so a bad timeout never holds back a valid phase switch or vice versa.
+        _options = new LastValidOptionsMonitor<SessionStoreOptions>(options, o => o.TuningFailures(), SessionStoreOptions.SectionName, logger);
         _time = time;
-        Func<SessionStoreOptions> current = () => options.CurrentValue;
+        Func<SessionStoreOptions> current = () => _options.CurrentValue;
         void KeptPrevious(StoreUnavailableException e) =>
             DualWriteLog.StoreUnavailable(logger, e.Message, StoreUnavailableException.SettingOf(e.Kind), e.InnerException!);
         _routing = new StoreRouting(
@@ -184,6 +187,9 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
     /// <summary>The PostgreSQL store, built on first use.</summary>
     internal ISessionStore PostgresStore => _routing.Store(StoreKind.Postgres).Get();
+
+    /// <summary>The options in force: the configured ones, or the last valid ones while a reload is invalid.</summary>
+    internal SessionStoreOptions Settings => _options.CurrentValue;
 
     /// <summary>The phase in force and its stores.</summary>
     internal Route CurrentRoute() => _phase.Current();

@@ -25,6 +25,10 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
     private TOptions? _lastValid;
     private string? _reported;
 
+    // Options monitors hand out one instance until the next reload: an instance already judged is answered
+    // without validating or locking again, which keeps this cheap on a request path.
+    private volatile Judged? _judged;
+
     /// <param name="source">The options as configuration gives them, possibly invalid after a reload.</param>
     /// <param name="validate">Lists every invalid setting, each naming its key and what is allowed.</param>
     /// <param name="section">
@@ -60,6 +64,11 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
         try
         {
             candidate = read();
+            if (_judged is { } judged && ReferenceEquals(judged.Source, candidate))
+            {
+                return judged.InForce;
+            }
+
             failures = _validate(candidate);
         }
         catch (OptionsValidationException e)
@@ -73,6 +82,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
             {
                 _lastValid = candidate;
                 _reported = null;
+                _judged = new Judged(candidate!, candidate!);
                 return candidate!;
             }
 
@@ -86,9 +96,17 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
                 LogRefused(_section, string.Join(" ", named), _lastValid is null ? "the defaults" : "the last valid options");
             }
 
-            return _lastValid ??= kept;
+            _lastValid ??= kept;
+            if (candidate is not null)
+            {
+                _judged = new Judged(candidate, _lastValid);
+            }
+
+            return _lastValid;
         }
     }
+
+    private sealed record Judged(TOptions Source, TOptions InForce);
 
     [LoggerMessage(SessionStoreEventIds.OptionsReloadRefused, LogLevel.Error,
         "The configuration of {Section} is invalid and was not applied; {Kept} stay in force until it is fixed: {Failures}")]

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using SessionStore.DualWrite;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Fleet.Internal;
@@ -14,7 +13,7 @@ namespace SessionStore.DependencyInjection.Internal;
 /// a hung server cannot hang the health endpoint; the checks pass through the stores' breakers and can be the
 /// probe that closes one.
 /// </summary>
-internal sealed class SessionStoreHealthCheck(DualWriteCache cache, IOptionsMonitor<SessionStoreOptions> options, FleetHeartbeatService fleet) : IHealthCheck
+internal sealed class SessionStoreHealthCheck(DualWriteCache cache, FleetHeartbeatService fleet) : IHealthCheck
 {
     // Read through the whole store path, so that a missing table (which a bare ping does not notice) is reported.
     private const string ProbeKey = "sessionstore:health-probe";
@@ -31,7 +30,7 @@ internal sealed class SessionStoreHealthCheck(DualWriteCache cache, IOptionsMoni
             return HealthCheckResult.Unhealthy($"The session store cannot work in phase {cache.Phase}: {e.Message}", e);
         }
 
-        var timeout = options.CurrentValue.HealthCheckTimeout;
+        var timeout = cache.Settings.HealthCheckTimeout;
         var data = new Dictionary<string, object> { ["phase"] = route.Phase.ToString(), ["primary"] = route.Primary.Name };
         if (await CheckAsync(route.Primary, route.PrimaryKind, timeout, cancellationToken).ConfigureAwait(false) is { } primaryProblem)
         {

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.DualWrite;
+
+/// <summary>
+/// Every dual-write setting read live, set to each invalid value by a reload while requests run: no request fails,
+/// the error names the key, the last valid value stays in force, and a fixed value is taken up again.
+/// </summary>
+public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer redis)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, string> InvalidValues => new()
+    {
+        { "SecondaryTimeout", "-00:00:01" },
+        { "SecondaryTimeout", "00:00:00" },
+        { "SecondaryTimeout", "01:00:00" },
+        { "PrimaryTimeout", "-00:00:01" },
+        { "PrimaryTimeout", "00:00:00.001" },
+        { "HealthCheckTimeout", "00:00:00" },
+        { "ComparisonSampleRate", "-0.5" },
+        { "ComparisonSampleRate", "3" },
+        { "ComparisonSampleRate", "NaN" },
+        { "ExpiryTolerance", "-00:05:00" },
+        { "BreakerFailureRatio", "0" },
+        { "BreakerFailureRatio", "1.5" },
+        { "BreakerMinimumThroughput", "1" },
+        { "BreakerSamplingDuration", "00:00:00.100" },
+        { "BreakDuration", "00:00:00" },
+        { "CatchUpCapacity", "-1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidValues))]
+    public async Task An_invalid_live_value_is_logged_with_its_key_and_requests_keep_working(string key, string invalid)
+    {
+        await using var harness = new DualWriteHarness("DualWriteRedisPrimary", postgres.ConnectionString, redis.Configuration);
+        await harness.StartAsync();
+        var cache = harness.Cache;
+        var failures = 0;
+        using var stop = new CancellationTokenSource();
+        var traffic = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    var session = $"live-{Guid.NewGuid()}";
+                    await cache.SetAsync(session, [1, 2, (byte)i], DualWriteHarness.IdleTimeout, CancellationToken.None);
+                    Assert.NotNull(await cache.GetAsync(session, CancellationToken.None));
+                    await cache.RefreshAsync(session, CancellationToken.None);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        }, CancellationToken.None);
+
+        await Task.Delay(100, Token);
+        Reload(harness, key, invalid);
+        await Task.Delay(300, Token);
+        Reload(harness, key, null);
+        await Task.Delay(100, Token);
+        await stop.CancelAsync();
+        await traffic;
+
+        Assert.Equal(0, failures);
+        var refused = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.OptionsReloadRefused);
+        Assert.Equal(LogLevel.Error, refused.Level);
+        Assert.Contains($"SessionStore:{key}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("last valid", refused.Message, StringComparison.Ordinal);
+    }
+
+    private static void Reload(DualWriteHarness harness, string key, string? value)
+    {
+        harness.Configuration[$"SessionStore:{key}"] = value;
+        ((IConfigurationRoot)harness.Configuration).Reload();
+    }
+}

@@ -12,6 +12,21 @@ public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer r
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    // A valid value for each key, set to fix the configuration again (the documented defaults).
+    private static readonly Dictionary<string, string> ValidValues = new()
+    {
+        ["SecondaryTimeout"] = "00:00:02",
+        ["PrimaryTimeout"] = "00:00:05",
+        ["HealthCheckTimeout"] = "00:00:05",
+        ["ComparisonSampleRate"] = "0",
+        ["ExpiryTolerance"] = "00:05:00",
+        ["BreakerFailureRatio"] = "0.5",
+        ["BreakerMinimumThroughput"] = "5",
+        ["BreakerSamplingDuration"] = "00:00:01",
+        ["BreakDuration"] = "00:00:02",
+        ["CatchUpCapacity"] = "100000",
+    };
+
     public static TheoryData<string, string> InvalidValues => new()
     {
         { "SecondaryTimeout", "-00:00:01" },
@@ -62,7 +77,7 @@ public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer r
         await Task.Delay(100, Token);
         Reload(harness, key, invalid);
         await Task.Delay(300, Token);
-        Reload(harness, key, null);
+        Reload(harness, key, ValidValues[key]);
         await Task.Delay(100, Token);
         await stop.CancelAsync();
         await traffic;
@@ -72,9 +87,11 @@ public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer r
         Assert.Equal(LogLevel.Error, refused.Level);
         Assert.Contains($"SessionStore:{key}", refused.Message, StringComparison.Ordinal);
         Assert.Contains("last valid", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(ValidValues[key], harness.Configuration[$"SessionStore:{key}"]);
+        Assert.Empty(harness.Cache.Settings.TuningFailures());
     }
 
-    private static void Reload(DualWriteHarness harness, string key, string? value)
+    private static void Reload(DualWriteHarness harness, string key, string value)
     {
         harness.Configuration[$"SessionStore:{key}"] = value;
         ((IConfigurationRoot)harness.Configuration).Reload();

@@ -367,7 +367,9 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             await EnsureSchemaAsync(async, token).ConfigureAwait(false);
         }
 
-        return _dataSource.CreateCommand(sql);
+        var command = _dataSource.CreateCommand(sql);
+        command.CommandTimeout = DriverTimeout(command.CommandTimeout, async);
+        return command;
     }
 
     private async ValueTask<NpgsqlBatch> CreateBatchAsync(bool async, CancellationToken token)
@@ -377,8 +379,19 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
             await EnsureSchemaAsync(async, token).ConfigureAwait(false);
         }
 
-        return _dataSource.CreateBatch();
+        var batch = _dataSource.CreateBatch();
+        batch.Timeout = DriverTimeout(batch.Timeout, async);
+        return batch;
     }
+
+    /// <summary>
+    /// No driver timeout for asynchronous statements: <see cref="StoreDeadline"/> stops waiting for them at
+    /// <see cref="SessionCacheOptions.OperationTimeout"/>, and a driver timeout would only make Npgsql send a cancel
+    /// request, whose connect to a hung server blocks a thread-pool thread (a hung secondary then stalled every
+    /// request for seconds). An abandoned statement ends when the server answers or its connection breaks. A
+    /// synchronous statement cannot be abandoned, so it keeps the driver's timeout.
+    /// </summary>
+    private static int DriverTimeout(int configured, bool async) => async ? 0 : configured;
 
     private ValueTask<int> ExecuteNonQueryAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
         ExecuteAsync(operation, async (a, t) =>

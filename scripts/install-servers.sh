@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests, the demo and the benchmarks run on, when it is missing: the PostgreSQL and Redis
-# server binaries (Debian packages). No server is started or enabled here; each run starts its own throw-away
+# server binaries, and `kill` (procps), with which the fault tests hang and resume a server (Debian packages). No server is started or enabled here; each run starts its own throw-away
 # servers on free loopback ports.
 set -euo pipefail
 
 have_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 have_redis() { command -v redis-server >/dev/null 2>&1; }
+have_kill() { [ -x /bin/kill ] || [ -x /usr/bin/kill ]; }
 
-if have_postgres && have_redis; then
+if have_postgres && have_redis && have_kill; then
     exit 0
 fi
 
@@ -22,6 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 packages=()
 have_postgres || packages+=(postgresql)
 have_redis || packages+=(redis-server)
+have_kill || packages+=(procps)
 echo "Installing ${packages[*]} ..."
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

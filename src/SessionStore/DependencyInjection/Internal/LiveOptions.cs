@@ -15,25 +15,30 @@ namespace SessionStore.DependencyInjection.Internal;
 /// </summary>
 internal static class LiveOptions
 {
-    /// <summary>The keys of <c>SessionStore</c> that are read once, when a store is built (docs/security.md has the table).</summary>
+    /// <summary>
+    /// The keys of <c>SessionStore</c> that are read once, when a store is built (docs/security.md has the table).
+    /// A store's connection settings (connection string, schema, table, payload format; Redis configuration and
+    /// instance name) are not among them: a change to those builds the store again (see <c>RebuildableStore</c>).
+    /// </summary>
     public static readonly IReadOnlyList<(string Key, Func<SessionStoreOptions, object?> Read)> SessionStoreStartupOnlyKeys =
     [
-        Key("Postgres:ConnectionString", o => o.Postgres.ConnectionString),
-        Key("Postgres:SchemaName", o => o.Postgres.SchemaName),
-        Key("Postgres:TableName", o => o.Postgres.TableName),
-        Key("Postgres:PayloadFormat", o => o.Postgres.PayloadFormat),
         Key("Postgres:CreateTableIfMissing", o => o.Postgres.CreateTableIfMissing),
         Key("Postgres:Partitioning:Interval", o => o.Postgres.Partitioning?.Interval),
         Key("Postgres:Partitioning:Horizon", o => o.Postgres.Partitioning?.Horizon),
         Key("Postgres:TouchThreshold", o => o.Postgres.TouchThreshold),
         Key("Postgres:MaximumValueSize", o => o.Postgres.MaximumValueSize),
         Key("Postgres:UserIdSessionKey", o => o.Postgres.UserIdSessionKey),
-        Key("Redis:Configuration", o => o.Redis.Configuration),
-        Key("Redis:InstanceName", o => o.Redis.InstanceName),
         Key("Redis:TouchThreshold", o => o.Redis.TouchThreshold),
         Key("Redis:MaximumValueSize", o => o.Redis.MaximumValueSize),
         Key("Redis:UserIdSessionKey", o => o.Redis.UserIdSessionKey),
+        Key("Postgres:OperationTimeout", o => o.Postgres.OperationTimeout),
+        Key("Redis:OperationTimeout", o => o.Redis.OperationTimeout),
         Key("UserIdSessionKey", o => o.UserIdSessionKey),
+        Key("BreakerFailureRatio", o => o.BreakerFailureRatio),
+        Key("BreakerMinimumThroughput", o => o.BreakerMinimumThroughput),
+        Key("BreakerSamplingDuration", o => o.BreakerSamplingDuration),
+        Key("BreakDuration", o => o.BreakDuration),
+        Key("CatchUpCapacity", o => o.CatchUpCapacity),
     ];
 
     /// <summary><c>SessionStore:Cleanup</c> as options of their own, read live, never invalid (the defaults until a valid value is seen).</summary>

@@ -20,6 +20,8 @@ public sealed class RestartRequiredMonitorTests
             ["SessionStore:Phase"] = "RedisOnly",
             ["SessionStore:Postgres:ConnectionString"] = "Host=a;Password=first-secret",
             ["SessionStore:Postgres:TableName"] = "sessions",
+            ["SessionStore:Postgres:TouchThreshold"] = "0.1",
+            ["SessionStore:Postgres:CreateTableIfMissing"] = "false",
             ["SessionStore:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false",
         }).Build();
         var logs = new FakeLogCollector();
@@ -29,6 +31,10 @@ public sealed class RestartRequiredMonitorTests
         var monitor = provider.GetServices<IHostedService>().OfType<RestartRequiredMonitor<SessionStoreOptions>>().Single();
         await monitor.StartAsync(Token);
 
+        configuration["SessionStore:Postgres:TouchThreshold"] = "0.2";
+        configuration["SessionStore:Postgres:CreateTableIfMissing"] = "true";
+
+        // Connection settings are live (the store is built again), so they need no restart, and are never logged.
         configuration["SessionStore:Postgres:TableName"] = "other_sessions";
         configuration["SessionStore:Postgres:ConnectionString"] = "Host=a;Password=second-secret";
         configuration.Reload();
@@ -38,8 +44,8 @@ public sealed class RestartRequiredMonitorTests
 
         var warnings = logs.GetSnapshot().Where(r => r.Id.Id == SessionStoreEventIds.OptionsRestartRequired).ToList();
         Assert.Equal(2, warnings.Count);
-        Assert.Contains(warnings, r => r.Message.StartsWith("SessionStore:Postgres:TableName changed", StringComparison.Ordinal));
-        Assert.Contains(warnings, r => r.Message.StartsWith("SessionStore:Postgres:ConnectionString changed", StringComparison.Ordinal));
+        Assert.Contains(warnings, r => r.Message.StartsWith("SessionStore:Postgres:TouchThreshold changed", StringComparison.Ordinal));
+        Assert.Contains(warnings, r => r.Message.StartsWith("SessionStore:Postgres:CreateTableIfMissing changed", StringComparison.Ordinal));
         Assert.All(warnings, r => Assert.Equal(LogLevel.Warning, r.Level));
         Assert.DoesNotContain(logs.GetSnapshot(), r => r.Message.Contains("secret", StringComparison.Ordinal) || r.Message.Contains("other_sessions", StringComparison.Ordinal));
     }

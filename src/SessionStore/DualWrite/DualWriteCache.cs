@@ -216,7 +216,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         StoredEntry? entry;
         try
         {
-            entry = await _primary.RunAsync(route.Primary, route.PrimaryKind, "get", (s, a, t) => s.GetEntryAsync(key, a, t), async, token).ConfigureAwait(false);
+            entry = await _primary.RunAsync(route.Primary, route.PrimaryKind, "get", key, (s, a, t) => s.GetEntryAsync(key, a, t), async, token).ConfigureAwait(false);
         }
         catch (Exception e) when (route.Secondary is not null && _options.CurrentValue.FailoverReadsToSecondary && StoreFailures.IsStoreFailure(e, token))
         {
@@ -268,7 +268,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         var route = _phase.Current();
         try
         {
-            await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, write, async, token).ConfigureAwait(false);
+            await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, key, write, async, token).ConfigureAwait(false);
         }
         catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
         {

@@ -11,8 +11,17 @@ namespace SessionStore.DualWrite.Internal;
 /// </summary>
 internal sealed class PrimaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, SessionStoreInstruments instruments, TimeProvider time)
 {
-    public async ValueTask<T> RunAsync<T>(ISessionStore store, StoreKind kind, string operation, Func<ISessionStore, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
+    private readonly RecentTimeouts _recentTimeouts = new(time);
+
+    // key: the session's (or another name for what the call is about); a key whose call just timed out fails at once.
+    public async ValueTask<T> RunAsync<T>(ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
     {
+        var timeout = options().PrimaryTimeout;
+        if (_recentTimeouts.Contains(key, timeout))
+        {
+            throw new SessionStoreTimeoutException(store.Name, operation, timeout, "a session whose previous call timed out moments ago", innerException: null);
+        }
+
         var started = time.GetTimestamp();
         try
         {
@@ -20,12 +29,17 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, Func<SessionStoreOpti
                 static (call, t) => call.async
                     ? Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, true, c), call.timeout, call.time, t)
                     : call.run(call.store, false, t),
-                (store, operation, run, async, timeout: options().PrimaryTimeout, time),
+                (store, operation, run, async, timeout, time),
                 token).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {
             throw new StoreCircuitOpenException(store.Name, operation, e);
+        }
+        catch (TimeoutException) when (!token.IsCancellationRequested)
+        {
+            _recentTimeouts.Add(key);
+            throw;
         }
         finally
         {
@@ -33,8 +47,8 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, Func<SessionStoreOpti
         }
     }
 
-    public async ValueTask RunAsync(ISessionStore store, StoreKind kind, string operation, Func<ISessionStore, bool, CancellationToken, ValueTask> run, bool async, CancellationToken token) =>
-        await RunAsync(store, kind, operation, async (s, a, t) =>
+    public async ValueTask RunAsync(ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, bool, CancellationToken, ValueTask> run, bool async, CancellationToken token) =>
+        await RunAsync(store, kind, operation, key, async (s, a, t) =>
         {
             await run(s, a, t).ConfigureAwait(false);
             return true;

@@ -18,12 +18,12 @@ internal sealed class ReadRepair(SecondaryCalls secondaryCalls, PrimaryCalls pri
         }
 
         // Only where the primary still has nothing: a request that wrote the session meanwhile holds the newer copy.
-        if (await primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "set", (s, a, t) => s.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, a, t), async, token).ConfigureAwait(false) is not null)
+        if (await primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "set", key, (s, a, t) => s.SetAsync(key, found.Value, lifetime, WriteCondition.WhenAbsent, a, t), async, token).ConfigureAwait(false) is not null)
         {
             counters.Repaired(route.Primary.Name);
             return found;
         }
 
-        return await primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "get", (s, a, t) => s.GetEntryAsync(key, a, t), async, token).ConfigureAwait(false);
+        return await primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "get", key, (s, a, t) => s.GetEntryAsync(key, a, t), async, token).ConfigureAwait(false);
     }
 }

@@ -18,7 +18,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
     {
         var revokes = new List<Task<long>>
         {
-            primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "revoke", (s, _, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), async: true, token).AsTask(),
+            primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "revoke", NotAKey, (s, _, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), async: true, token).AsTask(),
         };
         if (route.Secondary is { } secondary)
         {

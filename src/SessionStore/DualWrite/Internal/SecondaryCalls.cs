@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Polly.CircuitBreaker;
 using SessionStore.Internal;
 
@@ -21,15 +20,14 @@ namespace SessionStore.DualWrite.Internal;
 /// </summary>
 internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, DualWriteCounters counters, TimeProvider time)
 {
-    private const int MaximumRecentTimeouts = 10_000;
-    private readonly ConcurrentDictionary<string, long> _recentTimeouts = new(StringComparer.Ordinal);
+    private readonly RecentTimeouts _recentTimeouts = new(time);
 
     public async ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
         ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, CancellationToken, ValueTask<T>> run, CancellationToken token)
     {
         var breaker = breakers.For(kind);
         var timeout = options().SecondaryTimeout;
-        if (breaker.IsOpen || TimedOutRecently(key, timeout))
+        if (breaker.IsOpen || _recentTimeouts.Contains(key, timeout))
         {
             counters.SecondarySkipped(store.Name, operation);
             return (false, default);
@@ -53,12 +51,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         {
             if (e is TimeoutException)
             {
-                if (_recentTimeouts.Count >= MaximumRecentTimeouts)
-                {
-                    _recentTimeouts.Clear();
-                }
-
-                _recentTimeouts[key] = time.GetTimestamp();
+                _recentTimeouts.Add(key);
             }
 
             counters.SecondaryFailed(store.Name, operation, key, e);
@@ -68,22 +61,6 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         {
             counters.Instruments.RecordDuration(store.Name, operation, time.GetElapsedTime(started));
         }
-    }
-
-    private bool TimedOutRecently(string key, TimeSpan timeout)
-    {
-        if (_recentTimeouts.IsEmpty || !_recentTimeouts.TryGetValue(key, out var at))
-        {
-            return false;
-        }
-
-        if (time.GetElapsedTime(at) < 4 * timeout)
-        {
-            return true;
-        }
-
-        _recentTimeouts.TryRemove(new KeyValuePair<string, long>(key, at));
-        return false;
     }
 
     public async ValueTask<bool> TryRunAsync(

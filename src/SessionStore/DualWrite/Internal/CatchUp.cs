@@ -105,6 +105,13 @@ internal sealed class CatchUp : IDisposable
             {
                 Volatile.Write(ref kind == StoreKind.Redis ? ref _redisRunning : ref _postgresRunning, 0);
             }
+
+            // A miss recorded after the last check of the backlog but before the flag was cleared found the loop
+            // still running and started none: look once more.
+            if (!_stopping.IsCancellationRequested && Backlog(kind).Count > 0)
+            {
+                Start(kind, RetryDelay);
+            }
         });
     }
 

@@ -53,14 +53,6 @@ public sealed class SessionStoreOptions
     public TimeSpan SecondaryTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long the dual-write cache waits for an asynchronous operation of the primary store before it abandons
-    /// it and fails the call with a <see cref="TimeoutException"/> naming the store and the operation. It is an
-    /// outer bound: each store's own timeouts apply inside it. A caller's cancelled token returns at once either way.
-    /// </summary>
-    /// <value>Default 5 seconds. From 10 ms to 5 minutes.</value>
-    public TimeSpan PrimaryTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>
     /// The fraction of a store's calls within <see cref="BreakerSamplingDuration"/> that must fail or time out for
     /// its circuit breaker to open. Read at start-up.
     /// </summary>
@@ -146,7 +138,6 @@ public sealed class SessionStoreOptions
     {
         var failures = new List<string>();
         CheckRange(failures, nameof(SecondaryTimeout), SecondaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
-        CheckRange(failures, nameof(PrimaryTimeout), PrimaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(BreakerSamplingDuration), BreakerSamplingDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1));
         CheckRange(failures, nameof(BreakDuration), BreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(5));
         CheckRange(failures, nameof(HealthCheckTimeout), HealthCheckTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));

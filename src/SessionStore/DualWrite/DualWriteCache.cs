@@ -69,7 +69,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             time,
             (k, duration) => DualWriteLog.BreakerOpened(logger, PhaseRoles.NameOf(k), duration),
             k => catchUp?.Resume(k)));
-        _primary = new PrimaryCalls(_breakers, current, instruments, time);
+        _primary = new PrimaryCalls(_breakers, instruments, time);
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
         _catchUp = catchUp = new CatchUp(breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, time, logger);

@@ -8,6 +8,9 @@ internal interface ISessionStore : IBufferDistributedCache, IUserSessionRevoker
     /// <summary>The store's name in logs and metric tags, as OpenTelemetry's <c>db.system.name</c> spells it.</summary>
     string Name { get; }
 
+    /// <summary>How long the store lets one operation take (<see cref="SessionCacheOptions.OperationTimeout"/>).</summary>
+    TimeSpan OperationTimeout { get; }
+
     /// <summary>Reads an entry like <see cref="IDistributedCache.Get"/>, with what the read learned of its lifetime.</summary>
     /// <param name="key">The cache key.</param>
     /// <param name="async">False runs the store's synchronous I/O and completes synchronously.</param>

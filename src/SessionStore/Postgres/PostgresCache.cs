@@ -131,6 +131,8 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     string ISessionStore.Name => StoreName;
 
+    TimeSpan ISessionStore.OperationTimeout => _options.OperationTimeout;
+
     ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
 
     ValueTask<long?> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>

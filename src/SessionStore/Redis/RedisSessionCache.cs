@@ -129,6 +129,8 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     string ISessionStore.Name => StoreName;
 
+    TimeSpan ISessionStore.OperationTimeout => _options.OperationTimeout;
+
     ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
 
     ValueTask<long?> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>

@@ -25,7 +25,7 @@ namespace SessionStore.Tests.Chaos;
 public sealed class ChaosApp : IAsyncDisposable
 {
     public static readonly TimeSpan SecondaryTimeout = TimeSpan.FromMilliseconds(500);
-    public static readonly TimeSpan PrimaryTimeout = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a server stays hung: 6 s in CI, 60 s with SESSIONSTORE_LONG_CHAOS=1.</summary>
     public static TimeSpan Hang => Environment.GetEnvironmentVariable("SESSIONSTORE_LONG_CHAOS") == "1" ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(6);
@@ -56,7 +56,8 @@ public sealed class ChaosApp : IAsyncDisposable
             ["SessionStore:Redis:InstanceName"] = _prefix,
             ["SessionStore:ComparisonSampleRate"] = "0",
             ["SessionStore:SecondaryTimeout"] = SecondaryTimeout.ToString(),
-            ["SessionStore:PrimaryTimeout"] = PrimaryTimeout.ToString(),
+            ["SessionStore:Postgres:OperationTimeout"] = OperationTimeout.ToString(),
+            ["SessionStore:Redis:OperationTimeout"] = OperationTimeout.ToString(),
             ["SessionStore:BreakDuration"] = "00:00:01",
             ["SessionStore:HealthCheckTimeout"] = "00:00:01",
             ["SessionStore:SecondaryFailureLogLevel"] = "Debug",
@@ -93,7 +94,7 @@ public sealed class ChaosApp : IAsyncDisposable
         await app._app.StartAsync(TestContext.Current.CancellationToken);
 
         // The first write creates the table and connects both stores: done before the browsers come, so that 16 of
-        // them waiting on it under PrimaryTimeout is not mistaken for a fault.
+        // them waiting on it under OperationTimeout is not mistaken for a fault.
         await app.Cache.SetAsync("warm-up", [1], new() { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) }, TestContext.Current.CancellationToken);
         await app.Cache.RemoveAsync("warm-up", TestContext.Current.CancellationToken);
         return app;

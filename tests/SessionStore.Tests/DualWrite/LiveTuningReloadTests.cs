@@ -16,7 +16,6 @@ public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer r
     private static readonly Dictionary<string, string> ValidValues = new()
     {
         ["SecondaryTimeout"] = "00:00:02",
-        ["PrimaryTimeout"] = "00:00:05",
         ["HealthCheckTimeout"] = "00:00:05",
         ["ComparisonSampleRate"] = "0",
         ["ExpiryTolerance"] = "00:05:00",
@@ -32,8 +31,6 @@ public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer r
         { "SecondaryTimeout", "-00:00:01" },
         { "SecondaryTimeout", "00:00:00" },
         { "SecondaryTimeout", "01:00:00" },
-        { "PrimaryTimeout", "-00:00:01" },
-        { "PrimaryTimeout", "00:00:00.001" },
         { "HealthCheckTimeout", "00:00:00" },
         { "ComparisonSampleRate", "-0.5" },
         { "ComparisonSampleRate", "3" },

@@ -3,7 +3,6 @@ namespace SessionStore.Tests.DualWrite;
 public sealed class SessionStoreOptionsTests
 {
     [Theory]
-    [InlineData(nameof(SessionStoreOptions.PrimaryTimeout), "PrimaryTimeout is 00:00:00")]
     [InlineData(nameof(SessionStoreOptions.BreakDuration), "BreakDuration is 00:00:00.1000000; it must be between 00:00:00.500 and 00:05:00")]
     [InlineData(nameof(SessionStoreOptions.BreakerSamplingDuration), "BreakerSamplingDuration is 00:00:00.1000000; it must be between 00:00:00.500 and 00:01:00")]
     [InlineData(nameof(SessionStoreOptions.BreakerFailureRatio), "BreakerFailureRatio is 0; it must be more than 0 and at most 1")]
@@ -18,7 +17,6 @@ public sealed class SessionStoreOptionsTests
 
         _ = setting switch
         {
-            nameof(SessionStoreOptions.PrimaryTimeout) => options.PrimaryTimeout = TimeSpan.Zero,
             nameof(SessionStoreOptions.BreakDuration) => options.BreakDuration = TimeSpan.FromMilliseconds(100),
             nameof(SessionStoreOptions.BreakerSamplingDuration) => options.BreakerSamplingDuration = TimeSpan.FromMilliseconds(100),
             nameof(SessionStoreOptions.HealthCheckTimeout) => options.HealthCheckTimeout = TimeSpan.Zero,

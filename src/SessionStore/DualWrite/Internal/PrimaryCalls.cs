@@ -6,17 +6,17 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>
 /// Calls whose result is the request's result: the primary's reads and writes. They go through the store's
 /// circuit breaker (while it is open they fail at once instead of each waiting for the hung server) and, when
-/// asynchronous, are bounded by <see cref="SessionStoreOptions.PrimaryTimeout"/> and the caller's token.
+/// asynchronous, are bounded by the store's own <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's token.
 /// Synchronous calls cannot be abandoned; the store's own timeouts bound them.
 /// </summary>
-internal sealed class PrimaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, SessionStoreInstruments instruments, TimeProvider time)
+internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstruments instruments, TimeProvider time)
 {
     private readonly RecentTimeouts _recentTimeouts = new(time);
 
     // key: the session's (or another name for what the call is about); a key whose call just timed out fails at once.
     public async ValueTask<T> RunAsync<T>(ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
     {
-        var timeout = options().PrimaryTimeout;
+        var timeout = store.OperationTimeout;
         if (_recentTimeouts.Contains(key, timeout))
         {
             throw new SessionStoreTimeoutException(store.Name, operation, timeout, "a session whose previous call timed out moments ago", innerException: null);

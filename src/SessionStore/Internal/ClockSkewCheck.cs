@@ -28,6 +28,10 @@ internal sealed partial class ClockSkewCheck(NpgsqlDataSource dataSource, TimePr
         try
         {
             using var command = dataSource.CreateCommand("SELECT now()");
+
+            // As for the cache's own statements: an asynchronous one is bounded by the caller, and a driver timeout
+            // would only send a cancel request that blocks a thread against a hung server.
+            command.CommandTimeout = async ? 0 : command.CommandTimeout;
             var sent = time.GetUtcNow();
             var started = time.GetTimestamp();
             var result = async ? await command.ExecuteScalarAsync(token).ConfigureAwait(false) : command.ExecuteScalar();

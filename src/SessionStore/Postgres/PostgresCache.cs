@@ -266,12 +266,12 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
-        await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
-
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
         return await ExecuteAsync("set", async (a, t) =>
         {
+            // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
+            await _clockSkew.CheckOnceAsync(a, t).ConfigureAwait(false);
             using var batch = await CreateBatchAsync(a, t).ConfigureAwait(false);
             AddSetCommands(batch, key, value, userId, expiration, condition, returning: null);
 

@@ -36,6 +36,7 @@ public sealed class RedisSessionCacheOptions : SessionCacheOptions, IOptions<Red
     /// its lifetime and logs event 2001 once. False never sends a script. True requires scripts: a refusal fails
     /// the call with <see cref="RedisSessionCacheException"/> instead of switching.
     /// </summary>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     /// <value>Default null (detect). False and a command map that removes EVAL/EVALSHA agree; true and such a map do not, and fail validation.</value>
     public bool? UseScripts { get; set; }
 

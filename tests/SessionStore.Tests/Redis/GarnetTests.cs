@@ -122,3 +122,44 @@ public sealed class GarnetScriptingTests(GarnetWithoutLuaServer server) : IClass
         using var off = new RedisSessionCache(new RedisSessionCacheOptions { ConfigurationOptions = configuration, UseScripts = false });
     }
 }
+
+/// <summary>Log out everywhere on Garnet (the per-user index uses <c>EXPIRE … NX</c> / <c>GT</c>), with and without Lua.</summary>
+public sealed class GarnetRevokeTests(GarnetServer lua, GarnetWithoutLuaServer noLua) : IClassFixture<GarnetServer>, IClassFixture<GarnetWithoutLuaServer>
+{
+    private static readonly DistributedCacheEntryOptions IdleTimeout = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Logging_out_a_user_everywhere_deletes_only_that_users_live_sessions(bool withLua)
+    {
+        IRedisTestServer server = withLua ? lua : noLua;
+        var prefix = $"revoke-{Guid.NewGuid():N}:";
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = server.Configuration, InstanceName = prefix, UserIdSessionKey = "UserId" });
+        var ada = new[] { Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), Guid.NewGuid().ToString() };
+        var bob = Guid.NewGuid().ToString();
+        foreach (var key in ada)
+        {
+            await cache.SetAsync(key, Session("ada"), IdleTimeout, Token);
+        }
+
+        await cache.SetAsync(bob, Session("bob"), IdleTimeout, Token);
+        await cache.SetAsync(ada[2], Session("bob"), IdleTimeout, Token);
+        await cache.RemoveAsync(ada[1], Token);
+        var indexTtl = await server.Connection.GetDatabase().KeyTimeToLiveAsync(prefix + "sessionstore:user:ada");
+        Assert.NotNull(indexTtl);
+
+        Assert.Equal(1, await cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Null(await cache.GetAsync(ada[0], Token));
+        Assert.NotNull(await cache.GetAsync(ada[2], Token));
+        Assert.NotNull(await cache.GetAsync(bob, Token));
+        Assert.False(await server.Connection.GetDatabase().KeyExistsAsync(prefix + "sessionstore:user:ada"));
+        Assert.Equal(0, await cache.RevokeUserSessionsAsync("ada", Token));
+    }
+
+    private static byte[] Session(string userId) =>
+        new SessionStore.Tests.Internal.TestSessionPayload(Guid.NewGuid().ToByteArray(), [new("UserId", System.Text.Encoding.UTF8.GetBytes(userId))]).ToBytes();
+}

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Installs what the tests, the demo and the benchmarks run on, when it is missing: the PostgreSQL and Redis
 # server binaries, and `kill` (procps), with which the fault tests hang and resume a server (Debian packages). No server is started or enabled here; each run starts its own throw-away
-# servers on free loopback ports.
+# servers on free loopback ports. Microsoft Garnet (the garnet-server dotnet tool) goes to artifacts/tools/garnet.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+garnet_version=2.2.8
+garnet_dir=artifacts/tools/garnet
+if [ ! -x "$garnet_dir/garnet-server" ]; then
+    echo "Installing garnet-server $garnet_version into $garnet_dir ..."
+    if ! dotnet tool install --tool-path "$garnet_dir" garnet-server --version "$garnet_version" >/dev/null; then
+        echo "Could not install garnet-server; the Garnet tests will try again, and fail on CI without it." >&2
+    fi
+fi
 
 have_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 have_redis() { command -v redis-server >/dev/null 2>&1; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test project against throw-away local PostgreSQL and Redis servers (installed when missing).
+# Runs every test project against throw-away local PostgreSQL, Redis and Garnet servers (installed when missing).
 # TRX results land in artifacts/test-results.
 set -euo pipefail
 cd "$(dirname "$0")/.."

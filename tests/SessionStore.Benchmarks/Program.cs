@@ -12,12 +12,13 @@ var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.O
     ["get-statement"] = _ => GetStatementMeasurement.RunAsync(),
     ["toast"] = _ => ToastMeasurement.RunAsync(),
     ["allocations"] = _ => AllocationsAsync(),
+    ["garnet"] = options => GarnetMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 5)), Option(options, "--rounds", 3)),
     ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),
 };
 
 if (args.Length == 0 || !measurements.TryGetValue(args[0], out var run))
 {
-    Console.Error.WriteLine($"Usage: dotnet run -c Release --project tests/SessionStore.Benchmarks -- <{string.Join('|', measurements.Keys)}> [--sessions N] [--seconds N] [--rounds N]");
+    Console.Error.WriteLine($"Usage: dotnet run -c Release --project tests/SessionStore.Benchmarks -- <{string.Join('|', measurements.Keys)}> [--sessions N] [--seconds N] [--rounds N] [--concurrency N]");
     return 2;
 }
 
@@ -53,6 +54,9 @@ static async Task ReportAsync(string[] options)
     new BenchmarkReport(sessions, allocations, http, command, stopwatch.Elapsed, (loadAtStart, LoadAverage())).Write(FindDocs());
     Console.WriteLine($"Wrote docs/benchmarks.md in {stopwatch.Elapsed.TotalMinutes:0.0} minutes.");
 }
+
+static int Option(string[] options, string name, int fallback) =>
+    Array.IndexOf(options, name) is var i and >= 0 && i + 1 < options.Length ? int.Parse(options[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 
 static string LoadAverage() =>
     File.Exists("/proc/loadavg") ? string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";

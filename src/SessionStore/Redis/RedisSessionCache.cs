@@ -32,7 +32,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     private volatile IDatabase? _database;
     private IConnectionMultiplexer? _ownedConnection;
     private string _endpoints;
-    private volatile bool _scriptingAvailable = true;
+    private volatile bool _scriptingAvailable;
 
     /// <summary>Creates a cache from its options.</summary>
     /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
@@ -53,6 +53,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
         ArgumentNullException.ThrowIfNull(timeProvider);
         _options = optionsAccessor.Value;
         _options.ThrowIfInvalid();
+        _scriptingAvailable = _options.UseScripts != false;
 
         _logger = logger;
         _time = timeProvider;
@@ -236,8 +237,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
                 }
                 catch (Exception e) when (IsScriptingRefused(e))
                 {
-                    _scriptingAvailable = false;
-                    LogScriptingUnavailable(_endpoints, e.Message);
+                    StopUsingScripts(e);
                 }
             }
 
@@ -394,8 +394,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
             }
             catch (Exception e) when (IsScriptingRefused(e))
             {
-                _scriptingAvailable = false;
-                LogScriptingUnavailable(_endpoints, e.Message);
+                StopUsingScripts(e);
             }
         }
 
@@ -549,11 +548,34 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
 
     private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
 
-    /// <summary>Servers that forbid scripting answer EVAL/EVALSHA as unknown or not permitted; a command map may refuse them client-side.</summary>
+    /// <summary>
+    /// The server refused a script: with <see cref="RedisSessionCacheOptions.UseScripts"/> unset, switch to plain
+    /// commands for the life of the cache and say so once; set to true, fail the call instead.
+    /// </summary>
+    private void StopUsingScripts(Exception e)
+    {
+        if (_options.UseScripts == true)
+        {
+            throw new RedisSessionCacheException(
+                $"The Redis server at {_endpoints} refuses scripts ({e.Message}) and {nameof(RedisSessionCacheOptions.UseScripts)} is true; enable scripting on the server (Garnet: --lua) or leave {nameof(RedisSessionCacheOptions.UseScripts)} unset.", e);
+        }
+
+        if (_scriptingAvailable)
+        {
+            _scriptingAvailable = false;
+            LogScriptingUnavailable(_endpoints, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Servers that forbid scripting answer EVAL/EVALSHA as unknown or not permitted, Garnet without <c>--lua</c>
+    /// as disabled; a command map may refuse them client-side.
+    /// </summary>
     private static bool IsScriptingRefused(Exception e) =>
         e is RedisCommandException
         || (e is RedisServerException server && (server.Message.StartsWith("ERR unknown command", StringComparison.Ordinal)
-            || server.Message.StartsWith("NOPERM", StringComparison.Ordinal)));
+            || server.Message.StartsWith("NOPERM", StringComparison.Ordinal)
+            || server.Message.Contains("scripting support disabled", StringComparison.OrdinalIgnoreCase)));
 
     private static ReadOnlyMemory<byte> Linearize(ReadOnlySequence<byte> value) => value.IsSingleSegment ? value.First : value.ToArray();
 }

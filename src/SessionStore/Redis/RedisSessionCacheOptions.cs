@@ -28,6 +28,18 @@ public sealed class RedisSessionCacheOptions : SessionCacheOptions, IOptions<Red
     /// <value>Default null (no prefix).</value>
     public string? InstanceName { get; set; }
 
+    /// <summary>
+    /// Whether reads and writes run as server-side Lua scripts (one round trip per read, server-clock versions)
+    /// or as plain commands and single-key transactions. Unset, the cache uses scripts and, the first time the
+    /// server refuses one (<c>unknown command</c>, <c>NOPERM</c>, a command map, or Garnet started without
+    /// <c>--lua</c>: <c>ERR This instance has Lua scripting support disabled</c>), switches to plain commands for
+    /// its lifetime and logs event 2001 once. False never sends a script. True requires scripts: a refusal fails
+    /// the call with <see cref="RedisSessionCacheException"/> instead of switching.
+    /// </summary>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
+    /// <value>Default null (detect). False and a command map that removes EVAL/EVALSHA agree; true and such a map do not, and fail validation.</value>
+    public bool? UseScripts { get; set; }
+
     RedisSessionCacheOptions IOptions<RedisSessionCacheOptions>.Value => this;
 
     /// <inheritdoc />
@@ -40,6 +52,35 @@ public sealed class RedisSessionCacheOptions : SessionCacheOptions, IOptions<Red
             failures.Add($"None of {nameof(Configuration)}, {nameof(ConfigurationOptions)} or {nameof(ConnectionMultiplexerFactory)} is set; one of them is required.");
         }
 
+        if (UseScripts == true && ConnectionMultiplexerFactory is null && ScriptsRemovedByCommandMap())
+        {
+            failures.Add($"{nameof(UseScripts)} is true but the command map removes EVAL or EVALSHA; set {nameof(UseScripts)} to false or null, or keep those commands.");
+        }
+
         return failures;
+    }
+
+    private bool ScriptsRemovedByCommandMap()
+    {
+        ConfigurationOptions parsed;
+        try
+        {
+            parsed = ConfigurationOptions ?? StackExchange.Redis.ConfigurationOptions.Parse(Configuration!);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+
+        // The configuration string lists a removed command as "$NAME=" with nothing after the '='.
+        foreach (var part in parsed.ToString().Split(','))
+        {
+            if (part.Equals("$EVAL=", StringComparison.OrdinalIgnoreCase) || part.Equals("$EVALSHA=", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

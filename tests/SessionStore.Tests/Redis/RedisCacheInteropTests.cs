@@ -11,7 +11,10 @@ namespace SessionStore.Tests.Redis;
 /// Entries written by Microsoft's RedisCache are read by ours and the other way round, with the same hash
 /// fields, encodings and TTLs: an application can switch providers without logging anybody out.
 /// </summary>
-public sealed class RedisCacheInteropTests(RedisServer server) : IDisposable
+public sealed class RedisCacheInteropTests(RedisServer server) : RedisCacheInteropConformance(server);
+
+/// <summary>The interop cases, run against each RESP server (Redis here, Garnet in <c>GarnetTests</c>).</summary>
+public abstract class RedisCacheInteropConformance(IRedisTestServer server) : IDisposable
 {
     private const string InstanceName = "interop:";
     private static readonly DateTimeOffset FixedAbsolute = DateTimeOffset.UtcNow.AddHours(2);
@@ -97,6 +100,7 @@ public sealed class RedisCacheInteropTests(RedisServer server) : IDisposable
     {
         _theirs.Dispose();
         _ours.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private static DistributedCacheEntryOptions EntryOptions(string kind) => kind switch

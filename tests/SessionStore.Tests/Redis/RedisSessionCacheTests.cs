@@ -110,6 +110,30 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     }
 
     [Fact]
+    public async Task UseScripts_false_never_asks_a_server_that_refuses_scripts_and_true_fails_instead_of_falling_back()
+    {
+        var user = "noscript-" + Guid.NewGuid().ToString("N")[..8];
+        await Raw.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", "-@scripting");
+        var configuration = ConfigurationOptions.Parse(server.Configuration);
+        (configuration.User, configuration.Password) = (user, "secret");
+        var key = NewKey();
+
+        var offLogger = new FakeLogger<RedisSessionCache>();
+        using (var off = new RedisSessionCache(new RedisSessionCacheOptions { ConfigurationOptions = configuration, UseScripts = false }, offLogger, TimeProvider.System))
+        {
+            await off.SetAsync(key, [7], IdleTimeout, Token);
+            Assert.Equal([7], await off.GetAsync(key, Token));
+            await off.RefreshAsync(key, Token);
+        }
+
+        Assert.Empty(offLogger.Collector.GetSnapshot());
+
+        using var required = new RedisSessionCache(new RedisSessionCacheOptions { ConfigurationOptions = configuration, UseScripts = true });
+        var error = await Assert.ThrowsAsync<RedisSessionCacheException>(() => required.GetAsync(key, Token));
+        Assert.Contains("NOPERM", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unreachable_server_is_an_error_naming_the_endpoint_and_the_operation()
     {
         using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = "127.0.0.1:1,connectTimeout=500,abortConnect=false" });

@@ -8,7 +8,7 @@ namespace SessionStore.Tests.TestServers;
 public sealed class RedisServer() : TestServer(
     "Redis",
     EnvironmentVariable,
-    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string, install Redis (apt-get install redis-server), or start a Docker engine.")
+    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string, install Redis (apt-get install redis-server), or start a Docker engine."), IRedisTestServer
 {
     public const string EnvironmentVariable = "SESSIONSTORE_TEST_REDIS";
 

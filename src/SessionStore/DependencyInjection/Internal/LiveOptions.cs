@@ -31,6 +31,7 @@ internal static class LiveOptions
         Key("Redis:TouchThreshold", o => o.Redis.TouchThreshold),
         Key("Redis:MaximumValueSize", o => o.Redis.MaximumValueSize),
         Key("Redis:UserIdSessionKey", o => o.Redis.UserIdSessionKey),
+        Key("Redis:UseScripts", o => o.Redis.UseScripts),
         Key("Postgres:OperationTimeout", o => o.Postgres.OperationTimeout),
         Key("Redis:OperationTimeout", o => o.Redis.OperationTimeout),
         Key("UserIdSessionKey", o => o.UserIdSessionKey),

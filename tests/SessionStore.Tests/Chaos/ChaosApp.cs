@@ -11,6 +11,7 @@ using Npgsql;
 using SessionStore.DualWrite;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
+using SessionStore.Migration;
 using SessionStore.Postgres;
 using SessionStore.Redis;
 using SessionStore.Tests.TestServers;
@@ -35,13 +36,15 @@ public sealed class ChaosApp : IAsyncDisposable
     private readonly string _prefix = $"chaos-{Guid.NewGuid():N}:";
     private readonly string _postgresConnectionString;
     private readonly string _redisConfiguration;
+    private readonly string _phase;
 
     private ChaosApp(ChaosServers servers, string phase, bool failover)
     {
+        _phase = phase;
         // Cancellation Timeout=-1: Npgsql does not wait for the answer to a cancel request, which a hung server never
         // sends; with the default (2 s) every timed-out command holds a thread that long, and the thread pool starves.
         _postgresConnectionString = servers.Postgres.ConnectionString + ";Timeout=5;Cancellation Timeout=-1;Maximum Pool Size=200";
-        // The stores' own timeouts are left long: the dual-write cache's bounds are what is under test.
+        // The drivers' own timeouts are left long: the stores' OperationTimeout and the dual-write bounds are what is under test.
         _redisConfiguration = servers.Redis.Configuration + ",abortConnect=false,connectTimeout=5000,syncTimeout=5000,asyncTimeout=5000";
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -204,6 +207,17 @@ public sealed class ChaosApp : IAsyncDisposable
         }
 
         return (keys.Count, differences);
+    }
+
+    /// <summary>The go/no-go check an operator runs, over every session: <c>sessionstore verify --full</c>.</summary>
+    public async Task<VerificationResult> VerifyAsync()
+    {
+        var options = new SessionStoreOptions { Phase = SessionStorePhaseConverter.Parse(_phase) };
+        options.Postgres.ConnectionString = _postgresConnectionString;
+        options.Postgres.TableName = _table;
+        options.Redis.Configuration = _redisConfiguration;
+        options.Redis.InstanceName = _prefix;
+        return await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true }, TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -51,6 +51,7 @@ public sealed class HungStoreTests(ChaosServers servers)
 
         var drained = await ChaosApp.WaitUntilAsync(() => app.Cache.GetStatistics() is var s && s.Breakers[secondary] == DualWriteBreakerState.Closed && s.CatchUpBacklog[secondary] == 0, TimeSpan.FromSeconds(20), "the catch-up backlog is empty");
         var (sessions, differences) = await app.CompareAllAsync();
+        var verdict = await app.VerifyAsync();
 
         var all = traffic.Visits;
         var before = traffic.Between(began, paused).ToList();
@@ -60,7 +61,7 @@ public sealed class HungStoreTests(ChaosServers servers)
             $"max {all.Max(v => v.Latency).TotalMilliseconds:0} ms (returning {all.Where(v => !v.NewVisitor).Max(v => v.Latency).TotalMilliseconds:0} ms), " +
             $"before the hang p50 {Traffic.Percentile(before, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(before, 0.99).TotalMilliseconds:0.0} ms; during hang p50 {Traffic.Percentile(duringHang, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(duringHang, 0.99).TotalMilliseconds:0.0} ms; " +
             $"breaker open: {whileOpen.Count} requests p50 {Traffic.Percentile(whileOpen, 0.5).TotalMilliseconds:0.0} ms p99 {Traffic.Percentile(whileOpen, 0.99).TotalMilliseconds:0.0} ms; " +
-            $"catch-up: {app.Cache.GetStatistics().CatchUpReplayed} keys, drained {drained.TotalMilliseconds:0} ms after traffic stopped; {sessions} sessions compared, {differences} differ. Errors: {string.Join(" | ", traffic.Errors.Keys.Take(3))}";
+            $"catch-up: {app.Cache.GetStatistics().CatchUpReplayed} keys, drained {drained.TotalMilliseconds:0} ms after traffic stopped; {sessions} sessions compared, {differences} differ; verify: {(verdict.IsReadyForNextPhase ? "GO" : "NO-GO")}. Errors: {string.Join(" | ", traffic.Errors.Keys.Take(3))}";
         ChaosReport.Write(report);
 
         Assert.Equal(0, all.Count(v => !v.Ok));
@@ -69,6 +70,7 @@ public sealed class HungStoreTests(ChaosServers servers)
         // Once the breaker is open requests stop waiting on the secondary: only the probes (one per break) still do.
         Assert.True(whileOpen.Count(v => v.Latency >= ChaosApp.SecondaryTimeout) <= whileOpen.Count / 20, report);
         Assert.Equal(0, differences);
+        Assert.True(verdict.IsReadyForNextPhase, report);
     }
 
     [Theory]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace SessionStore.LocalServers;
 
@@ -140,29 +139,6 @@ public sealed class LocalGarnet : IAsyncDisposable
         var process = _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_binary}.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await AcceptsConnectionsAsync(cancellationToken))
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"garnet-server did not start on port {Port}:\n{(process.HasExited ? await output + await error : "(still running)")}");
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    private async Task<bool> AcceptsConnectionsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", Port, cancellationToken);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
+        await PortProbe.WaitUntilListeningAsync(process, "garnet-server", Port, TimeSpan.FromSeconds(60), async () => await output + await error, cancellationToken);
     }
 }

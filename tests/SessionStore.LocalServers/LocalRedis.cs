@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace SessionStore.LocalServers;
 
@@ -91,29 +90,6 @@ public sealed class LocalRedis : IAsyncDisposable
 
         var process = _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_binary}.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await AcceptsConnectionsAsync(cancellationToken))
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"redis-server did not start on port {Port}:\n{(process.HasExited ? await output : "(still running)")}");
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-    }
-
-    private async Task<bool> AcceptsConnectionsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", Port, cancellationToken);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
+        await PortProbe.WaitUntilListeningAsync(process, "redis-server", Port, TimeSpan.FromSeconds(30), () => output, cancellationToken);
     }
 }

@@ -2,13 +2,13 @@ namespace SessionStore;
 
 /// <summary>Ends every session of one user at once ("log out everywhere").</summary>
 /// <remarks>
-/// Sessions are found through the user recorded from <see cref="SessionCacheOptions.UserIdSessionKey"/> when
+/// Sessions are found through the user recorded from <see cref="SessionCacheProviderOptions.UserIdSessionKey"/> when
 /// they were written; sessions written while that option was unset cannot be found.
 /// </remarks>
 public interface IUserSessionRevoker
 {
     /// <summary>Deletes every stored session of <paramref name="userId"/>.</summary>
-    /// <param name="userId">The user, as stored in the session under <see cref="SessionCacheOptions.UserIdSessionKey"/>.</param>
+    /// <param name="userId">The user, as stored in the session under <see cref="SessionCacheProviderOptions.UserIdSessionKey"/>.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>How many sessions were deleted.</returns>
     Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default);

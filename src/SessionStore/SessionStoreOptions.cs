@@ -27,7 +27,7 @@ public sealed class SessionStoreOptions
     public SessionStorePhase Phase { get; set; }
 
     /// <summary>The PostgreSQL store (section <c>SessionStore:Postgres</c>).</summary>
-    public PostgresCacheOptions Postgres { get; } = new();
+    public PostgresSessionCacheOptions Postgres { get; } = new();
 
     /// <summary>The Redis store (section <c>SessionStore:Redis</c>).</summary>
     public RedisSessionCacheOptions Redis { get; } = new();
@@ -203,7 +203,7 @@ public sealed class SessionStoreOptions
         {
             foreach (var failure in Postgres.Validate())
             {
-                yield return $"{SectionName}:{nameof(Postgres)}: {failure} (phase {phase} uses PostgreSQL; set {SectionName}:{nameof(Postgres)}:{nameof(PostgresCacheOptions.ConnectionString)}.)";
+                yield return $"{SectionName}:{nameof(Postgres)}: {failure} (phase {phase} uses PostgreSQL; set {SectionName}:{nameof(Postgres)}:{nameof(PostgresSessionCacheOptions.ConnectionString)}.)";
             }
 
             foreach (var failure in Cleanup.Validate())

@@ -1,7 +1,7 @@
 namespace SessionStore;
 
 /// <summary>
-/// A session store operation did not complete within <see cref="SessionCacheOptions.OperationTimeout"/>: the
+/// A session store operation did not complete within <see cref="SessionCacheProviderOptions.OperationTimeout"/>: the
 /// server is hung, overloaded or unreachable without refusing. The message names the store, the operation and
 /// the timeout, never the key.
 /// </summary>
@@ -36,7 +36,7 @@ public sealed class SessionStoreTimeoutException : TimeoutException
     /// <param name="innerException">The driver's own timeout, or null.</param>
     public SessionStoreTimeoutException(string store, string operation, TimeSpan timeout, string target, Exception? innerException)
         : base($"The {store} session store did not complete {operation} on {target} within {timeout.TotalMilliseconds:0.###} ms " +
-            $"(SessionCacheOptions.OperationTimeout); the server may be hung or overloaded.", innerException)
+            $"(SessionCacheProviderOptions.OperationTimeout); the server may be hung or overloaded.", innerException)
     {
         Store = store;
         Operation = operation;

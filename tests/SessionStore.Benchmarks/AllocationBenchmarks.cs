@@ -26,8 +26,8 @@ public class AllocationBenchmarks
     private byte[] _json = [];
     private LocalPostgres? _postgres;
     private LocalRedis? _redis;
-    private PostgresCache? _postgresCache;
-    private PostgresCache? _byteaCache;
+    private PostgresSessionCache? _postgresCache;
+    private PostgresSessionCache? _byteaCache;
     private RedisSessionCache? _redisCache;
     private MicrosoftRedisCache? _microsoftCache;
 
@@ -38,8 +38,8 @@ public class AllocationBenchmarks
         _json = _buffer.WrittenSpan.ToArray();
         _postgres = LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!).GetAwaiter().GetResult();
         _redis = LocalRedis.StartAsync(LocalRedis.FindBinary()!).GetAwaiter().GetResult();
-        _postgresCache = new PostgresCache(new PostgresCacheOptions { ConnectionString = _postgres.ConnectionString, CreateTableIfMissing = true });
-        _byteaCache = new PostgresCache(new PostgresCacheOptions { ConnectionString = _postgres.ConnectionString, TableName = "sessions_bytea", PayloadFormat = PostgresPayloadFormat.Bytea, CreateTableIfMissing = true });
+        _postgresCache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = _postgres.ConnectionString, CreateTableIfMissing = true });
+        _byteaCache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = _postgres.ConnectionString, TableName = "sessions_bytea", PayloadFormat = PostgresPayloadFormat.Bytea, CreateTableIfMissing = true });
         _redisCache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = _redis.Configuration });
         _microsoftCache = new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { Configuration = _redis.Configuration }));
         var options = new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) };

@@ -45,14 +45,14 @@ internal static class CleanupMeasurement
 
     private static async Task MeasureAsync(LocalPostgres server, NpgsqlDataSource admin, string layout, PostgresPartitioningOptions? partitioning, (string Name, PostgresCleanupOptions Options)[] runs)
     {
-        var options = new PostgresCacheOptions
+        var options = new PostgresSessionCacheOptions
         {
             ConnectionString = server.ConnectionString,
             TableName = "cleanup_" + Guid.NewGuid().ToString("N")[..8],
             CreateTableIfMissing = true,
             Partitioning = partitioning,
         };
-        using var cache = new PostgresCache(options);
+        using var cache = new PostgresSessionCache(options);
         var payload = new byte[PayloadBytes];
         Random.Shared.NextBytes(payload);
 
@@ -63,13 +63,13 @@ internal static class CleanupMeasurement
         var (idle, _) = await ReadWhileAsync(cache, () => Task.Delay(MinimumWindow));
         Console.WriteLine($"| {layout} | none | | | | {idle.Throughput:N0} | {Ms(idle, 50)} | {Ms(idle, 99)} | {Ms(idle, 99.9)} | {idle.Histogram.GetMaxValue() / 1000.0:F1} |");
 
-        var cleaner = new PostgresCacheCleaner(cache, runs[0].Options);
+        var cleaner = new PostgresSessionCleaner(cache, runs[0].Options);
         var quoted = $"\"public\".\"{options.TableName}\"";
         foreach (var (name, cleanupOptions) in runs)
         {
             await LoadExpiredRowsAsync(admin, quoted, options.TableName, partitioning is not null, payload);
             var before = await ScalarAsync<long>(admin, $"SELECT count(*) FROM {quoted}");
-            cleaner = new PostgresCacheCleaner(cache, cleanupOptions);
+            cleaner = new PostgresSessionCleaner(cache, cleanupOptions);
             PostgresCleanupResult? result = null;
             var (during, _) = await ReadWhileAsync(cache, async () =>
             {
@@ -118,7 +118,7 @@ internal static class CleanupMeasurement
 
     private const string OriginLiteral = "timestamptz '2000-01-01 00:00:00+00'";
 
-    private static async Task<(Result Result, TimeSpan Elapsed)> ReadWhileAsync(PostgresCache cache, Func<Task> during)
+    private static async Task<(Result Result, TimeSpan Elapsed)> ReadWhileAsync(PostgresSessionCache cache, Func<Task> during)
     {
         using var stop = new CancellationTokenSource();
         var histograms = Enumerable.Range(0, Readers).Select(_ => new LongHistogram(60_000_000, 3)).ToArray();

@@ -38,10 +38,10 @@ internal sealed class Contenders : IDisposable
         AddRedis("SessionStore Redis, AOF everysec", "AOF, fsync each second (≤ 1 s lost)", Keys(RedisPersistence.EverySecond));
         AddRedis("SessionStore Redis, AOF always", "AOF, fsync before each reply", Keys(RedisPersistence.Always));
         AddRedisCache("Microsoft RedisCache, AOF always", "AOF, fsync before each reply", servers.Redis[RedisPersistence.Always].Server.Configuration, Keys(RedisPersistence.Always), profiler);
-        AddPostgres(PostgresName, Synchronous, Postgres(postgres, Table(), SessionCacheOptions.DefaultTouchThreshold));
-        AddPostgres(PostgresAsyncName, Asynchronous, Postgres(asyncPostgres, Table(), SessionCacheOptions.DefaultTouchThreshold));
+        AddPostgres(PostgresName, Synchronous, Postgres(postgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold));
+        AddPostgres(PostgresAsyncName, Asynchronous, Postgres(asyncPostgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold));
         AddPostgres("SessionStore PostgreSQL, threshold 0", Synchronous, Postgres(postgres, Table(), 0));
-        var bytea = Postgres(postgres, Table(), SessionCacheOptions.DefaultTouchThreshold);
+        var bytea = Postgres(postgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold);
         bytea.PayloadFormat = PostgresPayloadFormat.Bytea;
         AddPostgres("SessionStore PostgreSQL, bytea", Synchronous, bytea);
         foreach (var phase in new[] { SessionStorePhase.RedisOnly, SessionStorePhase.DualWriteRedisPrimary, SessionStorePhase.DualWritePostgresPrimary, SessionStorePhase.PostgresOnly })
@@ -101,10 +101,10 @@ internal sealed class Contenders : IDisposable
             InstanceName = keys.Prefix,
         }), null, keys));
 
-    private void AddPostgres(string name, string durability, PostgresCacheOptions options) =>
-        All.Add(new Contender(name, durability, new PostgresCache(options), options.TableName, null, options.PayloadFormat));
+    private void AddPostgres(string name, string durability, PostgresSessionCacheOptions options) =>
+        All.Add(new Contender(name, durability, new PostgresSessionCache(options), options.TableName, null, options.PayloadFormat));
 
-    private static PostgresCacheOptions Postgres(string connectionString, string table, double threshold) => new()
+    private static PostgresSessionCacheOptions Postgres(string connectionString, string table, double threshold) => new()
     {
         ConnectionString = connectionString,
         TableName = table,

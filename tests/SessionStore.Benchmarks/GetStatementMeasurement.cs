@@ -21,8 +21,8 @@ internal static class GetStatementMeasurement
     {
         await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!, durable: true);
         await using var admin = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString + ";Pooling=false");
-        var options = new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = "sessions", CreateTableIfMissing = true };
-        using (var cache = new PostgresCache(options))
+        var options = new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = "sessions", CreateTableIfMissing = true };
+        using (var cache = new PostgresSessionCache(options))
         {
             var payload = SessionPayloads.Create(2_000);
             await Parallel.ForEachAsync(Enumerable.Range(0, 10_000), async (i, token) =>
@@ -51,7 +51,7 @@ internal static class GetStatementMeasurement
             foreach (var (name, script) in statements)
             {
                 Console.Write($"\rround {round}/{Rounds} {name,-70}");
-                await StoreState.ResetTableAsync(admin, "sessions", SessionCacheOptions.DefaultTouchThreshold);
+                await StoreState.ResetTableAsync(admin, "sessions", SessionCacheProviderOptions.DefaultTouchThreshold);
                 results[name].Add(await Ceilings.PgbenchAsync(pgbench, postgres.Port, 16, 5, script, 10_000));
             }
         }

@@ -10,7 +10,7 @@ namespace SessionStore.Benchmarks;
 
 /// <summary>
 /// Which table layout lets session writes be HOT updates (no index entries, less WAL, less vacuum)?
-/// Runs the same writes through <see cref="PostgresCache"/> against the shipped schema and variants of it,
+/// Runs the same writes through <see cref="PostgresSessionCache"/> against the shipped schema and variants of it,
 /// on a durable throw-away server, and prints the HOT ratio and WAL volume of each.
 /// </summary>
 internal static class HotUpdateMeasurement
@@ -51,7 +51,7 @@ internal static class HotUpdateMeasurement
     {
         var table = "hot_" + Guid.NewGuid().ToString("N")[..8];
         var applicationName = table;
-        var options = new PostgresCacheOptions
+        var options = new PostgresSessionCacheOptions
         {
             ConnectionString = $"{server.ConnectionString};Application Name={applicationName}",
             TableName = table,
@@ -62,7 +62,7 @@ internal static class HotUpdateMeasurement
         var payload = new byte[PayloadBytes];
         Random.Shared.NextBytes(payload);
 
-        using (var cache = new PostgresCache(options))
+        using (var cache = new PostgresSessionCache(options))
         {
             for (var i = 0; i < Sessions; i++)
             {
@@ -85,7 +85,7 @@ internal static class HotUpdateMeasurement
         await ExecuteAsync(admin, "CHECKPOINT");
         var walBefore = await ScalarAsync<string>(admin, "SELECT pg_current_wal_insert_lsn()::text");
 
-        using (var cache = new PostgresCache(options))
+        using (var cache = new PostgresSessionCache(options))
         {
             var random = new Random(42);
             for (var i = 0; i < Writes; i++)

@@ -27,7 +27,7 @@ internal static partial class HttpMeasurement
         await using var redis = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
         var stores = new (string Name, Action<IServiceCollection> Register)[]
         {
-            ("SessionStore PostgreSQL", s => s.AddPostgresCache(o => { o.ConnectionString = postgres.ConnectionString; o.CreateTableIfMissing = true; })),
+            ("SessionStore PostgreSQL", s => s.AddPostgresSessionCache(o => { o.ConnectionString = postgres.ConnectionString; o.CreateTableIfMissing = true; })),
             (Contenders.RedisCacheName, s => s.AddStackExchangeRedisCache(o => o.Configuration = redis.Configuration)),
         };
 

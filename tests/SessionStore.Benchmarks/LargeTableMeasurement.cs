@@ -45,11 +45,11 @@ internal static class LargeTableMeasurement
 
             runs.Add((Contenders.RedisCacheName, count, new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCacheOptions { Configuration = redisServer.Configuration, InstanceName = prefix })), null));
             runs.Add(("SessionStore Redis", count, new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis), InstanceName = prefix }), null));
-            runs.Add((Contenders.PostgresName, count, new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table }), table));
+            runs.Add((Contenders.PostgresName, count, new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table }), table));
 
             // No session falls due for its touch during the run (each last touched under 2 minutes ago, due only
             // after 10): the read alone, to tell the table's size from the writes of touches.
-            runs.Add((NoTouchDue, count, new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table, TouchThreshold = 0.5 }), table));
+            runs.Add((NoTouchDue, count, new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table, TouchThreshold = 0.5 }), table));
         }
 
         var states = new Dictionary<string, (long Live, long Dead, long Heap, long Toast, long Index)>();
@@ -126,7 +126,7 @@ internal static class LargeTableMeasurement
     /// </summary>
     private static async Task SeedPostgresAsync(string connectionString, NpgsqlDataSource admin, string table, int count, byte[] payload)
     {
-        using (var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = connectionString, TableName = table, CreateTableIfMissing = true }))
+        using (var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = connectionString, TableName = table, CreateTableIfMissing = true }))
         {
             await cache.SetAsync("template", payload, WorkloadRunner.IdleTimeout);
         }

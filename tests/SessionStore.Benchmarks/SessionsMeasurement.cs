@@ -93,7 +93,7 @@ internal static class SessionsMeasurement
     /// <summary>Resets the contender's table and keys; returns the table's state as the run starts.</summary>
     public static async Task<TableState?> PrepareAsync(NpgsqlDataSource admin, Contender contender, bool newSessionsWritten = true)
     {
-        await StoreState.ResetAsync(admin, contender, SessionCacheOptions.DefaultTouchThreshold, newSessionsWritten);
+        await StoreState.ResetAsync(admin, contender, SessionCacheProviderOptions.DefaultTouchThreshold, newSessionsWritten);
         if (contender.Table is not { } table)
         {
             return null;
@@ -123,14 +123,14 @@ internal static class SessionsMeasurement
         foreach (var format in new[] { PostgresPayloadFormat.Jsonb, PostgresPayloadFormat.Bytea })
         {
             var seed = $"seed_{format.ToString().ToLowerInvariant()}_{size}";
-            using (var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = connectionString, TableName = seed, CreateTableIfMissing = true, PayloadFormat = format }))
+            using (var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = connectionString, TableName = seed, CreateTableIfMissing = true, PayloadFormat = format }))
             {
                 await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (key, token) => await cache.SetAsync(key, payload, WorkloadRunner.IdleTimeout, token));
             }
 
             foreach (var table in contenders.Where(c => c.Table is not null && c.Format == format).Select(c => c.Table!).Distinct())
             {
-                using (var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = connectionString, TableName = table, CreateTableIfMissing = true, PayloadFormat = format }))
+                using (var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = connectionString, TableName = table, CreateTableIfMissing = true, PayloadFormat = format }))
                 {
                     await cache.RemoveAsync("absent");
                 }
@@ -182,7 +182,7 @@ internal static class SessionsMeasurement
                 {
                     var contender = contenders.All.Single(c => c.Name == name);
                     table = contender.Table;
-                    await StoreState.ResetAsync(admin, contender, SessionCacheOptions.DefaultTouchThreshold, workload == Workload.NewSession);
+                    await StoreState.ResetAsync(admin, contender, SessionCacheProviderOptions.DefaultTouchThreshold, workload == Workload.NewSession);
                     await WaitForOtherClientsToLeaveAsync(admin);
                     before = await TableStatisticsAsync(admin, contender.Table);
                     var walBefore = await ScalarAsync<string>(admin, "SELECT pg_current_wal_insert_lsn()::text");

@@ -11,7 +11,7 @@ namespace SessionStore.Benchmarks;
 /// moved out of line). Which column and table settings serve sessions best? The same cache on tables that differ
 /// only in those settings, with two payloads: the harness's (a cart of one repeated letter, which compresses to
 /// almost nothing) and a cart of random text (which barely compresses). Prints sizes and read-only and modifying
-/// requests through <see cref="PostgresCache"/>, 16 callers, interleaved rounds, tables reset before each run.
+/// requests through <see cref="PostgresSessionCache"/>, 16 callers, interleaved rounds, tables reset before each run.
 /// </summary>
 internal static class ToastMeasurement
 {
@@ -36,13 +36,13 @@ internal static class ToastMeasurement
         var keys = Enumerable.Range(0, Sessions).Select(SessionsMeasurement.Key).ToArray();
         var payloads = new (string Name, byte[] Bytes)[] { ("repetitive cart", SessionPayloads.Create(2_000)), ("random-text cart", RandomTextPayload(2_000)) };
 
-        var tables = new List<(string Variant, string Payload, string Table, byte[] Bytes, PostgresCache Cache)>();
+        var tables = new List<(string Variant, string Payload, string Table, byte[] Bytes, PostgresSessionCache Cache)>();
         foreach (var (payloadName, bytes) in payloads)
         {
             foreach (var (variant, sql) in Variants)
             {
                 var table = $"toast_{tables.Count}";
-                var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table, CreateTableIfMissing = true });
+                var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table, CreateTableIfMissing = true });
                 await cache.RemoveAsync("absent");
                 if (sql.Length > 0)
                 {
@@ -62,10 +62,10 @@ internal static class ToastMeasurement
             foreach (var (variant, payload, table, bytes, cache) in tables.Skip(round - 1).Concat(tables.Take(round - 1)))
             {
                 Console.Write($"\rround {round}/{Rounds} {variant}, {payload}                ");
-                await StoreState.ResetTableAsync(admin, table, SessionCacheOptions.DefaultTouchThreshold);
+                await StoreState.ResetTableAsync(admin, table, SessionCacheProviderOptions.DefaultTouchThreshold);
                 sizes[table] = await StoreState.MeasureAsync(admin, table);
                 var (reads, latency) = await WorkloadRunner.RunAsync(cache, Workload.ReadOnly, 16, Duration, keys, bytes);
-                await StoreState.ResetTableAsync(admin, table, SessionCacheOptions.DefaultTouchThreshold);
+                await StoreState.ResetTableAsync(admin, table, SessionCacheProviderOptions.DefaultTouchThreshold);
                 var (writes, _) = await WorkloadRunner.RunAsync(cache, Workload.Modifying, 16, Duration, keys, bytes);
                 results[table].Read.Add(reads / Duration.TotalSeconds);
                 results[table].ReadP99.Add(latency.Milliseconds(99));

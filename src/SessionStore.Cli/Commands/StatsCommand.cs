@@ -16,7 +16,7 @@ internal static class StatsCommand
         context.SetAction(command, async (parse, token) =>
         {
             var options = context.Options(parse);
-            var s = await SessionStoreStatistics.CollectAsync(options, token).ConfigureAwait(false);
+            var s = await StorageStatistics.CollectAsync(options, token).ConfigureAwait(false);
             if (parse.GetValue(output) == OutputFormat.Json)
             {
                 CliOutput.WriteJson(context.Console, new StatsReport(

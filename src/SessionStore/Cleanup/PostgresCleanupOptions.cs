@@ -3,7 +3,7 @@ using System.Globalization;
 namespace SessionStore.Cleanup;
 
 /// <summary>
-/// Options for <see cref="PostgresCacheCleaner"/> and the hosted service that runs it (configuration section
+/// Options for <see cref="PostgresSessionCleaner"/> and the hosted service that runs it (configuration section
 /// <c>SessionStore:Cleanup</c>). Read again at every run, so a reloaded configuration applies without a restart.
 /// </summary>
 /// <remarks>
@@ -15,7 +15,7 @@ public sealed class PostgresCleanupOptions
 {
     /// <summary>
     /// Whether the hosted service cleans up. When false each scheduled run does nothing (an on-demand
-    /// <see cref="PostgresCacheCleaner.RunOnceAsync"/> still runs).
+    /// <see cref="PostgresSessionCleaner.RunOnceAsync"/> still runs).
     /// </summary>
     /// <value>Default true.</value>
     /// <remarks>Live: read at every run.</remarks>

@@ -88,7 +88,7 @@ public static class SessionStoreServiceCollectionExtensions
             // in RedisOnly needs no PostgreSQL until it moves on.
             return new DualWriteCache(
                 options,
-                o => new PostgresCache(o.Postgres, loggers.CreateLogger<PostgresCache>(), time),
+                o => new PostgresSessionCache(o.Postgres, loggers.CreateLogger<PostgresSessionCache>(), time),
                 o => new RedisSessionCache(o.Redis, loggers.CreateLogger<RedisSessionCache>(), time),
                 provider.GetRequiredService<PhaseSource>(),
                 provider.GetRequiredService<SessionStoreInstruments>(),
@@ -106,7 +106,7 @@ public static class SessionStoreServiceCollectionExtensions
             var options = LiveOptions.CleanupOf(provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(), loggers);
             var time = provider.GetRequiredService<TimeProvider>();
             // The store is built again when its connection settings change; the cleaner follows it.
-            (PostgresCache Store, PostgresCacheCleaner Cleaner)? cleaner = null;
+            (PostgresSessionCache Store, PostgresSessionCleaner Cleaner)? cleaner = null;
             return new PostgresCleanupService(
                 () =>
                 {
@@ -115,10 +115,10 @@ public static class SessionStoreServiceCollectionExtensions
                         return null;
                     }
 
-                    var store = (PostgresCache)cache.PostgresStore;
+                    var store = (PostgresSessionCache)cache.PostgresStore;
                     if (cleaner?.Store != store)
                     {
-                        cleaner = (store, new PostgresCacheCleaner(store, options, loggers.CreateLogger<PostgresCacheCleaner>(), time, provider.GetService<IMeterFactory>()));
+                        cleaner = (store, new PostgresSessionCleaner(store, options, loggers.CreateLogger<PostgresSessionCleaner>(), time, provider.GetService<IMeterFactory>()));
                     }
 
                     return cleaner.Value.Cleaner;

@@ -42,8 +42,8 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
     internal DualWriteCache(
         IOptionsMonitor<SessionStoreOptions> options,
-        Func<SessionStoreOptions, ISessionStore> buildPostgres,
-        Func<SessionStoreOptions, ISessionStore> buildRedis,
+        Func<SessionStoreOptions, ISessionCacheProvider> buildPostgres,
+        Func<SessionStoreOptions, ISessionCacheProvider> buildRedis,
         PhaseSource phaseSource,
         SessionStoreInstruments instruments,
         TimeProvider time,
@@ -186,7 +186,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     }
 
     /// <summary>The PostgreSQL store, built on first use.</summary>
-    internal ISessionStore PostgresStore => _routing.Store(StoreKind.Postgres).Get();
+    internal ISessionCacheProvider PostgresStore => _routing.Store(StoreKind.Postgres).Get();
 
     /// <summary>The options in force: the configured ones, or the last valid ones while a reload is invalid.</summary>
     internal SessionStoreOptions Settings => _options.CurrentValue;
@@ -198,7 +198,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     internal (StoreBreaker Breaker, CatchUpBacklog Backlog) StateOf(StoreKind kind) => (_breakers.For(kind), _catchUp.Backlog(kind));
 
     /// <summary>Pings a store through its circuit breaker (so a health check can be the probe that closes it), bounded by <paramref name="timeout"/>.</summary>
-    internal ValueTask<bool> PingAsync(ISessionStore store, StoreKind kind, TimeSpan timeout, CancellationToken token) =>
+    internal ValueTask<bool> PingAsync(ISessionCacheProvider store, StoreKind kind, TimeSpan timeout, CancellationToken token) =>
         _breakers.For(kind).ExecuteAsync(
             static async (call, t) =>
             {
@@ -256,7 +256,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         long? version = null;
         return WriteAsync(key, "set", async (store, a, t) =>
         {
-            var written = await ((ISessionStore)store).SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
+            var written = await ((ISessionCacheProvider)store).SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
             version ??= written;
         }, async, token);
     }

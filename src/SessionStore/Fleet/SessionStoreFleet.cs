@@ -13,7 +13,7 @@ public static class SessionStoreFleet
     /// <param name="cancellationToken">Stops the read.</param>
     /// <returns>The instances, by name.</returns>
     /// <exception cref="InvalidOperationException">PostgreSQL is not configured, or the fleet table does not exist yet (run <c>sessionstore migrate</c>).</exception>
-    public static async Task<IReadOnlyList<FleetInstance>> ReadAsync(PostgresCacheOptions options, TimeSpan staleAfter, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<FleetInstance>> ReadAsync(PostgresSessionCacheOptions options, TimeSpan staleAfter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(staleAfter, TimeSpan.Zero);

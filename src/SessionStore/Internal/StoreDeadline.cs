@@ -1,7 +1,7 @@
 namespace SessionStore.Internal;
 
 /// <summary>
-/// Bounds an asynchronous store operation by <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's
+/// Bounds an asynchronous store operation by <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's
 /// token. Neither driver can always be stopped: a hung server answers neither a query nor Npgsql's cancel
 /// request, and StackExchange.Redis ignores tokens. So the caller stops waiting, and the abandoned operation
 /// ends in the background under the driver's own timeout, which breaks its connection rather than reusing it.

@@ -48,7 +48,7 @@ public sealed class RedisToPostgresBackfill
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         _options.ApplyUserIdSessionKey();
-        using var cache = new PostgresCache(_options.Postgres);
+        using var cache = new PostgresSessionCache(_options.Postgres);
         var source = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
         {

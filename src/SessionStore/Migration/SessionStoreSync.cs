@@ -59,7 +59,7 @@ public sealed class SessionStoreSync
         }
 
         _options.ApplyUserIdSessionKey();
-        using var cache = new PostgresCache(_options.Postgres);
+        using var cache = new PostgresSessionCache(_options.Postgres);
         var table = new PostgresTable(cache);
         var redis = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
         await using (redis.ConfigureAwait(false))

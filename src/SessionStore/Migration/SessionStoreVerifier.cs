@@ -38,7 +38,7 @@ public sealed class SessionStoreVerifier
         options.ThrowIfInvalid();
         var phase = _options.Phase == SessionStorePhase.Unspecified ? SessionStorePhase.DualWriteRedisPrimary : _options.Phase;
         var postgresIsPrimary = PhaseRoles.PostgresIsPrimary(phase);
-        using var cache = new PostgresCache(_options.Postgres);
+        using var cache = new PostgresSessionCache(_options.Postgres);
         var target = new PostgresTable(cache);
         var source = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))

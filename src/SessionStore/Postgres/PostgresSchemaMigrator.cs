@@ -55,7 +55,7 @@ public sealed class PostgresSchemaMigrator
     /// <summary>Creates a migrator for the table a cache with <paramref name="options"/> uses: its names, layout and payload format.</summary>
     /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
     /// <param name="options">The cache's options.</param>
-    public PostgresSchemaMigrator(NpgsqlDataSource dataSource, PostgresCacheOptions options)
+    public PostgresSchemaMigrator(NpgsqlDataSource dataSource, PostgresSessionCacheOptions options)
         : this(dataSource, options?.SchemaName!, options?.TableName!, options?.Partitioning, options?.PayloadFormat ?? PostgresPayloadFormat.Jsonb)
     {
     }
@@ -145,8 +145,8 @@ public sealed class PostgresSchemaMigrator
         if ((kind == 'p') != (_partitioning is not null))
         {
             throw new InvalidOperationException(_partitioning is null
-                ? $"The session table {_sql.Table} is partitioned, but PostgresCacheOptions.Partitioning is not set. Set it, or use another table."
-                : $"The session table {_sql.Table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresCacheOptions.Partitioning unset.");
+                ? $"The session table {_sql.Table} is partitioned, but PostgresSessionCacheOptions.Partitioning is not set. Set it, or use another table."
+                : $"The session table {_sql.Table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresSessionCacheOptions.Partitioning unset.");
         }
 
         if (_partitioning is not null)

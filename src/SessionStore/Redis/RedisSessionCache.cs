@@ -16,7 +16,7 @@ namespace SessionStore.Redis;
 /// instead of four: a server-side script reads and, when due, extends the sliding expiry, and the
 /// <c>Refresh</c> that follows a read is answered without I/O.
 /// </summary>
-public sealed partial class RedisSessionCache : ISessionStore, IDisposable
+public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposable
 {
     private const string StoreName = "redis";
     private const int MaximumVersionAttempts = 10;
@@ -128,16 +128,16 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
 
-    string ISessionStore.Name => StoreName;
+    string ISessionCacheProvider.Name => StoreName;
 
-    TimeSpan ISessionStore.OperationTimeout => _options.OperationTimeout;
+    TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
-    ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
+    ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
 
-    ValueTask<long?> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
+    ValueTask<long?> ISessionCacheProvider.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
         SetCoreAsync(key, value, options, condition, async, token);
 
-    async Task ISessionStore.PingAsync(CancellationToken token) =>
+    async Task ISessionCacheProvider.PingAsync(CancellationToken token) =>
         await BoundedAsync("ping", async t =>
         {
             var database = await ConnectAsync(async: true, t).ConfigureAwait(false);
@@ -201,7 +201,7 @@ public sealed partial class RedisSessionCache : ISessionStore, IDisposable
     }
 
     /// <summary>
-    /// Runs an asynchronous operation within <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's
+    /// Runs an asynchronous operation within <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's
     /// token: StackExchange.Redis ignores tokens, so the cache stops waiting and the multiplexer drops the abandoned
     /// command when its own <c>AsyncTimeout</c> passes, without harm to the shared connection.
     /// </summary>

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace SessionStore.Redis;
 
 /// <summary>Options for <see cref="RedisSessionCache"/>.</summary>
-public sealed class RedisSessionCacheOptions : SessionCacheOptions, IOptions<RedisSessionCacheOptions>
+public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOptions<RedisSessionCacheOptions>
 {
     /// <summary>A StackExchange.Redis configuration string, such as <c>redis.example.com:6379,ssl=true</c>.</summary>
     /// <value>Default null; this, <see cref="ConfigurationOptions"/> or <see cref="ConnectionMultiplexerFactory"/> is required.</value>

@@ -78,7 +78,7 @@ public sealed class ChaosApp : IAsyncDisposable
             context.Session.SetInt32("Visits", visits);
             return visits.ToString(CultureInfo.InvariantCulture);
         });
-        Postgres = new PostgresCache(new PostgresCacheOptions { ConnectionString = _postgresConnectionString, TableName = _table, CreateTableIfMissing = true });
+        Postgres = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = _postgresConnectionString, TableName = _table, CreateTableIfMissing = true });
         Redis = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = _redisConfiguration, InstanceName = _prefix });
     }
 
@@ -86,7 +86,7 @@ public sealed class ChaosApp : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public PostgresCache Postgres { get; }
+    public PostgresSessionCache Postgres { get; }
 
     public RedisSessionCache Redis { get; }
 
@@ -195,8 +195,8 @@ public sealed class ChaosApp : IAsyncDisposable
         var differences = 0;
         foreach (var key in keys)
         {
-            var postgres = await ((ISessionStore)Postgres).GetEntryAsync(key, async: true, token);
-            var redis = await ((ISessionStore)Redis).GetEntryAsync(key, async: true, token);
+            var postgres = await ((ISessionCacheProvider)Postgres).GetEntryAsync(key, async: true, token);
+            var redis = await ((ISessionCacheProvider)Redis).GetEntryAsync(key, async: true, token);
             var differs = (postgres, redis) switch
             {
                 (null, null) => false,

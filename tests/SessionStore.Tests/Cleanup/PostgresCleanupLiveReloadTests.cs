@@ -41,7 +41,7 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
             ("StatementTimeout", "00:00:00", "between 00:00:00.1000000 and 00:10:00"),
             ("LockTimeout", "00:00:00", "between 00:00:00.0010000 and 00:01:00"),
         ];
-        foreach (var registration in new[] { "AddPostgresCacheCleanup", "AddDualWriteSessionStore" })
+        foreach (var registration in new[] { "AddPostgresSessionCleanup", "AddDualWriteSessionStore" })
         {
             foreach (var (key, value, range) in values)
             {
@@ -59,7 +59,7 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
     {
         using var table = new PostgresTestTable(server);
         await table.Cache.EnsureSchemaReadyAsync(Token);
-        var (section, prefix) = registration == "AddPostgresCacheCleanup" ? ("Cleanup", "PostgresCleanupOptions") : ("SessionStore:Cleanup", "SessionStore:Cleanup");
+        var (section, prefix) = registration == "AddPostgresSessionCleanup" ? ("Cleanup", "PostgresCleanupOptions") : ("SessionStore:Cleanup", "SessionStore:Cleanup");
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             [$"{section}:Interval"] = "00:01:00",
@@ -73,11 +73,11 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders().AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddSingleton<TimeProvider>(time);
-        if (registration == "AddPostgresCacheCleanup")
+        if (registration == "AddPostgresSessionCleanup")
         {
-            builder.Services.AddPostgresCache(o => (o.ConnectionString, o.TableName) = (table.Options.ConnectionString, table.Options.TableName));
+            builder.Services.AddPostgresSessionCache(o => (o.ConnectionString, o.TableName) = (table.Options.ConnectionString, table.Options.TableName));
             builder.Services.Configure<PostgresCleanupOptions>(configuration.GetSection(section));
-            builder.Services.AddPostgresCacheCleanup();
+            builder.Services.AddPostgresSessionCleanup();
         }
         else
         {
@@ -87,12 +87,12 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
         using var host = builder.Build();
         await host.StartAsync(Token);
         var service = host.Services.GetServices<IHostedService>().OfType<PostgresCleanupService>().Single();
-        await PostgresCacheCleanerTests.InsertRowsAsync(table, "before", 10, "now() - interval '1 minute'");
+        await PostgresSessionCleanerTests.InsertRowsAsync(table, "before", 10, "now() - interval '1 minute'");
         await AdvanceUntilAsync(time, async () => await table.ScalarAsync<long>("SELECT count(*) FROM {table}") == 0);
 
         configuration[$"{section}:{key}"] = value;
         configuration.Reload();
-        await PostgresCacheCleanerTests.InsertRowsAsync(table, "after", 10, "now() - interval '1 minute'");
+        await PostgresSessionCleanerTests.InsertRowsAsync(table, "after", 10, "now() - interval '1 minute'");
         await AdvanceUntilAsync(time, async () => await table.ScalarAsync<long>("SELECT count(*) FROM {table}") == 0);
 
         Assert.False(service.ExecuteTask!.IsCompleted, "the cleanup service stopped");
@@ -138,9 +138,9 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
     {
         using var metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var failures = new MetricCollector<long>(metrics.GetRequiredService<IMeterFactory>(), SessionStoreMetrics.MeterName, SessionStoreMetrics.CleanupFailures);
-        using var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = "Host=127.0.0.1;Port=1;Timeout=1", TableName = "unreachable" });
-        var logger = new FakeLogger<PostgresCacheCleaner>();
-        var cleaner = new PostgresCacheCleaner(cache, new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions()), logger, TimeProvider.System, metrics.GetRequiredService<IMeterFactory>());
+        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = "Host=127.0.0.1;Port=1;Timeout=1", TableName = "unreachable" });
+        var logger = new FakeLogger<PostgresSessionCleaner>();
+        var cleaner = new PostgresSessionCleaner(cache, new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions()), logger, TimeProvider.System, metrics.GetRequiredService<IMeterFactory>());
 
         await Assert.ThrowsAsync<Npgsql.NpgsqlException>(() => cleaner.RunOnceAsync(Token));
 
@@ -157,11 +157,11 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
     [Fact]
     public async Task While_PostgreSQL_stays_unreachable_each_run_warns_and_the_waits_back_off()
     {
-        using var cache = new PostgresCache(new PostgresCacheOptions { ConnectionString = "Host=127.0.0.1;Port=1;Timeout=1", TableName = "unreachable" });
+        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = "Host=127.0.0.1;Port=1;Timeout=1", TableName = "unreachable" });
         var time = new FakeTimeProvider();
         var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { Interval = TimeSpan.FromMinutes(1), Jitter = 0 });
-        var cleanerLogger = new FakeLogger<PostgresCacheCleaner>();
-        var cleaner = new PostgresCacheCleaner(cache, options, cleanerLogger, time, null);
+        var cleanerLogger = new FakeLogger<PostgresSessionCleaner>();
+        var cleaner = new PostgresSessionCleaner(cache, options, cleanerLogger, time, null);
         var logger = new FakeLogger<PostgresCleanupService>();
         using var service = new PostgresCleanupService(() => cleaner, options, time, logger, random: () => 0.5);
 
@@ -179,7 +179,7 @@ public sealed class PostgresCleanupLiveReloadTests(PostgresServer server)
 
     /// <summary>Moves the fake clock on in steps, since the service may not have started waiting yet.</summary>
     private static Task AdvanceUntilAsync(FakeTimeProvider time, Func<Task<bool>> condition) =>
-        PostgresCacheCleanerTests.WaitUntilAsync(async () =>
+        PostgresSessionCleanerTests.WaitUntilAsync(async () =>
         {
             time.Advance(TimeSpan.FromSeconds(20));
             return await condition();

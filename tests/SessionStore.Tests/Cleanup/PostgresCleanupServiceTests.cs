@@ -21,10 +21,10 @@ public sealed class PostgresCleanupServiceTests(PostgresServer server)
         await table.Cache.EnsureSchemaReadyAsync(Token);
         var time = new FakeTimeProvider();
         var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { Enabled = false, Interval = TimeSpan.FromMinutes(1), Jitter = 0 });
-        var cleaner = new PostgresCacheCleaner(table.Cache, options, new FakeLogger<PostgresCacheCleaner>(), time, null);
+        var cleaner = new PostgresSessionCleaner(table.Cache, options, new FakeLogger<PostgresSessionCleaner>(), time, null);
         var logger = new FakeLogger<PostgresCleanupService>();
         using var service = new PostgresCleanupService(() => cleaner, options, time, logger, random: () => 0.5);
-        await PostgresCacheCleanerTests.InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
+        await PostgresSessionCleanerTests.InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
 
         await service.StartAsync(Token);
         await AdvanceUntilAsync(time, () => Task.FromResult(logger.Collector.Count > 0));
@@ -44,12 +44,12 @@ public sealed class PostgresCleanupServiceTests(PostgresServer server)
     {
         using var table = new PostgresTestTable(server);
         await table.Cache.EnsureSchemaReadyAsync(Token);
-        await PostgresCacheCleanerTests.InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
+        await PostgresSessionCleanerTests.InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
         var time = new FakeTimeProvider();
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSingleton<TimeProvider>(time);
-        builder.Services.AddPostgresCache(o => (o.ConnectionString, o.TableName) = (table.Options.ConnectionString, table.Options.TableName));
-        builder.Services.AddPostgresCacheCleanup(o => o.Interval = TimeSpan.FromMinutes(1));
+        builder.Services.AddPostgresSessionCache(o => (o.ConnectionString, o.TableName) = (table.Options.ConnectionString, table.Options.TableName));
+        builder.Services.AddPostgresSessionCleanup(o => o.Interval = TimeSpan.FromMinutes(1));
         using var host = builder.Build();
 
         await host.StartAsync(Token);
@@ -63,8 +63,8 @@ public sealed class PostgresCleanupServiceTests(PostgresServer server)
     public async Task Invalid_options_stop_the_host_at_start_up_with_each_problem_named()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddPostgresCache(o => o.ConnectionString = server.ConnectionString);
-        builder.Services.AddPostgresCacheCleanup(o => (o.BatchSize, o.Jitter) = (0, 0.9));
+        builder.Services.AddPostgresSessionCache(o => o.ConnectionString = server.ConnectionString);
+        builder.Services.AddPostgresSessionCleanup(o => (o.BatchSize, o.Jitter) = (0, 0.9));
         using var host = builder.Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
@@ -75,7 +75,7 @@ public sealed class PostgresCleanupServiceTests(PostgresServer server)
 
     /// <summary>Moves the fake clock on in small steps, since the service may not have started waiting yet.</summary>
     private static Task AdvanceUntilAsync(FakeTimeProvider time, Func<Task<bool>> condition) =>
-        PostgresCacheCleanerTests.WaitUntilAsync(async () =>
+        PostgresSessionCleanerTests.WaitUntilAsync(async () =>
         {
             time.Advance(TimeSpan.FromSeconds(5));
             return await condition();

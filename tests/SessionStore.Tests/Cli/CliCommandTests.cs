@@ -186,7 +186,7 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
         await _scenario.ScalarAsync("UPDATE {table} SET expire = now() - interval '1 minute' WHERE sid IN (SELECT sid FROM {table} LIMIT 5)");
         var before = await CliRunner.RunAsync(Flags("stats"));
-        await new SessionStore.Cleanup.PostgresCacheCleaner(_scenario.Postgres, new SessionStore.Cleanup.PostgresCleanupOptions()).RunOnceAsync(TestContext.Current.CancellationToken);
+        await new SessionStore.Cleanup.PostgresSessionCleaner(_scenario.Postgres, new SessionStore.Cleanup.PostgresCleanupOptions()).RunOnceAsync(TestContext.Current.CancellationToken);
 
         var (exitCode, output) = await CliRunner.RunAsync(Flags("stats"));
 

@@ -114,7 +114,7 @@ public sealed class CliJsonOutputTests(PostgresServer postgres, RedisServer redi
         var prefix = $"an-application-with-a-rather-long-instance-name-{Guid.NewGuid():N}:";
         var environment = new Dictionary<string, string?>(VerifyCommandTests.Environment(_scenario)) { ["SessionStore__Redis__InstanceName"] = prefix };
         var table = $"sessions_of_a_long_named_app_{Guid.NewGuid():N}"[..50];
-        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresCacheOptions { TableName = table }).MigrateAsync(Token);
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
         string[] flags = ["--postgres", postgres.ConnectionString, "--table", table, "--redis", redis.Configuration];
 
         var (exitCode, output) = await CliRunner.RunPlainAsync(environment, Token, ["stats", .. flags]);

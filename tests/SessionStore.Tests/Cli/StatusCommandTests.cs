@@ -59,7 +59,7 @@ public sealed class StatusCommandTests(PostgresServer postgres)
     private async Task<string> CreateTableAsync()
     {
         var table = PostgresServer.UniqueTableName("status");
-        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresCacheOptions { TableName = table }).MigrateAsync(Token);
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
         return table;
     }
 

@@ -16,7 +16,7 @@ using StackExchange.Redis;
 namespace SessionStore.Tests.DependencyInjection;
 
 /// <summary>
-/// What AddPostgresCache, AddRedisSessionCache, AddPostgresCacheCleanup and both AddDualWriteSessionStore overloads
+/// What AddPostgresSessionCache, AddRedisSessionCache, AddPostgresSessionCleanup and both AddDualWriteSessionStore overloads
 /// register, that they borrow the container's NpgsqlDataSource / IConnectionMultiplexer when no connection is
 /// configured, and that a missing setting stops start-up with the setting named.
 /// </summary>
@@ -25,25 +25,25 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task AddPostgresCache_registers_PostgresCache_and_borrows_the_containers_data_source()
+    public async Task AddPostgresSessionCache_registers_PostgresSessionCache_and_borrows_the_containers_data_source()
     {
         var table = await CreateTableAsync();
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
         var services = new ServiceCollection().AddLogging().AddSingleton(dataSource);
 
-        services.AddPostgresCache(o => o.TableName = table);
+        services.AddPostgresSessionCache(o => o.TableName = table);
         await using var provider = services.BuildServiceProvider();
 
-        var cache = Assert.IsType<PostgresCache>(provider.GetRequiredService<IDistributedCache>());
-        Assert.Same(cache, provider.GetRequiredService<PostgresCache>());
-        Assert.Same(dataSource, provider.GetRequiredService<IOptions<PostgresCacheOptions>>().Value.DataSource);
+        var cache = Assert.IsType<PostgresSessionCache>(provider.GetRequiredService<IDistributedCache>());
+        Assert.Same(cache, provider.GetRequiredService<PostgresSessionCache>());
+        Assert.Same(dataSource, provider.GetRequiredService<IOptions<PostgresSessionCacheOptions>>().Value.DataSource);
         await AssertRoundTripAsync(cache);
     }
 
     [Fact]
-    public async Task AddPostgresCache_without_a_connection_fails_start_up_naming_ConnectionString()
+    public async Task AddPostgresSessionCache_without_a_connection_fails_start_up_naming_ConnectionString()
     {
-        using var host = Host(services => services.AddPostgresCache(o => o.TableName = "sessions"));
+        using var host = Host(services => services.AddPostgresSessionCache(o => o.TableName = "sessions"));
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
 
@@ -76,20 +76,20 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     }
 
     [Fact]
-    public async Task AddPostgresCacheCleanup_registers_the_cleanup_service_and_refuses_bad_options_at_start_up()
+    public async Task AddPostgresSessionCleanup_registers_the_cleanup_service_and_refuses_bad_options_at_start_up()
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddPostgresCache(o => o.ConnectionString = postgres.ConnectionString);
-        services.AddPostgresCacheCleanup();
+        services.AddPostgresSessionCache(o => o.ConnectionString = postgres.ConnectionString);
+        services.AddPostgresSessionCleanup();
         await using (var provider = services.BuildServiceProvider())
         {
             Assert.Contains(provider.GetServices<IHostedService>(), s => s is PostgresCleanupService);
-            Assert.NotNull(provider.GetRequiredService<SessionStore.Cleanup.PostgresCacheCleaner>());
+            Assert.NotNull(provider.GetRequiredService<SessionStore.Cleanup.PostgresSessionCleaner>());
         }
 
         using var host = Host(s => s
-            .AddPostgresCache(o => o.ConnectionString = postgres.ConnectionString)
-            .AddPostgresCacheCleanup(o => o.BatchSize = 0));
+            .AddPostgresSessionCache(o => o.ConnectionString = postgres.ConnectionString)
+            .AddPostgresSessionCleanup(o => o.BatchSize = 0));
         var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync(Token));
 
         Assert.Contains("BatchSize", error.Message, StringComparison.Ordinal);
@@ -182,7 +182,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     private async Task<string> CreateTableAsync()
     {
         var table = PostgresServer.UniqueTableName("di");
-        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresCacheOptions { TableName = table }).MigrateAsync(Token);
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
         return table;
     }
 }

@@ -50,7 +50,7 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
 
         Assert.Equal([9], await harness.Cache.GetAsync(key, Token));
 
-        var copy = await ((ISessionStore)harness.Postgres).GetEntryAsync(key, async: true, Token);
+        var copy = await ((ISessionCacheProvider)harness.Postgres).GetEntryAsync(key, async: true, Token);
         Assert.Equal([9], copy!.Value);
         Assert.Equal(TimeSpan.FromMinutes(20), copy.Expiry.Sliding);
         Assert.Equal(1, harness.Cache.GetStatistics().ReadRepairs);

@@ -44,7 +44,7 @@ public sealed class DualWriteHarness : IAsyncDisposable
         services.AddDualWriteSessionStore(Configuration.GetSection("SessionStore"));
         _services = services.BuildServiceProvider();
 
-        Postgres = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgresConnectionString, TableName = table, CreateTableIfMissing = true });
+        Postgres = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgresConnectionString, TableName = table, CreateTableIfMissing = true });
         Redis = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = redisConfiguration + ",abortConnect=false", InstanceName = prefix });
     }
 
@@ -55,7 +55,7 @@ public sealed class DualWriteHarness : IAsyncDisposable
     public DualWriteCache Cache => _services.GetRequiredService<DualWriteCache>();
 
     /// <summary>The PostgreSQL store, read directly.</summary>
-    public PostgresCache Postgres { get; }
+    public PostgresSessionCache Postgres { get; }
 
     /// <summary>The Redis store, read directly.</summary>
     public RedisSessionCache Redis { get; }

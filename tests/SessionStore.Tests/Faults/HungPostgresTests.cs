@@ -19,7 +19,7 @@ public sealed class HungPostgresTests(FaultServers servers, ITestOutputHelper ou
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     /// <summary>A cache on a table of its own, created beforehand so that the short timeout bounds only the operations under test.</summary>
-    private async Task<PostgresCache> NewCacheAsync(TimeSpan timeout)
+    private async Task<PostgresSessionCache> NewCacheAsync(TimeSpan timeout)
     {
         var table = PostgresServer.UniqueTableName("hung");
         await using (var dataSource = Npgsql.NpgsqlDataSource.Create(servers.PostgresConnectionString))
@@ -27,7 +27,7 @@ public sealed class HungPostgresTests(FaultServers servers, ITestOutputHelper ou
             await new PostgresSchemaMigrator(dataSource, "public", table).MigrateAsync(Token);
         }
 
-        return new PostgresCache(new PostgresCacheOptions { ConnectionString = servers.PostgresConnectionString, TableName = table, OperationTimeout = timeout });
+        return new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = servers.PostgresConnectionString, TableName = table, OperationTimeout = timeout });
     }
 
     [Theory]

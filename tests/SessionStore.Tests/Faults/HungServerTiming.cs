@@ -14,7 +14,7 @@ internal static class HungServerTiming
     public static TheoryData<string> Operations => ["get", "set", "refresh", "remove", "revoke", "ping"];
 
     /// <summary>Calls one operation of <paramref name="store"/> by name; a refresh goes to a key never read, so that it reaches the server.</summary>
-    public static Task CallAsync(ISessionStore store, string operation, string key, CancellationToken token) => operation switch
+    public static Task CallAsync(ISessionCacheProvider store, string operation, string key, CancellationToken token) => operation switch
     {
         "get" => store.GetAsync(key, token),
         "set" => store.SetAsync(key, [4], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, token),

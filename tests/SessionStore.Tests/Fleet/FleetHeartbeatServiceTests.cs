@@ -111,11 +111,11 @@ public sealed class FleetHeartbeatServiceTests(PostgresServer postgres, RedisSer
     private async Task<string> CreateTableAsync()
     {
         var table = PostgresServer.UniqueTableName("fleet");
-        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresCacheOptions { TableName = table }).MigrateAsync(Token);
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
         return table;
     }
 
-    private PostgresCacheOptions Options(string table) => new() { ConnectionString = postgres.ConnectionString, TableName = table };
+    private PostgresSessionCacheOptions Options(string table) => new() { ConnectionString = postgres.ConnectionString, TableName = table };
 
     private FleetHeartbeatService.PostgresConnection Connection(string table) => new(postgres.ConnectionString, postgres.DataSource, "public", table);
 

@@ -17,18 +17,18 @@ public sealed class HybridCacheTests(PostgresServer postgres, RedisServer redis)
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Theory]
-    [InlineData(typeof(PostgresCache))]
+    [InlineData(typeof(PostgresSessionCache))]
     [InlineData(typeof(RedisSessionCache))]
     [InlineData(typeof(DualWriteCache))]
     public async Task HybridCache_writes_and_reads_the_second_level_through_the_buffer_overloads(Type cacheType)
     {
         var table = PostgresServer.UniqueTableName("hybrid");
-        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresCacheOptions { TableName = table }).MigrateAsync(Token);
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
         var inner = new ServiceCollection().AddLogging();
         var prefix = $"hybrid-{Guid.NewGuid():N}:";
         _ = cacheType.Name switch
         {
-            nameof(PostgresCache) => inner.AddPostgresCache(o => (o.ConnectionString, o.TableName) = (postgres.ConnectionString, table)),
+            nameof(PostgresSessionCache) => inner.AddPostgresSessionCache(o => (o.ConnectionString, o.TableName) = (postgres.ConnectionString, table)),
             nameof(RedisSessionCache) => inner.AddRedisSessionCache(o => (o.Configuration, o.InstanceName) = (redis.Configuration, prefix)),
             _ => inner.AddDualWriteSessionStore(o =>
             {

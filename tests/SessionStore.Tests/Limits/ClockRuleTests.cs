@@ -63,7 +63,7 @@ public sealed class ClockRuleTests(PostgresServer postgres, RedisServer redis)
     public async Task A_database_clock_an_hour_ahead_is_reported_once_as_a_warning()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-1));
-        var logger = new FakeLogger<PostgresCache>();
+        var logger = new FakeLogger<PostgresSessionCache>();
         using var pair = new StorePair(postgres, redis, clock, logger);
 
         for (var i = 0; i < 3; i++)
@@ -81,7 +81,7 @@ public sealed class ClockRuleTests(PostgresServer postgres, RedisServer redis)
     [Fact]
     public async Task Clocks_in_agreement_log_no_skew()
     {
-        var logger = new FakeLogger<PostgresCache>();
+        var logger = new FakeLogger<PostgresSessionCache>();
         using var pair = new StorePair(postgres, redis, postgresLogger: logger);
 
         await pair.Postgres.SetAsync(Guid.NewGuid().ToString(), [1], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(1) }, Token);

@@ -111,7 +111,7 @@ public sealed class EntryOptionsPropertyTests(PostgresServer postgres, RedisServ
             if (expected is { } asked)
             {
                 // Never silently early: at most the touch tolerance of the window, and the time this check took.
-                var tolerance = (postgresEntry.Expiry.Sliding ?? TimeSpan.Zero) * SessionCacheOptions.DefaultTouchThreshold;
+                var tolerance = (postgresEntry.Expiry.Sliding ?? TimeSpan.Zero) * SessionCacheProviderOptions.DefaultTouchThreshold;
                 foreach (var remaining in new[] { postgresEntry.Expiry.Remaining, redisEntry.Expiry.Remaining })
                 {
                     Assert.NotNull(remaining);

@@ -154,7 +154,7 @@ public sealed class HostileKeyTests(PostgresServer postgres, RedisServer redis)
         switch (store)
         {
             case "postgresql":
-                return new UnreachableCache(new PostgresCache(new PostgresCacheOptions { ConnectionString = NoPostgres }), null);
+                return new UnreachableCache(new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = NoPostgres }), null);
             case "redis":
                 return new UnreachableCache(new RedisSessionCache(new RedisSessionCacheOptions { Configuration = NoRedis }), null);
             default:

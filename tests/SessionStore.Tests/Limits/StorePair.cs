@@ -11,7 +11,7 @@ namespace SessionStore.Tests.Limits;
 /// <summary>A PostgreSQL table and a Redis key prefix of a test's own, with one cache on each and the same clock.</summary>
 internal sealed class StorePair : IDisposable
 {
-    public StorePair(PostgresServer postgres, RedisServer redis, TimeProvider? time = null, ILogger<PostgresCache>? postgresLogger = null)
+    public StorePair(PostgresServer postgres, RedisServer redis, TimeProvider? time = null, ILogger<PostgresSessionCache>? postgresLogger = null)
     {
         Table = new PostgresTestTable(postgres, logger: postgresLogger, time: time);
         Prefix = $"limits-{Guid.NewGuid():N}:";
@@ -23,20 +23,20 @@ internal sealed class StorePair : IDisposable
 
     public PostgresTestTable Table { get; }
 
-    public PostgresCache Postgres => Table.Cache;
+    public PostgresSessionCache Postgres => Table.Cache;
 
     public RedisSessionCache Redis { get; }
 
     public string Prefix { get; }
 
-    public ISessionStore Store(string name) => name switch
+    public ISessionCacheProvider Store(string name) => name switch
     {
         "postgresql" => Postgres,
         "redis" => Redis,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "postgresql or redis"),
     };
 
-    public IEnumerable<ISessionStore> Both => [Postgres, Redis];
+    public IEnumerable<ISessionCacheProvider> Both => [Postgres, Redis];
 
     public void Dispose()
     {

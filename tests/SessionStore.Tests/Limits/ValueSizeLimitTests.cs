@@ -21,9 +21,9 @@ public sealed class ValueSizeLimitTests
     [Fact]
     public void A_JSONB_cache_with_MaximumValueSize_256_MiB_is_refused_naming_the_JSONB_limit()
     {
-        var options = new PostgresCacheOptions { ConnectionString = "Host=127.0.0.1;Port=1", MaximumValueSize = 256 * 1024 * 1024 };
+        var options = new PostgresSessionCacheOptions { ConnectionString = "Host=127.0.0.1;Port=1", MaximumValueSize = 256 * 1024 * 1024 };
 
-        var error = Assert.Throws<OptionsValidationException>(() => new PostgresCache(options));
+        var error = Assert.Throws<OptionsValidationException>(() => new PostgresSessionCache(options));
 
         var failure = Assert.Single(error.Failures);
         Assert.Contains("MaximumValueSize is 268435456", failure, StringComparison.Ordinal);
@@ -34,9 +34,9 @@ public sealed class ValueSizeLimitTests
     [Fact]
     public void A_bytea_cache_takes_MaximumValueSize_256_MiB_and_JSONB_takes_its_own_limit()
     {
-        Assert.Empty(new PostgresCacheOptions { ConnectionString = "Host=x", PayloadFormat = PostgresPayloadFormat.Bytea, MaximumValueSize = 256 * 1024 * 1024 }.Validate());
-        Assert.Empty(new PostgresCacheOptions { ConnectionString = "Host=x", MaximumValueSize = JsonPayloadCodec.MaximumPayloadSize }.Validate());
-        Assert.Single(new PostgresCacheOptions { ConnectionString = "Host=x", MaximumValueSize = JsonPayloadCodec.MaximumPayloadSize + 1 }.Validate());
+        Assert.Empty(new PostgresSessionCacheOptions { ConnectionString = "Host=x", PayloadFormat = PostgresPayloadFormat.Bytea, MaximumValueSize = 256 * 1024 * 1024 }.Validate());
+        Assert.Empty(new PostgresSessionCacheOptions { ConnectionString = "Host=x", MaximumValueSize = JsonPayloadCodec.MaximumPayloadSize }.Validate());
+        Assert.Single(new PostgresSessionCacheOptions { ConnectionString = "Host=x", MaximumValueSize = JsonPayloadCodec.MaximumPayloadSize + 1 }.Validate());
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class MigrationScenario : IDisposable
             Configuration = redis.Configuration,
             InstanceName = Prefix,
         }));
-        Postgres = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = Table, UserIdSessionKey = "UserId", PayloadFormat = payloadFormat });
+        Postgres = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = Table, UserIdSessionKey = "UserId", PayloadFormat = payloadFormat });
     }
 
     public string Table { get; }
@@ -41,7 +41,7 @@ public sealed class MigrationScenario : IDisposable
     public string Prefix { get; }
 
     /// <summary>A cache on the scenario's table, for writes an application would make.</summary>
-    public PostgresCache Postgres { get; }
+    public PostgresSessionCache Postgres { get; }
 
     public IDatabase Redis => _redis.Connection.GetDatabase();
 
@@ -69,7 +69,7 @@ public sealed class MigrationScenario : IDisposable
     }
 
     public Task CreateTableAsync() =>
-        new PostgresSchemaMigrator(_postgres.DataSource, new PostgresCacheOptions { TableName = Table, PayloadFormat = PayloadFormat }).MigrateAsync(TestContext.Current.CancellationToken);
+        new PostgresSchemaMigrator(_postgres.DataSource, new PostgresSessionCacheOptions { TableName = Table, PayloadFormat = PayloadFormat }).MigrateAsync(TestContext.Current.CancellationToken);
 
     public static byte[] Session(int n, string? userId = null)
     {

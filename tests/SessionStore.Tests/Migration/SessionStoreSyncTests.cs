@@ -96,7 +96,7 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
             if (loggedOutInTheWindow is null)
             {
                 loggedOutInTheWindow = copied[^1];
-                using var direct = new PostgresCache(new PostgresCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table });
+                using var direct = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table });
                 await direct.RemoveAsync(loggedOutInTheWindow, CancellationToken.None);
             }
         }));

@@ -30,7 +30,7 @@ public sealed class PostgresPayloadFormatTests(PostgresServer server)
         using var jsonb = new PostgresTestTable(server);
         var key = Guid.NewGuid().ToString();
         await jsonb.Cache.SetAsync(key, [1, 2, 3], new DistributedCacheEntryOptions(), Token);
-        using var bytea = new PostgresCache(new PostgresCacheOptions
+        using var bytea = new PostgresSessionCache(new PostgresSessionCacheOptions
         {
             ConnectionString = server.ConnectionString,
             TableName = jsonb.Options.TableName,
@@ -40,14 +40,14 @@ public sealed class PostgresPayloadFormatTests(PostgresServer server)
         var read = await Assert.ThrowsAsync<InvalidOperationException>(() => bytea.GetAsync(key, Token));
         var write = await Assert.ThrowsAsync<InvalidOperationException>(() => bytea.SetAsync(key, [4], new DistributedCacheEntryOptions(), Token));
 
-        Assert.All(new[] { read, write }, e => Assert.Contains(nameof(PostgresCacheOptions.PayloadFormat), e.Message, StringComparison.Ordinal));
+        Assert.All(new[] { read, write }, e => Assert.Contains(nameof(PostgresSessionCacheOptions.PayloadFormat), e.Message, StringComparison.Ordinal));
         Assert.Equal([1, 2, 3], await jsonb.Cache.GetAsync(key, Token));
     }
 
     [Fact]
     public void The_migrator_creates_the_column_the_options_ask_for()
     {
-        var options = new PostgresCacheOptions { TableName = "sessions", PayloadFormat = PostgresPayloadFormat.Bytea };
+        var options = new PostgresSessionCacheOptions { TableName = "sessions", PayloadFormat = PostgresPayloadFormat.Bytea };
         Assert.Contains("sess               bytea NOT NULL", new PostgresSchemaMigrator(server.DataSource, options).GetScript(), StringComparison.Ordinal);
         Assert.Contains("sess               jsonb NOT NULL", new PostgresSchemaMigrator(server.DataSource, "public", "sessions").GetScript(), StringComparison.Ordinal);
     }

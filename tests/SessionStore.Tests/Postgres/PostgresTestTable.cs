@@ -12,22 +12,22 @@ public sealed class PostgresTestTable : IDisposable
 {
     private readonly PostgresServer _server;
 
-    public PostgresTestTable(PostgresServer server, Action<PostgresCacheOptions>? configure = null, ILogger<PostgresCache>? logger = null, TimeProvider? time = null)
+    public PostgresTestTable(PostgresServer server, Action<PostgresSessionCacheOptions>? configure = null, ILogger<PostgresSessionCache>? logger = null, TimeProvider? time = null)
     {
         _server = server;
-        Options = new PostgresCacheOptions
+        Options = new PostgresSessionCacheOptions
         {
             ConnectionString = server.ConnectionString,
             TableName = PostgresServer.UniqueTableName("t"),
             CreateTableIfMissing = true,
         };
         configure?.Invoke(Options);
-        Cache = new PostgresCache(Options, logger ?? NullLogger<PostgresCache>.Instance, time ?? TimeProvider.System);
+        Cache = new PostgresSessionCache(Options, logger ?? NullLogger<PostgresSessionCache>.Instance, time ?? TimeProvider.System);
     }
 
-    public PostgresCacheOptions Options { get; }
+    public PostgresSessionCacheOptions Options { get; }
 
-    public PostgresCache Cache { get; }
+    public PostgresSessionCache Cache { get; }
 
     public string QualifiedName => $"\"{Options.SchemaName.Replace("\"", "\"\"")}\".\"{Options.TableName.Replace("\"", "\"\"")}\"";
 

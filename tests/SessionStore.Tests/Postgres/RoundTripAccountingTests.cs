@@ -25,7 +25,7 @@ public sealed class RoundTripAccountingTests(PostgresServer server, ITestOutputH
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Theory]
-    [InlineData(SessionCacheOptions.DefaultTouchThreshold, 1)]
+    [InlineData(SessionCacheProviderOptions.DefaultTouchThreshold, 1)]
     [InlineData(0.0, 2)]
     public async Task A_read_only_session_request_is_one_round_trip_at_the_default_threshold(double threshold, int expectedRoundTrips)
     {

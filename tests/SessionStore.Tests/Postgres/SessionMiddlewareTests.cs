@@ -8,7 +8,7 @@ using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Postgres;
 
-/// <summary>ASP.NET Core's own session middleware on PostgresCache, through HTTP requests.</summary>
+/// <summary>ASP.NET Core's own session middleware on PostgresSessionCache, through HTTP requests.</summary>
 public sealed class SessionMiddlewareTests(PostgresServer server)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -50,7 +50,7 @@ public sealed class SessionMiddlewareTests(PostgresServer server)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
-        builder.Services.AddPostgresCache(o =>
+        builder.Services.AddPostgresSessionCache(o =>
         {
             o.ConnectionString = server.ConnectionString;
             o.TableName = tableName;

@@ -21,7 +21,7 @@ public sealed class RedisSessionCacheVersionTests(RedisServer server)
     public async Task An_ordinary_write_stores_at_least_the_server_clock_and_always_more_than_before()
     {
         using var cache = NewCache();
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         var key = Guid.NewGuid().ToString();
         var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
 
@@ -39,7 +39,7 @@ public sealed class RedisSessionCacheVersionTests(RedisServer server)
     public async Task A_version_ordered_write_lands_only_over_an_older_version_or_no_entry()
     {
         using var cache = NewCache();
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         var key = Guid.NewGuid().ToString();
 
         Assert.Equal(100, await store.SetAsync(key, new byte[] { 1 }, IdleTimeout, WriteCondition.WhenOlder(100), async: true, Token));
@@ -58,7 +58,7 @@ public sealed class RedisSessionCacheVersionTests(RedisServer server)
             ConfigurationOptions = RedisSessionCacheWithoutScriptingConformanceTests.WithoutScripting(server.Configuration),
             InstanceName = _prefix,
         });
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         var key = Guid.NewGuid().ToString();
 
         var ordinary = await store.SetAsync(key, new byte[] { 1 }, IdleTimeout, WriteCondition.Always, async: true, Token);
@@ -75,7 +75,7 @@ public sealed class RedisSessionCacheVersionTests(RedisServer server)
     public async Task An_entry_RedisCache_wrote_reads_as_version_0_and_takes_any_version_ordered_write()
     {
         using var cache = NewCache();
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         using var theirs = new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { Configuration = server.Configuration, InstanceName = _prefix }));
         var key = Guid.NewGuid().ToString();
         await theirs.SetAsync(key, [7], IdleTimeout, Token);

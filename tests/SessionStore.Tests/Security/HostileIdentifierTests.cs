@@ -160,10 +160,10 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
 
     private static async Task AssertRefusedAsync(string schema, string table, PostgresPartitioningOptions? partitioning, string rule, string describe)
     {
-        var option = ExpectedRefusal(schema, Role.Schema, false) is null ? nameof(PostgresCacheOptions.TableName) : nameof(PostgresCacheOptions.SchemaName);
+        var option = ExpectedRefusal(schema, Role.Schema, false) is null ? nameof(PostgresSessionCacheOptions.TableName) : nameof(PostgresSessionCacheOptions.SchemaName);
         var options = CacheOptions(Unreachable, schema, table, partitioning);
         AssertMessage(string.Join(" ", options.Validate()), option, rule, describe + " Validate");
-        AssertMessage(Assert.Throws<OptionsValidationException>(() => new PostgresCache(options)).Message, option, rule, describe + " cache");
+        AssertMessage(Assert.Throws<OptionsValidationException>(() => new PostgresSessionCache(options)).Message, option, rule, describe + " cache");
         using var offline = Npgsql.NpgsqlDataSource.Create(Unreachable);
         AssertMessage(Assert.ThrowsAny<ArgumentException>(() => new PostgresSchemaMigrator(offline, schema, table, partitioning)).Message, option, rule, describe + " migrator");
         AssertMessage(Assert.ThrowsAny<ArgumentException>(() => new PostgresSchemaMigrator(offline, options)).Message, option, rule, describe + " migrator(options)");
@@ -172,7 +172,7 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
         AssertMessage((await Assert.ThrowsAsync<OptionsValidationException>(() => new RedisToPostgresBackfill(store).RunAsync(new BackfillOptions(), cancellationToken: Token))).Message, option, rule, describe + " backfill");
         AssertMessage((await Assert.ThrowsAsync<OptionsValidationException>(() => new SessionStoreVerifier(store).VerifyAsync(new VerificationOptions { Full = true }, Token))).Message, option, rule, describe + " verify");
         var postgresOnly = StoreOptions(Unreachable, schema, table, partitioning, redis: null, prefix: null);
-        AssertMessage((await Assert.ThrowsAnyAsync<ArgumentException>(() => SessionStoreStatistics.CollectAsync(postgresOnly, Token))).Message, option, rule, describe + " stats");
+        AssertMessage((await Assert.ThrowsAnyAsync<ArgumentException>(() => StorageStatistics.CollectAsync(postgresOnly, Token))).Message, option, rule, describe + " stats");
 
         if (partitioning is null)
         {
@@ -218,10 +218,10 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
 
         var options = CacheOptions(connectionString, schema, table, partitioning: null);
         options.DataSource = dataSource;
-        using (var cache = new PostgresCache(options))
+        using (var cache = new PostgresSessionCache(options))
         {
             await ExerciseCacheAsync(cache, describe);
-            var cleanup = await new PostgresCacheCleaner(cache, new PostgresCleanupOptions()).RunOnceAsync(Token);
+            var cleanup = await new PostgresSessionCleaner(cache, new PostgresCleanupOptions()).RunOnceAsync(Token);
             Assert.False(cleanup.SkippedBecauseLocked, describe);
         }
 
@@ -240,7 +240,7 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
         Assert.True(verification.Compared >= 1, describe);
         var postgresOnly = StoreOptions(connectionString, schema, table, partitioning: null, redis: null, prefix: null);
         postgresOnly.Postgres.DataSource = dataSource;
-        var statistics = await SessionStoreStatistics.CollectAsync(postgresOnly, Token);
+        var statistics = await StorageStatistics.CollectAsync(postgresOnly, Token);
         Assert.True(statistics.PostgresLiveSessions == 1 && statistics.LastCleanupFinishedAt is not null, $"{describe}: stats {statistics.PostgresLiveSessions}");
 
         (exitCode, output) = await CliRunner.RunAsync(new Dictionary<string, string?>(), Token,
@@ -254,10 +254,10 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
         await new PostgresSchemaMigrator(dataSource, schema, table, Partitioning).MigrateAsync(Token);
         var options = CacheOptions(connectionString, schema, table, Partitioning);
         options.DataSource = dataSource;
-        using (var cache = new PostgresCache(options))
+        using (var cache = new PostgresSessionCache(options))
         {
             await ExerciseCacheAsync(cache, describe);
-            var cleanup = await new PostgresCacheCleaner(cache, new PostgresCleanupOptions()).RunOnceAsync(Token);
+            var cleanup = await new PostgresSessionCleaner(cache, new PostgresCleanupOptions()).RunOnceAsync(Token);
             Assert.False(cleanup.SkippedBecauseLocked, describe);
         }
 
@@ -287,7 +287,7 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
             $"{describe}: no partition named after the table: {string.Join(", ", partitions)}");
     }
 
-    private static async Task ExerciseCacheAsync(PostgresCache cache, string describe)
+    private static async Task ExerciseCacheAsync(PostgresSessionCache cache, string describe)
     {
         var key = Guid.NewGuid().ToString();
         var value = MigrationScenario.Session(7, "user-7");
@@ -302,7 +302,7 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
         Assert.Null(await cache.GetAsync(key, Token));
     }
 
-    private static PostgresCacheOptions CacheOptions(string connectionString, string schema, string table, PostgresPartitioningOptions? partitioning) => new()
+    private static PostgresSessionCacheOptions CacheOptions(string connectionString, string schema, string table, PostgresPartitioningOptions? partitioning) => new()
     {
         ConnectionString = connectionString,
         SchemaName = schema,

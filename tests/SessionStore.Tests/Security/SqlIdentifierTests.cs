@@ -76,7 +76,7 @@ public sealed class SqlIdentifierTests(PostgresServer server)
     public void A_schema_name_may_have_63_bytes_of_UTF8_and_no_more(int bytes, bool accepted)
     {
         var name = HostileIdentifiers.OfBytes(bytes, "é");
-        var options = new PostgresCacheOptions { ConnectionString = "Host=x", SchemaName = name };
+        var options = new PostgresSessionCacheOptions { ConnectionString = "Host=x", SchemaName = name };
 
         Assert.Equal(accepted, options.Validate().Count == 0);
     }
@@ -87,7 +87,7 @@ public sealed class SqlIdentifierTests(PostgresServer server)
     public void A_table_name_may_have_50_bytes_so_that_every_derived_name_fits(int bytes, bool accepted)
     {
         var name = HostileIdentifiers.OfBytes(bytes, "€");
-        var options = new PostgresCacheOptions { ConnectionString = "Host=x", TableName = name };
+        var options = new PostgresSessionCacheOptions { ConnectionString = "Host=x", TableName = name };
 
         Assert.Equal(accepted, options.Validate().Count == 0);
         if (accepted)
@@ -100,7 +100,7 @@ public sealed class SqlIdentifierTests(PostgresServer server)
     [Fact]
     public void A_schema_name_starting_with_pg_is_refused_because_PostgreSQL_reserves_it()
     {
-        var options = new PostgresCacheOptions { ConnectionString = "Host=x", SchemaName = "pg_sessions" };
+        var options = new PostgresSessionCacheOptions { ConnectionString = "Host=x", SchemaName = "pg_sessions" };
 
         Assert.Contains(options.Validate(), f => f.Contains("SchemaName 'pg_sessions'", StringComparison.Ordinal) && f.Contains("reserves", StringComparison.Ordinal));
     }

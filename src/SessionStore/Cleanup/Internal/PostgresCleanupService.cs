@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace SessionStore.Cleanup.Internal;
 
-/// <summary>Runs <see cref="PostgresCacheCleaner"/> on a jittered interval until the host stops.</summary>
+/// <summary>Runs <see cref="PostgresSessionCleaner"/> on a jittered interval until the host stops.</summary>
 /// <remarks>
 /// <c>cleaner</c> returns the cleaner to run now, or null when cleanup does not apply (a migration phase that
 /// does not write PostgreSQL); it is asked at every run, so the table's cache is built only once cleanup applies.
@@ -13,7 +13,7 @@ namespace SessionStore.Cleanup.Internal;
 /// Nothing a run throws stops the host: a failed run is logged by the cleaner and the next one backs off.
 /// </remarks>
 internal sealed partial class PostgresCleanupService(
-    Func<PostgresCacheCleaner?> cleaner,
+    Func<PostgresSessionCleaner?> cleaner,
     IOptionsMonitor<PostgresCleanupOptions> options,
     TimeProvider time,
     ILogger<PostgresCleanupService> logger,

@@ -82,7 +82,7 @@ internal sealed class SessionStoreHealthCheck(DualWriteCache cache, FleetHeartbe
     }
 
     /// <summary>The store's problem, or null when it answers a ping and a read in time.</summary>
-    private async Task<Exception?> CheckAsync(ISessionStore store, StoreKind kind, TimeSpan timeout, CancellationToken token)
+    private async Task<Exception?> CheckAsync(ISessionCacheProvider store, StoreKind kind, TimeSpan timeout, CancellationToken token)
     {
         try
         {

@@ -121,7 +121,7 @@ internal sealed class CatchUp : IDisposable
         var copied = 0;
         while (backlog.Count > 0 && !_breakers.For(kind).IsOpen)
         {
-            ISessionStore target, source;
+            ISessionCacheProvider target, source;
             try
             {
                 target = _routing.Store(kind).Get();

@@ -6,7 +6,7 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>The settings a store's connection is built from: when they change, the store is built again.</summary>
 internal static class ConnectionSettings
 {
-    public static object Of(PostgresCacheOptions options) =>
+    public static object Of(PostgresSessionCacheOptions options) =>
         (options.ConnectionString, options.DataSource, options.SchemaName, options.TableName, options.PayloadFormat, options.Partitioning is null);
 
     // A multiplexer factory is compared by presence only: DI registration supplies a new delegate on every reload.

@@ -33,7 +33,7 @@ internal static class PhaseRoles
     public static StoreKind? Idle(SessionStorePhase phase) =>
         Of(phase) is (var primary, null) ? Other(primary) : null;
 
-    /// <summary>The store's name in logs and metric tags, as <see cref="SessionStore.Internal.ISessionStore.Name"/> spells it.</summary>
+    /// <summary>The store's name in logs and metric tags, as <see cref="SessionStore.Internal.ISessionCacheProvider.Name"/> spells it.</summary>
     public static string NameOf(StoreKind store) => store == StoreKind.Redis ? "redis" : "postgresql";
 
     /// <summary>The phase that uses <paramref name="store"/> alone.</summary>

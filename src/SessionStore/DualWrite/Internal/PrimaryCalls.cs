@@ -6,7 +6,7 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>
 /// Calls whose result is the request's result: the primary's reads and writes. They go through the store's
 /// circuit breaker (while it is open they fail at once instead of each waiting for the hung server) and, when
-/// asynchronous, are bounded by the store's own <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's token.
+/// asynchronous, are bounded by the store's own <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's token.
 /// Synchronous calls cannot be abandoned; the store's own timeouts bound them.
 /// </summary>
 internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstruments instruments, TimeProvider time)
@@ -14,7 +14,7 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstrumen
     private readonly RecentTimeouts _recentTimeouts = new(time);
 
     // key: the session's (or another name for what the call is about); a key whose call just timed out fails at once.
-    public async ValueTask<T> RunAsync<T>(ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
+    public async ValueTask<T> RunAsync<T>(ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
     {
         var timeout = store.OperationTimeout;
         if (_recentTimeouts.Contains(key, timeout))
@@ -47,7 +47,7 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstrumen
         }
     }
 
-    public async ValueTask RunAsync(ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, bool, CancellationToken, ValueTask> run, bool async, CancellationToken token) =>
+    public async ValueTask RunAsync(ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, bool, CancellationToken, ValueTask> run, bool async, CancellationToken token) =>
         await RunAsync(store, kind, operation, key, async (s, a, t) =>
         {
             await run(s, a, t).ConfigureAwait(false);

@@ -11,7 +11,7 @@ internal sealed class RebuildableStore(
     StoreKind kind,
     Func<SessionStoreOptions> options,
     Func<SessionStoreOptions, object> connectionSettings,
-    Func<SessionStoreOptions, ISessionStore> build,
+    Func<SessionStoreOptions, ISessionCacheProvider> build,
     Action<StoreUnavailableException> keptPrevious,
     TimeProvider time) : IDisposable
 {
@@ -24,7 +24,7 @@ internal sealed class RebuildableStore(
     private bool _disposed;
 
     /// <summary>The store, built now if needed; throws <see cref="StoreUnavailableException"/> when it cannot be.</summary>
-    public ISessionStore Get()
+    public ISessionCacheProvider Get()
     {
         // The options object is replaced only when configuration reloads, so the common case is one reference check.
         var current = options();
@@ -43,7 +43,7 @@ internal sealed class RebuildableStore(
                 return again.Store;
             }
 
-            ISessionStore store;
+            ISessionCacheProvider store;
             try
             {
                 store = build(current);
@@ -102,5 +102,5 @@ internal sealed class RebuildableStore(
             TaskScheduler.Default);
     }
 
-    private sealed record Built(ISessionStore Store, object Settings, SessionStoreOptions Source);
+    private sealed record Built(ISessionCacheProvider Store, object Settings, SessionStoreOptions Source);
 }

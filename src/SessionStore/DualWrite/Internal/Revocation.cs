@@ -39,7 +39,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
     }
 
     /// <summary>The secondary must be revoked too, so its failure fails the call: bounded, but thrown.</summary>
-    private async Task<long> RevokeInSecondaryAsync(ISessionStore secondary, StoreKind kind, string userId, CancellationToken token)
+    private async Task<long> RevokeInSecondaryAsync(ISessionCacheProvider secondary, StoreKind kind, string userId, CancellationToken token)
     {
         if (breakers.For(kind).IsOpen)
         {
@@ -52,7 +52,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             token).ConfigureAwait(false);
     }
 
-    private static ISessionStore? TryGet(RebuildableStore store)
+    private static ISessionCacheProvider? TryGet(RebuildableStore store)
     {
         try
         {

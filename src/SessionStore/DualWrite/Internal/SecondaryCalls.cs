@@ -23,7 +23,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
     private readonly RecentTimeouts _recentTimeouts = new(time);
 
     public async ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
-        ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, CancellationToken, ValueTask<T>> run, CancellationToken token)
+        ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, CancellationToken, ValueTask<T>> run, CancellationToken token)
     {
         var breaker = breakers.For(kind);
         var timeout = options().SecondaryTimeout;
@@ -64,7 +64,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
     }
 
     public async ValueTask<bool> TryRunAsync(
-        ISessionStore store, StoreKind kind, string operation, string key, Func<ISessionStore, CancellationToken, ValueTask> run, CancellationToken token) =>
+        ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, CancellationToken, ValueTask> run, CancellationToken token) =>
         (await TryRunAsync(store, kind, operation, key, async (s, t) =>
         {
             await run(s, t).ConfigureAwait(false);

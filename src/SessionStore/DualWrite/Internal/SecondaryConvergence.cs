@@ -13,7 +13,7 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
     private const int Attempts = 3;
 
     /// <summary>Whether the target now matches the source (or nothing could be done about it: false when a store did not answer).</summary>
-    public async ValueTask<bool> ConvergeAsync(string key, ISessionStore source, StoreKind sourceKind, ISessionStore target, StoreKind targetKind, TimeSpan tolerance, bool removeOrphan, CancellationToken token)
+    public async ValueTask<bool> ConvergeAsync(string key, ISessionCacheProvider source, StoreKind sourceKind, ISessionCacheProvider target, StoreKind targetKind, TimeSpan tolerance, bool removeOrphan, CancellationToken token)
     {
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
@@ -61,7 +61,7 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
     }
 
     /// <summary>Writes <paramref name="source"/> to the target if it still holds <paramref name="expected"/>; whether it did.</summary>
-    public async ValueTask<bool> CopyAsync(string key, StoredEntry source, StoredEntry? expected, ISessionStore target, StoreKind targetKind, CancellationToken token)
+    public async ValueTask<bool> CopyAsync(string key, StoredEntry source, StoredEntry? expected, ISessionCacheProvider target, StoreKind targetKind, CancellationToken token)
     {
         if (source.Expiry.ToEntryOptions() is not { } lifetime)
         {

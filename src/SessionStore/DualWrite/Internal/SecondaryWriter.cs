@@ -7,7 +7,7 @@ namespace SessionStore.DualWrite.Internal;
 /// </summary>
 internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
 {
-    public async Task WriteAsync(Route route, string key, string operation, Func<SessionStore.Internal.ISessionStore, CancellationToken, ValueTask> write, CancellationToken token)
+    public async Task WriteAsync(Route route, string key, string operation, Func<SessionStore.Internal.ISessionCacheProvider, CancellationToken, ValueTask> write, CancellationToken token)
     {
         var kind = route.SecondaryKind!.Value;
         try

@@ -33,4 +33,4 @@ internal sealed class StoreRouting(RebuildableStore redis, RebuildableStore post
 }
 
 /// <summary>The stores one operation uses: resolved once per operation, so a phase change never splits one.</summary>
-internal sealed record Route(SessionStorePhase Phase, ISessionStore Primary, ISessionStore? Secondary, StoreKind PrimaryKind, StoreKind? SecondaryKind);
+internal sealed record Route(SessionStorePhase Phase, ISessionCacheProvider Primary, ISessionCacheProvider? Secondary, StoreKind PrimaryKind, StoreKind? SecondaryKind);

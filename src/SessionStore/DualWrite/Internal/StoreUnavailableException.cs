@@ -8,6 +8,6 @@ internal sealed class StoreUnavailableException(StoreKind kind, Exception inner)
 
     /// <summary>The configuration key that holds the store's connection settings.</summary>
     public static string SettingOf(StoreKind kind) => kind == StoreKind.Postgres
-        ? $"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.Postgres)}:{nameof(Postgres.PostgresCacheOptions.ConnectionString)}"
+        ? $"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.Postgres)}:{nameof(Postgres.PostgresSessionCacheOptions.ConnectionString)}"
         : $"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.Redis)}:{nameof(Redis.RedisSessionCacheOptions.Configuration)}";
 }

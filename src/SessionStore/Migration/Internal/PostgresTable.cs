@@ -11,19 +11,19 @@ namespace SessionStore.Migration.Internal;
 /// The session table as the migration tools see it: reads that never touch, counts, key listings, and copies
 /// written with the cache's own conditional writes. A copy source or target as the phase decides.
 /// </summary>
-internal sealed class PostgresTable(PostgresCache cache) : ICopySource, ICopyTarget
+internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, ICopyTarget
 {
     // A checkpoint must not hold a session id: a page's position keeps only the start of its last key, at most a
     // third of it, so resuming repeats the few keys that share that start (the conditional writes absorb them).
     private const int MaximumPositionLength = 12;
 
-    public PostgresCache Cache => cache;
+    public PostgresSessionCache Cache => cache;
 
     public PostgresSql Sql => cache.Sql;
 
     public string Description => Sql.DisplayName;
 
-    public int MaximumKeyLength => PostgresCache.MaximumKeyLength;
+    public int MaximumKeyLength => PostgresSessionCache.MaximumKeyLength;
 
     public NpgsqlDataSource DataSource => cache.DataSource;
 
@@ -63,7 +63,7 @@ internal sealed class PostgresTable(PostgresCache cache) : ICopySource, ICopyTar
 
                 found[key] = new StoredEntry(
                     value,
-                    new ExpiryState(PostgresCache.ReadInterval(reader, 2), PostgresCache.ReadInterval(reader, 3), PostgresCache.ReadInterval(reader, 4)));
+                    new ExpiryState(PostgresSessionCache.ReadInterval(reader, 2), PostgresSessionCache.ReadInterval(reader, 3), PostgresSessionCache.ReadInterval(reader, 4)));
             }
         }
 

@@ -20,7 +20,7 @@ internal sealed class RedisTarget(RedisSessionCache cache, RedisSource entries) 
     /// <summary>Pipelined: StackExchange.Redis sends the writes of the batch together, each in its own one-key transaction.</summary>
     public async Task<List<LandedCopy>> WriteAsync(IReadOnlyList<SessionCopy> copies)
     {
-        var store = (ISessionStore)cache;
+        var store = (ISessionCacheProvider)cache;
         var writes = copies.Select(async copy =>
         {
             try

@@ -32,12 +32,12 @@ internal sealed class PostgresSql
     public PostgresSql(string schemaName, string tableName, bool partitioned = false)
     {
         // Validated and quoted by PostgresIdentifier, the one place that does either.
-        var table = PostgresIdentifier.Create(nameof(PostgresCacheOptions.TableName), tableName,
-            partitioned ? PostgresPartitioningOptions.MaximumTableNameBytes : PostgresCacheOptions.MaximumTableNameBytes);
+        var table = PostgresIdentifier.Create(nameof(PostgresSessionCacheOptions.TableName), tableName,
+            partitioned ? PostgresPartitioningOptions.MaximumTableNameBytes : PostgresSessionCacheOptions.MaximumTableNameBytes);
         SchemaName = schemaName;
         TableName = tableName;
         Partitioned = partitioned;
-        Schema = PostgresIdentifier.CreateSchema(nameof(PostgresCacheOptions.SchemaName), schemaName).Quoted;
+        Schema = PostgresIdentifier.CreateSchema(nameof(PostgresSessionCacheOptions.SchemaName), schemaName).Quoted;
         Table = $"{Schema}.{table.Quoted}";
         ExpireIndex = table.WithSuffix("_expire_idx").Quoted;
         UserIndex = table.WithSuffix("_user_id_idx").Quoted;

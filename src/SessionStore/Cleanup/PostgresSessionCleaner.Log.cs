@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace SessionStore.Cleanup;
 
-public sealed partial class PostgresCacheCleaner
+public sealed partial class PostgresSessionCleaner
 {
     [LoggerMessage(SessionStoreEventIds.CleanupRunCompleted, LogLevel.Information,
         "Cleanup of {Table}: {RowsDeleted} expired rows deleted in {Batches} batches, {PartitionsCreated} partitions created, {PartitionsDropped} dropped, in {DurationMs:F0} ms (stopped at the maximum run time: {ReachedMaximumRunTime}).")]

@@ -8,9 +8,9 @@ namespace SessionStore.Tests.Postgres;
 /// Bad input is refused before any I/O: these caches point at a port where nothing listens, so an argument
 /// exception (rather than a connection error) proves no store was touched.
 /// </summary>
-public sealed class PostgresCacheArgumentTests : IDisposable
+public sealed class PostgresSessionCacheArgumentTests : IDisposable
 {
-    private readonly PostgresCache _cache = new(new PostgresCacheOptions
+    private readonly PostgresSessionCache _cache = new(new PostgresSessionCacheOptions
     {
         ConnectionString = "Host=127.0.0.1;Port=1;Timeout=1",
         MaximumValueSize = 1024,
@@ -30,7 +30,7 @@ public sealed class PostgresCacheArgumentTests : IDisposable
     [Fact]
     public async Task A_key_longer_than_the_column_is_refused_with_its_length_but_not_its_text()
     {
-        var key = new string('s', PostgresCache.MaximumKeyLength + 1);
+        var key = new string('s', PostgresSessionCache.MaximumKeyLength + 1);
         var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => _cache.GetAsync(key, Token));
         Assert.Equal("key", error.ParamName);
         Assert.Contains("at most 255 characters", error.Message, StringComparison.Ordinal);
@@ -44,7 +44,7 @@ public sealed class PostgresCacheArgumentTests : IDisposable
         var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
             () => _cache.SetAsync(Guid.NewGuid().ToString(), new byte[1025], new DistributedCacheEntryOptions(), Token));
         Assert.Contains("1024", error.Message, StringComparison.Ordinal);
-        Assert.Contains(nameof(PostgresCacheOptions.MaximumValueSize), error.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(PostgresSessionCacheOptions.MaximumValueSize), error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -62,9 +62,9 @@ public sealed class PostgresCacheArgumentTests : IDisposable
     [Fact]
     public void Invalid_options_are_listed_in_one_error_when_the_cache_is_built()
     {
-        var options = new PostgresCacheOptions { TouchThreshold = 0.9, MaximumValueSize = 0, TableName = new string('t', 51), SchemaName = "" };
+        var options = new PostgresSessionCacheOptions { TouchThreshold = 0.9, MaximumValueSize = 0, TableName = new string('t', 51), SchemaName = "" };
 
-        var error = Assert.Throws<OptionsValidationException>(() => new PostgresCache(Options.Create(options)));
+        var error = Assert.Throws<OptionsValidationException>(() => new PostgresSessionCache(Options.Create(options)));
 
         Assert.Contains(error.Failures, f => f.Contains("TouchThreshold is 0.9", StringComparison.Ordinal) && f.Contains("between 0 and 0.5", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MaximumValueSize is 0", StringComparison.Ordinal));

@@ -3,12 +3,12 @@ using Microsoft.Extensions.Caching.Distributed;
 namespace SessionStore.Internal;
 
 /// <summary>What the dual-write cache needs of a provider beyond <see cref="IDistributedCache"/>: an entry's lifetime, to copy it.</summary>
-internal interface ISessionStore : IBufferDistributedCache, IUserSessionRevoker
+internal interface ISessionCacheProvider : IBufferDistributedCache, IUserSessionRevoker
 {
     /// <summary>The store's name in logs and metric tags, as OpenTelemetry's <c>db.system.name</c> spells it.</summary>
     string Name { get; }
 
-    /// <summary>How long the store lets one operation take (<see cref="SessionCacheOptions.OperationTimeout"/>).</summary>
+    /// <summary>How long the store lets one operation take (<see cref="SessionCacheProviderOptions.OperationTimeout"/>).</summary>
     TimeSpan OperationTimeout { get; }
 
     /// <summary>Reads an entry like <see cref="IDistributedCache.Get"/>, with what the read learned of its lifetime.</summary>

@@ -5,9 +5,9 @@ using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Postgres;
 
-public sealed class PostgresCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
+public sealed class PostgresSessionCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
 {
-    private readonly PostgresCache _cache = new(new PostgresCacheOptions
+    private readonly PostgresSessionCache _cache = new(new PostgresSessionCacheOptions
     {
         ConnectionString = server.ConnectionString,
         TableName = "conformance",

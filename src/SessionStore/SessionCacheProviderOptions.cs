@@ -1,7 +1,7 @@
 namespace SessionStore;
 
 /// <summary>Options every SessionStore cache provider shares.</summary>
-public abstract class SessionCacheOptions
+public abstract class SessionCacheProviderOptions
 {
     /// <summary>The default for <see cref="TouchThreshold"/>: a tenth of the sliding window.</summary>
     public const double DefaultTouchThreshold = 0.1;

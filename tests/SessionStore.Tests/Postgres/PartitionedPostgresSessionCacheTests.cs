@@ -5,7 +5,7 @@ using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Postgres;
 
-public sealed class PartitionedPostgresCacheTests(PostgresServer server)
+public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 

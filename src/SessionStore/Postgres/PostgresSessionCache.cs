@@ -15,7 +15,7 @@ namespace SessionStore.Postgres;
 /// statement that also extends a sliding expiry when due, the <c>Refresh</c> that follows it is answered
 /// without I/O, and values are stored as readable JSONB.
 /// </summary>
-public sealed partial class PostgresCache : ISessionStore, IDisposable
+public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDisposable
 {
     /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
     public const int MaximumKeyLength = CacheArguments.MaximumKeyLength;
@@ -31,7 +31,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     // 40001 and is run again with a fresh snapshot; each retry follows a completed move, so few are ever needed.
     private const int MaximumAttempts = 10;
 
-    private readonly PostgresCacheOptions _options;
+    private readonly PostgresSessionCacheOptions _options;
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresSql _sql;
@@ -47,8 +47,8 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     /// <summary>Creates a cache from its options.</summary>
     /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
-    public PostgresCache(IOptions<PostgresCacheOptions> optionsAccessor)
-        : this(optionsAccessor, NullLogger<PostgresCache>.Instance, TimeProvider.System)
+    public PostgresSessionCache(IOptions<PostgresSessionCacheOptions> optionsAccessor)
+        : this(optionsAccessor, NullLogger<PostgresSessionCache>.Instance, TimeProvider.System)
     {
     }
 
@@ -57,7 +57,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     /// <param name="logger">Receives warnings about undecodable rows, keyed by a hash of the key.</param>
     /// <param name="timeProvider">Measures how long ago a key was read, for refresh elision and expiry checks.</param>
     /// <exception cref="OptionsValidationException">An option is invalid; the message lists each one.</exception>
-    public PostgresCache(IOptions<PostgresCacheOptions> optionsAccessor, ILogger<PostgresCache> logger, TimeProvider timeProvider)
+    public PostgresSessionCache(IOptions<PostgresSessionCacheOptions> optionsAccessor, ILogger<PostgresSessionCache> logger, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(optionsAccessor);
         ArgumentNullException.ThrowIfNull(logger);
@@ -129,20 +129,20 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
         await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
 
-    string ISessionStore.Name => StoreName;
+    string ISessionCacheProvider.Name => StoreName;
 
-    TimeSpan ISessionStore.OperationTimeout => _options.OperationTimeout;
+    TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
-    ValueTask<StoredEntry?> ISessionStore.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
+    ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
 
-    ValueTask<long?> ISessionStore.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
+    ValueTask<long?> ISessionCacheProvider.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
         SetCoreAsync(key, value, options, condition, async, token);
 
     /// <summary>
     /// One round trip that also checks what every other operation needs: the table exists, its payload column is
     /// of the configured format, and it has the version column (schema version 3).
     /// </summary>
-    async Task ISessionStore.PingAsync(CancellationToken token)
+    async Task ISessionCacheProvider.PingAsync(CancellationToken token)
     {
         var (payloadType, hasVersion) = await ExecuteAsync("ping", async (a, t) =>
         {
@@ -181,7 +181,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
     }
 
     /// <summary>The options the cache runs with, for the cleaner that works on the same table.</summary>
-    internal PostgresCacheOptions Options => _options;
+    internal PostgresSessionCacheOptions Options => _options;
 
     /// <summary>The cache's data source, shared with the cleaner rather than opening a second pool.</summary>
     internal NpgsqlDataSource DataSource => _dataSource;
@@ -256,14 +256,14 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private async ValueTask SetSequenceAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, bool async, CancellationToken token)
     {
-        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
+        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresSessionCacheOptions.MaximumValueSize));
         await SetCoreAsync(key, value.IsSingleSegment ? value.First : value.ToArray(), options, WriteCondition.Always, async, token).ConfigureAwait(false);
     }
 
     private async ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
-        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresCacheOptions.MaximumValueSize));
+        CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresSessionCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
@@ -388,7 +388,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     /// <summary>
     /// No driver timeout for asynchronous statements: <see cref="StoreDeadline"/> stops waiting for them at
-    /// <see cref="SessionCacheOptions.OperationTimeout"/>, and a driver timeout would only make Npgsql send a cancel
+    /// <see cref="SessionCacheProviderOptions.OperationTimeout"/>, and a driver timeout would only make Npgsql send a cancel
     /// request, whose connect to a hung server blocks a thread-pool thread (a hung secondary then stalled every
     /// request for seconds). An abandoned statement ends when the server answers or its connection breaks. A
     /// synchronous statement cannot be abandoned, so it keeps the driver's timeout.
@@ -409,7 +409,7 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
         }, async, token);
 
     /// <summary>
-    /// Runs one statement (or batch) within <see cref="SessionCacheOptions.OperationTimeout"/> and the caller's
+    /// Runs one statement (or batch) within <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's
     /// token, turning a missing table into an error that says how to create it, and running a partitioned
     /// statement again when it met a row that a concurrent statement moved. A synchronous call is bounded by the
     /// driver's timeouts instead (see <see cref="BuildDataSource"/>). The statement gets no token: Npgsql cancels by
@@ -453,17 +453,17 @@ public sealed partial class PostgresCache : ISessionStore, IDisposable
 
     private InvalidOperationException TableMissing(Exception? innerException) => new(
         $"The session table {_sql.Table} (or, partitioned, its {_sql.Partitioning}) does not exist. Create it with PostgresSchemaMigrator.MigrateAsync() " +
-        $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
+        $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.CreateTableIfMissing)} = true.",
         innerException);
 
     private InvalidOperationException PayloadFormatMismatch(Exception? innerException) => new(
         $"The sess column of {_sql.Table} is not {_payloadType}: the table was created with the other payload format. " +
-        $"Set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.PayloadFormat)} to match the table.",
+        $"Set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.PayloadFormat)} to match the table.",
         innerException);
 
     private InvalidOperationException VersionColumnMissing(Exception? innerException) => new(
         $"The session table {_sql.Table} has no ver column: it is at a schema version older than 3. Upgrade it with PostgresSchemaMigrator.MigrateAsync() " +
-        $"(or `sessionstore migrate`), or set {nameof(PostgresCacheOptions)}.{nameof(PostgresCacheOptions.CreateTableIfMissing)} = true.",
+        $"(or `sessionstore migrate`), or set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.CreateTableIfMissing)} = true.",
         innerException);
 
     private async ValueTask EnsureSchemaAsync(bool async, CancellationToken token)

@@ -6,9 +6,9 @@ using SessionStore.Tests.TestServers;
 namespace SessionStore.Tests.Postgres;
 
 /// <summary>The PostgreSQL provider with the payload stored as raw bytes.</summary>
-public sealed class ByteaPostgresCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
+public sealed class ByteaPostgresSessionCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
 {
-    private readonly PostgresCache _cache = new(new PostgresCacheOptions
+    private readonly PostgresSessionCache _cache = new(new PostgresSessionCacheOptions
     {
         ConnectionString = server.ConnectionString,
         TableName = "conformance_bytea",

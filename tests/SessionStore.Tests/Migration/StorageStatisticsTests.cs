@@ -5,7 +5,7 @@ using SessionStore.Tests.TestServers;
 namespace SessionStore.Tests.Migration;
 
 /// <summary>Sizes and HOT counts on the PostgreSQL the tests run (15 on CI), where pg_partition_tree lists no plain table.</summary>
-public sealed class SessionStoreStatisticsTests(PostgresServer postgres)
+public sealed class StorageStatisticsTests(PostgresServer postgres)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -19,7 +19,7 @@ public sealed class SessionStoreStatisticsTests(PostgresServer postgres)
         options.Postgres.TableName = PostgresServer.UniqueTableName("stats");
         options.Postgres.CreateTableIfMissing = true;
         options.Postgres.Partitioning = partitioned ? new PostgresPartitioningOptions { Interval = TimeSpan.FromMinutes(1), Horizon = TimeSpan.FromMinutes(30) } : null;
-        using (var cache = new PostgresCache(options.Postgres))
+        using (var cache = new PostgresSessionCache(options.Postgres))
         {
             for (var i = 0; i < 50; i++)
             {
@@ -28,12 +28,12 @@ public sealed class SessionStoreStatisticsTests(PostgresServer postgres)
             }
         }
 
-        var statistics = await SessionStoreStatistics.CollectAsync(options, Token);
+        var statistics = await StorageStatistics.CollectAsync(options, Token);
         // The server publishes table statistics about once a second after a transaction ends.
         for (var waited = 0; statistics.Updates == 0 && waited < 40; waited++)
         {
             await Task.Delay(250, Token);
-            statistics = await SessionStoreStatistics.CollectAsync(options, Token);
+            statistics = await StorageStatistics.CollectAsync(options, Token);
         }
 
         Assert.Equal(50, statistics.PostgresLiveSessions);

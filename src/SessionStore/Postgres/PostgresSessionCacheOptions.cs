@@ -5,8 +5,8 @@ using SessionStore.Postgres.Internal;
 
 namespace SessionStore.Postgres;
 
-/// <summary>Options for <see cref="PostgresCache"/>.</summary>
-public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<PostgresCacheOptions>
+/// <summary>Options for <see cref="PostgresSessionCache"/>.</summary>
+public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, IOptions<PostgresSessionCacheOptions>
 {
     /// <summary>The longest table name accepted: index names derived from it must fit PostgreSQL's 63 bytes.</summary>
     public const int MaximumTableNameBytes = 50;
@@ -65,7 +65,7 @@ public sealed class PostgresCacheOptions : SessionCacheOptions, IOptions<Postgre
     /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public PostgresPartitioningOptions? Partitioning { get; set; }
 
-    PostgresCacheOptions IOptions<PostgresCacheOptions>.Value => this;
+    PostgresSessionCacheOptions IOptions<PostgresSessionCacheOptions>.Value => this;
 
     /// <inheritdoc />
     public override IReadOnlyList<string> Validate()

@@ -10,7 +10,7 @@ using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Postgres;
 
-public sealed class PostgresCacheTests(PostgresServer server)
+public sealed class PostgresSessionCacheTests(PostgresServer server)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -163,7 +163,7 @@ public sealed class PostgresCacheTests(PostgresServer server)
     [Fact]
     public async Task A_row_that_cannot_be_decoded_is_a_miss_and_a_warning_without_the_key()
     {
-        var logger = new FakeLogger<PostgresCache>();
+        var logger = new FakeLogger<PostgresSessionCache>();
         using var table = new PostgresTestTable(server, logger: logger);
         var key = NewKey();
         await table.Cache.SetAsync(key, [1], new DistributedCacheEntryOptions(), Token);
@@ -186,7 +186,7 @@ public sealed class PostgresCacheTests(PostgresServer server)
 
         Assert.Contains(table.QualifiedName, error.Message, StringComparison.Ordinal);
         Assert.Contains(nameof(PostgresSchemaMigrator), error.Message, StringComparison.Ordinal);
-        Assert.Contains(nameof(PostgresCacheOptions.CreateTableIfMissing), error.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(PostgresSessionCacheOptions.CreateTableIfMissing), error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -209,7 +209,7 @@ public sealed class PostgresCacheTests(PostgresServer server)
     public async Task A_key_of_the_column_length_is_stored()
     {
         using var table = new PostgresTestTable(server);
-        var key = new string('k', PostgresCache.MaximumKeyLength - 1) + "é";
+        var key = new string('k', PostgresSessionCache.MaximumKeyLength - 1) + "é";
         await table.Cache.SetAsync(key, [7], new DistributedCacheEntryOptions(), Token);
         Assert.Equal([7], await table.Cache.GetAsync(key, Token));
     }
@@ -218,7 +218,7 @@ public sealed class PostgresCacheTests(PostgresServer server)
     public async Task A_session_written_by_one_instance_is_read_and_refreshed_by_another()
     {
         using var first = new PostgresTestTable(server);
-        using var second = new PostgresCache(Options.Create(new PostgresCacheOptions
+        using var second = new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions
         {
             ConnectionString = server.ConnectionString,
             TableName = first.Options.TableName,

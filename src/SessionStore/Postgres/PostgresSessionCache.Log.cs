@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace SessionStore.Postgres;
 
-public sealed partial class PostgresCache
+public sealed partial class PostgresSessionCache
 {
     [LoggerMessage(SessionStoreEventIds.PostgresUndecodableRow, LogLevel.Warning,
         "The stored value of key hash {KeyHash} could not be decoded and was treated as a miss.")]

@@ -2,11 +2,11 @@ using SessionStore.Postgres;
 
 namespace SessionStore.Tests.Postgres;
 
-public sealed class PostgresCacheOptionsPartitioningTests
+public sealed class PostgresSessionCacheOptionsPartitioningTests
 {
-    private static PostgresCacheOptions Partitioned(Action<PostgresPartitioningOptions> change)
+    private static PostgresSessionCacheOptions Partitioned(Action<PostgresPartitioningOptions> change)
     {
-        var options = new PostgresCacheOptions { ConnectionString = "Host=localhost", Partitioning = new PostgresPartitioningOptions() };
+        var options = new PostgresSessionCacheOptions { ConnectionString = "Host=localhost", Partitioning = new PostgresPartitioningOptions() };
         change(options.Partitioning);
         return options;
     }

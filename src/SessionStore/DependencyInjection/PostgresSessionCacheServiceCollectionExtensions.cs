@@ -7,23 +7,23 @@ using SessionStore.Postgres;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers <see cref="PostgresCache"/> as the application's <see cref="IDistributedCache"/>.</summary>
-public static class PostgresCacheServiceCollectionExtensions
+/// <summary>Registers <see cref="PostgresSessionCache"/> as the application's <see cref="IDistributedCache"/>.</summary>
+public static class PostgresSessionCacheServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="PostgresCache"/> as the <see cref="IDistributedCache"/>, with its options validated
+    /// Registers <see cref="PostgresSessionCache"/> as the <see cref="IDistributedCache"/>, with its options validated
     /// at start-up. When neither a connection string nor a data source is configured, an
     /// <see cref="NpgsqlDataSource"/> registered in the container is used (and never disposed by the cache).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options.</param>
     /// <returns>The service collection, for chaining.</returns>
-    public static IServiceCollection AddPostgresCache(this IServiceCollection services, Action<PostgresCacheOptions> configure)
+    public static IServiceCollection AddPostgresSessionCache(this IServiceCollection services, Action<PostgresSessionCacheOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
 
-        services.AddOptions<PostgresCacheOptions>()
+        services.AddOptions<PostgresSessionCacheOptions>()
             .Configure(configure)
             .Configure<IServiceProvider>((options, provider) =>
             {
@@ -33,11 +33,11 @@ public static class PostgresCacheServiceCollectionExtensions
                 }
             })
             .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresCacheOptions>>(
-            new OptionsValidator<PostgresCacheOptions>(o => o.Validate())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresSessionCacheOptions>>(
+            new OptionsValidator<PostgresSessionCacheOptions>(o => o.Validate())));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<PostgresCache>();
-        services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<PostgresCache>()));
+        services.TryAddSingleton<PostgresSessionCache>();
+        services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(provider => provider.GetRequiredService<PostgresSessionCache>()));
         return services;
     }
 }

@@ -10,19 +10,19 @@ using SessionStore.Postgres;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the hosted service that cleans up the table of the registered <see cref="PostgresCache"/>.</summary>
-public static class PostgresCacheCleanupServiceCollectionExtensions
+/// <summary>Registers the hosted service that cleans up the table of the registered <see cref="PostgresSessionCache"/>.</summary>
+public static class PostgresSessionCleanupServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="PostgresCacheCleaner"/> and a hosted service that runs it on a schedule, on the table,
-    /// schema and data source of the <see cref="PostgresCache"/> registered by <c>AddPostgresCache</c>. Options are
+    /// Registers <see cref="PostgresSessionCleaner"/> and a hosted service that runs it on a schedule, on the table,
+    /// schema and data source of the <see cref="PostgresSessionCache"/> registered by <c>AddPostgresSessionCache</c>. Options are
     /// validated at start-up and read again at every run; a reloaded value that is invalid is logged (event
     /// <see cref="SessionStore.SessionStoreEventIds.OptionsReloadRefused"/>) and the last valid options stay in force.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; null keeps the defaults (or what configuration binds).</param>
     /// <returns>The service collection, for chaining.</returns>
-    public static IServiceCollection AddPostgresCacheCleanup(this IServiceCollection services, Action<PostgresCleanupOptions>? configure = null)
+    public static IServiceCollection AddPostgresSessionCleanup(this IServiceCollection services, Action<PostgresCleanupOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
 
@@ -42,14 +42,14 @@ public static class PostgresCacheCleanupServiceCollectionExtensions
             o => o.Validate(),
             nameof(PostgresCleanupOptions),
             provider.GetRequiredService<ILogger<PostgresCleanupOptions>>()));
-        services.TryAddSingleton(provider => new PostgresCacheCleaner(
-            provider.GetRequiredService<PostgresCache>(),
+        services.TryAddSingleton(provider => new PostgresSessionCleaner(
+            provider.GetRequiredService<PostgresSessionCache>(),
             provider.GetRequiredService<LastValidOptionsMonitor<PostgresCleanupOptions>>(),
-            provider.GetRequiredService<ILogger<PostgresCacheCleaner>>(),
+            provider.GetRequiredService<ILogger<PostgresSessionCleaner>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetService<IMeterFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresCleanupService>(provider => new PostgresCleanupService(
-            provider.GetRequiredService<PostgresCacheCleaner>,
+            provider.GetRequiredService<PostgresSessionCleaner>,
             provider.GetRequiredService<LastValidOptionsMonitor<PostgresCleanupOptions>>(),
             provider.GetRequiredService<TimeProvider>(),
             provider.GetRequiredService<ILogger<PostgresCleanupService>>())));

@@ -6,7 +6,7 @@ using SessionStore.Tests.TestServers;
 namespace SessionStore.Tests.Postgres;
 
 /// <summary>The version stamp of each row, on both table layouts: what each kind of write stores and when a version-ordered write lands.</summary>
-public sealed class PostgresCacheVersionTests(PostgresServer server)
+public sealed class PostgresSessionCacheVersionTests(PostgresServer server)
 {
     private static readonly DistributedCacheEntryOptions IdleTimeout = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
 
@@ -14,7 +14,7 @@ public sealed class PostgresCacheVersionTests(PostgresServer server)
 
     public static TheoryData<bool> Layouts => [false, true];
 
-    private PostgresCache NewCache(bool partitioned) => new(new PostgresCacheOptions
+    private PostgresSessionCache NewCache(bool partitioned) => new(new PostgresSessionCacheOptions
     {
         ConnectionString = server.ConnectionString,
         TableName = PostgresServer.UniqueTableName("ver"),
@@ -27,7 +27,7 @@ public sealed class PostgresCacheVersionTests(PostgresServer server)
     public async Task An_ordinary_write_stores_at_least_the_server_clock_and_always_more_than_before(bool partitioned)
     {
         using var cache = NewCache(partitioned);
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         var key = Guid.NewGuid().ToString();
         var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
 
@@ -46,7 +46,7 @@ public sealed class PostgresCacheVersionTests(PostgresServer server)
     public async Task A_version_ordered_write_lands_only_over_an_older_version_or_no_entry(bool partitioned)
     {
         using var cache = NewCache(partitioned);
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         var key = Guid.NewGuid().ToString();
 
         Assert.Equal(100, await store.SetAsync(key, new byte[] { 1 }, IdleTimeout, WriteCondition.WhenOlder(100), async: true, Token));
@@ -65,7 +65,7 @@ public sealed class PostgresCacheVersionTests(PostgresServer server)
     public async Task Copies_step_just_past_the_stored_version_and_report_refusals_as_null(bool partitioned)
     {
         using var cache = NewCache(partitioned);
-        ISessionStore store = cache;
+        ISessionCacheProvider store = cache;
         var key = Guid.NewGuid().ToString();
 
         Assert.Equal(1, await store.SetAsync(key, new byte[] { 1 }, IdleTimeout, WriteCondition.WhenAbsent, async: true, Token));
@@ -79,13 +79,13 @@ public sealed class PostgresCacheVersionTests(PostgresServer server)
     public async Task Health_names_a_missing_table_a_wrong_payload_format_and_a_missing_version_column()
     {
         var table = PostgresServer.UniqueTableName("ping");
-        using var missing = new PostgresCache(new PostgresCacheOptions { ConnectionString = server.ConnectionString, TableName = table });
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionStore)missing).PingAsync(Token));
+        using var missing = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = server.ConnectionString, TableName = table });
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionCacheProvider)missing).PingAsync(Token));
         Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
 
         await new PostgresSchemaMigrator(server.DataSource, "public", table).MigrateAsync(Token);
-        using var bytea = new PostgresCache(new PostgresCacheOptions { ConnectionString = server.ConnectionString, TableName = table, PayloadFormat = PostgresPayloadFormat.Bytea });
-        error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionStore)bytea).PingAsync(Token));
+        using var bytea = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = server.ConnectionString, TableName = table, PayloadFormat = PostgresPayloadFormat.Bytea });
+        error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionCacheProvider)bytea).PingAsync(Token));
         Assert.Contains("payload format", error.Message, StringComparison.Ordinal);
 
         await using (var drop = server.DataSource.CreateCommand($"ALTER TABLE public.\"{table}\" DROP COLUMN ver"))
@@ -93,7 +93,7 @@ public sealed class PostgresCacheVersionTests(PostgresServer server)
             await drop.ExecuteNonQueryAsync(Token);
         }
 
-        error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionStore)missing).PingAsync(Token));
+        error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionCacheProvider)missing).PingAsync(Token));
         Assert.Contains("no ver column", error.Message, StringComparison.Ordinal);
     }
 }

@@ -8,11 +8,11 @@ namespace SessionStore.Migration;
 /// A snapshot of both stores for operators: live sessions per store, expired rows awaiting cleanup, the table's
 /// sizes, its HOT-update ratio and the last cleanup run. A store that is not configured is left out (null).
 /// </summary>
-public sealed class SessionStoreStatistics
+public sealed class StorageStatistics
 {
     private const string UndefinedTable = "42P01";
 
-    private SessionStoreStatistics()
+    private StorageStatistics()
     {
     }
 
@@ -51,10 +51,10 @@ public sealed class SessionStoreStatistics
     /// <param name="cancellationToken">Stops the collection.</param>
     /// <returns>The snapshot.</returns>
     /// <exception cref="InvalidOperationException">Neither store is configured.</exception>
-    public static async Task<SessionStoreStatistics> CollectAsync(SessionStoreOptions options, CancellationToken cancellationToken = default)
+    public static async Task<StorageStatistics> CollectAsync(SessionStoreOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var statistics = new SessionStoreStatistics();
+        var statistics = new StorageStatistics();
         var postgresFailures = options.Postgres.Validate();
         var hasPostgres = postgresFailures.Count == 0;
         var hasRedis = options.Redis.Validate().Count == 0;
@@ -80,7 +80,7 @@ public sealed class SessionStoreStatistics
 
         if (hasPostgres)
         {
-            using var cache = new PostgresCache(options.Postgres);
+            using var cache = new PostgresSessionCache(options.Postgres);
             await statistics.CollectPostgresAsync(new PostgresTable(cache), cancellationToken).ConfigureAwait(false);
         }
 

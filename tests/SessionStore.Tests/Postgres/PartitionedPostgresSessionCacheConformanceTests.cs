@@ -6,9 +6,9 @@ using SessionStore.Tests.TestServers;
 namespace SessionStore.Tests.Postgres;
 
 /// <summary>The conformance suite on a table partitioned by expiry, with buckets narrow enough that entries move between partitions.</summary>
-public sealed class PartitionedPostgresCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
+public sealed class PartitionedPostgresSessionCacheConformanceTests(PostgresServer server) : SessionStoreCacheConformanceTests, IDisposable
 {
-    private readonly PostgresCache _cache = new(new PostgresCacheOptions
+    private readonly PostgresSessionCache _cache = new(new PostgresSessionCacheOptions
     {
         ConnectionString = server.ConnectionString,
         TableName = "conformance_partitioned",

@@ -8,7 +8,7 @@ namespace SessionStore.Postgres;
 /// The one place a <c>sess</c> column is turned back into a value, shared by the cache's reads and the migration
 /// tools (backfill, verify, sync), so that every reader follows the configured <see cref="PostgresPayloadFormat"/>.
 /// </summary>
-public sealed partial class PostgresCache
+public sealed partial class PostgresSessionCache
 {
     /// <summary>Fails when the column at <paramref name="ordinal"/> is not of the configured payload format's type.</summary>
     internal void ThrowIfPayloadTypeDiffers(NpgsqlDataReader reader, int ordinal)

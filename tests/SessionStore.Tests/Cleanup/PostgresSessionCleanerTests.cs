@@ -11,7 +11,7 @@ using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Cleanup;
 
-public sealed class PostgresCacheCleanerTests(PostgresServer server)
+public sealed class PostgresSessionCleanerTests(PostgresServer server)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -29,7 +29,7 @@ public sealed class PostgresCacheCleanerTests(PostgresServer server)
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await InsertRowsAsync(table, "expired", 200_000, "now() - interval '1 second' - g * interval '10 milliseconds'");
         await InsertRowsAsync(table, "live", 50_000, "now() + interval '1 hour'");
-        var cleaner = new PostgresCacheCleaner(table.Cache, Fast());
+        var cleaner = new PostgresSessionCleaner(table.Cache, Fast());
 
         // Meanwhile users come back: live sessions are refreshed, and expired keys are written again (as the
         // session middleware does for a cookie whose session is gone). Those must survive the cleanup.
@@ -67,14 +67,14 @@ public sealed class PostgresCacheCleanerTests(PostgresServer server)
     public async Task Of_two_instances_at_once_one_cleans_and_the_other_skips_and_says_so()
     {
         using var table = new PostgresTestTable(server);
-        using var otherInstance = new PostgresCache(table.Options);
+        using var otherInstance = new PostgresSessionCache(table.Options);
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await InsertRowsAsync(table, "expired", 2_000, "now() - interval '1 minute'");
         var slow = new PostgresCleanupOptions { BatchSize = 1_000, PauseBetweenBatches = TimeSpan.FromMilliseconds(700) };
-        var firstLogger = new FakeLogger<PostgresCacheCleaner>();
-        var secondLogger = new FakeLogger<PostgresCacheCleaner>();
-        var first = new PostgresCacheCleaner(table.Cache, new MutableOptionsMonitor<PostgresCleanupOptions>(slow), firstLogger, TimeProvider.System, null);
-        var second = new PostgresCacheCleaner(otherInstance, new MutableOptionsMonitor<PostgresCleanupOptions>(slow), secondLogger, TimeProvider.System, null);
+        var firstLogger = new FakeLogger<PostgresSessionCleaner>();
+        var secondLogger = new FakeLogger<PostgresSessionCleaner>();
+        var first = new PostgresSessionCleaner(table.Cache, new MutableOptionsMonitor<PostgresCleanupOptions>(slow), firstLogger, TimeProvider.System, null);
+        var second = new PostgresSessionCleaner(otherInstance, new MutableOptionsMonitor<PostgresCleanupOptions>(slow), secondLogger, TimeProvider.System, null);
 
         var firstRun = first.RunOnceAsync(Token);
         await WaitUntilAsync(async () => await table.ScalarAsync<long>("SELECT count(*) FROM {table}") <= 1_000);
@@ -99,7 +99,7 @@ public sealed class PostgresCacheCleanerTests(PostgresServer server)
         using var table = new PostgresTestTable(server, o => o.ConnectionString += ";Application Name=" + applicationName);
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await InsertRowsAsync(table, "expired", 100_000, "now() - interval '1 minute'");
-        var cleaner = new PostgresCacheCleaner(table.Cache, Fast(batchSize: 1_000));
+        var cleaner = new PostgresSessionCleaner(table.Cache, Fast(batchSize: 1_000));
 
         using var cancel = new CancellationTokenSource();
         var run = cleaner.RunOnceAsync(cancel.Token);
@@ -121,7 +121,7 @@ public sealed class PostgresCacheCleanerTests(PostgresServer server)
         using var table = new PostgresTestTable(server);
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await InsertRowsAsync(table, "expired", 300, "now() - interval '1 minute'");
-        var cleaner = new PostgresCacheCleaner(table.Cache, new PostgresCleanupOptions
+        var cleaner = new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions
         {
             BatchSize = 100,
             PauseBetweenBatches = TimeSpan.FromMilliseconds(600),
@@ -147,7 +147,7 @@ public sealed class PostgresCacheCleanerTests(PostgresServer server)
         using var table = new PostgresTestTable(server);
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await InsertRowsAsync(table, "expired", 250, "now() - interval '1 minute'");
-        var cleaner = new PostgresCacheCleaner(table.Cache, new MutableOptionsMonitor<PostgresCleanupOptions>(Fast(batchSize: 100)), new FakeLogger<PostgresCacheCleaner>(), TimeProvider.System, meterFactory);
+        var cleaner = new PostgresSessionCleaner(table.Cache, new MutableOptionsMonitor<PostgresCleanupOptions>(Fast(batchSize: 100)), new FakeLogger<PostgresSessionCleaner>(), TimeProvider.System, meterFactory);
 
         await cleaner.RunOnceAsync(Token);
         await using (var connection = await server.DataSource.OpenConnectionAsync(Token))
@@ -191,7 +191,7 @@ public sealed class PostgresCacheCleanerTests(PostgresServer server)
         // Every bucket the short-lived rows can be in ends within 2 s; one more interval of grace after that.
         await Task.Delay(TimeSpan.FromSeconds(3.5), Token);
         var runStarted = await table.ScalarAsync<DateTime>("SELECT now()");
-        var result = await new PostgresCacheCleaner(table.Cache, Fast()).RunOnceAsync(Token);
+        var result = await new PostgresSessionCleaner(table.Cache, Fast()).RunOnceAsync(Token);
 
         Assert.Equal(1_000, result.RowsDeleted);
         Assert.InRange(result.PartitionsDropped, 2, 10);

@@ -10,17 +10,17 @@ using SessionStore.Postgres.Internal;
 namespace SessionStore.Cleanup;
 
 /// <summary>
-/// Deletes the expired rows of a <see cref="PostgresCache"/>'s table in short batches, one instance of a fleet at
+/// Deletes the expired rows of a <see cref="PostgresSessionCache"/>'s table in short batches, one instance of a fleet at
 /// a time; on a partitioned table it drops partitions whose rows have all expired and creates the ones ahead.
-/// The hosted service registered by <c>AddPostgresCacheCleanup</c> calls <see cref="RunOnceAsync"/> on a
+/// The hosted service registered by <c>AddPostgresSessionCleanup</c> calls <see cref="RunOnceAsync"/> on a
 /// schedule; call it yourself to clean up on demand.
 /// </summary>
-public sealed partial class PostgresCacheCleaner
+public sealed partial class PostgresSessionCleaner
 {
     private const string LockNotAvailable = "55P03";
     private const string UndefinedTable = "42P01";
 
-    private readonly PostgresCache _cache;
+    private readonly PostgresSessionCache _cache;
     private readonly Func<PostgresCleanupOptions> _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -29,7 +29,7 @@ public sealed partial class PostgresCacheCleaner
     /// <summary>Creates a cleaner with fixed options, no logging and no meter factory (metrics go to a shared meter).</summary>
     /// <param name="cache">The cache whose table, data source and layout the cleaner uses.</param>
     /// <param name="options">The cleanup options; validated at each run.</param>
-    public PostgresCacheCleaner(PostgresCache cache, PostgresCleanupOptions options)
+    public PostgresSessionCleaner(PostgresSessionCache cache, PostgresCleanupOptions options)
         : this(cache, Fixed(options), NullLogger.Instance, TimeProvider.System, meterFactory: null)
     {
     }
@@ -40,12 +40,12 @@ public sealed partial class PostgresCacheCleaner
     /// <param name="logger">Receives one line per run, and the reason a run was skipped or failed.</param>
     /// <param name="timeProvider">Measures the run time and the pauses between batches.</param>
     /// <param name="meterFactory">Creates the <see cref="SessionStoreMetrics.MeterName"/> meter; null uses a shared one.</param>
-    public PostgresCacheCleaner(PostgresCache cache, IOptionsMonitor<PostgresCleanupOptions> options, ILogger<PostgresCacheCleaner> logger, TimeProvider timeProvider, IMeterFactory? meterFactory)
+    public PostgresSessionCleaner(PostgresSessionCache cache, IOptionsMonitor<PostgresCleanupOptions> options, ILogger<PostgresSessionCleaner> logger, TimeProvider timeProvider, IMeterFactory? meterFactory)
         : this(cache, Current(options), logger, timeProvider, meterFactory)
     {
     }
 
-    private PostgresCacheCleaner(PostgresCache cache, Func<PostgresCleanupOptions> options, ILogger logger, TimeProvider timeProvider, IMeterFactory? meterFactory)
+    private PostgresSessionCleaner(PostgresSessionCache cache, Func<PostgresCleanupOptions> options, ILogger logger, TimeProvider timeProvider, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(logger);

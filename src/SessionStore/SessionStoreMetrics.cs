@@ -24,6 +24,24 @@ public static class SessionStoreMetrics
     /// </summary>
     public const string CleanupFailures = "sessionstore.cleanup.failures";
 
+    /// <summary>Counter: expired session rows deleted by cleanup batches, tagged <c>db.collection.name</c> (the table).</summary>
+    public const string CleanupRowsDeleted = "sessionstore.cleanup.rows_deleted";
+
+    /// <summary>Counter: cleanup delete batches (one transaction each), tagged <c>db.collection.name</c>.</summary>
+    public const string CleanupBatches = "sessionstore.cleanup.batches";
+
+    /// <summary>Counter: partitions dropped because every row they can hold had expired, tagged <c>db.collection.name</c>.</summary>
+    public const string CleanupPartitionsDropped = "sessionstore.cleanup.partitions_dropped";
+
+    /// <summary>
+    /// Counter: cleanup runs, tagged <c>db.collection.name</c> and <c>sessionstore.cleanup.outcome</c> (completed,
+    /// skipped_locked, failed, cancelled).
+    /// </summary>
+    public const string CleanupRuns = "sessionstore.cleanup.runs";
+
+    /// <summary>Histogram, seconds: cleanup runs that held the table's cleanup lock, tagged like <see cref="CleanupRuns"/>.</summary>
+    public const string CleanupRunDuration = "sessionstore.cleanup.run.duration";
+
     /// <summary>Observable gauge: each store's circuit breaker in the dual-write cache, tagged <c>db.system.name</c>: 0 closed, 1 open, 2 half-open.</summary>
     public const string BreakerState = "sessionstore.dual_write.breaker.state";
 

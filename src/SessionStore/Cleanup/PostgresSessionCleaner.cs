@@ -17,9 +17,6 @@ namespace SessionStore.Cleanup;
 /// </summary>
 public sealed partial class PostgresSessionCleaner
 {
-    private const string LockNotAvailable = "55P03";
-    private const string UndefinedTable = "42P01";
-
     private readonly PostgresSessionCache _cache;
     private readonly Func<PostgresCleanupOptions> _options;
     private readonly ILogger _logger;
@@ -194,7 +191,7 @@ public sealed partial class PostgresSessionCleaner
                 return counts;
             }
         }
-        catch (PostgresException e) when (e.SqlState == LockNotAvailable)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
             // Writers go on using the partitions that exist, or the forever partition past the horizon.
             LogPartitionsPostponed(sql.DisplayName, options.LockTimeout.TotalMilliseconds);
@@ -209,7 +206,7 @@ public sealed partial class PostgresSessionCleaner
         {
             await PostgresCommand.ScalarAsync(connection, sql.RecordCleanup, async: true, cancellationToken, result.RowsDeleted, result.PartitionsDropped, result.Duration).ConfigureAwait(false);
         }
-        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
         }
     }

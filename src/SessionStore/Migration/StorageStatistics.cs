@@ -10,7 +10,6 @@ namespace SessionStore.Migration;
 /// </summary>
 public sealed class StorageStatistics
 {
-    private const string UndefinedTable = "42P01";
 
     private StorageStatistics()
     {
@@ -124,7 +123,7 @@ public sealed class StorageStatistics
                 (LastCleanupFinishedAt, LastCleanupRowsDeleted, LastCleanupDuration) = runs[0];
             }
         }
-        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
         }
     }

@@ -20,11 +20,6 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <summary>The longest key accepted: the <c>sid</c> column is <c>varchar(255)</c>.</summary>
     public const int MaximumKeyLength = CacheArguments.MaximumKeyLength;
 
-    private const string UndefinedTable = "42P01";
-    private const string SerializationFailure = "40001";
-    private const string DatatypeMismatch = "42804";
-    private const string UndefinedFunction = "42883";
-    private const string UndefinedColumn = "42703";
     private const string StoreName = "postgresql";
 
     // A partitioned statement that met a row another statement had just moved to another partition fails with
@@ -429,19 +424,19 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             {
                 return await statement(async, token).ConfigureAwait(false);
             }
-            catch (PostgresException e) when (e.SqlState == UndefinedTable)
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
             {
                 throw TableMissing(e);
             }
-            catch (PostgresException e) when (e.SqlState is DatatypeMismatch or UndefinedFunction)
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DatatypeMismatch or PostgresErrorCodes.UndefinedFunction)
             {
                 throw PayloadFormatMismatch(e);
             }
-            catch (PostgresException e) when (e.SqlState == UndefinedColumn)
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedColumn)
             {
                 throw VersionColumnMissing(e);
             }
-            catch (PostgresException e) when (e.SqlState == SerializationFailure && _sql.Partitioned && attempt < MaximumAttempts)
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.SerializationFailure && _sql.Partitioned && attempt < MaximumAttempts)
             {
             }
             catch (Exception e) when (StoreDeadline.IsDriverTimeout(e) && !token.IsCancellationRequested)

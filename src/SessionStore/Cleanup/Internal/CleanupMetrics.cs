@@ -21,14 +21,14 @@ internal sealed class CleanupMetrics
     {
         var meter = meterFactory?.Create(SessionStoreMetrics.MeterName) ?? SharedMeter;
         _table = new KeyValuePair<string, object?>("db.collection.name", table);
-        _rowsDeleted = meter.CreateCounter<long>("sessionstore.cleanup.rows_deleted", "{row}", "Expired session rows deleted by cleanup batches.");
-        _batches = meter.CreateCounter<long>("sessionstore.cleanup.batches", "{batch}", "Cleanup delete batches (one transaction each).");
-        _partitionsDropped = meter.CreateCounter<long>("sessionstore.cleanup.partitions_dropped", "{partition}", "Partitions dropped because every row they can hold had expired.");
-        _runs = meter.CreateCounter<long>("sessionstore.cleanup.runs", "{run}",
+        _rowsDeleted = meter.CreateCounter<long>(SessionStoreMetrics.CleanupRowsDeleted, "{row}", "Expired session rows deleted by cleanup batches.");
+        _batches = meter.CreateCounter<long>(SessionStoreMetrics.CleanupBatches, "{batch}", "Cleanup delete batches (one transaction each).");
+        _partitionsDropped = meter.CreateCounter<long>(SessionStoreMetrics.CleanupPartitionsDropped, "{partition}", "Partitions dropped because every row they can hold had expired.");
+        _runs = meter.CreateCounter<long>(SessionStoreMetrics.CleanupRuns, "{run}",
             "Cleanup runs by outcome: completed, skipped_locked (another instance held the table's cleanup lock), failed, cancelled.");
         _failures = meter.CreateCounter<long>(SessionStoreMetrics.CleanupFailures, "{run}",
             "Cleanup runs that failed, by exception type (error.type): PostgreSQL unreachable, a statement timing out, the table missing.");
-        _duration = meter.CreateHistogram<double>("sessionstore.cleanup.run.duration", "s", "Duration of cleanup runs that held the table's cleanup lock.");
+        _duration = meter.CreateHistogram<double>(SessionStoreMetrics.CleanupRunDuration, "s", "Duration of cleanup runs that held the table's cleanup lock.");
     }
 
     public void BatchDeleted(long rows)

@@ -172,7 +172,7 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
                 // Logged once per outage, not every interval: the fleet view is a help, not a dependency.
                 if (!_failing)
                 {
-                    if (e is InvalidOperationException { InnerException: PostgresException { SqlState: "42P01" } })
+                    if (e is InvalidOperationException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } })
                     {
                         LogTableMissing(e.Message); // expected until the table is migrated to schema version 4
                     }

@@ -9,8 +9,6 @@ internal sealed class FleetTable(NpgsqlDataSource dataSource, string schemaName,
 {
     public const string Suffix = "_instances";
 
-    private const string UndefinedTable = "42P01";
-
     private readonly string _table = QualifiedName(new PostgresSql(schemaName, tableName));
 
     /// <summary>The quoted, schema-qualified name of the fleet table of a session table; the schema migrator fills <c>{{instances}}</c> with it.</summary>
@@ -51,7 +49,7 @@ internal sealed class FleetTable(NpgsqlDataSource dataSource, string schemaName,
                     cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
             throw Missing(e);
         }
@@ -67,7 +65,7 @@ internal sealed class FleetTable(NpgsqlDataSource dataSource, string schemaName,
                 await PostgresCommand.ScalarAsync(connection, sql, async: true, cancellationToken, parameters).ConfigureAwait(false);
             }
         }
-        catch (PostgresException e) when (e.SqlState == UndefinedTable)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
             throw Missing(e);
         }

@@ -25,7 +25,7 @@ namespace SessionStore.DualWrite;
 /// </remarks>
 public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoker, IDisposable
 {
-    private readonly IOptionsMonitor<SessionStoreOptions> _options;
+    private readonly LastValidOptionsMonitor<SessionStoreOptions> _options;
     private readonly StoreRouting _routing;
     private readonly PhaseResolver _phase;
     private readonly StoreBreakers _breakers;
@@ -183,6 +183,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _catchUp.Dispose();
         _routing.Dispose();
         _comparison.Dispose();
+        _options.Dispose();
     }
 
     /// <summary>The PostgreSQL store, built on first use.</summary>

@@ -13,7 +13,7 @@ namespace SessionStore.DependencyInjection.Internal;
 /// A source whose own <see cref="IValidateOptions{TOptions}"/> rejects the value throws
 /// <see cref="OptionsValidationException"/> from <c>CurrentValue</c>; that is caught and treated the same way.
 /// </remarks>
-internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonitor<TOptions>
+internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonitor<TOptions>, IDisposable
     where TOptions : class
 {
     private readonly IOptionsMonitor<TOptions> _source;
@@ -21,6 +21,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
     private readonly string _section;
     private readonly ILogger _logger;
     private readonly Func<TOptions>? _fallback;
+    private readonly IDisposable? _reloads;
     private readonly Lock _lock = new();
     private TOptions? _lastValid;
     private string? _reported;
@@ -47,7 +48,13 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
         _section = section;
         _logger = logger;
         _fallback = fallback;
+
+        // Judge each reload when it happens, not when the next caller reads: the operator who saved a bad value
+        // sees the error at once, even while no request or service loop is reading these options.
+        _reloads = source.OnChange((_, name) => JudgeReload(name));
     }
+
+    public void Dispose() => _reloads?.Dispose();
 
     /// <summary>The current value when it is valid, else the last valid one.</summary>
     public TOptions CurrentValue => Checked(() => _source.CurrentValue);
@@ -56,6 +63,18 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
 
     /// <summary>Listeners receive what <see cref="CurrentValue"/> returns, never an invalid value.</summary>
     public IDisposable? OnChange(Action<TOptions, string?> listener) => _source.OnChange((_, name) => listener(CurrentValue, name));
+
+    private void JudgeReload(string? name)
+    {
+        try
+        {
+            Checked(() => _source.Get(name));
+        }
+        catch (OptionsValidationException)
+        {
+            // Nothing valid was ever seen and there is no fallback: start-up validation reports that, not a reload.
+        }
+    }
 
     private TOptions Checked(Func<TOptions> read)
     {

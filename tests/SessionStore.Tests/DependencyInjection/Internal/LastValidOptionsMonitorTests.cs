@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
@@ -60,6 +62,22 @@ public sealed class LastValidOptionsMonitorTests
 
         Assert.Same(good, monitor.CurrentValue);
         Assert.Contains("SessionStore:Cleanup:BatchSize is 0", Assert.Single(_logger.Collector.GetSnapshot()).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_reload_is_logged_when_it_happens_even_if_nothing_reads_the_options()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Cleanup:Jitter"] = "0.1" }).Build();
+        using var services = new ServiceCollection().Configure<PostgresCleanupOptions>(configuration.GetSection("Cleanup")).BuildServiceProvider();
+        using var monitor = Monitor(services.GetRequiredService<IOptionsMonitor<PostgresCleanupOptions>>());
+        _ = monitor.CurrentValue;
+
+        configuration["Cleanup:Jitter"] = "3";
+        configuration.Reload();
+
+        Assert.Contains("SessionStore:Cleanup:Jitter is 3", Assert.Single(_logger.Collector.GetSnapshot()).Message, StringComparison.Ordinal);
+        Assert.Equal(0.1, monitor.CurrentValue.Jitter);
+        Assert.Single(_logger.Collector.GetSnapshot());
     }
 
     [Fact]

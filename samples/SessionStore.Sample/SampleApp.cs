@@ -17,6 +17,7 @@ public static class SampleApp
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
+        builder.AddSampleTelemetry(); // OpenTelemetry traces and metrics, to the console in Development (SampleTelemetry.cs)
 
         var section = builder.Configuration.GetSection(SessionStoreOptions.SectionName);
         var localStores = await LocalStores.StartMissingAsync(section, Console.WriteLine);

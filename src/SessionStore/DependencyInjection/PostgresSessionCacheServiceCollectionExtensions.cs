@@ -13,7 +13,9 @@ public static class PostgresSessionCacheServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="PostgresSessionCache"/> as the <see cref="IDistributedCache"/>, with its options validated
     /// at start-up. When neither a connection string nor a data source is configured, an
-    /// <see cref="NpgsqlDataSource"/> registered in the container is used (and never disposed by the cache).
+    /// <see cref="NpgsqlDataSource"/> registered in the container is used (and never disposed by the cache): the one
+    /// registered under <see cref="PostgresSessionCacheOptions.DataSourceServiceKey"/> when that is set, as Aspire's
+    /// <c>AddKeyedNpgsqlDataSource</c> registers it.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options.</param>
@@ -25,13 +27,7 @@ public static class PostgresSessionCacheServiceCollectionExtensions
 
         services.AddOptions<PostgresSessionCacheOptions>()
             .Configure(configure)
-            .Configure<IServiceProvider>((options, provider) =>
-            {
-                if (options.DataSource is null && string.IsNullOrWhiteSpace(options.ConnectionString))
-                {
-                    options.DataSource = provider.GetService<NpgsqlDataSource>();
-                }
-            })
+            .Configure<IServiceProvider>((options, provider) => ContainerConnections.Borrow(options, provider))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresSessionCacheOptions>>(
             new OptionsValidator<PostgresSessionCacheOptions>(o => o.Validate())));

@@ -13,7 +13,9 @@ public static class RedisSessionCacheServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="RedisSessionCache"/> as the <see cref="IDistributedCache"/>, with its options validated at
     /// start-up. When no configuration or factory is set, an <see cref="IConnectionMultiplexer"/> registered in
-    /// the container is borrowed (and never disposed by the cache).
+    /// the container is borrowed (and never disposed by the cache): the one registered under
+    /// <see cref="RedisSessionCacheOptions.ConnectionMultiplexerServiceKey"/> when that is set, as Aspire's
+    /// <c>AddKeyedRedisClient</c> registers it.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options.</param>
@@ -25,15 +27,7 @@ public static class RedisSessionCacheServiceCollectionExtensions
 
         services.AddOptions<RedisSessionCacheOptions>()
             .Configure(configure)
-            .Configure<IServiceProvider>((options, provider) =>
-            {
-                if (options.ConnectionMultiplexerFactory is null && options.ConfigurationOptions is null
-                    && string.IsNullOrWhiteSpace(options.Configuration)
-                    && provider.GetService<IConnectionMultiplexer>() is { } connection)
-                {
-                    options.ConnectionMultiplexerFactory = () => Task.FromResult(connection);
-                }
-            })
+            .Configure<IServiceProvider>((options, provider) => ContainerConnections.Borrow(options, provider))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisSessionCacheOptions>>(
             new OptionsValidator<RedisSessionCacheOptions>(o => o.Validate())));

@@ -62,18 +62,8 @@ public static class SessionStoreServiceCollectionExtensions
         services.AddOptions<SessionStoreOptions>().PostConfigure<IServiceProvider>((options, provider) =>
         {
             options.ApplyUserIdSessionKey();
-
-            if (options.Postgres.DataSource is null && string.IsNullOrWhiteSpace(options.Postgres.ConnectionString))
-            {
-                options.Postgres.DataSource = provider.GetService<NpgsqlDataSource>();
-            }
-
-            if (options.Redis.ConnectionMultiplexerFactory is null && options.Redis.ConfigurationOptions is null
-                && string.IsNullOrWhiteSpace(options.Redis.Configuration)
-                && provider.GetService<IConnectionMultiplexer>() is { } connection)
-            {
-                options.Redis.ConnectionMultiplexerFactory = () => Task.FromResult(connection);
-            }
+            ContainerConnections.Borrow(options.Postgres, provider);
+            ContainerConnections.Borrow(options.Redis, provider);
         });
 
         services.TryAddSingleton(TimeProvider.System);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SessionStore.DependencyInjection.Internal;
+using SessionStore.Diagnostics;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
 
@@ -168,7 +169,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     public Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        return _revocation.RevokeAsync(_phase.Current(), userId, cancellationToken);
+        return SessionStoreActivities.TraceOperationAsync("revoke", (cache: this, userId, cancellationToken), static s => s.cache.Phase, static s => new ValueTask<long>(s.cache._revocation.RevokeAsync(s.cache._phase.Current(), s.userId, s.cancellationToken)), cancellationToken).AsTask();
     }
 
     /// <summary>Disposes the stores the cache created.</summary>
@@ -209,7 +210,10 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             (store, timeout, time: _time),
             token);
 
-    private async ValueTask<StoredEntry?> ReadAsync(string key, bool async, CancellationToken token)
+    private ValueTask<StoredEntry?> ReadAsync(string key, bool async, CancellationToken token) =>
+        SessionStoreActivities.TraceOperationAsync("get", (cache: this, key, async, token), static s => s.cache.Phase, static s => s.cache.ReadUntracedAsync(s.key, s.async, s.token), token);
+
+    private async ValueTask<StoredEntry?> ReadUntracedAsync(string key, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
@@ -262,7 +266,10 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         }, async, token);
     }
 
-    private async ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
+    private ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token) =>
+        SessionStoreActivities.TraceOperationAsync(operation, (cache: this, key, operation, write, async, token), static s => s.cache.Phase, static s => s.cache.WriteUntracedAsync(s.key, s.operation, s.write, s.async, s.token), token);
+
+    private async ValueTask WriteUntracedAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();

@@ -1,3 +1,5 @@
+using SessionStore.Diagnostics;
+
 namespace SessionStore.Internal;
 
 /// <summary>
@@ -5,6 +7,8 @@ namespace SessionStore.Internal;
 /// token. Neither driver can always be stopped: a hung server answers neither a query nor Npgsql's cancel
 /// request, and StackExchange.Redis ignores tokens. So the caller stops waiting, and the abandoned operation
 /// ends in the background under the driver's own timeout, which breaks its connection rather than reusing it.
+/// Every store call passes here, so here it gets its client span (<see cref="SessionStoreActivities"/>), current
+/// while the driver runs, so that Npgsql's and StackExchange.Redis's own spans become its children.
 /// </summary>
 internal static class StoreDeadline
 {
@@ -12,24 +16,75 @@ internal static class StoreDeadline
         string store, string operation, string target, TimeSpan timeout, Func<CancellationToken, ValueTask<T>> run, CancellationToken token)
     {
         token.ThrowIfCancellationRequested();
+        using var activity = SessionStoreActivities.StartStoreCall(store, operation, target);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
         deadline.CancelAfter(timeout);
-        var pending = run(deadline.Token);
-        if (pending.IsCompleted)
-        {
-            return await pending.ConfigureAwait(false);
-        }
-
-        var task = pending.AsTask();
         try
         {
-            return await task.WaitAsync(deadline.Token).ConfigureAwait(false);
+            var pending = run(deadline.Token);
+            if (pending.IsCompleted)
+            {
+                return await pending.ConfigureAwait(false);
+            }
+
+            var task = pending.AsTask();
+            try
+            {
+                return await task.WaitAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                Abandon(task);
+                token.ThrowIfCancellationRequested();
+                throw new SessionStoreTimeoutException(store, operation, timeout, target, innerException: null);
+            }
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        catch (Exception e) when (SessionStoreActivities.Failed(activity, e, token))
         {
-            Abandon(task);
-            token.ThrowIfCancellationRequested();
-            throw new SessionStoreTimeoutException(store, operation, timeout, target, innerException: null);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A synchronous store call, bounded by the driver's own timeouts (it cannot be abandoned), in its client span.
+    /// The state carries what the call needs, so that no closure is allocated when nobody listens.
+    /// </summary>
+    public static ValueTask<T> RunSynchronously<TState, T>(string store, string operation, string target, TState state, Func<TState, ValueTask<T>> run)
+    {
+        using var activity = SessionStoreActivities.StartStoreCall(store, operation, target);
+        if (activity is null)
+        {
+            return run(state);
+        }
+
+        try
+        {
+            // A synchronous path completes before it returns; its failure is inside the ValueTask, so it is read here.
+            return new ValueTask<T>(run(state).GetAwaiter().GetResult());
+        }
+        catch (Exception e) when (SessionStoreActivities.Failed(activity, e, CancellationToken.None))
+        {
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="RunSynchronously{TState, T}"/>
+    public static ValueTask RunSynchronously<TState>(string store, string operation, string target, TState state, Func<TState, ValueTask> run)
+    {
+        using var activity = SessionStoreActivities.StartStoreCall(store, operation, target);
+        if (activity is null)
+        {
+            return run(state);
+        }
+
+        try
+        {
+            run(state).GetAwaiter().GetResult();
+            return ValueTask.CompletedTask;
+        }
+        catch (Exception e) when (SessionStoreActivities.Failed(activity, e, CancellationToken.None))
+        {
+            throw;
         }
     }
 

@@ -414,7 +414,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private ValueTask<T> ExecuteAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token) =>
         async
             ? StoreDeadline.RunAsync(StoreName, operation, _sql.DisplayName, _options.OperationTimeout, _ => ExecuteCoreAsync(operation, statement, async: true, CancellationToken.None), token)
-            : ExecuteCoreAsync(operation, statement, async: false, token);
+            : StoreDeadline.RunSynchronously(StoreName, operation, _sql.DisplayName, (cache: this, operation, statement, token), static s => s.cache.ExecuteCoreAsync(s.operation, s.statement, async: false, s.token));
 
     private async ValueTask<T> ExecuteCoreAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token)
     {

@@ -28,6 +28,14 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     public NpgsqlDataSource? DataSource { get; set; }
 
     /// <summary>
+    /// With the DI registrations, and neither <see cref="ConnectionString"/> nor <see cref="DataSource"/> set: the key of
+    /// the container's keyed <see cref="NpgsqlDataSource"/> to borrow, e.g. the connection name given to Aspire's
+    /// <c>AddKeyedNpgsqlDataSource("sessions")</c>. Unset, the container's unkeyed data source is borrowed, if any.
+    /// </summary>
+    /// <value>Default null.</value>
+    public string? DataSourceServiceKey { get; set; }
+
+    /// <summary>
     /// The schema of the session table; always quoted, so case and any character are kept. Refused: empty, a NUL, a
     /// lone surrogate, the schema scripts' <c>{{</c> or <c>}}</c>, more than 63 bytes of UTF-8, a <c>pg_</c> prefix.
     /// </summary>

@@ -219,7 +219,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
         return async
             ? BoundedAsync(wantData ? "get" : "refresh", t => ReadCoreAsync(key, wantData, async: true, t), token)
-            : ReadCoreAsync(key, wantData, async: false, token);
+            : StoreDeadline.RunSynchronously(StoreName, wantData ? "get" : "refresh", _endpoints, (cache: this, key, wantData, token), static s => s.cache.ReadCoreAsync(s.key, s.wantData, async: false, s.token));
     }
 
     private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool wantData, bool async, CancellationToken token)
@@ -326,7 +326,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         token.ThrowIfCancellationRequested();
         return async
             ? BoundedAsync("set", t => WriteAsync(key, value, expiration, now, condition, async: true, t), token)
-            : WriteAsync(key, value, expiration, now, condition, async: false, token);
+            : StoreDeadline.RunSynchronously(StoreName, "set", _endpoints, (cache: this, key, value, expiration, now, condition, token), static s => s.cache.WriteAsync(s.key, s.value, s.expiration, s.now, s.condition, async: false, s.token));
     }
 
     private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, WriteCondition condition, bool async, CancellationToken token)
@@ -471,7 +471,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 await DeleteAsync(key, async: true, t).ConfigureAwait(false);
                 return true;
             }, token).AsTask())
-            : DeleteAsync(key, async: false, token);
+            : StoreDeadline.RunSynchronously(StoreName, "remove", _endpoints, (cache: this, key, token), static s => s.cache.DeleteAsync(s.key, async: false, s.token));
     }
 
     private async ValueTask DeleteAsync(string key, bool async, CancellationToken token)

@@ -22,6 +22,14 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
     public Func<Task<IConnectionMultiplexer>>? ConnectionMultiplexerFactory { get; set; }
 
     /// <summary>
+    /// With the DI registrations, and no connection set otherwise: the key of the container's keyed
+    /// <see cref="IConnectionMultiplexer"/> to borrow, e.g. the connection name given to Aspire's
+    /// <c>AddKeyedRedisClient("sessions")</c>. Unset, the container's unkeyed multiplexer is borrowed, if any.
+    /// </summary>
+    /// <value>Default null.</value>
+    public string? ConnectionMultiplexerServiceKey { get; set; }
+
+    /// <summary>
     /// A prefix put in front of every key, exactly as Microsoft's <c>RedisCacheOptions.InstanceName</c> does
     /// (no separator is added): set the same value to share entries with an application on <c>RedisCache</c>.
     /// </summary>

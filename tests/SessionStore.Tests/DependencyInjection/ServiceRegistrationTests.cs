@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,7 +26,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     [Fact]
     public async Task AddPostgresSessionCache_registers_PostgresSessionCache_and_borrows_the_containers_data_source()
     {
-        var table = await CreateTableAsync();
+        var table = await RegisteredCache.CreateTableAsync(postgres, "di");
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
         var services = new ServiceCollection().AddLogging().AddSingleton(dataSource);
 
@@ -37,7 +36,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         var cache = Assert.IsType<PostgresSessionCache>(provider.GetRequiredService<IDistributedCache>());
         Assert.Same(cache, provider.GetRequiredService<PostgresSessionCache>());
         Assert.Same(dataSource, provider.GetRequiredService<IOptions<PostgresSessionCacheOptions>>().Value.DataSource);
-        await AssertRoundTripAsync(cache);
+        await RegisteredCache.AssertRoundTripAsync(cache);
     }
 
     [Fact]
@@ -62,7 +61,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         var factory = provider.GetRequiredService<IOptions<RedisSessionCacheOptions>>().Value.ConnectionMultiplexerFactory;
         Assert.NotNull(factory);
         Assert.Same(redis.Connection, await factory());
-        await AssertRoundTripAsync(cache);
+        await RegisteredCache.AssertRoundTripAsync(cache);
     }
 
     [Fact]
@@ -98,7 +97,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     [Fact]
     public async Task AddDualWriteSessionStore_from_configuration_registers_the_cache_the_revoker_the_services_and_the_health_check()
     {
-        var table = await CreateTableAsync();
+        var table = await RegisteredCache.CreateTableAsync(postgres, "di");
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Phase"] = "DualWriteRedisPrimary",
@@ -119,7 +118,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         Assert.Contains(hosted, s => s.GetType().Name == "SessionStoreStartupValidation");
         var registration = Assert.Single(provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations, r => r.Name == "sessionstore");
         Assert.Contains("sessionstore", registration.Tags);
-        await AssertRoundTripAsync(cache);
+        await RegisteredCache.AssertRoundTripAsync(cache);
         var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Name == "sessionstore", Token);
         Assert.Equal(HealthStatus.Healthy, report.Status);
     }
@@ -127,7 +126,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     [Fact]
     public async Task AddDualWriteSessionStore_with_an_action_borrows_the_containers_data_source_and_multiplexer()
     {
-        var table = await CreateTableAsync();
+        var table = await RegisteredCache.CreateTableAsync(postgres, "di");
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
         var services = new ServiceCollection().AddLogging().AddSingleton(dataSource).AddSingleton(redis.Connection);
 
@@ -145,7 +144,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         Assert.Same(redis.Connection, await options.Redis.ConnectionMultiplexerFactory());
         var cache = Assert.IsType<DualWriteCache>(provider.GetRequiredService<IDistributedCache>());
         Assert.Same(cache, provider.GetRequiredService<IUserSessionRevoker>());
-        await AssertRoundTripAsync(cache);
+        await RegisteredCache.AssertRoundTripAsync(cache);
     }
 
     [Fact]
@@ -169,20 +168,5 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         builder.Services.AddLogging();
         configure(builder.Services);
         return builder.Build();
-    }
-
-    private static async Task AssertRoundTripAsync(IDistributedCache cache)
-    {
-        var key = Guid.NewGuid().ToString();
-        await cache.SetAsync(key, Encoding.UTF8.GetBytes("hello"), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(5) }, Token);
-        Assert.Equal("hello", Encoding.UTF8.GetString((await cache.GetAsync(key, Token))!));
-        await cache.RemoveAsync(key, Token);
-    }
-
-    private async Task<string> CreateTableAsync()
-    {
-        var table = PostgresServer.UniqueTableName("di");
-        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
-        return table;
     }
 }

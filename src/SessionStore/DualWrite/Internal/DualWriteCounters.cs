@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SessionStore.Diagnostics;
 using SessionStore.Internal;
 
 namespace SessionStore.DualWrite.Internal;
@@ -28,7 +29,7 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
     /// <summary>A secondary operation failed or timed out: counted, and logged at the level the application chose.</summary>
     public void SecondaryFailed(string store, string operation, string key, Exception? e)
     {
-        SecondarySkipped(store, operation);
+        CountSecondaryFailure(store, operation);
         if (e is not null)
         {
             DualWriteLog.SecondaryFailed(logger, options().SecondaryFailureLogLevel, store, operation, KeyHash.Of(key), e);
@@ -38,6 +39,12 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
     /// <summary>A secondary operation was not sent because the store's breaker is open: counted, not logged (the opening was).</summary>
     public void SecondarySkipped(string store, string operation)
     {
+        CountSecondaryFailure(store, operation);
+        SessionStoreActivities.SecondarySkipped(store, operation);
+    }
+
+    private void CountSecondaryFailure(string store, string operation)
+    {
         Interlocked.Increment(ref _secondaryFailures);
         instruments.SecondaryFailed(store, operation);
     }
@@ -46,11 +53,13 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
     {
         Interlocked.Increment(ref _readRepairs);
         instruments.Repaired(store);
+        SessionStoreActivities.ReadRepaired(store);
     }
 
     public void FailedOver(string store, string key, Exception e)
     {
         Interlocked.Increment(ref _failovers);
+        SessionStoreActivities.FailedOver(store);
         DualWriteLog.ReadFailover(logger, store, KeyHash.Of(key), e);
     }
 

@@ -15,7 +15,7 @@ internal static class DualWriteSetUp
         var app = builder.Build();
         app.UseSession();
         // DualWriteCache is a singleton in DI: its phase and counters, e.g. for a status page.
-        app.MapGet("/migration", (DualWriteCache cache) => new { cache.Phase, Statistics = cache.GetStatistics() });
+        app.MapGet("/migration", (DualWriteCache cache) => new { Phase = cache.Phase.ToString(), Statistics = cache.GetStatistics() });
         var statistics = app.Services.GetRequiredService<DualWriteCache>().GetStatistics();   // outside a request
         #endregion
         _ = statistics;

@@ -13,6 +13,7 @@ internal static class ReadmeQuickStart
             options.UserIdSessionKey = "UserId";      // optional: fills the user_id column
             options.CreateTableIfMissing = true;      // or create it at deployment: see below
         });
+        builder.Services.AddPostgresSessionCleanup(); // deletes expired sessions, one instance at a time
         builder.Services.AddSession(options => options.IdleTimeout = TimeSpan.FromMinutes(20));
 
         var app = builder.Build();

@@ -21,7 +21,8 @@ internal static class ReportTable
             .AddColumn(new TableColumn("Read-\nrepairs").RightAligned())
             .AddColumn(new TableColumn("Secondary\nfailures").RightAligned())
             .AddColumn(new TableColumn("Redis ms\np50 / p99").RightAligned())
-            .AddColumn(new TableColumn("PostgreSQL ms\np50 / p99").RightAligned());
+            .AddColumn(new TableColumn("PostgreSQL ms\np50 / p99").RightAligned())
+            .Caption(Legend);
         foreach (var phase in report.Phases)
         {
             table.AddRow(
@@ -39,6 +40,16 @@ internal static class ReportTable
 
         return table;
     }
+
+    /// <summary>What the columns count, under the table: a reader of the demo sees no other docs.</summary>
+    private const string Legend =
+        "[grey]Lost: sessions found without the values put in them. Failed: requests not answered.\n"
+        + "Mismatches: differences between the stores that a background comparison confirmed by reading both again:\n"
+        + "missing (no copy in the secondary), value (the copies differ), expiry (lifetimes differ by more than ExpiryTolerance).\n"
+        + "Read-repairs: sessions copied after a read, into the secondary where it had none (the seeded sessions reach\n"
+        + "PostgreSQL this way in the first dual phase) or into the primary where a read missed but the secondary had it.\n"
+        + "Secondary failures: calls to the secondary that failed or timed out; they never fail a request.\n"
+        + "ms: each store's operation duration (db.client.operation.duration), p50 / p99.[/]";
 
     public static string Verdict(RehearsalReport report)
     {

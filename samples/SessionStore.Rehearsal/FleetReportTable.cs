@@ -9,13 +9,19 @@ internal static class FleetReportTable
 {
     public static IRenderable Render(FleetRehearsalReport report)
     {
+        var instances = report.Stages.Count == 0 ? [] : report.Stages[0].FleetView.Select(i => i.Instance).ToList();
         var table = new Table()
             .Title($"[bold]{report.Instances} instances, {report.Sessions:N0} sessions ({report.SeededSessions:N0} seeded through RedisCache), rolled one instance at a time[/]")
-            .Caption("[grey]Fleet view: each instance's phase as the fleet table (sessionstore status) showed it after the switch; * = mixed phases.[/]")
+            .Caption("[grey]Instance columns: the fleet view (each instance's phase in the fleet table, as sessionstore status shows it), read after the switch; the switched instance in bold.[/]")
             .AddColumn("#")
-            .AddColumn("Step")
-            .AddColumn("Switched")
-            .AddColumn("Fleet view")
+            .AddColumn("Step");
+        foreach (var instance in instances)
+        {
+            table.AddColumn(instance);
+        }
+
+        table
+            .AddColumn("Mixed")
             .AddColumn(new TableColumn("Requests").RightAligned())
             .AddColumn(new TableColumn("Failed").RightAligned())
             .AddColumn(new TableColumn("Lost").RightAligned())
@@ -23,16 +29,23 @@ internal static class FleetReportTable
             .AddColumn(new TableColumn("Read-\nrepairs").RightAligned());
         foreach (var stage in report.Stages)
         {
+            var phases = instances.Select(instance =>
+            {
+                var name = ShortName(stage.FleetView.FirstOrDefault(i => i.Instance == instance).Phase);
+                return instance == stage.Switched ? $"[bold]{name}[/]" : name;
+            });
             table.AddRow(
+            [
                 Text(stage.Stage),
-                stage.Step == 0 ? "start" : $"{stage.Step}: {ShortName(stage.From)} → {ShortName(stage.To)}",
-                stage.Switched ?? "–",
-                Markup.Escape(FleetView(stage)),
+                stage.Step == 0 ? "start" : $"{stage.Step}: → {ShortName(stage.To)}",
+                .. phases,
+                stage.Mixed ? "yes" : "",
                 Text(stage.Requests),
                 Alarm(stage.FailedRequests),
                 Alarm(stage.SessionsLost),
                 Text(stage.Mismatches),
-                Text(stage.ReadRepairs));
+                Text(stage.ReadRepairs),
+            ]);
         }
 
         return table;
@@ -46,10 +59,6 @@ internal static class FleetReportTable
             ? $"[bold green]Verdict: PASS[/] — no session lost, every request answered ({summary})."
             : $"[bold red]Verdict: FAIL[/] — {report.SessionsLost} session(s) lost, {report.FailedRequests} request(s) failed ({summary}).";
     }
-
-    /// <summary>The instances and their phases on one line, e.g. <c>web-1 dual-redis-primary, web-2 redis-only *</c>.</summary>
-    public static string FleetView(FleetStageReport stage) =>
-        string.Join(", ", stage.FleetView.Select(i => $"{i.Instance} {ShortName(i.Phase)}")) + (stage.Mixed ? " *" : "");
 
     /// <summary>The article's short names, which the configuration accepts as well.</summary>
     private static string ShortName(SessionStorePhase phase) => phase switch

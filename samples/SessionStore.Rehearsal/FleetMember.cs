@@ -23,6 +23,7 @@ internal sealed class FleetMember : IAsyncDisposable
         _app = app;
         _phaseSwitch = phaseSwitch;
         Cache = app.Services.GetRequiredService<DualWriteCache>();
+        Address = new Uri(app.Urls.First());
     }
 
     /// <summary>The instance's name in the fleet table.</summary>
@@ -30,8 +31,8 @@ internal sealed class FleetMember : IAsyncDisposable
 
     public DualWriteCache Cache { get; }
 
-    /// <summary>Where it listens, once started.</summary>
-    public Uri Address => new(_app.Urls.First());
+    /// <summary>Where it listens.</summary>
+    public Uri Address { get; }
 
     public static async Task<FleetMember> StartAsync(
         string name, SessionStorePhase phase, IEnumerable<KeyValuePair<string, string?>> settings, IDataProtectionProvider dataProtection, TimeSpan heartbeatInterval, CancellationToken cancellationToken)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Microsoft.AspNetCore.DataProtection;
 using Npgsql;
 using SessionStore.Fleet;
@@ -88,41 +87,13 @@ public sealed class FleetRehearsal(RehearsalOptions options, int instances, IReh
         // Sessions that change in PostgresOnly only do so while the whole fleet runs it (see SimulatedSession.Next).
         var fleetPhase = phases.Count == 1 ? phases[0] : SessionStorePhase.Unspecified;
         var before = fleet.Select(member => member.Cache.GetStatistics()).ToList();
-        var signIns = Enumerable.Range(0, options.NewSessionsPerPhase)
-            .Select(i => (Session: new SimulatedSession(SessionKind.Changing), User: string.Create(CultureInfo.InvariantCulture, $"user-{stage}.{i}")))
-            .ToList();
         var description = switched is null
             ? $"stage {stage}: fleet in {from}"
             : $"stage {stage}: {switched} {from} → {to}";
-        _monitor.StageStarted(description, signIns.Count + ((sessions.Count + signIns.Count) * options.RoundsPerPhase));
 
-        int requests = 0, failed = 0, lost = 0;
-        async ValueTask Send(SimulatedSession session, Request request, CancellationToken token)
-        {
-            // No affinity: a session's next request may land on any instance, in any of the phases running.
-            var member = fleet[Random.Shared.Next(fleet.Count)];
-            var outcome = await SessionTraffic.SendAsync(http, member.Address, session, request, token);
-            Interlocked.Increment(ref requests);
-            if (outcome == RequestOutcome.Failed)
-            {
-                Interlocked.Increment(ref failed);
-            }
-            else if (outcome == RequestOutcome.Lost && session.MarkLost(stage))
-            {
-                Interlocked.Increment(ref lost);
-            }
-
-            _monitor.StepDone();
-        }
-
-        await Parallel.ForEachAsync(signIns, SessionTraffic.Parallelism(options, cancellationToken), (entry, token) => Send(entry.Session, entry.Session.SignIn(entry.User), token));
-        sessions.AddRange(signIns.Select(entry => entry.Session));
-        for (var round = 0; round < options.RoundsPerPhase; round++)
-        {
-            var order = sessions.ToArray();
-            Random.Shared.Shuffle(order);
-            await Parallel.ForEachAsync(order, SessionTraffic.Parallelism(options, cancellationToken), (session, token) => Send(session, session.Next(fleetPhase, stage, round), token));
-        }
+        // No affinity: a session's next request may land on any instance, in any of the phases running.
+        var (requests, failed, lost) = await PhaseTraffic.RunAsync(
+            options, http, () => fleet[Random.Shared.Next(fleet.Count)].Address, sessions, fleetPhase, stage, description, _monitor, cancellationToken);
 
         // The instances' comparisons run after the responses; their repairs land before the next switch.
         await Task.Delay(options.SettleDelay, cancellationToken);

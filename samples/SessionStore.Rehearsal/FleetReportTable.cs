@@ -37,7 +37,7 @@ internal static class FleetReportTable
             table.AddRow(
             [
                 Text(stage.Stage),
-                stage.Step == 0 ? "start" : $"{stage.Step}: → {ShortName(stage.To)}",
+                stage.Step == 0 ? "start" : Text(stage.Step),
                 .. phases,
                 stage.Mixed ? "yes" : "",
                 Text(stage.Requests),

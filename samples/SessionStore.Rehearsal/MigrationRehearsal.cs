@@ -118,38 +118,8 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
     {
         var before = cache.GetStatistics();
         latencies.Restart();
-        var signIns = Enumerable.Range(0, options.NewSessionsPerPhase)
-            .Select(i => (Session: new SimulatedSession(SessionKind.Changing), User: $"user-{step}.{i}"))
-            .ToList();
-        _monitor.StageStarted($"{step}/{Route.Count} {phase}", signIns.Count + ((sessions.Count + signIns.Count) * options.RoundsPerPhase));
-
-        int requests = 0, failed = 0, lost = 0;
-        async ValueTask Send(SimulatedSession session, Request request, CancellationToken token)
-        {
-            var outcome = await SessionTraffic.SendAsync(http, sample, session, request, token);
-            Interlocked.Increment(ref requests);
-            if (outcome == RequestOutcome.Failed)
-            {
-                Interlocked.Increment(ref failed);
-            }
-            else if (outcome == RequestOutcome.Lost && session.MarkLost(step))
-            {
-                Interlocked.Increment(ref lost);
-            }
-
-            _monitor.StepDone();
-        }
-
-        await Parallel.ForEachAsync(signIns, SessionTraffic.Parallelism(options, cancellationToken), (entry, token) => Send(entry.Session, entry.Session.SignIn(entry.User), token));
-        sessions.AddRange(signIns.Select(entry => entry.Session));
-
-        // Round by round, so that every session is touched in every round and no session has two requests in flight.
-        for (var round = 0; round < options.RoundsPerPhase; round++)
-        {
-            var order = sessions.ToArray();
-            Random.Shared.Shuffle(order);
-            await Parallel.ForEachAsync(order, SessionTraffic.Parallelism(options, cancellationToken), (session, token) => Send(session, session.Next(phase, step, round), token));
-        }
+        var (requests, failed, lost) = await PhaseTraffic.RunAsync(
+            options, http, () => sample, sessions, phase, step, $"{step}/{Route.Count} {phase}", _monitor, cancellationToken);
 
         // Comparisons run in the background after the response; let the last ones finish (and their repairs land)
         // before the next phase changes which store answers.

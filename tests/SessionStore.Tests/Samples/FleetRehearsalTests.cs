@@ -21,10 +21,10 @@ public sealed class FleetRehearsalTests(PostgresServer postgres, RedisServer red
             RedisConfiguration = redis.Configuration,
             TableName = PostgresServer.UniqueTableName("fleet_rehearsal"),
             InstanceName = $"fleet-rehearsal-{Guid.NewGuid():N}:",
-            ReadOnlySessions = 30,
-            ModifiedSessions = 40,
-            ChangedInPostgresOnlySessions = 30,
-            NewSessionsPerPhase = 3,
+            ReadOnlySessions = 25,
+            ModifiedSessions = 30,
+            ChangedInPostgresOnlySessions = 25,
+            NewSessionsPerPhase = 2,
         };
 
         var report = await new FleetRehearsal(options, Instances).RunAsync(TestContext.Current.CancellationToken);

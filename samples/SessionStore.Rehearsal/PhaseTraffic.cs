@@ -2,9 +2,6 @@ using System.Globalization;
 
 namespace SessionStore.Rehearsal;
 
-/// <summary>What one stretch of traffic did: requests sent, those without a successful answer, sessions found wrong.</summary>
-internal readonly record struct TrafficCounts(int Requests, int Failed, int Lost);
-
 /// <summary>
 /// One phase's (or one rolling switch's) traffic: new visitors sign in, then every session is requested round by
 /// round, so that every session is touched in every round and no session has two requests in flight.

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -58,17 +56,14 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
             ["--urls", "http://127.0.0.1:0", "--contentRoot", AppContext.BaseDirectory, "--environment", "Production"],
             builder =>
             {
-                builder.Configuration.AddInMemoryCollection(SampleSettings());
+                builder.Configuration.AddInMemoryCollection(SampleSettings(options));
                 builder.Configuration.Sources.Add(phaseSwitch);
                 builder.Services.AddSingleton<IDataProtectionProvider>(dataProtection);
             });
         var instanceName = app.Services.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.Redis.InstanceName;
 
-        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, MaxConnectionsPerServer = options.Concurrency })
-        {
-            Timeout = TimeSpan.FromSeconds(30),
-        };
-        var seeded = await SeedAsync(http, instanceName, dataProtection, cancellationToken);
+        using var http = SessionTraffic.CreateClient(options);
+        var seeded = await SessionTraffic.SeedAsync(options, http, instanceName, dataProtection, _monitor, cancellationToken);
         var sessions = new List<SimulatedSession>(seeded);
 
         await app.StartAsync(cancellationToken);
@@ -92,7 +87,8 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
         return new RehearsalReport(seeded.Count, sessions.Count, reports, Stopwatch.GetElapsedTime(started));
     }
 
-    private Dictionary<string, string?> SampleSettings()
+    /// <summary>The sample's settings for a rehearsal: the servers, a comparison of every primary hit, the table and key prefix asked for.</summary>
+    internal static Dictionary<string, string?> SampleSettings(RehearsalOptions options)
     {
         var settings = new Dictionary<string, string?>(QuietLogging)
         {
@@ -116,78 +112,14 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
         return settings;
     }
 
-    /// <summary>Signs sessions in, counts a visit and fills their carts through the pre-migration application.</summary>
-    private async Task<List<SimulatedSession>> SeedAsync(HttpClient http, string? instanceName, IDataProtectionProvider dataProtection, CancellationToken cancellationToken)
-    {
-        var sessions = new[]
-        {
-            (SessionKind.ReadOnly, options.ReadOnlySessions),
-            (SessionKind.Changing, options.ModifiedSessions),
-            (SessionKind.ChangedInPostgresOnly, options.ChangedInPostgresOnlySessions),
-        }.SelectMany(group => Enumerable.Range(0, group.Item2).Select(_ => new SimulatedSession(group.Item1))).ToList();
-
-        await using var legacy = LegacyApp.Build(options.RedisConfiguration!, instanceName, dataProtection);
-        await legacy.StartAsync(cancellationToken);
-        var address = new Uri(legacy.Urls.First());
-        _monitor.StageStarted(string.Create(CultureInfo.InvariantCulture, $"Seeding {sessions.Count:N0} sessions through Microsoft's RedisCache"), sessions.Count);
-        var failures = 0;
-        await Parallel.ForEachAsync(sessions.Select((session, i) => (session, i)), Parallelism(cancellationToken), async (entry, token) =>
-        {
-            var (session, i) = entry;
-            foreach (var request in new[] { session.SignIn($"seed-{i}"), session.Visit(), session.AddToCart($"seed-{i}.a"), session.AddToCart($"seed-{i}.b") })
-            {
-                if (await SendAsync(http, address, session, request, token) != Outcome.Kept)
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }
-
-            _monitor.StepDone();
-        });
-        await legacy.StopAsync(cancellationToken);
-        return failures == 0
-            ? sessions
-            : throw new InvalidOperationException($"{failures} seeding requests to the RedisCache application were not answered as expected; the rehearsal cannot start from a known state.");
-    }
-
     private async Task<PhaseReport> RunPhaseAsync(
         HttpClient http, Uri sample, int step, SessionStorePhase phase, List<SimulatedSession> sessions,
         DualWriteCache cache, StoreLatencies latencies, CancellationToken cancellationToken)
     {
         var before = cache.GetStatistics();
         latencies.Restart();
-        var signIns = Enumerable.Range(0, options.NewSessionsPerPhase)
-            .Select(i => (Session: new SimulatedSession(SessionKind.Changing), User: $"user-{step}.{i}"))
-            .ToList();
-        _monitor.StageStarted($"{step}/{Route.Count} {phase}", signIns.Count + ((sessions.Count + signIns.Count) * options.RoundsPerPhase));
-
-        int requests = 0, failed = 0, lost = 0;
-        async ValueTask Send(SimulatedSession session, Request request, CancellationToken token)
-        {
-            var outcome = await SendAsync(http, sample, session, request, token);
-            Interlocked.Increment(ref requests);
-            if (outcome == Outcome.Failed)
-            {
-                Interlocked.Increment(ref failed);
-            }
-            else if (outcome == Outcome.Lost && session.MarkLost(step))
-            {
-                Interlocked.Increment(ref lost);
-            }
-
-            _monitor.StepDone();
-        }
-
-        await Parallel.ForEachAsync(signIns, Parallelism(cancellationToken), (entry, token) => Send(entry.Session, entry.Session.SignIn(entry.User), token));
-        sessions.AddRange(signIns.Select(entry => entry.Session));
-
-        // Round by round, so that every session is touched in every round and no session has two requests in flight.
-        for (var round = 0; round < options.RoundsPerPhase; round++)
-        {
-            var order = sessions.ToArray();
-            Random.Shared.Shuffle(order);
-            await Parallel.ForEachAsync(order, Parallelism(cancellationToken), (session, token) => Send(session, session.Next(phase, step, round), token));
-        }
+        var (requests, failed, lost) = await PhaseTraffic.RunAsync(
+            options, http, () => sample, sessions, phase, step, $"{step}/{Route.Count} {phase}", _monitor, cancellationToken);
 
         // Comparisons run in the background after the response; let the last ones finish (and their repairs land)
         // before the next phase changes which store answers.
@@ -203,46 +135,5 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
             after.ReadRepairs - before.ReadRepairs,
             after.SecondaryFailures - before.SecondaryFailures,
             latencies.Restart());
-    }
-
-    private static async Task<Outcome> SendAsync(HttpClient http, Uri address, SimulatedSession session, Request request, CancellationToken cancellationToken)
-    {
-        using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(address, request.Path));
-        if (session.Cookie is { } cookie)
-        {
-            message.Headers.Add("Cookie", cookie);
-        }
-
-        request.Apply();
-        try
-        {
-            using var response = await http.SendAsync(message, cancellationToken);
-            if (response.Headers.TryGetValues("Set-Cookie", out var setCookies)
-                && setCookies.Select(c => c.Split(';')[0]).FirstOrDefault(c => c.StartsWith(SessionDefaults.CookieName + "=", StringComparison.Ordinal)) is { } issued)
-            {
-                session.Cookie = issued;
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                return Outcome.Failed;
-            }
-
-            return await response.Content.ReadAsStringAsync(cancellationToken) == session.Expected ? Outcome.Kept : Outcome.Lost;
-        }
-        catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            return Outcome.Failed;
-        }
-    }
-
-    private ParallelOptions Parallelism(CancellationToken cancellationToken) =>
-        new() { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken };
-
-    private enum Outcome
-    {
-        Kept,
-        Lost,
-        Failed,
     }
 }

@@ -62,16 +62,29 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
 
     public void Dispose() => _comparisons.Dispose();
 
+    private static bool NewerInSecondary(StoredEntry primary, StoredEntry? secondary) => secondary is not null && secondary.Version > primary.Version;
+
     private async Task CompareAsync(Route route, string key)
     {
         var tolerance = options().ExpiryTolerance;
-        if (await ClassifyAsync().ConfigureAwait(false) is null)
+        if (await ClassifyAsync().ConfigureAwait(false) is not var (firstPrimary, firstSecondary, _))
         {
             return;
         }
 
+        // A secondary copy newer than the primary's may be a write still on its way to the primary: during a rolling
+        // switch between the dual phases, instances in the other phase write this store first, and the other store
+        // within their SecondaryTimeout. Such a copy is replaced only once it stayed the same past that time; any
+        // other newer copy is left to the write carrying it (MixedPhaseFleetTests).
+        var waited = NewerInSecondary(firstPrimary, firstSecondary);
+        if (waited)
+        {
+            await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
+        }
+
         // Read both again before reporting: a write that landed between the two reads is not a mismatch.
-        if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind))
+        if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind)
+            || (NewerInSecondary(primaryEntry, secondaryEntry) && !(waited && secondaryEntry!.Version == firstSecondary!.Version)))
         {
             return;
         }

@@ -57,6 +57,12 @@ public sealed class MigrationDashboardTests(PostgresServer postgres, RedisServer
             cookies.Add(response.Headers.GetValues("Set-Cookie").Single().Split(';')[0]);
         }
 
+        // The phase is sampled once a second: stay in RedisOnly until a sample shows it, with Redis alone timed.
+        using (var redisOnly = await WaitForDataAsync(http, root => root.GetProperty("history").EnumerateArray().Any(IsRedisOnlyWithTraffic), aborted))
+        {
+            Assert.Contains(redisOnly.RootElement.GetProperty("history").EnumerateArray(), IsRedisOnlyWithTraffic);
+        }
+
         // Reads only: a write would put the session in both stores before the background comparison confirms the difference.
         phase.Enter(SessionStorePhase.DualWriteRedisPrimary);
         for (var round = 0; round < 3; round++)
@@ -85,7 +91,7 @@ public sealed class MigrationDashboardTests(PostgresServer postgres, RedisServer
         Assert.True(root.GetProperty("windowSeconds").GetInt32() > 0);
 
         var history = root.GetProperty("history").EnumerateArray().ToList();
-        Assert.Contains(history, sample => sample.GetProperty("phase").GetString() == "RedisOnly");
+        Assert.Contains(history, IsRedisOnlyWithTraffic);
         Assert.True(history[^1].GetProperty("readRepairs").GetInt64() > 0);
         Assert.True(history[^1].GetProperty("mismatches").GetInt64() > 0);
         foreach (var store in (string[])["redis", "postgresql"])
@@ -129,6 +135,10 @@ public sealed class MigrationDashboardTests(PostgresServer postgres, RedisServer
         Assert.True(bytes.Length > 40_000, $"The screenshot is only {bytes.Length} bytes: the page drew next to nothing.");
         File.Delete(png);
         await app.StopAsync(aborted);
+
+        static bool IsRedisOnlyWithTraffic(JsonElement sample) =>
+            sample.GetProperty("phase").GetString() == "RedisOnly"
+            && sample.GetProperty("stores").EnumerateArray().Where(l => l.GetProperty("count").GetInt64() > 0).Select(l => l.GetProperty("store").GetString()).SequenceEqual(["redis"]);
 
         static bool Arrived(JsonElement root) =>
             root.GetProperty("statistics").GetProperty("mismatches").GetProperty("MissingInSecondary").GetInt64() > 0

@@ -17,8 +17,9 @@ fi
 have_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 have_redis() { command -v redis-server >/dev/null 2>&1; }
 have_kill() { [ -x /bin/kill ] || [ -x /usr/bin/kill ]; }
+have_chromium() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } # the dashboard test's headless browser
 
-if have_postgres && have_redis && have_kill; then
+if have_postgres && have_redis && have_kill && have_chromium; then
     exit 0
 fi
 
@@ -34,6 +35,7 @@ packages=()
 have_postgres || packages+=(postgresql)
 have_redis || packages+=(redis-server)
 have_kill || packages+=(procps)
+have_chromium || packages+=(chromium)
 echo "Installing ${packages[*]} ..."
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

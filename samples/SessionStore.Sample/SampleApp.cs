@@ -1,4 +1,5 @@
 using SessionStore.DualWrite;
+using SessionStore.Sample.Dashboard;
 
 namespace SessionStore.Sample;
 
@@ -28,6 +29,7 @@ public static class SampleApp
         builder.Services.AddSingleton(_ => localStores);
         builder.Services.AddDualWriteSessionStore(section);
         builder.Services.AddSession(ConfigureSession);
+        builder.Services.AddMigrationDashboard();
 
         var app = builder.Build();
         app.Services.GetRequiredService<LocalStores>();
@@ -36,6 +38,7 @@ public static class SampleApp
         app.MapGet("/sign-out-everywhere", SignOutEverywhereAsync);
         app.MapGet("/status", (DualWriteCache cache) => StatusPage.Render(cache.GetStatistics()));
         app.MapHealthChecks("/health");
+        app.MapMigrationDashboard(); // /dashboard: latencies, mismatches, repairs, breakers and the fleet, charted live
         return app;
     }
 

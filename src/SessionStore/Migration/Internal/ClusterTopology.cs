@@ -18,23 +18,22 @@ internal static class ClusterTopology
             return (SourceTopology.Fixed, servers.Where(server => !server.IsReplica).ToArray());
         }
 
+        // CLUSTER NODES is an admin command for StackExchange.Redis (refused without allowAdmin, which an application's
+        // connection rarely has), but the client asks every node for it itself when it reconfigures: read those answers.
+        await connection.ConfigureAsync().ConfigureAwait(false);
         var selves = new Dictionary<string, ClusterNodeLine>(StringComparer.Ordinal);
         var primaries = new List<IServer>();
         var slotOwners = new HashSet<string>(StringComparer.Ordinal);
         var allAnswered = true;
-        foreach (var server in servers)
+        foreach (var server in connection.GetServers().Where(server => server.IsConnected))
         {
-            List<ClusterNodeLine> lines;
-            try
+            if (server.ClusterConfiguration is not { } configuration)
             {
-                lines = ClusterNodeLine.ParseAll((string)(await server.ExecuteAsync("CLUSTER", "NODES").ConfigureAwait(false))!);
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                allAnswered = false; // a node going down as it was asked: the topology is moving
+                allAnswered = false; // a node that did not answer the discovery: the topology is moving
                 continue;
             }
 
+            var lines = configuration.Nodes.Select(node => ClusterNodeLine.Parse(node.Raw)).OfType<ClusterNodeLine>().ToList();
             if (lines.Find(line => line.IsMyself) is not { } self || !selves.TryAdd(self.Id, self))
             {
                 continue; // the same node under a second address (a seed name and the address it announces)
@@ -50,12 +49,6 @@ internal static class ClusterTopology
 
         var reached = selves.Values.Where(self => self.IsPrimary).Select(self => self.Id);
         var everyOwnerReached = slotOwners.IsSubsetOf(reached);
-        if (!everyOwnerReached)
-        {
-            // A primary the client has not discovered yet (promoted or added): reconnecting lets the next read find it.
-            await connection.ConfigureAsync().ConfigureAwait(false);
-        }
-
         var fingerprint = string.Join('\n', selves.Values.Select(self => self.Normalized).Order(StringComparer.Ordinal));
         var settled = allAnswered && everyOwnerReached && !selves.Values.Any(self => self.Migrating);
         return (new SourceTopology(fingerprint, settled, CanChange: true), primaries);

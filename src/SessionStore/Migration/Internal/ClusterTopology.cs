@@ -49,8 +49,10 @@ internal static class ClusterTopology
 
         var reached = selves.Values.Where(self => self.IsPrimary).Select(self => self.Id);
         var everyOwnerReached = slotOwners.IsSubsetOf(reached);
-        var fingerprint = string.Join('\n', selves.Values.Select(self => self.Normalized).Order(StringComparer.Ordinal));
         var settled = allAnswered && everyOwnerReached && !selves.Values.Any(self => self.Migrating);
+
+        // An unsettled start never matches a settled end, even if the nodes that answered look the same.
+        var fingerprint = (settled ? "" : "unsettled\n") + string.Join('\n', selves.Values.Select(self => self.Normalized).Order(StringComparer.Ordinal));
         return (new SourceTopology(fingerprint, settled, CanChange: true), primaries);
     }
 }

@@ -15,6 +15,12 @@ internal static class ExitCodes
     /// <summary>A server could not be reached or failed.</summary>
     public const int ServerError = 3;
 
+    /// <summary>
+    /// <c>backfill</c> or <c>sync</c> ended without listing every session: a Redis Cluster's slots moved (or a failover
+    /// happened) during each of its passes. Run it again once the cluster holds still, or run <c>verify --full</c>.
+    /// </summary>
+    public const int Incomplete = 4;
+
     /// <summary>Interrupted (Ctrl+C); <c>backfill</c> resumes from its checkpoint when run again.</summary>
     public const int Interrupted = 130;
 }

@@ -8,7 +8,8 @@ internal static class ProcessRunner
     /// <summary>PostgreSQL refuses to run as root; this is the account it runs as then.</summary>
     public static string? UnprivilegedUser { get; } = Environment.IsPrivilegedProcess ? FindUnprivilegedUser() : null;
 
-    public static async Task RunAsync(string fileName, IEnumerable<string> arguments, bool unprivileged = false, CancellationToken cancellationToken = default)
+    /// <summary>Runs <paramref name="fileName"/> to its end and returns its standard output; throws with both outputs when it exits non-zero.</summary>
+    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, bool unprivileged = false, CancellationToken cancellationToken = default)
     {
         var start = new ProcessStartInfo
         {
@@ -43,6 +44,8 @@ internal static class ProcessRunner
             throw new InvalidOperationException(
                 $"{fileName} {string.Join(' ', arguments)} exited with code {process.ExitCode}:\n{await output}\n{await error}");
         }
+
+        return await output;
     }
 
     /// <summary>The full path of <paramref name="name"/> on PATH or in one of <paramref name="extraDirectories"/>.</summary>

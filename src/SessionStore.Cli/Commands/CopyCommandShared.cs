@@ -27,6 +27,13 @@ internal sealed class CopyCommandShared
                 r.AddError("--batch-size must be between 1 and 10000.");
             }
         });
+        MaxPasses.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 100)
+            {
+                r.AddError("--max-passes must be between 1 and 100.");
+            }
+        });
         Checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint file: resumed from when it exists, deleted when the run completes.", DefaultValueFactory = _ => defaultCheckpoint };
     }
 
@@ -36,6 +43,12 @@ internal sealed class CopyCommandShared
 
     public Option<string> Checkpoint { get; }
 
+    public Option<int> MaxPasses { get; } = new("--max-passes")
+    {
+        Description = "On a Redis Cluster, the most passes over the source when slots move or a failover happens during a pass (each such pass may miss sessions).",
+        DefaultValueFactory = _ => new BackfillOptions().MaxPasses,
+    };
+
     public Option<bool> Restart { get; } = new("--restart") { Description = "Ignore an existing checkpoint and start from the beginning." };
 
     public Option<OutputFormat> Output { get; } = CliOutput.CreateOption();
@@ -43,7 +56,7 @@ internal sealed class CopyCommandShared
     /// <summary>Without a terminal, at most one progress line this often: a log keeps a heartbeat, not a line per batch.</summary>
     public static TimeSpan PlainProgressInterval { get; } = TimeSpan.FromSeconds(10);
 
-    private IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart, Output];
+    private IEnumerable<Option> All => [Rate, BatchSize, Checkpoint, Restart, MaxPasses, Output];
 
     private BackfillOptions Options(ParseResult parse) => new()
     {
@@ -51,6 +64,7 @@ internal sealed class CopyCommandShared
         BatchSize = parse.GetValue(BatchSize),
         CheckpointPath = parse.GetValue(Checkpoint),
         Restart = parse.GetValue(Restart),
+        MaxPasses = parse.GetValue(MaxPasses),
     };
 
     /// <summary>The command: the copy options, and an action that checks the options, then runs <paramref name="copy"/> under a progress bar.</summary>
@@ -118,6 +132,18 @@ internal sealed class CopyCommandShared
         if (last!.Errors > 0)
         {
             console.MarkupLine($"[red]{last.Errors:N0} sessions could not be copied[/] (keys longer than 255 characters for PostgreSQL, or entries the target refused).");
+        }
+
+        if (!last.Completed)
+        {
+            console.MarkupLine(
+                $"[red]{Title} not complete:[/] the Redis Cluster's slots moved or a failover happened during each of its {last.Passes} passes, so sessions may have been missed. " +
+                $"Run [bold]sessionstore {_name}[/] again once resharding is over (sessions already copied are kept), or check with [bold]sessionstore verify --full[/].");
+            return ExitCodes.Incomplete;
+        }
+
+        if (last.Errors > 0)
+        {
             return ExitCodes.ProblemsFound;
         }
 
@@ -155,13 +181,15 @@ internal sealed class CopyCommandShared
             return ExitCodes.Interrupted;
         }
 
-        var failed = last.Errors > 0;
-        CliOutput.WriteJson(console, Report(last, failed ? "errors" : "completed", checkpoint: null));
-        return failed ? ExitCodes.ProblemsFound : ExitCodes.Success;
+        var (outcome, exitCode) = !last.Completed ? ("incomplete", ExitCodes.Incomplete)
+            : last.Errors > 0 ? ("errors", ExitCodes.ProblemsFound)
+            : ("completed", ExitCodes.Success);
+        CliOutput.WriteJson(console, Report(last, outcome, checkpoint: null));
+        return exitCode;
     }
 
     private CopyReport Report(BackfillProgress p, string outcome, string? checkpoint) => new(
-        _name, outcome, p.Scanned, p.Copied, p.Replaced, p.AlreadyPresent, p.Skipped, p.ResurrectionsAvoided, p.Errors, p.Resumed, p.Elapsed.TotalSeconds, checkpoint);
+        _name, outcome, p.Scanned, p.Copied, p.Replaced, p.AlreadyPresent, p.Skipped, p.ResurrectionsAvoided, p.Errors, p.Resumed, p.Passes, p.TopologyChanged, p.Elapsed.TotalSeconds, checkpoint);
 
     /// <summary>One plain line per <see cref="PlainProgressInterval"/> at most; the summary table follows at the end.</summary>
     private Action<BackfillProgress> PlainProgress(IAnsiConsole console)
@@ -197,7 +225,8 @@ internal sealed class CopyCommandShared
         table.AddRow("Expired or skipped", $"{p.Skipped:N0}");
         table.AddRow("Resurrection avoided", $"{p.ResurrectionsAvoided:N0}");
         table.AddRow("Errors", $"{p.Errors:N0}");
-        CliOutput.WriteTable(console, table, $"{(p.Resumed ? "resumed from a checkpoint; " : "")}this run {p.Elapsed.TotalSeconds:F1} s");
+        var passes = p.Passes > 1 ? $"{p.Passes} passes (the cluster's topology changed); " : p.TopologyChanged ? "the cluster's topology changed; " : "";
+        CliOutput.WriteTable(console, table, $"{(p.Resumed ? "resumed from a checkpoint; " : "")}{passes}this run {p.Elapsed.TotalSeconds:F1} s");
     }
 
     private sealed class Reporter(Action<BackfillProgress> report) : IProgress<BackfillProgress>

@@ -1,6 +1,10 @@
 namespace SessionStore.Cli.Output;
 
-/// <summary><c>sessionstore backfill|sync --output json</c>. <see cref="Outcome"/> is completed, errors or interrupted (exit 0, 1, 130).</summary>
+/// <summary>
+/// <c>sessionstore backfill|sync --output json</c>. <see cref="Outcome"/> is completed, errors, incomplete or
+/// interrupted (exit 0, 1, 4, 130); <see cref="Passes"/> and <see cref="TopologyChanged"/> say whether a Redis
+/// Cluster's slots moved under the run.
+/// </summary>
 internal sealed record CopyReport(
     string Command,
     string Outcome,
@@ -12,5 +16,7 @@ internal sealed record CopyReport(
     long ResurrectionsAvoided,
     long Errors,
     bool Resumed,
+    int Passes,
+    bool TopologyChanged,
     double ElapsedSeconds,
     string? Checkpoint);

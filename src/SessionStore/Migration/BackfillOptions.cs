@@ -22,8 +22,20 @@ public sealed class BackfillOptions
     /// <value>Default false.</value>
     public bool Restart { get; set; }
 
+    /// <summary>
+    /// The most passes over the source. On a Redis Cluster a pass whose topology changed (slots moved, a failover)
+    /// may have missed sessions, so another pass follows; after this many the run ends not <see cref="BackfillProgress.Completed"/>.
+    /// </summary>
+    /// <value>Default 3. From 1 to 100.</value>
+    public int MaxPasses { get; set; } = 3;
+
     internal void ThrowIfInvalid()
     {
+        if (MaxPasses is < 1 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPasses), MaxPasses, "The number of passes must be between 1 and 100.");
+        }
+
         if (BatchSize is < 1 or > 10_000)
         {
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be between 1 and 10000.");

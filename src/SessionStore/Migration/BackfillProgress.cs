@@ -44,8 +44,21 @@ public sealed class BackfillProgress
     /// <summary>Whether this run continued from a checkpoint.</summary>
     public bool Resumed { get; internal set; }
 
-    /// <summary>Whether the listing of the source reached its end.</summary>
+    /// <summary>
+    /// Whether every session of the source was listed: a whole pass reached the end of the listing while the source's
+    /// topology held still. False when a Redis Cluster's slots moved or a failover happened during each of the
+    /// <see cref="BackfillOptions.MaxPasses"/> passes: sessions may have been missed; run again, or verify.
+    /// </summary>
     public bool Completed { get; internal set; }
+
+    /// <summary>
+    /// How many passes over the source the run made: 1, plus one for each pass during which a Redis Cluster's
+    /// topology changed (slots moved, a failover); the counts add up over the passes.
+    /// </summary>
+    public int Passes { get; internal set; }
+
+    /// <summary>Whether the source's topology changed during a pass (slots moved between Redis Cluster nodes, a failover).</summary>
+    public bool TopologyChanged { get; internal set; }
 
     /// <summary>Time spent in this run.</summary>
     public TimeSpan Elapsed { get; internal set; }

@@ -11,6 +11,8 @@ internal sealed class BeforeHoldCheckSource(ICopySource inner, Func<IReadOnlyLis
 {
     public string Description => inner.Description;
 
+    public Task<SourceTopology> TopologyAsync(CancellationToken cancellationToken) => inner.TopologyAsync(cancellationToken);
+
     public Task<long> EstimateAsync(CancellationToken cancellationToken) => inner.EstimateAsync(cancellationToken);
 
     public IAsyncEnumerable<KeyPage> PagesAsync(string? position, int pageSize, CancellationToken cancellationToken) => inner.PagesAsync(position, pageSize, cancellationToken);

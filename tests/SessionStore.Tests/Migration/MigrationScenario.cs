@@ -16,10 +16,10 @@ namespace SessionStore.Tests.Migration;
 public sealed class MigrationScenario : IDisposable
 {
     private readonly PostgresServer _postgres;
-    private readonly RedisServer _redis;
+    private readonly IRedisTestServer _redis;
     private readonly MicrosoftRedisCache _theirs;
 
-    public MigrationScenario(PostgresServer postgres, RedisServer redis, PostgresPayloadFormat payloadFormat = PostgresPayloadFormat.Jsonb)
+    public MigrationScenario(PostgresServer postgres, IRedisTestServer redis, PostgresPayloadFormat payloadFormat = PostgresPayloadFormat.Jsonb)
     {
         PayloadFormat = payloadFormat;
         _postgres = postgres;
@@ -108,17 +108,20 @@ public sealed class MigrationScenario : IDisposable
         return keys;
     }
 
-    /// <summary>The keys under the prefix in Redis, without it (the per-user index keys left out).</summary>
+    /// <summary>The keys under the prefix in Redis, without it (the per-user index keys left out); on a cluster, of every primary.</summary>
     public async Task<HashSet<string>> RedisKeysAsync()
     {
-        var server = _redis.Connection.GetServers()[0];
+        await _redis.Connection.ConfigureAsync(); // on a cluster, the primaries after any failover
         var keys = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var key in server.KeysAsync(pattern: Prefix + "*", pageSize: 1000))
+        foreach (var server in _redis.Connection.GetServers().Where(s => !s.IsReplica))
         {
-            var name = ((string)key!)[Prefix.Length..];
-            if (!name.StartsWith("sessionstore:user:", StringComparison.Ordinal))
+            await foreach (var key in server.KeysAsync(pattern: Prefix + "*", pageSize: 1000))
             {
-                keys.Add(name);
+                var name = ((string)key!)[Prefix.Length..];
+                if (!name.StartsWith("sessionstore:user:", StringComparison.Ordinal))
+                {
+                    keys.Add(name);
+                }
             }
         }
 

@@ -8,6 +8,15 @@ internal interface ICopySource
     /// <summary>Names the store in messages and checkpoints (never a key).</summary>
     string Description { get; }
 
+    /// <summary>
+    /// Where the entries live now. A listing is complete only if the topology read before it and after it are the
+    /// same (see <see cref="SourceTopology"/>); a source whose entries cannot move answers <see cref="SourceTopology.Fixed"/>.
+    /// </summary>
+    Task<SourceTopology> TopologyAsync(CancellationToken cancellationToken) => Task.FromResult(SourceTopology.Fixed);
+
+    /// <summary>Whether a checkpoint written before format 2 named this store <paramref name="description"/>.</summary>
+    bool IsLegacyDescription(string description) => description == Description;
+
     /// <summary>An upper bound on the entries to list, for a progress estimate.</summary>
     Task<long> EstimateAsync(CancellationToken cancellationToken);
 

@@ -33,11 +33,47 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         _pattern = EscapeGlob(instanceName ?? "") + "*";
     }
 
-    /// <summary>Names the source in messages and checkpoints: endpoints, database and prefix (never a key).</summary>
-    public string Description => $"{EndpointNames.Describe(_connection.GetEndPoints())}/{_database.Database} prefix '{Encoding.UTF8.GetString(_prefix)}'";
+    /// <summary>
+    /// Names the source in messages and checkpoints: the configured endpoints, sorted, the database and the prefix
+    /// (never a key). Not the nodes discovered, whose order varies from one connection to the next on a cluster and
+    /// whose roles change with a failover: a checkpoint must be recognised by the next run.
+    /// </summary>
+    public string Description => Describe(_connection.GetEndPoints(configuredOnly: true));
 
-    /// <summary>The primaries to scan: one on a standalone server, each primary on a cluster.</summary>
-    public IReadOnlyList<IServer> Primaries => _connection.GetServers().Where(s => !s.IsReplica && s.IsConnected).ToArray();
+    public async Task<SourceTopology> TopologyAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return (await ReadTopologyAsync().ConfigureAwait(false)).Topology;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="description"/> is how SessionStore 0.x before the checkpoint format 2 named this
+    /// source: every node discovered, in discovery order. Accepted when it names the same nodes in any order.
+    /// </summary>
+    public bool IsLegacyDescription(string description) =>
+        SameNodes(description, Describe(_connection.GetEndPoints()));
+
+    /// <summary>Whether two descriptions name the same database and prefix on the same set of endpoints, in any order.</summary>
+    internal static bool SameNodes(string first, string second)
+    {
+        static (string[] Endpoints, string Database)? Split(string description) =>
+            description.IndexOf('/', StringComparison.Ordinal) is var slash and >= 0
+                ? (description[..slash].Split(", ").Order(StringComparer.Ordinal).Distinct().ToArray(), description[slash..])
+                : null;
+
+        return Split(first) is { } a && Split(second) is { } b && a.Database == b.Database && a.Endpoints.SequenceEqual(b.Endpoints);
+    }
+
+    private string Describe(IEnumerable<System.Net.EndPoint> endpoints)
+    {
+        var names = EndpointNames.Describe(endpoints).Split(", ").Order(StringComparer.Ordinal).Distinct();
+        return $"{string.Join(", ", names)}/{_database.Database} prefix '{Encoding.UTF8.GetString(_prefix)}'";
+    }
+
+    /// <summary>The topology now, and the primaries to scan: one on a standalone server, each primary on a cluster.</summary>
+    private Task<(SourceTopology Topology, IReadOnlyList<IServer> Primaries)> ReadTopologyAsync() => ClusterTopology.ReadAsync(_connection);
+
+    private async Task<IReadOnlyList<IServer>> PrimariesAsync() => (await ReadTopologyAsync().ConfigureAwait(false)).Primaries;
 
     public static async Task<RedisSource> ConnectAsync(RedisSessionCacheOptions options, CancellationToken cancellationToken)
     {
@@ -64,7 +100,7 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     public async Task<long> DatabaseSizeAsync()
     {
         long total = 0;
-        foreach (var server in Primaries)
+        foreach (var server in await PrimariesAsync().ConfigureAwait(false))
         {
             total += await server.DatabaseSizeAsync(_database.Database).ConfigureAwait(false);
         }
@@ -93,7 +129,7 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     public async Task<long> CountAsync(Action<string>? onKey, CancellationToken cancellationToken)
     {
         long count = 0;
-        foreach (var server in Primaries)
+        foreach (var server in await PrimariesAsync().ConfigureAwait(false))
         {
             long cursor = 0;
             do
@@ -159,7 +195,7 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     public async IAsyncEnumerable<KeyPage> PagesAsync(string? position, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var state = position is null ? new ScanPosition() : JsonSerializer.Deserialize<ScanPosition>(position)!;
-        foreach (var server in Primaries)
+        foreach (var server in await PrimariesAsync().ConfigureAwait(false))
         {
             var name = server.EndPoint.ToString()!;
             if (state.Finished.Contains(name))

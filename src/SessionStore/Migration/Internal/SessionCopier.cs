@@ -27,7 +27,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
         options.ThrowIfInvalid();
         await target.EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var resumed = options.CheckpointPath is { } path && !options.Restart
-            ? CopyCheckpoint.Load(path, source.Description, target.Description)
+            ? CopyCheckpoint.Load(path, source, target)
             : null;
         var run = new Run(this, resumed, progress)
         {
@@ -46,7 +46,10 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
 
     private sealed class Run(SessionCopier owner, CopyCheckpoint? resumed, IProgress<BackfillProgress>? progress)
     {
-        private readonly CopyCheckpoint _state = resumed ?? new CopyCheckpoint { Source = owner.Source.Description, Target = owner.Target.Description };
+        private static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(10);
+        private static readonly TimeSpan SettlePoll = TimeSpan.FromMilliseconds(250);
+
+        private readonly CopyCheckpoint _state = resumed ?? new CopyCheckpoint { Format = CopyCheckpoint.CurrentFormat, Source = owner.Source.Description, Target = owner.Target.Description };
         private readonly BackfillProgress _totals = resumed?.Totals ?? new BackfillProgress();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly BackfillOptions _options = owner.Options;
@@ -57,6 +60,55 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
         private int Chunk => _options.RatePerSecond is { } rate ? (int)Math.Clamp(rate, 1, _options.BatchSize) : _options.BatchSize;
 
         public async Task<BackfillProgress> ExecuteAsync(CancellationToken cancellationToken)
+        {
+            // A run that resumes in the middle of a pass judges it against the topology that pass started on, so a
+            // reshard while the run was stopped is noticed too.
+            var resumedMidPass = resumed?.Position is not null;
+            bool completed;
+            while (true)
+            {
+                if (!resumedMidPass)
+                {
+                    _state.PassTopology = (await owner.Source.TopologyAsync(cancellationToken).ConfigureAwait(false)).Fingerprint;
+                }
+
+                resumedMidPass = false;
+                await ListAndCopyAsync(cancellationToken).ConfigureAwait(false);
+
+                var end = await owner.Source.TopologyAsync(cancellationToken).ConfigureAwait(false);
+                if (end.UnchangedSince(_state.PassTopology))
+                {
+                    completed = true;
+                    break;
+                }
+
+                // Keys may have moved to a node already listed: only a whole pass on a topology that holds still is complete.
+                _state.TopologyChanged = true;
+                if (_state.Pass >= _options.MaxPasses)
+                {
+                    completed = false;
+                    break;
+                }
+
+                _state.Pass++;
+                _state.Position = null;
+                _state.PassTopology = null;
+                await SaveAsync().ConfigureAwait(false);
+                await WaitUntilSettledAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // An incomplete run leaves no checkpoint either: the next run has to list everything again anyway.
+            if (_options.CheckpointPath is { } path)
+            {
+                File.Delete(path);
+            }
+
+            var result = Snapshot(completed);
+            progress?.Report(result);
+            return result;
+        }
+
+        private async Task ListAndCopyAsync(CancellationToken cancellationToken)
         {
             await foreach (var page in owner.Source.PagesAsync(_state.Position, _options.BatchSize, cancellationToken).ConfigureAwait(false))
             {
@@ -72,15 +124,16 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
                 await SaveAsync().ConfigureAwait(false);
                 progress?.Report(Snapshot(completed: false));
             }
+        }
 
-            if (_options.CheckpointPath is { } path)
+        /// <summary>Before another pass, waits a bounded time for a slot migration in progress to finish, so the pass can hold still.</summary>
+        private async Task WaitUntilSettledAsync(CancellationToken cancellationToken)
+        {
+            var waited = Stopwatch.StartNew();
+            while (waited.Elapsed < SettleWait && !(await owner.Source.TopologyAsync(cancellationToken).ConfigureAwait(false)).Settled)
             {
-                File.Delete(path);
+                await Task.Delay(SettlePoll, cancellationToken).ConfigureAwait(false);
             }
-
-            var result = Snapshot(completed: true);
-            progress?.Report(result);
-            return result;
         }
 
         /// <summary>
@@ -165,9 +218,11 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
 
         private BackfillProgress Snapshot(bool completed)
         {
-            _totals.EstimatedTotal = Math.Max(EstimatedTotal, _totals.Scanned);
+            _totals.EstimatedTotal = Math.Max(EstimatedTotal * _state.Pass, _totals.Scanned);
             _totals.Resumed = resumed is not null;
             _totals.Completed = completed;
+            _totals.Passes = _state.Pass;
+            _totals.TopologyChanged = _state.TopologyChanged;
             _totals.Elapsed = _clock.Elapsed;
             return _totals.Snapshot();
         }

@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.DualWrite;
+using SessionStore.Migration;
+using SessionStore.Postgres;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Migration;
+
+/// <summary>
+/// <see cref="SessionStoreVerifier"/> on its own, on real servers: GO when the stores agree, NO-GO for each kind of
+/// mismatch, the live-count tolerance, a sample against a full comparison, in both phases and both table formats.
+/// </summary>
+public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServer redis)
+{
+    private static readonly DistributedCacheEntryOptions TwentyMinutes = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public static TheoryData<PostgresPayloadFormat, string> FormatsAndPhases => new()
+    {
+        { PostgresPayloadFormat.Jsonb, "DualWriteRedisPrimary" },
+        { PostgresPayloadFormat.Jsonb, "DualWritePostgresPrimary" },
+        { PostgresPayloadFormat.Bytea, "DualWriteRedisPrimary" },
+        { PostgresPayloadFormat.Bytea, "DualWritePostgresPrimary" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FormatsAndPhases))]
+    public async Task Stores_that_agree_are_ready_for_the_next_phase(PostgresPayloadFormat format, string phase)
+    {
+        using var scenario = await BackfilledAsync(format, 50);
+
+        var result = await new SessionStoreVerifier(scenario.Options(phase)).VerifyAsync(new VerificationOptions { Full = true }, Token);
+
+        Assert.True(result.IsReadyForNextPhase);
+        Assert.Equal(phase == "DualWritePostgresPrimary", result.PostgresIsPrimary);
+        Assert.Equal((50L, 50L, 50L, 0L), (result.Compared, result.RedisLiveSessions, result.PostgresLiveSessions, result.CountGap));
+        Assert.All(result.Mismatches.Values, count => Assert.Equal(0, count));
+        Assert.Equal(Enum.GetValues<SessionMismatchKind>().Length, result.Mismatches.Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(FormatsAndPhases))]
+    public async Task Each_kind_of_mismatch_is_counted_and_any_one_makes_it_not_ready(PostgresPayloadFormat format, string phase)
+    {
+        using var scenario = await BackfilledAsync(format, 30);
+        var keys = (await scenario.PostgresKeysAsync()).Order(StringComparer.Ordinal).ToArray();
+        var postgresIsPrimary = phase == "DualWritePostgresPrimary";
+
+        // Missing from the secondary: 3. Another value: 4. Another lifetime (a 2-minute window, not 20): 5.
+        foreach (var key in keys[..3])
+        {
+            if (postgresIsPrimary)
+            {
+                await scenario.Redis.KeyDeleteAsync(scenario.Prefix + key);
+            }
+            else
+            {
+                await scenario.Postgres.RemoveAsync(key, Token);
+            }
+        }
+
+        foreach (var key in keys[3..7])
+        {
+            await scenario.Postgres.SetAsync(key, MigrationScenario.Session(1_000), TwentyMinutes, Token);
+        }
+
+        foreach (var key in keys[7..12])
+        {
+            var value = await scenario.Postgres.GetAsync(key, Token);
+            await scenario.Postgres.SetAsync(key, value!, new() { SlidingExpiration = TimeSpan.FromMinutes(2) }, Token);
+        }
+
+        var result = await new SessionStoreVerifier(scenario.Options(phase)).VerifyAsync(new VerificationOptions { Full = true, CountTolerance = 0.5 }, Token);
+
+        Assert.False(result.IsReadyForNextPhase);
+        Assert.True(result.CountsAreClose);
+        Assert.Equal(3, result.Mismatches[SessionMismatchKind.MissingInSecondary]);
+        Assert.Equal(4, result.Mismatches[SessionMismatchKind.ValueDiffers]);
+        Assert.Equal(5, result.Mismatches[SessionMismatchKind.ExpiryDiffers]);
+        Assert.Equal(30, result.Compared); // every session of the primary, the 3 the secondary lacks included
+        Assert.Equal(0, result.Unconfirmed);
+    }
+
+    [Fact]
+    public async Task Live_counts_further_apart_than_the_tolerance_are_not_ready_even_without_a_mismatch()
+    {
+        using var scenario = await BackfilledAsync(PostgresPayloadFormat.Jsonb, 100);
+        await scenario.WriteRedisSessionsAsync(5); // only in Redis: PostgreSQL, the primary, never lists them
+        var options = scenario.Options("DualWritePostgresPrimary");
+
+        var strict = await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true }, Token);
+        var lenient = await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true, CountTolerance = 0.05 }, Token);
+        var exact = await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true, CountTolerance = 0 }, Token);
+
+        Assert.Equal((105L, 100L, 5L), (strict.RedisLiveSessions, strict.PostgresLiveSessions, strict.CountGap));
+        Assert.All(strict.Mismatches.Values, count => Assert.Equal(0, count));
+        Assert.Equal((2L, false, false), (strict.AllowedCountGap, strict.CountsAreClose, strict.IsReadyForNextPhase)); // 1 % of 105, rounded up
+        Assert.Equal((6L, true, true), (lenient.AllowedCountGap, lenient.CountsAreClose, lenient.IsReadyForNextPhase));
+        Assert.Equal((0L, false), (exact.AllowedCountGap, exact.IsReadyForNextPhase));
+    }
+
+    [Theory]
+    [InlineData("DualWriteRedisPrimary")]
+    [InlineData("DualWritePostgresPrimary")]
+    public async Task A_sample_compares_that_many_sessions_and_a_full_comparison_every_one(string phase)
+    {
+        using var scenario = await BackfilledAsync(PostgresPayloadFormat.Jsonb, 200);
+        foreach (var key in (await scenario.PostgresKeysAsync()).Take(20))
+        {
+            await scenario.Postgres.SetAsync(key, MigrationScenario.Session(1_000), TwentyMinutes, Token);
+        }
+
+        var verifier = new SessionStoreVerifier(scenario.Options(phase));
+        var sample = await verifier.VerifyAsync(new VerificationOptions { SampleSize = 100 }, Token);
+        var full = await verifier.VerifyAsync(new VerificationOptions { Full = true, SampleSize = 5 }, Token);
+        var countsOnly = await verifier.VerifyAsync(new VerificationOptions { SampleSize = 0 }, Token);
+
+        Assert.Equal(100, sample.Compared);
+        // 20 of 200 differ; a uniform sample of 100 misses all of them with a probability under one in a million.
+        Assert.InRange(sample.Mismatches[SessionMismatchKind.ValueDiffers], 1, 20);
+        Assert.False(sample.IsReadyForNextPhase);
+        Assert.Equal((200L, 20L), (full.Compared, full.Mismatches[SessionMismatchKind.ValueDiffers]));
+        Assert.Equal(0, countsOnly.Compared);
+        Assert.True(countsOnly.IsReadyForNextPhase); // counts alone cannot see a value that differs
+    }
+
+    [Theory]
+    [InlineData(-1, 0.01, "SampleSize")]
+    [InlineData(10, -0.1, "CountTolerance")]
+    [InlineData(10, 1.5, "CountTolerance")]
+    [InlineData(10, double.NaN, "CountTolerance")]
+    public async Task Bad_options_are_refused_before_any_store_is_touched(int sampleSize, double tolerance, string option)
+    {
+        var options = new SessionStoreOptions();
+        options.Postgres.ConnectionString = "Host=127.0.0.1;Port=1;Timeout=1";
+        options.Redis.Configuration = "127.0.0.1:1,connectTimeout=100";
+
+        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { SampleSize = sampleSize, CountTolerance = tolerance }, Token));
+
+        Assert.Equal(option, error.ParamName);
+    }
+
+    private async Task<MigrationScenario> BackfilledAsync(PostgresPayloadFormat format, int sessions)
+    {
+        var scenario = new MigrationScenario(postgres, redis, format);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(sessions);
+        var backfill = await new RedisToPostgresBackfill(scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token);
+        Assert.Equal(sessions, backfill.Copied);
+        return scenario;
+    }
+}

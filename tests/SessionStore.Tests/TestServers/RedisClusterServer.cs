@@ -1,0 +1,53 @@
+using SessionStore.LocalServers;
+using StackExchange.Redis;
+
+namespace SessionStore.Tests.TestServers;
+
+/// <summary>
+/// A Redis Cluster (3 masters, 3 replicas) shared by the tests of <see cref="RedisClusterCollection"/>;
+/// <c>SESSIONSTORE_TEST_REDIS_CLUSTER</c> names one of your own (a StackExchange.Redis configuration string
+/// listing its nodes). Tests that move slots or kill nodes start a cluster of their own instead.
+/// </summary>
+public sealed class RedisClusterServer() : TestServer(
+    "Redis Cluster",
+    EnvironmentVariable,
+    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string listing the cluster's nodes, or install Redis 7 (apt-get install redis-server, which brings redis-cli)."),
+    IRedisTestServer
+{
+    public const string EnvironmentVariable = "SESSIONSTORE_TEST_REDIS_CLUSTER";
+
+    private ConnectionMultiplexer? _connection;
+
+    public string Configuration => Address;
+
+    /// <summary>A connection for test code's own raw commands; it follows MOVED like any cluster client.</summary>
+    public IConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",allowAdmin=true");
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+    }
+
+    protected override async Task<(IAsyncDisposable Server, string Address)?> StartLocalAsync(List<string> reasons)
+    {
+        if (LocalRedisCluster.FindBinary() is not { } binary)
+        {
+            reasons.Add("no redis-server on PATH");
+            return null;
+        }
+
+        var local = await LocalRedisCluster.StartAsync(binary);
+        return (local, local.Configuration);
+    }
+
+    protected override Task<(IAsyncDisposable Server, string Address)?> StartContainerAsync(List<string> reasons)
+    {
+        reasons.Add("no container fallback for a Redis Cluster");
+        return Task.FromResult<(IAsyncDisposable, string)?>(null);
+    }
+}

@@ -59,7 +59,7 @@ internal static partial class Ceilings
         var sql = new PostgresSql("public", table);
         var json = await AdminCommands.ScalarAsync<string>(servers.Admin, $"SELECT sess::text FROM \"public\".\"{table}\" LIMIT 1");
         var upsert = Bind(sql.Set, ("$1", KeyExpression), ("$2", ":sess::jsonb"), ("$3", "NULL::text"), ("$4", "interval '20 minutes'"), ("$5", "NULL::timestamptz"), ("$6", "NULL::interval"));
-        var get = Bind(sql.Get, ("$1", KeyExpression), ("$2", "0.1::float8"));
+        var get = Bind(sql.Get, ("$1", KeyExpression));
         var results = new List<Ceiling>();
         foreach (var synchronous in new[] { true, false })
         {

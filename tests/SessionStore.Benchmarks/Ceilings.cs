@@ -78,13 +78,13 @@ internal static partial class Ceilings
         return results;
     }
 
-    public static async Task<double> PgbenchAsync(string pgbench, int port, int clients, int seconds, string statements, int sessions, (string Name, string Value)[]? environment = null, string[]? extra = null)
+    public static async Task<double> PgbenchAsync(string pgbench, int port, int clients, int seconds, string statements, int sessions, (string Name, string Value)[]? environment = null, string[]? extra = null, string protocol = "prepared")
     {
         var script = Path.GetTempFileName();
         await File.WriteAllTextAsync(script, $"\\set n random(0, {sessions - 1})\n{statements}\n");
         try
         {
-            var output = await RunAsync(pgbench, ["-n", "-M", "prepared", "-c", $"{clients}", "-j", $"{Math.Min(clients, Environment.ProcessorCount)}", "-T", $"{seconds}", "-f", script, .. extra ?? [], "-h", "127.0.0.1", "-p", $"{port}", "-U", "postgres", "postgres"], environment);
+            var output = await RunAsync(pgbench, ["-n", "-M", protocol, "-c", $"{clients}", "-j", $"{Math.Min(clients, Environment.ProcessorCount)}", "-T", $"{seconds}", "-f", script, .. extra ?? [], "-h", "127.0.0.1", "-p", $"{port}", "-U", "postgres", "postgres"], environment);
             return double.Parse(PgbenchTps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         }
         finally

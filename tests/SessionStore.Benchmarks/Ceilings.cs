@@ -59,7 +59,7 @@ internal static partial class Ceilings
         var sql = new PostgresSql("public", table);
         var json = await AdminCommands.ScalarAsync<string>(servers.Admin, $"SELECT sess::text FROM \"public\".\"{table}\" LIMIT 1");
         var upsert = Bind(sql.Set, ("$1", KeyExpression), ("$2", ":sess::jsonb"), ("$3", "NULL::text"), ("$4", "interval '20 minutes'"), ("$5", "NULL::timestamptz"), ("$6", "NULL::interval"));
-        var get = Bind(sql.Get, ("$1", KeyExpression), ("$2", "0.1::float8"));
+        var get = Bind(sql.Get, ("$1", KeyExpression));
         var results = new List<Ceiling>();
         foreach (var synchronous in new[] { true, false })
         {
@@ -78,13 +78,13 @@ internal static partial class Ceilings
         return results;
     }
 
-    public static async Task<double> PgbenchAsync(string pgbench, int port, int clients, int seconds, string statements, int sessions, (string Name, string Value)[]? environment = null, string[]? extra = null)
+    public static async Task<double> PgbenchAsync(string pgbench, int port, int clients, int seconds, string statements, int sessions, (string Name, string Value)[]? environment = null, string[]? extra = null, string protocol = "prepared")
     {
         var script = Path.GetTempFileName();
         await File.WriteAllTextAsync(script, $"\\set n random(0, {sessions - 1})\n{statements}\n");
         try
         {
-            var output = await RunAsync(pgbench, ["-n", "-M", "prepared", "-c", $"{clients}", "-j", $"{Math.Min(clients, Environment.ProcessorCount)}", "-T", $"{seconds}", "-f", script, .. extra ?? [], "-h", "127.0.0.1", "-p", $"{port}", "-U", "postgres", "postgres"], environment);
+            var output = await RunAsync(pgbench, ["-n", "-M", protocol, "-c", $"{clients}", "-j", $"{Math.Min(clients, Environment.ProcessorCount)}", "-T", $"{seconds}", "-f", script, .. extra ?? [], "-h", "127.0.0.1", "-p", $"{port}", "-U", "postgres", "postgres"], environment);
             return double.Parse(PgbenchTps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         }
         finally

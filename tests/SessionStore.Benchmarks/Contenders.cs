@@ -17,33 +17,38 @@ internal sealed class Contenders : IDisposable
 {
     public const string RedisCacheName = "Microsoft RedisCache";
     public const string PostgresName = "SessionStore PostgreSQL";
-    public const string PostgresAsyncName = "SessionStore PostgreSQL, synchronous_commit off";
+    public const string PostgresAsyncName = "SessionStore PostgreSQL, SynchronousCommit Off";
+    public const string PostgresByteaName = "SessionStore PostgreSQL, bytea";
+    public const string RedisEverySecondName = "SessionStore Redis, AOF everysec";
+    public const string RedisAlwaysName = "SessionStore Redis, AOF always";
+    public const string RedisCacheAlwaysName = "Microsoft RedisCache, AOF always";
 
     private const string Synchronous = "WAL, synchronous commit";
-    private const string Asynchronous = "WAL, asynchronous commit (≤ 3 × wal_writer_delay lost)";
+    private const string Asynchronous = "WAL, session writes with asynchronous commit (a server crash loses ≤ 3 × wal_writer_delay, ~600 ms)";
     private const string NoPersistence = "none (memory only)";
 
     private readonly List<IDisposable> _owned = [];
 
-    public Contenders(BenchmarkServers servers, string tag, Func<ProfilingSession?>? profiler = null)
+    public Contenders(BenchmarkServers servers, string tag, Func<ProfilingSession?>? profiler = null, Func<string, bool>? include = null)
     {
         var postgres = servers.Postgres.ConnectionString;
-        var asyncPostgres = postgres + ";Options=-c synchronous_commit=off";
         var plain = servers.Redis[RedisPersistence.None].Connection;
         RedisKeys Keys(RedisPersistence persistence) => new(servers.Redis[persistence].Connection, $"{All.Count:D2}:{tag}:");
         string Table() => $"c{All.Count:D2}_{tag}";
 
         AddRedisCache(RedisCacheName, NoPersistence, servers.Redis[RedisPersistence.None].Server.Configuration, Keys(RedisPersistence.None), profiler);
         AddRedis("SessionStore Redis", NoPersistence, Keys(RedisPersistence.None));
-        AddRedis("SessionStore Redis, AOF everysec", "AOF, fsync each second (≤ 1 s lost)", Keys(RedisPersistence.EverySecond));
-        AddRedis("SessionStore Redis, AOF always", "AOF, fsync before each reply", Keys(RedisPersistence.Always));
-        AddRedisCache("Microsoft RedisCache, AOF always", "AOF, fsync before each reply", servers.Redis[RedisPersistence.Always].Server.Configuration, Keys(RedisPersistence.Always), profiler);
+        AddRedis(RedisEverySecondName, "AOF, fsync each second (≤ 1 s lost)", Keys(RedisPersistence.EverySecond));
+        AddRedis(RedisAlwaysName, "AOF, fsync before each reply", Keys(RedisPersistence.Always));
+        AddRedisCache(RedisCacheAlwaysName, "AOF, fsync before each reply", servers.Redis[RedisPersistence.Always].Server.Configuration, Keys(RedisPersistence.Always), profiler);
         AddPostgres(PostgresName, Synchronous, Postgres(postgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold));
-        AddPostgres(PostgresAsyncName, Asynchronous, Postgres(asyncPostgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold));
+        var asynchronous = Postgres(postgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold);
+        asynchronous.SynchronousCommit = PostgresSynchronousCommit.Off;
+        AddPostgres(PostgresAsyncName, Asynchronous, asynchronous);
         AddPostgres("SessionStore PostgreSQL, threshold 0", Synchronous, Postgres(postgres, Table(), 0));
         var bytea = Postgres(postgres, Table(), SessionCacheProviderOptions.DefaultTouchThreshold);
         bytea.PayloadFormat = PostgresPayloadFormat.Bytea;
-        AddPostgres("SessionStore PostgreSQL, bytea", Synchronous, bytea);
+        AddPostgres(PostgresByteaName, Synchronous, bytea);
         foreach (var phase in new[] { SessionStorePhase.RedisOnly, SessionStorePhase.DualWriteRedisPrimary, SessionStorePhase.DualWritePostgresPrimary, SessionStorePhase.PostgresOnly })
         {
             var table = Table();
@@ -67,6 +72,13 @@ internal sealed class Contenders : IDisposable
                 SessionStorePhase.PostgresOnly => Synchronous,
                 _ => "Redis none + " + Synchronous,
             }, services.GetRequiredService<DualWriteCache>(), phase == SessionStorePhase.RedisOnly ? null : table, phase == SessionStorePhase.PostgresOnly ? null : keys));
+        }
+
+        // Names (and so tables and key prefixes) are given before filtering, so a focused run uses the same ones.
+        foreach (var excluded in All.Where(c => include is not null && !include(c.Name)).ToList())
+        {
+            excluded.Dispose();
+            All.Remove(excluded);
         }
     }
 

@@ -11,6 +11,7 @@ var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.O
     ["cleanup"] = _ => CleanupMeasurement.RunAsync(),
     ["get-statement"] = _ => GetStatementMeasurement.RunAsync(),
     ["toast"] = _ => ToastMeasurement.RunAsync(),
+    ["focus"] = options => FocusedMeasurement.RunAsync(Option(options, "--sessions", 10_000), TimeSpan.FromSeconds(Option(options, "--seconds", 3)), Option(options, "--rounds", 3)),
     ["allocations"] = _ => AllocationsAsync(),
     ["garnet"] = options => GarnetMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 5)), Option(options, "--rounds", 3)),
     ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),

@@ -23,7 +23,7 @@ internal static class SessionsMeasurement
         var keys = Enumerable.Range(0, settings.Sessions).Select(Key).ToArray();
 
         var groups = settings.Configurations.Select(c => (c.Workload, c.PayloadSize)).Distinct().ToList();
-        var sets = groups.ToDictionary(g => g, g => new Contenders(servers, Tag(g.Workload, g.PayloadSize)));
+        var sets = groups.ToDictionary(g => g, g => new Contenders(servers, Tag(g.Workload, g.PayloadSize), include: settings.Include));
         try
         {
             foreach (var size in settings.Configurations.Select(c => c.PayloadSize).Distinct())
@@ -81,7 +81,11 @@ internal static class SessionsMeasurement
 
         var first = settings.Configurations[0].PayloadSize;
         var names = sets[(Workload.ReadOnly, first)].All.Select(c => c.Name).ToList();
-        await AccountAsync(report, names, servers, keys, SessionPayloads.Create(first), first);
+        if (settings.Account)
+        {
+            await AccountAsync(report, names, servers, keys, SessionPayloads.Create(first), first);
+        }
+
         report.Ceilings.AddRange(await Ceilings.MeasureAsync(servers, Tag(Workload.ReadOnly, first), Tag(Workload.Modifying, first), settings.Sessions, settings.Concurrencies));
         return report;
     }

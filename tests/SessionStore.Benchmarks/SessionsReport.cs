@@ -2,7 +2,9 @@ using HdrHistogram;
 
 namespace SessionStore.Benchmarks;
 
-internal sealed record BenchmarkSettings(int Sessions, IReadOnlyList<(Workload Workload, int Concurrency, int PayloadSize)> Configurations, int[] Concurrencies, TimeSpan Duration, int Rounds);
+/// <param name="Include">Which contenders run (null: all); a focused run names a few.</param>
+/// <param name="Account">Whether the accounting pass (statements, rows and WAL per request) runs.</param>
+internal sealed record BenchmarkSettings(int Sessions, IReadOnlyList<(Workload Workload, int Concurrency, int PayloadSize)> Configurations, int[] Concurrencies, TimeSpan Duration, int Rounds, Func<string, bool>? Include = null, bool Account = true);
 
 internal sealed record RunKey(string Contender, Workload Workload, int Concurrency, int PayloadSize);
 

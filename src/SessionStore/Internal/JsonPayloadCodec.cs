@@ -132,7 +132,8 @@ internal static class JsonPayloadCodec
             if (reader.ValueTextEquals(IdProperty))
             {
                 ReadExpected(ref reader, JsonTokenType.String);
-                if (!Guid.TryParse(reader.GetString(), out var guid) || !guid.TryWriteBytes(id))
+                // The encoder writes the 'D' format, parsed without a string; any other form goes the slow way.
+                if (!(TryParseGuid(reader.ValueSpan, reader.ValueIsEscaped, out var guid) || Guid.TryParse(reader.GetString(), out guid)) || !guid.TryWriteBytes(id))
                 {
                     throw new FormatException("The stored session id is not a GUID.");
                 }
@@ -196,6 +197,12 @@ internal static class JsonPayloadCodec
                     throw new FormatException("A stored session value is neither text nor base64.");
             }
         }
+    }
+
+    private static bool TryParseGuid(ReadOnlySpan<byte> utf8, bool escaped, out Guid guid)
+    {
+        guid = default;
+        return !escaped && Utf8Parser.TryParse(utf8, out guid, out var consumed) && consumed == utf8.Length;
     }
 
     /// <summary>A session payload whose keys can all be JSON property names and are unique.</summary>
@@ -275,10 +282,10 @@ internal static class JsonPayloadCodec
     private static bool IsJsonSafeText(ReadOnlySpan<byte> utf8) =>
         utf8.IndexOfAnyExcept(ReadableBytes) < 0 && Utf8.IsValid(utf8);
 
-    /// <summary>Adds a failure when the JSONB format is asked to take values larger than it can.</summary>
-    public static void ValidateMaximumValueSize(ICollection<string> failures, Postgres.PostgresPayloadFormat format, int maximumValueSize)
+    /// <summary>Adds a failure when the codec is asked to take values larger than it can.</summary>
+    public static void ValidateMaximumValueSize(ICollection<string> failures, int maximumValueSize)
     {
-        if (format == Postgres.PostgresPayloadFormat.Jsonb && maximumValueSize > MaximumPayloadSize)
+        if (maximumValueSize > MaximumPayloadSize)
         {
             failures.Add(
                 $"MaximumValueSize is {maximumValueSize}; with PayloadFormat Jsonb it must be at most {MaximumPayloadSize} bytes " +

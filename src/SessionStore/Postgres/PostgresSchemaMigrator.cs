@@ -82,7 +82,7 @@ public sealed class PostgresSchemaMigrator
             ["partitioning"] = _sql.Partitioning,
             ["last_cleanup"] = _sql.LastCleanup,
             ["instances"] = Fleet.Internal.FleetTable.QualifiedName(_sql),
-            ["payload_type"] = payloadFormat.ColumnType(),
+            ["payload_type"] = PostgresPayloadColumn.For(payloadFormat).ColumnType,
         };
     }
 

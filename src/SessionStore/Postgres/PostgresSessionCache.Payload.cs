@@ -1,43 +1,35 @@
-using System.Buffers;
 using Npgsql;
 using SessionStore.Internal;
 
 namespace SessionStore.Postgres;
 
 /// <summary>
-/// The one place a <c>sess</c> column is turned back into a value, shared by the cache's reads and the migration
-/// tools (backfill, verify, sync), so that every reader follows the configured <see cref="PostgresPayloadFormat"/>.
+/// The one place a <c>sess</c> column read by a statement is turned back into a value, shared by the cache's reads
+/// and the migration tools (backfill, verify, sync), so that every reader follows the configured
+/// <see cref="PostgresPayloadFormat"/> (whose details live in <see cref="Internal.PostgresPayloadColumn"/>).
 /// </summary>
 public sealed partial class PostgresSessionCache
 {
     /// <summary>Fails when the column at <paramref name="ordinal"/> is not of the configured payload format's type.</summary>
     internal void ThrowIfPayloadTypeDiffers(NpgsqlDataReader reader, int ordinal)
     {
-        if (reader.GetDataTypeName(ordinal) != _payloadType)
+        if (!_payload.Matches(reader, ordinal))
         {
             throw PayloadFormatMismatch(innerException: null);
         }
     }
 
-    /// <summary>The value a stored <c>sess</c> holds; null (and a warning naming the key's hash) when it cannot be decoded.</summary>
-    internal byte[]? DecodePayload(string key, byte[] stored)
+    /// <summary>The value the <c>sess</c> column at <paramref name="ordinal"/> holds; null (and a warning naming the key's hash) when it cannot be decoded.</summary>
+    internal byte[]? ReadPayload(string key, NpgsqlDataReader reader, int ordinal)
     {
-        if (_options.PayloadFormat == PostgresPayloadFormat.Bytea)
-        {
-            return stored;
-        }
-
-        var payload = new ArrayBufferWriter<byte>(stored.Length + 64);
         try
         {
-            JsonPayloadCodec.Decode(stored, payload);
+            return _payload.Read(reader, ordinal);
         }
         catch (FormatException e)
         {
             LogUndecodableRow(KeyHash.Of(key), e);
             return null;
         }
-
-        return payload.WrittenSpan.ToArray();
     }
 }

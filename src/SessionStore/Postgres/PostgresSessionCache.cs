@@ -12,8 +12,8 @@ namespace SessionStore.Postgres;
 
 /// <summary>
 /// An <see cref="IDistributedCache"/> on PostgreSQL, shaped for ASP.NET Core sessions: a read is one
-/// statement that also extends a sliding expiry when due, the <c>Refresh</c> that follows it is answered
-/// without I/O, and values are stored as readable JSONB.
+/// primary-key select, followed by a touch only when the sliding expiry is due to move, the <c>Refresh</c> that
+/// follows it is answered without I/O, and values are stored as readable JSONB.
 /// </summary>
 public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDisposable
 {
@@ -35,9 +35,10 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private readonly RecentReads _recentReads;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly string _payloadType;
+    private readonly PostgresPayloadColumn _payload;
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private readonly ClockSkewCheck _clockSkew;
+    private readonly Func<string, bool, CancellationToken, ValueTask<StoredEntry?>> _readAndTouch;
     private volatile bool _schemaReady;
 
     /// <summary>Creates a cache from its options.</summary>
@@ -68,9 +69,10 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _migrator = new PostgresSchemaMigrator(_dataSource, _options);
         _userIdKey = _options.UserIdSessionKeyUtf8;
         _recentReads = new RecentReads(timeProvider, _options.TouchThreshold);
-        _payloadType = _options.PayloadFormat.ColumnType();
+        _payload = PostgresPayloadColumn.For(_options.PayloadFormat);
         _schemaReady = !_options.CreateTableIfMissing;
         _clockSkew = new ClockSkewCheck(_dataSource, timeProvider, logger);
+        _readAndTouch = ReadAndTouchAsync;
     }
 
     /// <inheritdoc />
@@ -152,7 +154,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             throw TableMissing(innerException: null);
         }
 
-        if (payloadType != _payloadType)
+        if (payloadType != _payload.ColumnType)
         {
             throw PayloadFormatMismatch(innerException: null);
         }
@@ -220,32 +222,60 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
-
-        var (stored, expiry, version) = await ExecuteAsync<(byte[]? Stored, ExpiryState Expiry, long Version)>("get", async (a, t) =>
+        var entry = await ExecuteAsync("get", key, _readAndTouch, async, token).ConfigureAwait(false);
+        if (entry is not null)
         {
-            using var command = await CreateCommandAsync(_sql.Get, a, t).ConfigureAwait(false);
+            _recentReads.Record(key, entry.Expiry);
+        }
+
+        return entry;
+    }
+
+    /// <summary>
+    /// A primary-key select, then, only when the read shows the sliding expiry due to move by more than
+    /// <see cref="SessionCacheProviderOptions.TouchThreshold"/> of its window, the touch. Most reads of a busy
+    /// session are not due, and a plain select is much cheaper for the server than an update that finds nothing
+    /// to do. With a threshold of 0 every read is due, so the read and touch go as one statement instead.
+    /// </summary>
+    private async ValueTask<StoredEntry?> ReadAndTouchAsync(string key, bool async, CancellationToken token)
+    {
+        var touchEveryRead = _options.TouchThreshold == 0;
+        byte[]? value;
+        ExpiryState expiry;
+        long version;
+        using (var command = await CreateCommandAsync(touchEveryRead ? _sql.GetAndTouch : _sql.Get, async, token).ConfigureAwait(false))
+        {
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = _options.TouchThreshold });
-            using var reader = a ? await command.ExecuteReaderAsync(t).ConfigureAwait(false) : command.ExecuteReader();
-            if (!(a ? await reader.ReadAsync(t).ConfigureAwait(false) : reader.Read()))
+            if (touchEveryRead)
             {
-                return (null, default, 0);
+                command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = 0 });
+            }
+
+            using var reader = async ? await command.ExecuteReaderAsync(token).ConfigureAwait(false) : command.ExecuteReader();
+            if (!(async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()))
+            {
+                return null;
             }
 
             ThrowIfPayloadTypeDiffers(reader, 0);
-            return (reader.GetFieldValue<byte[]>(0), new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)), reader.GetInt64(4));
-        }, async, token).ConfigureAwait(false);
-        if (stored is null)
+            value = ReadPayload(key, reader, 0);
+            expiry = new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3));
+            version = reader.GetInt64(4);
+        }
+
+        if (value is null)
         {
             return null;
         }
 
-        if (DecodePayload(key, stored) is not { } value)
+        // The same rule as the touch statement's own condition, on the intervals the server just computed, so no
+        // clocks are compared; the statement checks again, so a race with another touch only costs a no-op.
+        if (!touchEveryRead && !expiry.RefreshIsNoOp(TimeSpan.Zero, _options.TouchThreshold))
         {
-            return null;
+            _ = await ExecuteWriteAsync(_sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
+            expiry = expiry with { Remaining = expiry.ExtendedAt(TimeSpan.Zero) };
         }
 
-        _recentReads.Record(key, expiry);
         return new StoredEntry(value, expiry, version);
     }
 
@@ -268,6 +298,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
             await _clockSkew.CheckOnceAsync(a, t).ConfigureAwait(false);
             using var batch = await CreateBatchAsync(a, t).ConfigureAwait(false);
+            AddCommitMode(batch);
             AddSetCommands(batch, key, value, userId, expiration, condition, returning: null);
 
             // The write is the batch's last statement; it returns a row, the version written, only when it landed.
@@ -305,14 +336,14 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         };
         var set = new NpgsqlBatchCommand(sql + returning);
         set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        set.Parameters.Add(PayloadParameter(value));
+        set.Parameters.Add(_payload.Parameter(value));
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = DBNull.Value }); // absolute instants arrive as durations ($6): EntryExpiration's clock rule
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
         if (condition.IfValue is { } expected)
         {
-            set.Parameters.Add(PayloadParameter(expected));
+            set.Parameters.Add(_payload.Parameter(expected));
         }
         else if (condition.IfOlderThan is { } version)
         {
@@ -323,17 +354,17 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         return set;
     }
 
-    /// <summary>The <c>sess</c> value: the bytes themselves, or their JSON.</summary>
-    private NpgsqlParameter<ReadOnlyMemory<byte>> PayloadParameter(ReadOnlyMemory<byte> value)
+    /// <summary>
+    /// With <see cref="PostgresSynchronousCommit.Off"/>, a batch's first statement turns synchronous commit off for
+    /// the batch's own implicit transaction (<c>set_config</c>'s <c>is_local</c>): the setting ends with the
+    /// batch, so the pooled connection goes back as it came and no other statement of the application is affected.
+    /// </summary>
+    private void AddCommitMode(NpgsqlBatch batch)
     {
-        if (_options.PayloadFormat == PostgresPayloadFormat.Bytea)
+        if (_options.SynchronousCommit == PostgresSynchronousCommit.Off)
         {
-            return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = value };
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.SynchronousCommitOff));
         }
-
-        var json = new ArrayBufferWriter<byte>(value.Length + 64);
-        JsonPayloadCodec.Encode(value.Span, json);
-        return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = json.WrittenMemory };
     }
 
     private async ValueTask RefreshCoreAsync(string key, bool async, CancellationToken token)
@@ -345,7 +376,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             return;
         }
 
-        await ExecuteNonQueryAsync("refresh", _sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
+        await ExecuteWriteAsync("refresh", _sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
     }
 
     private async ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
@@ -353,7 +384,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         _recentReads.Forget(key);
-        await ExecuteNonQueryAsync("remove", _sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);
+        await ExecuteWriteAsync("remove", _sql.Remove, key, touchThreshold: null, async, token).ConfigureAwait(false);
     }
 
     /// <summary>A command on the data source: it opens a pooled connection for the one statement and returns it after.</summary>
@@ -390,18 +421,25 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// </summary>
     private static int DriverTimeout(int configured, bool async) => async ? 0 : configured;
 
-    private ValueTask<int> ExecuteNonQueryAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
-        ExecuteAsync(operation, async (a, t) =>
-        {
-            using var command = await CreateCommandAsync(sql, a, t).ConfigureAwait(false);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-            if (touchThreshold is { } threshold)
-            {
-                command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = threshold });
-            }
+    private ValueTask<int> ExecuteWriteAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
+        ExecuteAsync(operation, (Cache: this, Sql: sql, Key: key, TouchThreshold: touchThreshold),
+            static (w, a, t) => w.Cache.ExecuteWriteAsync(w.Sql, w.Key, w.TouchThreshold, a, t), async, token);
 
-            return a ? await command.ExecuteNonQueryAsync(t).ConfigureAwait(false) : command.ExecuteNonQuery();
-        }, async, token);
+    /// <summary>One write statement on <paramref name="key"/> (a touch or a delete), in the configured commit mode; returns the rows it changed.</summary>
+    private async ValueTask<int> ExecuteWriteAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token)
+    {
+        using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
+        AddCommitMode(batch);
+        var write = new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } };
+        if (touchThreshold is { } threshold)
+        {
+            write.Parameters.Add(new NpgsqlParameter<double> { TypedValue = threshold });
+        }
+
+        batch.BatchCommands.Add(write);
+        _ = async ? await batch.ExecuteNonQueryAsync(token).ConfigureAwait(false) : batch.ExecuteNonQuery();
+        return write.RecordsAffected;
+    }
 
     /// <summary>
     /// Runs one statement (or batch) within <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's
@@ -412,17 +450,21 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// 60 s; the cache stops waiting instead, and the abandoned statement ends at the driver's command timeout.
     /// </summary>
     private ValueTask<T> ExecuteAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token) =>
-        async
-            ? StoreDeadline.RunAsync(StoreName, operation, _sql.DisplayName, _options.OperationTimeout, _ => ExecuteCoreAsync(operation, statement, async: true, CancellationToken.None), token)
-            : StoreDeadline.RunSynchronously(StoreName, operation, _sql.DisplayName, (cache: this, operation, statement, token), static s => s.cache.ExecuteCoreAsync(s.operation, s.statement, async: false, s.token));
+        ExecuteAsync(operation, statement, static (s, a, t) => s(a, t), async, token);
 
-    private async ValueTask<T> ExecuteCoreAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token)
+    /// <summary>As above, with the statement's state passed rather than captured, so a hot path allocates no closure for it.</summary>
+    private ValueTask<T> ExecuteAsync<TState, T>(string operation, TState state, Func<TState, bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token) =>
+        async
+            ? StoreDeadline.RunAsync(StoreName, operation, _sql.DisplayName, _options.OperationTimeout, _ => ExecuteCoreAsync(operation, state, statement, async: true, CancellationToken.None), token)
+            : StoreDeadline.RunSynchronously(StoreName, operation, _sql.DisplayName, (cache: this, operation, state, statement, token), static s => s.cache.ExecuteCoreAsync(s.operation, s.state, s.statement, async: false, s.token));
+
+    private async ValueTask<T> ExecuteCoreAsync<TState, T>(string operation, TState state, Func<TState, bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await statement(async, token).ConfigureAwait(false);
+                return await statement(state, async, token).ConfigureAwait(false);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
             {
@@ -452,7 +494,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         innerException);
 
     private InvalidOperationException PayloadFormatMismatch(Exception? innerException) => new(
-        $"The sess column of {_sql.Table} is not {_payloadType}: the table was created with the other payload format. " +
+        $"The sess column of {_sql.Table} is not {_payload.ColumnType}: the table was created with the other payload format. " +
         $"Set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.PayloadFormat)} to match the table.",
         innerException);
 

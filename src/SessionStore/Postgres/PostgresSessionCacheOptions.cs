@@ -73,6 +73,17 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
     public PostgresPartitioningOptions? Partitioning { get; set; }
 
+    /// <summary>
+    /// Whether the session's own writes (Set, the sliding touch of a Get or Refresh, Remove) wait for their WAL to
+    /// reach disk. <see cref="PostgresSynchronousCommit.Off"/> sets <c>synchronous_commit = off</c> for those
+    /// statements only, never for the application's other statements on the same database or pool: a server crash
+    /// (not an application crash) may then lose the writes of the last 3 × <c>wal_writer_delay</c> (about 600 ms by
+    /// default), never corrupt the table. See docs/postgres.md, "Durability".
+    /// </summary>
+    /// <value>Default <see cref="PostgresSynchronousCommit.ServerSetting"/>: the server's (or connection's) own setting.</value>
+    /// <remarks>Start-up only: read when the cache is built; a reloaded value applies after a restart.</remarks>
+    public PostgresSynchronousCommit SynchronousCommit { get; set; } = PostgresSynchronousCommit.ServerSetting;
+
     PostgresSessionCacheOptions IOptions<PostgresSessionCacheOptions>.Value => this;
 
     /// <inheritdoc />
@@ -80,10 +91,20 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     {
         var failures = new List<string>();
         ValidateShared(failures);
-        JsonPayloadCodec.ValidateMaximumValueSize(failures, PayloadFormat, MaximumValueSize);
+        PostgresPayloadColumn.For(PayloadFormat).ValidateMaximumValueSize(failures, MaximumValueSize);
         if (DataSource is null && string.IsNullOrWhiteSpace(ConnectionString))
         {
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
+        }
+
+        if (!Enum.IsDefined(SynchronousCommit))
+        {
+            failures.Add($"{nameof(SynchronousCommit)} is {(int)SynchronousCommit}; allowed: {string.Join(", ", Enum.GetNames<PostgresSynchronousCommit>())}.");
+        }
+
+        if (!Enum.IsDefined(PayloadFormat))
+        {
+            failures.Add($"{nameof(PayloadFormat)} is {(int)PayloadFormat}; allowed: {string.Join(", ", Enum.GetNames<PostgresPayloadFormat>())}.");
         }
 
         Add(failures, PostgresIdentifier.SchemaProblem(nameof(SchemaName), SchemaName));

@@ -56,7 +56,7 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
                 // Decoded by the cache itself, so jsonb and bytea tables read alike and no second codec drifts.
                 cache.ThrowIfPayloadTypeDiffers(reader, 1);
                 var key = reader.GetString(0);
-                if (cache.DecodePayload(key, reader.GetFieldValue<byte[]>(1)) is not { } value)
+                if (cache.ReadPayload(key, reader, 1) is not { } value)
                 {
                     continue;
                 }

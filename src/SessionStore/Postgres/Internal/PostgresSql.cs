@@ -6,6 +6,9 @@ internal sealed class PostgresSql
     /// <summary>The origin buckets are aligned to; any fixed instant works, it only has to be the same everywhere.</summary>
     public const string BucketOrigin = "timestamptz '2000-01-01 00:00:00+00'";
 
+    /// <summary>Turns synchronous commit off until the end of the current (implicit) transaction only.</summary>
+    public const string SynchronousCommitOff = "SELECT set_config('synchronous_commit', 'off', true)";
+
     // An expiry is extended only when it would move by more than the threshold fraction of the window ($2).
     private const string TouchWhere = """
         sid = $1 AND expire > now() AND sliding_expiration IS NOT NULL
@@ -56,9 +59,13 @@ internal sealed class PostgresSql
               """
             : $"UPDATE {Table} SET expire = {TouchedExpire}, updated_at = now() WHERE {TouchWhere}";
 
-        // One statement: a lazy sliding touch when due, else a plain read; an expired row is never returned.
-        // LIMIT 1 lets a partitioned read stop at the first partition holding the key.
-        Get = $"""
+        // A primary-key read; the cache sends the touch (Refresh) after it only when the read shows it due.
+        // LIMIT 1 lets a partitioned read stop at the first partition holding the key. An expired row is never returned.
+        Get = $"SELECT sess, {ExpiryColumns}, ver FROM {Table} WHERE sid = $1 AND expire > now(){(partitioned ? " LIMIT 1" : "")}";
+
+        // One statement: the touch when due ($2 the threshold), else a plain read. For a threshold of 0, where
+        // every read touches, this saves the second round trip.
+        GetAndTouch = $"""
             WITH touched AS (
                 {touch}
                 RETURNING sess, {ExpiryColumns}, ver
@@ -186,6 +193,8 @@ internal sealed class PostgresSql
     public string RecordCleanup { get; }
 
     public string Get { get; }
+
+    public string GetAndTouch { get; }
 
     public string Refresh { get; }
 

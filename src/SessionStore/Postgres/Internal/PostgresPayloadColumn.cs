@@ -1,0 +1,97 @@
+using System.Buffers;
+using Npgsql;
+using NpgsqlTypes;
+using SessionStore.Internal;
+
+namespace SessionStore.Postgres.Internal;
+
+/// <summary>
+/// Everything that depends on how the <c>sess</c> column holds a value (<see cref="PostgresPayloadFormat"/>): the
+/// column's type as the schema scripts create it and the catalog reports it, the parameter a write sends, the
+/// size limit, and how a read turns the column back into the value. The cache, the migrator and the migration
+/// tools all go through here, so that no second copy of this knowledge can drift.
+/// </summary>
+internal sealed class PostgresPayloadColumn
+{
+    public static readonly PostgresPayloadColumn Jsonb = new(PostgresPayloadFormat.Jsonb, "jsonb", NpgsqlDbType.Jsonb);
+
+    public static readonly PostgresPayloadColumn Bytea = new(PostgresPayloadFormat.Bytea, "bytea", NpgsqlDbType.Bytea);
+
+    // jsonb's binary send format is this version byte, then the JSON text.
+    private const byte JsonbBinaryVersion = 1;
+
+    private readonly NpgsqlDbType _parameterType;
+
+    private PostgresPayloadColumn(PostgresPayloadFormat format, string columnType, NpgsqlDbType parameterType)
+    {
+        Format = format;
+        ColumnType = columnType;
+        _parameterType = parameterType;
+    }
+
+    public PostgresPayloadFormat Format { get; }
+
+    /// <summary>The type of the <c>sess</c> column, as the schema scripts write it and <c>format_type</c> reports it.</summary>
+    public string ColumnType { get; }
+
+    public static PostgresPayloadColumn For(PostgresPayloadFormat format) => format == PostgresPayloadFormat.Bytea ? Bytea : Jsonb;
+
+    /// <summary>Adds a failure when this format is asked to take values larger than it can hold.</summary>
+    public void ValidateMaximumValueSize(ICollection<string> failures, int maximumValueSize)
+    {
+        if (Format == PostgresPayloadFormat.Jsonb)
+        {
+            JsonPayloadCodec.ValidateMaximumValueSize(failures, maximumValueSize);
+        }
+    }
+
+    /// <summary>The <c>sess</c> value of a write: the bytes themselves, or their JSON.</summary>
+    public NpgsqlParameter<ReadOnlyMemory<byte>> Parameter(ReadOnlyMemory<byte> value)
+    {
+        if (Format == PostgresPayloadFormat.Jsonb)
+        {
+            var json = new ArrayBufferWriter<byte>(value.Length + 64);
+            JsonPayloadCodec.Encode(value.Span, json);
+            value = json.WrittenMemory;
+        }
+
+        return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = _parameterType, TypedValue = value };
+    }
+
+    /// <summary>Whether the column at <paramref name="ordinal"/> is of this format's type.</summary>
+    public bool Matches(NpgsqlDataReader reader, int ordinal) => reader.GetDataTypeName(ordinal) == ColumnType;
+
+    /// <summary>
+    /// The value the column at <paramref name="ordinal"/> holds. A jsonb column is read as its raw binary form into
+    /// a pooled buffer and decoded into another, so that the only array allocated is the value returned.
+    /// </summary>
+    /// <exception cref="FormatException">The stored JSON is not in the codec's format.</exception>
+    public byte[] Read(NpgsqlDataReader reader, int ordinal)
+    {
+        if (Format == PostgresPayloadFormat.Bytea)
+        {
+            return reader.GetFieldValue<byte[]>(ordinal);
+        }
+
+        // Not a sequential reader: the row is already in memory, so reading the stream synchronously never waits.
+        using var stream = reader.GetStream(ordinal);
+        var length = checked((int)stream.Length);
+        var raw = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            stream.ReadExactly(raw, 0, length);
+            if (length == 0 || raw[0] != JsonbBinaryVersion)
+            {
+                throw new FormatException($"The stored jsonb is in binary format version {(length == 0 ? "(none)" : raw[0])}; this version of the cache reads version {JsonbBinaryVersion}.");
+            }
+
+            using var payload = new PooledBufferWriter(length);
+            JsonPayloadCodec.Decode(raw.AsSpan(1, length - 1), payload);
+            return payload.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+}

@@ -70,6 +70,10 @@ internal static partial class HttpMeasurement
             foreach (var count in connections)
             {
                 Console.Write($"\rhttp {name,-32} c={count}   ");
+
+                // Unmeasured first: a cold pool opens its connections on the request path (each a PostgreSQL backend
+                // started), which is start-up cost, not the steady state; the runtime figures show what remains.
+                await WrkAsync(url, cookie, count, TimeSpan.FromSeconds(2));
                 using var sampler = new RuntimeSampler(connectionsOpened);
                 var output = await WrkAsync(url, cookie, count, duration);
                 var diagnostics = sampler.Stop();

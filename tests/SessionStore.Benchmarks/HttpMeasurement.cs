@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SessionStore.LocalServers;
+using SessionStore.Redis;
 
 namespace SessionStore.Benchmarks;
 
@@ -16,7 +17,26 @@ namespace SessionStore.Benchmarks;
 /// </summary>
 internal static partial class HttpMeasurement
 {
-    public static async Task<List<(string Store, int Connections, double RequestsPerSecond, string P50, string P99)>> RunAsync(int[] connections, TimeSpan duration)
+    public static async Task<List<(string Store, int Connections, double RequestsPerSecond, string P50, string P99)>> RunAsync(int[] connections, TimeSpan duration) =>
+        [.. (await MeasureAsync(connections, duration)).Select(r => (r.Store, r.Connections, r.RequestsPerSecond, r.P50, r.P99))];
+
+    /// <summary>The <c>http</c> command: the same runs, each with what the process did meanwhile (GC, thread pool, connections opened).</summary>
+    public static async Task PrintAsync(int[] connections, TimeSpan duration)
+    {
+        var load = File.Exists("/proc/loadavg") ? string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+        var results = await MeasureAsync(connections, duration);
+        Console.WriteLine($"GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {Environment.ProcessorCount} processors; load average at start {load}");
+        Console.WriteLine("| store | connections | requests/s | p50 | p99 | GCs (gen0/1/2) | GC pause | thread pool threads (max) | queued work items (max) | lock contentions | Npgsql connections opened |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            var d = r.Diagnostics;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Store} | {r.Connections} | {r.RequestsPerSecond:N0} | {r.P50} | {r.P99} | {d.Gen0}/{d.Gen1}/{d.Gen2} | {d.GcPause.TotalMilliseconds:0} ms | {d.MaxThreads} | {d.MaxQueued} | {d.LockContentions} | {d.ConnectionsOpened} |"));
+        }
+    }
+
+    private static async Task<List<HttpRun>> MeasureAsync(int[] connections, TimeSpan duration)
     {
         if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(directory => File.Exists(Path.Combine(directory, "wrk"))))
         {
@@ -28,10 +48,19 @@ internal static partial class HttpMeasurement
         var stores = new (string Name, Action<IServiceCollection> Register)[]
         {
             ("SessionStore PostgreSQL", s => s.AddPostgresSessionCache(o => { o.ConnectionString = postgres.ConnectionString; o.CreateTableIfMissing = true; })),
+            ("SessionStore PostgreSQL, bytea", s => s.AddPostgresSessionCache(o =>
+            {
+                o.ConnectionString = postgres.ConnectionString;
+                o.CreateTableIfMissing = true;
+                o.TableName = "sessions_bytea";
+                o.PayloadFormat = Postgres.PostgresPayloadFormat.Bytea;
+            })),
+            ("SessionStore Redis", s => s.AddRedisSessionCache(o => o.Configuration = redis.Configuration)),
             (Contenders.RedisCacheName, s => s.AddStackExchangeRedisCache(o => o.Configuration = redis.Configuration)),
         };
 
-        var results = new List<(string, int, double, string, string)>();
+        var results = new List<HttpRun>();
+        using var connectionsOpened = new NpgsqlConnectionCounter();
         foreach (var (name, register) in stores)
         {
             await using var app = await StartAppAsync(register);
@@ -40,16 +69,22 @@ internal static partial class HttpMeasurement
             var cookie = (await client.GetAsync(new Uri(url + "/sign-in"))).Headers.GetValues("Set-Cookie").Single().Split(';')[0];
             foreach (var count in connections)
             {
-                Console.Write($"\rhttp {name,-25} c={count}   ");
+                Console.Write($"\rhttp {name,-32} c={count}   ");
+
+                // Unmeasured first: a cold pool opens its connections on the request path (each a PostgreSQL backend
+                // started), which is start-up cost, not the steady state; the runtime figures show what remains.
+                await WrkAsync(url, cookie, count, TimeSpan.FromSeconds(2));
+                using var sampler = new RuntimeSampler(connectionsOpened);
                 var output = await WrkAsync(url, cookie, count, duration);
+                var diagnostics = sampler.Stop();
                 if (!RequestsPerSecond().IsMatch(output) || output.Contains("Non-2xx", StringComparison.Ordinal) || output.Contains("Socket errors", StringComparison.Ordinal))
                 {
                     Console.Error.WriteLine($"wrk against {name}:\n{output}");
                 }
 
-                results.Add((name, count,
+                results.Add(new HttpRun(name, count,
                     double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
-                    Percentile(output, "50%"), Percentile(output, "99%")));
+                    Percentile(output, "50%"), Percentile(output, "99%"), diagnostics));
             }
         }
 

@@ -14,6 +14,8 @@ var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.O
     ["focus"] = options => FocusedMeasurement.RunAsync(Option(options, "--sessions", 10_000), TimeSpan.FromSeconds(Option(options, "--seconds", 3)), Option(options, "--rounds", 3)),
     ["allocations"] = _ => AllocationsAsync(),
     ["garnet"] = options => GarnetMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 5)), Option(options, "--rounds", 3)),
+    ["dual"] = options => DualPhaseMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 3)), Option(options, "--rounds", 3)),
+    ["http"] = options => HttpMeasurement.PrintAsync([Option(options, "--concurrency", 16), 64], TimeSpan.FromSeconds(Option(options, "--seconds", 5))),
     ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),
 };
 

@@ -38,6 +38,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     private readonly BackgroundComparison _comparison;
     private readonly CatchUp _catchUp;
     private readonly Revocation _revocation;
+    private readonly SecondaryTouches _touches;
     private readonly TimeProvider _time;
     private int _disposed;
 
@@ -54,6 +55,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         // is judged on its own (PhaseResolver), so a bad timeout never holds back a valid phase switch or vice versa.
         _options = new LastValidOptionsMonitor<SessionStoreOptions>(options, o => o.TuningFailures(), SessionStoreOptions.SectionName, logger);
         _time = time;
+        _touches = new SecondaryTouches(time);
         Func<SessionStoreOptions> current = () => _options.CurrentValue;
         void KeptPrevious(StoreUnavailableException e) =>
             DualWriteLog.StoreUnavailable(logger, e.Message, StoreUnavailableException.SettingOf(e.Kind), e.InnerException!);
@@ -145,20 +147,25 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         SetVersionedAsync(key, value, options, async: true, token);
 
     /// <inheritdoc />
-    public void Refresh(string key) =>
-        WriteAsync(key, "refresh", (store, async, token) => async ? new ValueTask(store.RefreshAsync(key, token)) : Sync(() => store.Refresh(key)), async: false, CancellationToken.None).GetAwaiter().GetResult();
+    /// <remarks>
+    /// In a dual phase a refresh right after a read of the same key (the session middleware's read-only request)
+    /// reaches no store when the read showed the touch not due; otherwise the primary is refreshed and the
+    /// secondary touched after it (see <see cref="SecondaryTouches"/>).
+    /// </remarks>
+    public void Refresh(string key) => RefreshCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
+    /// <remarks>As <see cref="Refresh"/>.</remarks>
     public async Task RefreshAsync(string key, CancellationToken token = default) =>
-        await WriteAsync(key, "refresh", (store, async, t) => async ? new ValueTask(store.RefreshAsync(key, t)) : Sync(() => store.Refresh(key)), async: true, token).ConfigureAwait(false);
+        await RefreshCoreAsync(key, async: true, token).ConfigureAwait(false);
 
     /// <inheritdoc />
     public void Remove(string key) =>
-        WriteAsync(key, "remove", (store, async, token) => async ? new ValueTask(store.RemoveAsync(key, token)) : Sync(() => store.Remove(key)), async: false, CancellationToken.None).GetAwaiter().GetResult();
+        RemoveCoreAsync(key, "remove", (store, async, token) => async ? new ValueTask(store.RemoveAsync(key, token)) : Sync(() => store.Remove(key)), async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
-        await WriteAsync(key, "remove", (store, async, t) => async ? new ValueTask(store.RemoveAsync(key, t)) : Sync(() => store.Remove(key)), async: true, token).ConfigureAwait(false);
+        await RemoveCoreAsync(key, "remove", (store, async, t) => async ? new ValueTask(store.RemoveAsync(key, t)) : Sync(() => store.Remove(key)), async: true, token).ConfigureAwait(false);
 
     /// <inheritdoc />
     /// <remarks>
@@ -218,6 +225,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         var route = _phase.Current();
+        var sentAt = _time.GetTimestamp();
         StoredEntry? entry;
         try
         {
@@ -247,8 +255,44 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         }
 
         _comparison.MaybeSchedule(route, key);
+        var threshold = TouchThreshold(route.PrimaryKind);
+        if (SecondaryTouches.PrimaryMayHaveTouched(entry.Expiry, threshold))
+        {
+            // Rare (once per touch threshold of a session's window): the one read-only case that costs the secondary a round trip.
+            await Blocking(_secondaryWriter.WriteAsync(route, key, "refresh", (s, t) => s.TouchAsync(key, t), token), async).ConfigureAwait(false);
+        }
+
+        _touches.Record(key, route.PrimaryKind, sentAt, entry.Expiry);
         return entry;
     }
+
+    private ValueTask RefreshCoreAsync(string key, bool async, CancellationToken token)
+    {
+        CacheArguments.ValidateKey(key);
+        var route = _phase.Current();
+        if (route.Secondary is not null && _touches.RefreshIsNoOp(key, route.PrimaryKind, TouchThreshold(route.PrimaryKind)))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        // The secondary is touched without its own threshold: a touch the primary just made must land there too.
+        return WriteAsync(
+            key,
+            "refresh",
+            (store, a, t) => a ? new ValueTask(store.RefreshAsync(key, t)) : Sync(() => store.Refresh(key)),
+            async,
+            token,
+            (store, t) => store.TouchAsync(key, t));
+    }
+
+    private ValueTask RemoveCoreAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> remove, bool async, CancellationToken token)
+    {
+        _touches.Forget(key);
+        return WriteAsync(key, operation, remove, async, token);
+    }
+
+    private double TouchThreshold(StoreKind kind) =>
+        kind == StoreKind.Postgres ? _options.CurrentValue.Postgres.TouchThreshold : _options.CurrentValue.Redis.TouchThreshold;
 
     /// <summary>
     /// A set through <see cref="WriteAsync"/>: the primary's write returns the version it stored, and the secondary
@@ -266,10 +310,22 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         }, async, token);
     }
 
-    private ValueTask WriteAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token) =>
-        SessionStoreActivities.TraceOperationAsync(operation, (cache: this, key, operation, write, async, token), static s => s.cache.Phase, static s => s.cache.WriteUntracedAsync(s.key, s.operation, s.write, s.async, s.token), token);
+    private ValueTask WriteAsync(
+        string key,
+        string operation,
+        Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write,
+        bool async,
+        CancellationToken token,
+        Func<ISessionCacheProvider, CancellationToken, ValueTask>? secondaryWrite = null) =>
+        SessionStoreActivities.TraceOperationAsync(operation, (cache: this, key, operation, write, async, token, secondaryWrite), static s => s.cache.Phase, static s => s.cache.WriteUntracedAsync(s.key, s.operation, s.write, s.async, s.token, s.secondaryWrite), token);
 
-    private async ValueTask WriteUntracedAsync(string key, string operation, Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write, bool async, CancellationToken token)
+    private async ValueTask WriteUntracedAsync(
+        string key,
+        string operation,
+        Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write,
+        bool async,
+        CancellationToken token,
+        Func<ISessionCacheProvider, CancellationToken, ValueTask>? secondaryWrite)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
@@ -292,16 +348,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
         // The secondary is written after the primary, never before: a background comparison that finds the
         // secondary ahead of the primary can then only be looking at a write still on its way, and leaves it be.
-        var secondaryWrite = _secondaryWriter.WriteAsync(route, key, operation, (s, t) => write(s, true, t), token);
-        if (async)
-        {
-            await secondaryWrite.ConfigureAwait(false);
-        }
-        else
-        {
-            // Safe to block: the secondary's continuations never need the caller's context, and it is bounded in time.
-            secondaryWrite.GetAwaiter().GetResult();
-        }
+        await Blocking(_secondaryWriter.WriteAsync(route, key, operation, secondaryWrite ?? ((s, t) => write(s, true, t)), token), async).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -310,6 +357,17 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     /// </summary>
     private static ValueTask<T> Blocking<T>(ValueTask<T> pending, bool async) =>
         async || pending.IsCompleted ? pending : new ValueTask<T>(pending.AsTask().GetAwaiter().GetResult());
+
+    /// <summary>As <see cref="Blocking{T}(ValueTask{T}, bool)"/>: safe to block, the secondary's continuations never need the caller's context.</summary>
+    private static ValueTask Blocking(Task pending, bool async)
+    {
+        if (!async)
+        {
+            pending.GetAwaiter().GetResult();
+        }
+
+        return new ValueTask(pending);
+    }
 
     private static ValueTask Sync(Action action)
     {

@@ -21,6 +21,13 @@ internal interface ISessionCacheProvider : IBufferDistributedCache, IUserSession
     /// <returns>The version the store now holds for the entry (see <see cref="WriteCondition"/>); null when the condition refused the write.</returns>
     ValueTask<long?> SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token);
 
+    /// <summary>
+    /// Extends a sliding expiry to its full window (under its absolute cap) now, whenever that lengthens it: a
+    /// <c>Refresh</c> without the store's touch threshold. The dual-write cache sends it to the secondary after the
+    /// primary touched, so the secondary's copy never expires before the primary's.
+    /// </summary>
+    ValueTask TouchAsync(string key, CancellationToken token);
+
     /// <summary>One cheap round trip to the server, for health checks; throws when it cannot be reached.</summary>
     Task PingAsync(CancellationToken token);
 }

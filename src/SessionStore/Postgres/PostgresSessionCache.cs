@@ -132,6 +132,9 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
     ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync(key, async, token);
 
+    async ValueTask ISessionCacheProvider.TouchAsync(string key, CancellationToken token) =>
+        await ExecuteWriteAsync("refresh", _sql.Refresh, key, touchThreshold: 0, async: true, token).ConfigureAwait(false);
+
     ValueTask<long?> ISessionCacheProvider.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
         SetCoreAsync(key, value, options, condition, async, token);
 

@@ -134,6 +134,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
     ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
 
+    async ValueTask ISessionCacheProvider.TouchAsync(string key, CancellationToken token) =>
+        await BoundedAsync("refresh", t => ReadCoreAsync(key, wantData: false, async: true, t, touchThreshold: 0), token).ConfigureAwait(false);
+
     ValueTask<long?> ISessionCacheProvider.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
         SetCoreAsync(key, value, options, condition, async, token);
 
@@ -222,8 +225,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             : StoreDeadline.RunSynchronously(StoreName, wantData ? "get" : "refresh", _endpoints, (cache: this, key, wantData, token), static s => s.cache.ReadCoreAsync(s.key, s.wantData, async: false, s.token));
     }
 
-    private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool wantData, bool async, CancellationToken token)
+    private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool wantData, bool async, CancellationToken token, double? touchThreshold = null)
     {
+        var threshold = touchThreshold ?? _options.TouchThreshold;
         var database = await ConnectAsync(async, token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var nowTicks = _time.GetUtcNow().UtcTicks;
@@ -233,7 +237,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             {
                 try
                 {
-                    return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, _options.TouchThreshold, wantData ? 1 : 0], async).ConfigureAwait(false));
+                    return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, threshold, wantData ? 1 : 0], async).ConfigureAwait(false));
                 }
                 catch (Exception e) when (IsScriptingRefused(e))
                 {
@@ -241,7 +245,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 }
             }
 
-            return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, async).ConfigureAwait(false);
+            return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, threshold, async).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -278,7 +282,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     }
 
     /// <summary>The path for servers that refuse scripts: one read (MULTI/EXEC on the one key), then a second round trip only when a touch is due.</summary>
-    private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, bool async)
+    private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, double touchThreshold, bool async)
     {
         var read = database.CreateTransaction();
         var fieldsTask = read.HashGetAsync(entryKey, wantData ? RedisEntry.AllFieldsAndVersion : RedisEntry.MetadataFields);
@@ -293,7 +297,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
         var ttl = ttlTask.Result is { } remaining ? (long)remaining.TotalMilliseconds : -1;
         var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks(fields[0]), RedisEntry.ReadTicks(fields[1]), ttl, nowTicks);
-        if (RedisEntry.DueTouch(expiry, _options.TouchThreshold) is { } target)
+        if (RedisEntry.DueTouch(expiry, touchThreshold) is { } target)
         {
             var lifetime = TimeSpan.FromMilliseconds(target);
             _ = async

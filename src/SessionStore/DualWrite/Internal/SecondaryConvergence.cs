@@ -46,9 +46,16 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
             }
 
             // An entry with no time left is as good as gone; the target's copy expires on its own.
-            if (SessionComparison.Classify(sourceEntry, targetEntry, tolerance) is null || sourceEntry.Expiry.ToEntryOptions() is null)
+            if (sourceEntry.Expiry.ToEntryOptions() is null)
             {
                 return true;
+            }
+
+            if (SessionComparison.Classify(sourceEntry, targetEntry, tolerance) is null)
+            {
+                // The same session, its expiry within tolerance; but a missed touch must not leave the target's copy expiring first.
+                return !ExpiresFirst(targetEntry!, sourceEntry)
+                    || await calls.TryRunAsync(target, targetKind, "refresh", key, (s, t) => s.TouchAsync(key, t), token).ConfigureAwait(false);
             }
 
             if (await CopyAsync(key, sourceEntry, targetEntry, target, targetKind, token).ConfigureAwait(false))
@@ -59,6 +66,13 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
 
         return false;
     }
+
+    /// <summary>
+    /// Whether the target's sliding copy, read before the source's, has less time left than the source's: a touch
+    /// the target missed. (Read first, the target's remaining time is if anything the larger.)
+    /// </summary>
+    private static bool ExpiresFirst(StoredEntry target, StoredEntry source) =>
+        source.Expiry.Sliding is not null && target.Expiry.Remaining is { } t && source.Expiry.Remaining is { } s && t < s;
 
     /// <summary>Writes <paramref name="source"/> to the target if it still holds <paramref name="expected"/>; whether it did.</summary>
     public async ValueTask<bool> CopyAsync(string key, StoredEntry source, StoredEntry? expected, ISessionCacheProvider target, StoreKind targetKind, CancellationToken token)

@@ -33,6 +33,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     private IConnectionMultiplexer? _ownedConnection;
     private string _endpoints;
     private volatile bool _scriptingAvailable;
+    private long _lastTopologyRefresh = long.MinValue / 2;
 
     /// <summary>Creates a cache from its options.</summary>
     /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
@@ -573,9 +574,41 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 
     /// <summary>A timeout names the store, operation and bound; any other failure to reach the server names the endpoints.</summary>
-    private Exception Unreachable(string operation, Exception e) => e is RedisTimeoutException
-        ? new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _endpoints, e)
-        : new RedisSessionCacheException($"Redis {operation} failed on {_endpoints}: {e.Message}", e);
+    private Exception Unreachable(string operation, Exception e)
+    {
+        if (e is RedisConnectionException)
+        {
+            RefreshTopologySoon();
+        }
+
+        return e is RedisTimeoutException
+            ? new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _endpoints, e)
+            : new RedisSessionCacheException($"Redis {operation} failed on {_endpoints}: {e.Message}", e);
+    }
+
+    /// <summary>
+    /// Asks the multiplexer to read the topology again, at most once a second, after a node could not be reached. When a
+    /// cluster master dies, commands for its slots fail at once without reaching any server, so no MOVED ever tells
+    /// StackExchange.Redis that its replica took over; without this, requests could keep failing after the failover
+    /// until the client's own periodic check (a minute by default).
+    /// </summary>
+    private void RefreshTopologySoon()
+    {
+        if (_database is not { } database)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastTopologyRefresh);
+        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastTopologyRefresh, now, last) != last)
+        {
+            return;
+        }
+
+        _ = database.Multiplexer.ConfigureAsync().ContinueWith(
+            static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 
     private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
 

@@ -18,6 +18,9 @@ public static class SessionStoreEventIds
     /// <summary>The Redis server refuses scripts; the cache fell back to plain commands for good.</summary>
     public const int RedisScriptingUnavailable = 2001;
 
+    /// <summary>A Redis Cluster refused a command without running it while slots moved or a replica took over (MOVED, ASK, EXECABORT, TRYAGAIN, CLUSTERDOWN); it is retried within the operation timeout. Debug level.</summary>
+    public const int RedisRetriedWhileClusterChanges = 2300;
+
     /// <summary>A secondary-store operation failed or timed out; logged at <see cref="SessionStoreOptions.SecondaryFailureLogLevel"/>.</summary>
     public const int DualWriteSecondaryFailed = 3001;
 

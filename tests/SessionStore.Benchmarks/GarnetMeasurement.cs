@@ -9,8 +9,9 @@ namespace SessionStore.Benchmarks;
 
 /// <summary>
 /// Read-only session requests (Get, then Refresh) of RedisSessionCache and Microsoft's RedisCache on one Redis,
-/// on Garnet with <c>--lua</c> and on Garnet without it, all in memory only; rounds interleaved. Prints a table for
-/// docs/redis.md ("Running on Garnet").
+/// on a Redis Cluster (3 masters + 3 replicas), on Garnet with <c>--lua</c> and on Garnet without it, all in memory
+/// only; rounds interleaved. Prints a table, with the machine's load averages, for docs/redis.md ("Running on Redis
+/// Cluster and Garnet").
 /// </summary>
 internal static class GarnetMeasurement
 {
@@ -21,7 +22,12 @@ internal static class GarnetMeasurement
         await using var redis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("Redis is not installed: run scripts/install-servers.sh."));
         await using var garnet = await LocalGarnet.StartAsync(garnetBinary, lua: true);
         await using var garnetNoLua = await LocalGarnet.StartAsync(garnetBinary, lua: false);
-        var servers = new (string Name, string Configuration)[] { ("Redis", redis.Configuration), ("Garnet --lua", garnet.Configuration), ("Garnet, no Lua", garnetNoLua.Configuration) };
+        await using var cluster = await LocalRedisCluster.StartAsync(LocalRedisCluster.FindBinary()!);
+        var servers = new (string Name, string Configuration)[]
+        {
+            ("Redis", redis.Configuration), ("Redis Cluster 3+3", cluster.Configuration), ("Garnet --lua", garnet.Configuration), ("Garnet, no Lua", garnetNoLua.Configuration),
+        };
+        Console.WriteLine($"Load average before: {LoadAverage()}");
 
         var contenders = new List<(string Server, string Cache, IDistributedCache Instance)>();
         foreach (var (name, configuration) in servers)
@@ -53,6 +59,7 @@ internal static class GarnetMeasurement
         }
 
         Console.WriteLine();
+        Console.WriteLine($"Load average after: {LoadAverage()} ({Environment.ProcessorCount} cores)");
         Console.WriteLine($"Read-only requests (Get + Refresh), {concurrency} callers, {sessions:N0} sessions of {Size:N0} B, {duration.TotalSeconds:0} s × {rounds} rounds, median:");
         Console.WriteLine();
         Console.WriteLine("| server | Microsoft RedisCache | SessionStore Redis | ratio |");
@@ -69,6 +76,10 @@ internal static class GarnetMeasurement
             (instance as IDisposable)?.Dispose();
         }
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages as <c>uptime</c> shows them; the benchmark shares its machine.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     private static double Median(List<double> values)
     {

@@ -7,4 +7,8 @@ public sealed partial class RedisSessionCache
     [LoggerMessage(SessionStoreEventIds.RedisScriptingUnavailable, LogLevel.Warning,
         "The Redis server at {Endpoints} refuses scripts ({Reason}); reads now use plain commands, which cost a second round trip when a sliding expiry is extended.")]
     private partial void LogScriptingUnavailable(string endpoints, string reason);
+
+    [LoggerMessage(SessionStoreEventIds.RedisRetriedWhileClusterChanges, LogLevel.Debug,
+        "Redis {Operation} was refused while the cluster changed ({Reason}); retrying (attempt {Attempt} failed).")]
+    private partial void LogRetriedWhileClusterChanges(string operation, int attempt, string reason);
 }

@@ -33,6 +33,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     private IConnectionMultiplexer? _ownedConnection;
     private string _endpoints;
     private volatile bool _scriptingAvailable;
+    private long _lastTopologyRefresh = long.MinValue / 2;
 
     /// <summary>Creates a cache from its options.</summary>
     /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
@@ -230,27 +231,33 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         var threshold = touchThreshold ?? _options.TouchThreshold;
         var database = await ConnectAsync(async, token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
-        var nowTicks = _time.GetUtcNow().UtcTicks;
+        var operation = wantData ? "get" : "refresh";
         try
         {
-            if (_scriptingAvailable)
-            {
-                try
-                {
-                    return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, threshold, wantData ? 1 : 0], async).ConfigureAwait(false));
-                }
-                catch (Exception e) when (IsScriptingRefused(e))
-                {
-                    StopUsingScripts(e);
-                }
-            }
-
-            return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, threshold, async).ConfigureAwait(false);
+            return await RetryWhileClusterChangesAsync(operation, () => ReadOnceAsync(database, key, entryKey, wantData, threshold, async), async, token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
-            throw Unreachable(wantData ? "get" : "refresh", e);
+            throw Unreachable(operation, e);
         }
+    }
+
+    private async ValueTask<StoredEntry?> ReadOnceAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, double touchThreshold, bool async)
+    {
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        if (_scriptingAvailable)
+        {
+            try
+            {
+                return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, touchThreshold, wantData ? 1 : 0], async).ConfigureAwait(false));
+            }
+            catch (Exception e) when (IsScriptingRefused(e))
+            {
+                StopUsingScripts(e);
+            }
+        }
+
+        return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, touchThreshold, async).ConfigureAwait(false);
     }
 
     private static async ValueTask<RedisResult> EvaluateScriptAsync(IDatabase database, byte[] sha1, string lua, RedisKey entryKey, RedisValue[] arguments, bool async)
@@ -281,21 +288,36 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         return Found(key, wantData && fields.Length > 4 ? (byte[]?)fields[4] : null, expiry, RedisEntry.ReadVersion((RedisValue)fields[3]));
     }
 
-    /// <summary>The path for servers that refuse scripts: one read (MULTI/EXEC on the one key), then a second round trip only when a touch is due.</summary>
+    /// <summary>
+    /// The path for servers that refuse scripts: the fields and the TTL, pipelined in one round trip, then a second
+    /// round trip only when a touch is due. Not a MULTI: on a cluster, a transaction whose slot is moving is
+    /// discarded (EXECABORT) instead of redirected, and the two reads need no atomicity: a TTL read just after
+    /// another client's write only decides whether this read extends it.
+    /// </summary>
     private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, double touchThreshold, bool async)
     {
-        var read = database.CreateTransaction();
-        var fieldsTask = read.HashGetAsync(entryKey, wantData ? RedisEntry.AllFieldsAndVersion : RedisEntry.MetadataFields);
-        var ttlTask = read.KeyTimeToLiveAsync(entryKey);
-        _ = async ? await read.ExecuteAsync().ConfigureAwait(false) : read.Execute();
+        var fieldNames = wantData ? RedisEntry.AllFieldsAndVersion : RedisEntry.MetadataFields;
+        RedisValue[] fields;
+        TimeSpan? remaining;
+        if (async)
+        {
+            var fieldsTask = database.HashGetAsync(entryKey, fieldNames);
+            var ttlTask = database.KeyTimeToLiveAsync(entryKey);
+            fields = await fieldsTask.ConfigureAwait(false);
+            remaining = await ttlTask.ConfigureAwait(false);
+        }
+        else
+        {
+            fields = database.HashGet(entryKey, fieldNames);
+            remaining = database.KeyTimeToLive(entryKey);
+        }
 
-        var fields = fieldsTask.Result;
         if (fields[0].IsNull && fields[1].IsNull)
         {
             return null;
         }
 
-        var ttl = ttlTask.Result is { } remaining ? (long)remaining.TotalMilliseconds : -1;
+        var ttl = remaining is { } left ? (long)left.TotalMilliseconds : -1;
         var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks(fields[0]), RedisEntry.ReadTicks(fields[1]), ttl, nowTicks);
         if (RedisEntry.DueTouch(expiry, touchThreshold) is { } target)
         {
@@ -341,28 +363,32 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
 
-        // The user index is a second key, so a second command (a cluster may hold it on another node); asynchronously
-        // both are pipelined into one round trip.
-        var index = userId is null ? null : database.CreateTransaction();
-        if (index is not null)
-        {
-            RedisUserIndex.QueueAdd(index, UserIndexKey(userId!), key, ttl);
-        }
-
         try
         {
-            var entry = WriteEntryAsync(database, entryKey, value, expiration, now, ttl, condition, async);
-            if (async)
+            // The user index is another key, in another slot of a cluster, so it cannot share a script or a transaction
+            // with the entry (CROSSSLOT). It is written first: a member whose entry then fails to be written is harmless
+            // (revocation checks each member's owner), whereas an entry missing from its user's index would survive
+            // "log out everywhere".
+            if (userId is not null)
             {
-                var indexed = index?.ExecuteAsync() ?? Task.FromResult(true);
-                var written = await entry.ConfigureAwait(false);
-                await indexed.ConfigureAwait(false);
-                return written;
+                var indexKey = UserIndexKey(userId);
+                _ = await RetryWhileClusterChangesAsync("set", async () =>
+                {
+                    var added = RedisUserIndex.AddAsync(database, indexKey, key, ttl);
+                    if (async)
+                    {
+                        await added.ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        added.GetAwaiter().GetResult();
+                    }
+
+                    return true;
+                }, async, token).ConfigureAwait(false);
             }
 
-            var result = entry.GetAwaiter().GetResult();
-            index?.Execute();
-            return result;
+            return await RetryWhileClusterChangesAsync("set", () => WriteEntryAsync(database, entryKey, value, expiration, now, ttl, condition, async), async, token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -406,7 +432,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     }
 
     /// <summary>
-    /// Writes for servers that refuse scripts: a transaction on the one key. Without a script the server's clock
+    /// Writes for servers that refuse scripts: a transaction on the one key (kept, unlike on the read path, because
+    /// a conditional write needs its WATCH and an entry must never be left without its TTL); a cluster that discards
+    /// it while the slot moves (EXECABORT) ran none of it, so the caller retries it whole. Without a script the server's clock
     /// cannot be read in the write, so an ordinary write's version is this client's clock in microseconds
     /// (ordered across instances only as well as their clocks agree); a copy keeps the stored version; a
     /// version-ordered write reads the stored version and writes only while it is unchanged (compare-and-set).
@@ -484,9 +512,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         _recentReads.Forget(key);
         try
         {
-            _ = async
+            _ = await RetryWhileClusterChangesAsync("remove", async () => async
                 ? await database.KeyDeleteAsync(_prefix.Append(key)).ConfigureAwait(false)
-                : database.KeyDelete(_prefix.Append(key));
+                : database.KeyDelete(_prefix.Append(key)), async, token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -543,12 +571,48 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
     }
 
+    /// <summary>Retries, within <see cref="SessionCacheProviderOptions.OperationTimeout"/>, what a changing cluster refused without running (see <see cref="ClusterChangeRetry"/>).</summary>
+    private ValueTask<T> RetryWhileClusterChangesAsync<T>(string operation, Func<ValueTask<T>> run, bool async, CancellationToken token) =>
+        ClusterChangeRetry.RunAsync(run, async, _options.OperationTimeout, (e, attempt) => LogRetriedWhileClusterChanges(operation, attempt, e.Message), token);
+
     private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 
     /// <summary>A timeout names the store, operation and bound; any other failure to reach the server names the endpoints.</summary>
-    private Exception Unreachable(string operation, Exception e) => e is RedisTimeoutException
-        ? new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _endpoints, e)
-        : new RedisSessionCacheException($"Redis {operation} failed on {_endpoints}: {e.Message}", e);
+    private Exception Unreachable(string operation, Exception e)
+    {
+        if (e is RedisConnectionException)
+        {
+            RefreshTopologySoon();
+        }
+
+        return e is RedisTimeoutException
+            ? new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _endpoints, e)
+            : new RedisSessionCacheException($"Redis {operation} failed on {_endpoints}: {e.Message}", e);
+    }
+
+    /// <summary>
+    /// Asks the multiplexer to read the topology again, at most once a second, after a node could not be reached. When a
+    /// cluster master dies, commands for its slots fail at once without reaching any server, so no MOVED ever tells
+    /// StackExchange.Redis that its replica took over; without this, requests could keep failing after the failover
+    /// until the client's own periodic check (a minute by default).
+    /// </summary>
+    private void RefreshTopologySoon()
+    {
+        if (_database is not { } database)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastTopologyRefresh);
+        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastTopologyRefresh, now, last) != last)
+        {
+            return;
+        }
+
+        _ = database.Multiplexer.ConfigureAsync().ContinueWith(
+            static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
 
     private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
 

@@ -14,17 +14,19 @@ internal static class RedisUserIndex
     public static RedisKey Key(RedisKey prefix, string userId) => prefix.Append(Infix + userId);
 
     /// <summary>Queues, on <paramref name="batch"/>, the commands that add <paramref name="member"/> and keep the set alive as long as it.</summary>
-    public static void QueueAdd(IBatch batch, RedisKey indexKey, string member, TimeSpan? memberTimeToLive)
+    public static void QueueAdd(IBatch batch, RedisKey indexKey, string member, TimeSpan? memberTimeToLive) =>
+        _ = AddAsync(batch, indexKey, member, memberTimeToLive);
+
+    /// <summary>
+    /// Sends the commands that add <paramref name="member"/> and keep the set alive as long as it, pipelined but not
+    /// in a transaction, so each follows its own redirect when the set's slot moves. Every one is idempotent, so a
+    /// partial failure is repaired by running them again, and the set's TTL only ever grows (<c>NX</c>, then <c>GT</c>).
+    /// </summary>
+    public static Task AddAsync(IDatabaseAsync commands, RedisKey indexKey, string member, TimeSpan? memberTimeToLive)
     {
-        _ = batch.SetAddAsync(indexKey, member);
-        if (memberTimeToLive is { } ttl)
-        {
-            _ = batch.KeyExpireAsync(indexKey, ttl, ExpireWhen.HasNoExpiry);
-            _ = batch.KeyExpireAsync(indexKey, ttl, ExpireWhen.GreaterThanCurrentExpiry);
-        }
-        else
-        {
-            _ = batch.KeyPersistAsync(indexKey);
-        }
+        var added = commands.SetAddAsync(indexKey, member);
+        return memberTimeToLive is { } ttl
+            ? Task.WhenAll(added, commands.KeyExpireAsync(indexKey, ttl, ExpireWhen.HasNoExpiry), commands.KeyExpireAsync(indexKey, ttl, ExpireWhen.GreaterThanCurrentExpiry))
+            : Task.WhenAll(added, commands.KeyPersistAsync(indexKey));
     }
 }

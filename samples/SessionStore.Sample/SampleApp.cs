@@ -1,5 +1,5 @@
 using SessionStore.DualWrite;
-using SessionStore.Sample.Dashboard;
+using SessionStore.Dashboard;
 
 namespace SessionStore.Sample;
 
@@ -29,7 +29,7 @@ public static class SampleApp
         builder.Services.AddSingleton(_ => localStores);
         builder.Services.AddDualWriteSessionStore(section);
         builder.Services.AddSession(ConfigureSession);
-        builder.Services.AddMigrationDashboard();
+        builder.Services.AddSessionStoreDashboard();
 
         var app = builder.Build();
         app.Services.GetRequiredService<LocalStores>();
@@ -38,7 +38,9 @@ public static class SampleApp
         app.MapGet("/sign-out-everywhere", SignOutEverywhereAsync);
         app.MapGet("/status", (DualWriteCache cache) => StatusPage.Render(cache.GetStatistics()));
         app.MapHealthChecks("/health");
-        app.MapMigrationDashboard(); // /dashboard: latencies, mismatches, repairs, breakers and the fleet, charted live
+        // /dashboard: latencies, mismatches, repairs, breakers and the fleet, charted live. Open to anyone here, as the
+        // sample has no users; a real application adds .RequireAuthorization(...) (docs/dashboard.md).
+        app.MapSessionStoreDashboard();
         return app;
     }
 

@@ -9,7 +9,7 @@ using SessionStore.Tests.TestServers;
 namespace SessionStore.Tests.Dashboard;
 
 /// <summary>
-/// The sample's migration dashboard on the test servers: sessions written in RedisOnly, then read in
+/// The migration dashboard (package SessionStore.Dashboard) in the sample app, on the test servers: sessions written in RedisOnly, then read in
 /// DualWriteRedisPrimary, where each is found missing in PostgreSQL; the data and the page drawn by a headless browser.
 /// </summary>
 public sealed class MigrationDashboardTests(PostgresServer postgres, RedisServer redis)

@@ -3,7 +3,7 @@ using Npgsql;
 using SessionStore.Fleet;
 using SessionStore.Postgres;
 
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>Reads the fleet table every few seconds for the dashboard; heartbeats are written every 15 seconds by default, so more often shows nothing new.</summary>
 internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOptions<SessionStoreFleetOptions> fleet) : IAsyncDisposable
@@ -24,16 +24,16 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
         using var timer = new PeriodicTimer(Interval, time);
         do
         {
-            Current = await ReadAsync(time, stopping);
+            Current = await ReadAsync(time, stopping).ConfigureAwait(false);
         }
-        while (await timer.WaitForNextTickAsync(stopping));
+        while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false));
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_ownDataSource is { DataSource: var dataSource })
         {
-            await dataSource.DisposeAsync();
+            await dataSource.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -60,7 +60,7 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
                 SchemaName = postgres.SchemaName,
                 TableName = postgres.TableName,
             };
-            var instances = await SessionStoreFleet.ReadAsync(options, fleet.Value.StaleAfter, timeout.Token);
+            var instances = await SessionStoreFleet.ReadAsync(options, fleet.Value.StaleAfter, timeout.Token).ConfigureAwait(false);
             var rows = instances
                 .Select(i => new FleetRow(i.InstanceId, i.Phase, i.LastHeartbeat, i.HeartbeatAge.TotalSeconds, i.IsStale, i.InstanceId == InstanceName))
                 .ToList();

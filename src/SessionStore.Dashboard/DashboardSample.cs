@@ -1,4 +1,4 @@
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>One second of the migration, as the dashboard's time charts plot it.</summary>
 /// <param name="Time">When the second ended.</param>
@@ -8,7 +8,7 @@ namespace SessionStore.Sample.Dashboard;
 /// <param name="SecondaryFailures">Secondary failures since start-up.</param>
 /// <param name="Mismatches">Confirmed mismatches of every kind since start-up.</param>
 /// <param name="CatchUpBacklog">Keys waiting to be copied to each store then.</param>
-public sealed record DashboardSample(
+internal sealed record DashboardSample(
     DateTimeOffset Time,
     SessionStorePhase Phase,
     IReadOnlyList<OperationLatency> Stores,

@@ -1,4 +1,4 @@
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>One application instance in the fleet table.</summary>
 /// <param name="InstanceId">Its name.</param>
@@ -7,4 +7,4 @@ namespace SessionStore.Sample.Dashboard;
 /// <param name="HeartbeatAgeSeconds">How long ago that was.</param>
 /// <param name="IsStale">Whether the heartbeat is too old: the instance is probably gone.</param>
 /// <param name="IsSelf">Whether it is the instance serving the dashboard.</param>
-public sealed record FleetRow(string InstanceId, SessionStorePhase Phase, DateTimeOffset LastHeartbeat, double HeartbeatAgeSeconds, bool IsStale, bool IsSelf);
+internal sealed record FleetRow(string InstanceId, SessionStorePhase Phase, DateTimeOffset LastHeartbeat, double HeartbeatAgeSeconds, bool IsStale, bool IsSelf);

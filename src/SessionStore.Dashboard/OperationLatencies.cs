@@ -2,14 +2,14 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using HdrHistogram;
 
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>
 /// Each store operation's duration (<see cref="SessionStoreMetrics.OperationDuration"/>) over a sliding window of
 /// whole seconds, per store and operation, listened to in-process. Only the application's own meter factory is
 /// listened to, so that other SessionStore caches in the same process (tests side by side) stay out of it.
 /// </summary>
-public sealed class OperationLatencies : IDisposable
+internal sealed class OperationLatencies : IDisposable
 {
     /// <summary>How many whole seconds the percentiles cover: one second of traffic is too little to give a stable p99.</summary>
     public const int WindowSeconds = 5;

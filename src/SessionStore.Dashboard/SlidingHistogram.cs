@@ -1,6 +1,6 @@
 using HdrHistogram;
 
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>
 /// Durations over the last few whole seconds: one HDR histogram per second in a ring, reused rather than

@@ -1,6 +1,7 @@
+using Microsoft.Extensions.Hosting;
 using SessionStore.DualWrite;
 
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>
 /// Takes one <see cref="DashboardSample"/> a second and keeps the last few minutes, so that a dashboard opened
@@ -27,7 +28,7 @@ internal sealed class DashboardSampler(DualWriteCache cache, OperationLatencies 
     {
         try
         {
-            await Task.WhenAll(SampleAsync(stoppingToken), fleet.RunAsync(time, stoppingToken));
+            await Task.WhenAll(SampleAsync(stoppingToken), fleet.RunAsync(time, stoppingToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -38,7 +39,7 @@ internal sealed class DashboardSampler(DualWriteCache cache, OperationLatencies 
     private async Task SampleAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
-        while (await timer.WaitForNextTickAsync(stopping))
+        while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
         {
             var (operations, stores) = latencies.Advance();
             var statistics = cache.GetStatistics();

@@ -1,6 +1,6 @@
 using SessionStore.DualWrite;
 
-namespace SessionStore.Sample.Dashboard;
+namespace SessionStore.Dashboard;
 
 /// <summary>What <c>/dashboard/data</c> answers: everything the page draws.</summary>
 /// <param name="GeneratedAt">When the answer was put together.</param>
@@ -10,7 +10,7 @@ namespace SessionStore.Sample.Dashboard;
 /// <param name="Operations">Each store and operation over the last window.</param>
 /// <param name="History">One sample a second, oldest first, for the last few minutes.</param>
 /// <param name="Fleet">The fleet table as last read.</param>
-public sealed record DashboardData(
+internal sealed record DashboardData(
     DateTimeOffset GeneratedAt,
     string Instance,
     int WindowSeconds,

@@ -31,7 +31,7 @@ internal static partial class Ceilings
             prefix = readers.All.Single(c => c.Name == Contenders.RedisCacheName).Redis!.Prefix;
             var writer = writers.All.Single(c => c.Name == Contenders.PostgresName);
             writeTable = writer.Table!;
-            await SessionsMeasurement.PrepareAsync(servers.Admin, reader);
+            await SessionsMeasurement.PrepareAsync(servers.Admin, reader, Enumerable.Range(0, sessions).Select(SessionsMeasurement.Key).ToArray());
         }
 
         var results = new List<Ceiling>();

@@ -34,7 +34,7 @@ internal static class DualPhaseMeasurement
             foreach (var contender in contenders.Skip(round - 1).Concat(contenders.Take(round - 1)))
             {
                 Console.Write($"\rround {round}/{rounds}  {contender.Name,-50}");
-                await SessionsMeasurement.PrepareAsync(servers.Admin, contender, newSessionsWritten: false);
+                await SessionsMeasurement.PrepareAsync(servers.Admin, contender, keys, newSessionsWritten: false);
                 var (requests, latency) = await WorkloadRunner.RunAsync(contender.Cache, Workload.ReadOnly, concurrency, duration, keys, payload);
                 throughput[contender.Name].Add(requests / duration.TotalSeconds);
                 p99[contender.Name].Add(latency.Milliseconds(99));

@@ -44,7 +44,7 @@ internal static class SessionsMeasurement
                     foreach (var contender in contenders.Skip(round - 1).Concat(contenders.Take(round - 1)))
                     {
                         Console.Write($"\rround {round}/{settings.Rounds}  {size,6:N0} B  {workload,-10} c={concurrency,-3} {contender.Name,-50}");
-                        var state = await PrepareAsync(servers.Admin, contender, workload == Workload.NewSession);
+                        var state = await PrepareAsync(servers.Admin, contender, keys, workload == Workload.NewSession);
                         var (requests, latency) = await WorkloadRunner.RunAsync(contender.Cache, workload, concurrency, settings.Duration, keys, payload);
                         if (state is not null)
                         {
@@ -95,9 +95,9 @@ internal static class SessionsMeasurement
     public static string Tag(Workload workload, int payloadSize) => $"{workload.ToString().ToLowerInvariant()}_{payloadSize}";
 
     /// <summary>Resets the contender's table and keys; returns the table's state as the run starts.</summary>
-    public static async Task<TableState?> PrepareAsync(NpgsqlDataSource admin, Contender contender, bool newSessionsWritten = true)
+    public static async Task<TableState?> PrepareAsync(NpgsqlDataSource admin, Contender contender, IReadOnlyList<string> sessions, bool newSessionsWritten = true)
     {
-        await StoreState.ResetAsync(admin, contender, SessionCacheProviderOptions.DefaultTouchThreshold, newSessionsWritten);
+        await StoreState.ResetAsync(admin, contender, SessionCacheProviderOptions.DefaultTouchThreshold, sessions, newSessionsWritten);
         if (contender.Table is not { } table)
         {
             return null;
@@ -186,7 +186,7 @@ internal static class SessionsMeasurement
                 {
                     var contender = contenders.All.Single(c => c.Name == name);
                     table = contender.Table;
-                    await StoreState.ResetAsync(admin, contender, SessionCacheProviderOptions.DefaultTouchThreshold, workload == Workload.NewSession);
+                    await StoreState.ResetAsync(admin, contender, SessionCacheProviderOptions.DefaultTouchThreshold, keys, workload == Workload.NewSession);
                     await WaitForOtherClientsToLeaveAsync(admin);
                     before = await TableStatisticsAsync(admin, contender.Table);
                     var walBefore = await ScalarAsync<string>(admin, "SELECT pg_current_wal_insert_lsn()::text");

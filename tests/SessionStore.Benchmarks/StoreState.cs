@@ -19,12 +19,17 @@ internal static class StoreState
 {
     public const string NewSessionPrefix = "new-";
 
-    public static async Task ResetAsync(NpgsqlDataSource admin, Contender contender, double touchThreshold, bool newSessionsWritten = true)
+    public static async Task ResetAsync(NpgsqlDataSource admin, Contender contender, double touchThreshold, IReadOnlyList<string> sessions, bool newSessionsWritten = true)
     {
-        // Scanning a Redis server's keys takes a while; only the new-session workload adds any.
-        if (contender.Redis is { } redis && newSessionsWritten)
+        if (contender.Redis is { } redis)
         {
-            await DeleteNewSessionsAsync(redis);
+            // Scanning a Redis server's keys takes a while; only the new-session workload adds any.
+            if (newSessionsWritten)
+            {
+                await DeleteNewSessionsAsync(redis);
+            }
+
+            await AgeRedisSessionsAsync(redis, sessions, touchThreshold);
         }
 
         if (contender.Table is not { } table)
@@ -56,6 +61,27 @@ internal static class StoreState
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+    }
+
+    /// <summary>
+    /// Spreads each seeded session's last touch over the touch threshold, as the table's reset does: left alone,
+    /// Redis keys age with the clock from seeding on, so that by a later round every session is due for its
+    /// sliding touch at its first read, and a dual phase with Redis as primary pays a secondary touch on most reads.
+    /// </summary>
+    private static async Task AgeRedisSessionsAsync(RedisKeys redis, IReadOnlyList<string> sessions, double touchThreshold)
+    {
+        var window = WorkloadRunner.IdleTimeout.SlidingExpiration!.Value;
+        var database = redis.Connection.GetDatabase();
+        var batch = database.CreateBatch();
+        var pending = new List<Task>(sessions.Count);
+        foreach (var session in sessions)
+        {
+            var remaining = window - window * (touchThreshold * Random.Shared.NextDouble());
+            pending.Add(batch.KeyExpireAsync(redis.Prefix + session, remaining));
+        }
+
+        batch.Execute();
+        await Task.WhenAll(pending);
     }
 
     /// <summary>New sessions are the only keys a run adds; removing them leaves the seeded sessions.</summary>

@@ -1,17 +1,6 @@
 using SessionStore.LocalServers;
-using StackExchange.Redis;
 
 namespace SessionStore.Tests.TestServers;
-
-/// <summary>A RESP server the Redis tests can run against: Redis or Garnet.</summary>
-public interface IRedisTestServer
-{
-    /// <summary>A StackExchange.Redis configuration string.</summary>
-    string Configuration { get; }
-
-    /// <summary>A connection for test code's own raw commands.</summary>
-    IConnectionMultiplexer Connection { get; }
-}
 
 /// <summary>
 /// A Microsoft Garnet server for the Garnet tests, started with <c>--lua</c>; <c>SESSIONSTORE_TEST_GARNET</c>
@@ -22,28 +11,11 @@ public sealed class GarnetServer() : GarnetServerBase("SESSIONSTORE_TEST_GARNET"
 /// <summary>A Garnet server started without <c>--lua</c>, which refuses EVAL/EVALSHA; <c>SESSIONSTORE_TEST_GARNET_NOLUA</c> names one of your own.</summary>
 public sealed class GarnetWithoutLuaServer() : GarnetServerBase("SESSIONSTORE_TEST_GARNET_NOLUA", lua: false);
 
-public abstract class GarnetServerBase(string environmentVariable, bool lua) : TestServer(
+public abstract class GarnetServerBase(string environmentVariable, bool lua) : RespTestServer(
     lua ? "Garnet" : "Garnet (without --lua)",
     environmentVariable,
-    $"Set {environmentVariable} to a StackExchange.Redis configuration string, run scripts/install-servers.sh, or run: dotnet tool install --tool-path artifacts/tools/garnet garnet-server --version {LocalGarnet.Version}"),
-    IRedisTestServer
+    $"Set {environmentVariable} to a StackExchange.Redis configuration string, run scripts/install-servers.sh, or run: dotnet tool install --tool-path artifacts/tools/garnet garnet-server --version {LocalGarnet.Version}")
 {
-    private ConnectionMultiplexer? _connection;
-
-    public string Configuration => Address;
-
-    public IConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",allowAdmin=true");
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-    }
-
     protected override async Task<(IAsyncDisposable Server, string Address)?> StartLocalAsync(List<string> reasons)
     {
         var binary = LocalGarnet.FindBinary() ?? await LocalGarnet.InstallAsync();

@@ -1,5 +1,4 @@
 using SessionStore.LocalServers;
-using StackExchange.Redis;
 
 namespace SessionStore.Tests.TestServers;
 
@@ -8,30 +7,13 @@ namespace SessionStore.Tests.TestServers;
 /// <c>SESSIONSTORE_TEST_REDIS_CLUSTER</c> names one of your own (a StackExchange.Redis configuration string
 /// listing its nodes). Tests that move slots or kill nodes start a cluster of their own instead.
 /// </summary>
-public sealed class RedisClusterServer() : TestServer(
+public sealed class RedisClusterServer() : RespTestServer(
     "Redis Cluster",
     EnvironmentVariable,
-    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string listing the cluster's nodes, or install Redis 7 (apt-get install redis-server, which brings redis-cli)."),
-    IRedisTestServer
+    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string listing the cluster's nodes, or install Redis 7 (apt-get install redis-server, which brings redis-cli).")
 {
     public const string EnvironmentVariable = "SESSIONSTORE_TEST_REDIS_CLUSTER";
 
-    private ConnectionMultiplexer? _connection;
-
-    public string Configuration => Address;
-
-    /// <summary>A connection for test code's own raw commands; it follows MOVED like any cluster client.</summary>
-    public IConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",allowAdmin=true");
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-    }
 
     protected override async Task<(IAsyncDisposable Server, string Address)?> StartLocalAsync(List<string> reasons)
     {

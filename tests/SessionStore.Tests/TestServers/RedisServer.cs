@@ -1,33 +1,16 @@
 using SessionStore.LocalServers;
-using StackExchange.Redis;
 using Testcontainers.Redis;
 
 namespace SessionStore.Tests.TestServers;
 
 /// <summary>The Redis server of the tests; <c>SESSIONSTORE_TEST_REDIS</c> names one of your own (a StackExchange.Redis configuration string).</summary>
-public sealed class RedisServer() : TestServer(
+public sealed class RedisServer() : RespTestServer(
     "Redis",
     EnvironmentVariable,
-    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string, install Redis (apt-get install redis-server), or start a Docker engine."), IRedisTestServer
+    $"Set {EnvironmentVariable} to a StackExchange.Redis configuration string, install Redis (apt-get install redis-server), or start a Docker engine.")
 {
     public const string EnvironmentVariable = "SESSIONSTORE_TEST_REDIS";
 
-    private ConnectionMultiplexer? _connection;
-
-    public string Configuration => Address;
-
-    /// <summary>A connection for test code's own raw commands.</summary>
-    public IConnectionMultiplexer Connection => _connection ??= ConnectionMultiplexer.Connect(Configuration + ",allowAdmin=true");
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-    }
 
     protected override async Task<(IAsyncDisposable Server, string Address)?> StartLocalAsync(List<string> reasons)
     {

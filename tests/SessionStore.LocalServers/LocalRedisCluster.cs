@@ -53,6 +53,22 @@ public sealed class LocalRedisCluster : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<LocalRedisCluster> StartAsync(string binary, TimeSpan? nodeTimeout = null, CancellationToken cancellationToken = default)
     {
+        // Twelve ports are picked free and bound a moment later; meanwhile another test's outgoing connection may
+        // take one of them as its ephemeral port. Such a start is retried on fresh ports.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(binary, nodeTimeout, cancellationToken);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<LocalRedisCluster> StartOnceAsync(string binary, TimeSpan? nodeTimeout, CancellationToken cancellationToken)
+    {
         var cli = FindCli(binary) ?? throw new InvalidOperationException($"No redis-cli beside {binary} or on PATH.");
         var directory = System.IO.Directory.CreateTempSubdirectory("sessionstore-redis-cluster-").FullName;
         var timeout = nodeTimeout ?? TimeSpan.FromSeconds(5);

@@ -12,31 +12,48 @@ namespace SessionStore.Internal;
 /// </summary>
 internal static class StoreDeadline
 {
-    public static async ValueTask<T> RunAsync<T>(
-        string store, string operation, string target, TimeSpan timeout, Func<CancellationToken, ValueTask<T>> run, CancellationToken token)
+    /// <summary>Runs <paramref name="run"/>, waiting for it at most <paramref name="timeout"/> and while <paramref name="token"/> is not cancelled.</summary>
+    public static ValueTask<T> RunAsync<T>(
+        string store, string operation, string target, TimeSpan timeout, Func<CancellationToken, ValueTask<T>> run, CancellationToken token) =>
+        RunAsync(store, operation, target, timeout, run, static (run, t) => run(t), token);
+
+    /// <summary>
+    /// As above, with the call's state passed rather than captured, so that a hot path allocates no closure. The
+    /// call gets the caller's token, not the deadline: the deadline is only how long the caller waits.
+    /// <paramref name="explain"/> turns a failure of the call into the error the caller should see (null: as it is).
+    /// </summary>
+    public static async ValueTask<T> RunAsync<TState, T>(
+        string store, string operation, string target, TimeSpan timeout, TState state, Func<TState, CancellationToken, ValueTask<T>> run, CancellationToken token,
+        Func<Exception, string, Exception?>? explain = null)
     {
         token.ThrowIfCancellationRequested();
         using var activity = SessionStoreActivities.StartStoreCall(store, operation, target);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
-        deadline.CancelAfter(timeout);
         try
         {
-            var pending = run(deadline.Token);
-            if (pending.IsCompleted)
-            {
-                return await pending.ConfigureAwait(false);
-            }
-
-            var task = pending.AsTask();
             try
             {
-                return await task.WaitAsync(deadline.Token).ConfigureAwait(false);
+                var pending = run(state, token);
+                if (pending.IsCompleted)
+                {
+                    return await pending.ConfigureAwait(false);
+                }
+
+                // One timer and one token registration, in WaitAsync: a linked token source would add two objects to every call.
+                var task = pending.AsTask();
+                try
+                {
+                    return await task.WaitAsync(timeout, token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is TimeoutException or OperationCanceledException && !task.IsCompleted)
+                {
+                    Abandon(task);
+                    token.ThrowIfCancellationRequested();
+                    throw new SessionStoreTimeoutException(store, operation, timeout, target, innerException: null);
+                }
             }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            catch (Exception e) when (explain?.Invoke(e, operation) is { } explained)
             {
-                Abandon(task);
-                token.ThrowIfCancellationRequested();
-                throw new SessionStoreTimeoutException(store, operation, timeout, target, innerException: null);
+                throw explained;
             }
         }
         catch (Exception e) when (SessionStoreActivities.Failed(activity, e, token))

@@ -13,19 +13,22 @@ namespace SessionStore.Postgres.Internal;
 /// </summary>
 internal sealed class PostgresPayloadColumn
 {
-    public static readonly PostgresPayloadColumn Jsonb = new(PostgresPayloadFormat.Jsonb, "jsonb", NpgsqlDbType.Jsonb);
+    // The types' built-in OIDs (pg_type.dat), fixed in every PostgreSQL: reading a column's type name allocates, its OID does not.
+    public static readonly PostgresPayloadColumn Jsonb = new(PostgresPayloadFormat.Jsonb, "jsonb", typeOid: 3802, NpgsqlDbType.Jsonb);
 
-    public static readonly PostgresPayloadColumn Bytea = new(PostgresPayloadFormat.Bytea, "bytea", NpgsqlDbType.Bytea);
+    public static readonly PostgresPayloadColumn Bytea = new(PostgresPayloadFormat.Bytea, "bytea", typeOid: 17, NpgsqlDbType.Bytea);
 
     // jsonb's binary send format is this version byte, then the JSON text.
     private const byte JsonbBinaryVersion = 1;
 
+    private readonly uint _typeOid;
     private readonly NpgsqlDbType _parameterType;
 
-    private PostgresPayloadColumn(PostgresPayloadFormat format, string columnType, NpgsqlDbType parameterType)
+    private PostgresPayloadColumn(PostgresPayloadFormat format, string columnType, uint typeOid, NpgsqlDbType parameterType)
     {
         Format = format;
         ColumnType = columnType;
+        _typeOid = typeOid;
         _parameterType = parameterType;
     }
 
@@ -59,7 +62,7 @@ internal sealed class PostgresPayloadColumn
     }
 
     /// <summary>Whether the column at <paramref name="ordinal"/> is of this format's type.</summary>
-    public bool Matches(NpgsqlDataReader reader, int ordinal) => reader.GetDataTypeName(ordinal) == ColumnType;
+    public bool Matches(NpgsqlDataReader reader, int ordinal) => reader.GetDataTypeOID(ordinal) == _typeOid;
 
     /// <summary>
     /// The value the column at <paramref name="ordinal"/> holds. A jsonb column is read as its raw binary form into

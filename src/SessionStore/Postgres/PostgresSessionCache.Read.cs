@@ -50,7 +50,7 @@ public sealed partial class PostgresSessionCache
             var read = _reads.Get();
             try
             {
-                await read.OpenAsync(key, DriverTimeout(read.Connection.CommandTimeout, async), async, token).ConfigureAwait(false);
+                await read.OpenAsync(key, DriverTimeout(async), async, token).ConfigureAwait(false);
                 using var reader = async ? await read.Command.ExecuteReaderAsync(token).ConfigureAwait(false) : read.Command.ExecuteReader();
                 found = await ReadRowAsync(key, reader, async, token).ConfigureAwait(false);
             }

@@ -69,7 +69,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _time = timeProvider;
         _ownsDataSource = _options.DataSource is null;
         _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: false);
-        _statements = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: true);
+        _statements = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: true, _options.SynchronousCommit);
         _synchronousCommandTimeout = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).CommandTimeout;
         _sql = new PostgresSql(_options.SchemaName, _options.TableName, partitioned: _options.Partitioning is not null);
         _migrator = new PostgresSchemaMigrator(_dataSource, _options);
@@ -303,13 +303,15 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     }
 
     /// <summary>
-    /// With <see cref="PostgresSynchronousCommit.Off"/>, a batch's first statement turns synchronous commit off for
-    /// the batch's own implicit transaction (<c>set_config</c>'s <c>is_local</c>): the setting ends with the
-    /// batch, so the pooled connection goes back as it came and no other statement of the application is affected.
+    /// With <see cref="PostgresSynchronousCommit.Off"/> on a data source the application passes, a batch's first
+    /// statement turns synchronous commit off for the batch's own implicit transaction (<c>set_config</c>'s
+    /// <c>is_local</c>): the setting ends with the batch, so the pooled connection goes back as it came and no
+    /// other statement of the application is affected.
     /// </summary>
     private void AddCommitMode(NpgsqlBatch batch)
     {
-        if (_options.SynchronousCommit == PostgresSynchronousCommit.Off)
+        // The cache's own statement connections carry the setting from their start (BuildDataSource).
+        if (_options.SynchronousCommit == PostgresSynchronousCommit.Off && !_ownsDataSource)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.SynchronousCommitOff));
         }
@@ -513,7 +515,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// command's timeout differs from the connection's default, which cost four system calls per statement (6 % of
     /// a read's client CPU, measured). The second pool keeps no connection idle unless it is used.
     /// </remarks>
-    private static NpgsqlDataSource BuildDataSource(string connectionString, TimeSpan operationTimeout, bool forStatementsTheCacheAbandons)
+    private static NpgsqlDataSource BuildDataSource(
+        string connectionString, TimeSpan operationTimeout, bool forStatementsTheCacheAbandons, PostgresSynchronousCommit synchronousCommit = PostgresSynchronousCommit.ServerSetting)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         var settings = builder.ConnectionStringBuilder;
@@ -541,6 +544,13 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         if (forStatementsTheCacheAbandons)
         {
             settings.CommandTimeout = 0;
+
+            // These connections run only the cache's session statements, so the setting can ride on the connection
+            // instead of costing every write a set_config statement (as it must on a data source the application shares).
+            if (synchronousCommit == PostgresSynchronousCommit.Off)
+            {
+                settings.Options = $"{settings.Options} -c synchronous_commit=off".TrimStart();
+            }
         }
         else
         {

@@ -56,6 +56,29 @@ public sealed class SynchronousCommitTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task On_the_caches_own_connections_the_setting_rides_on_the_connection_and_other_tools_keep_the_servers()
+    {
+        using var table = new PostgresTestTable(server, o =>
+        {
+            o.ConnectionString = server.ConnectionString + ";Options=-c synchronous_commit=on";
+            o.SynchronousCommit = PostgresSynchronousCommit.Off;
+        });
+        var key = Guid.NewGuid().ToString();
+        await table.Cache.RefreshAsync("create the table", Token);
+        var log = await RecordSettingOfEachWriteAsync(table);
+
+        await table.Cache.SetAsync(key, [1, 2], Sliding100, Token);
+        table.Cache.Set(key, [1, 2, 3], Sliding100);
+        await table.Cache.RemoveAsync(key, Token);
+
+        Assert.Equal(["off", "off", "off"], (await LoggedSettingsAsync(log)).Select(s => s.Setting));
+
+        // The data source the cleaner and the migration tools share keeps the connection string's setting.
+        await using var command = table.Cache.DataSource.CreateCommand("SELECT current_setting('synchronous_commit')");
+        Assert.Equal("on", await command.ExecuteScalarAsync(Token));
+    }
+
+    [Fact]
     public void An_undefined_value_is_refused_with_the_allowed_ones()
     {
         var options = new PostgresSessionCacheOptions { ConnectionString = "Host=x", SynchronousCommit = (PostgresSynchronousCommit)7 };

@@ -51,6 +51,12 @@ internal static class JsonPayloadCodec
     private static ReadOnlySpan<byte> Base64Property => "b64"u8;
 
     // Non-ASCII text stays as it is rather than \u-escaped: PostgreSQL stores jsonb strings as UTF-8 anyway.
+    // Never written to: what an idle per-thread writer points at.
+    private static readonly ArrayBufferWriter<byte> Detached = new(1);
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -62,12 +68,30 @@ internal static class JsonPayloadCodec
     /// <param name="json">Receives the UTF-8 JSON text.</param>
     public static void Encode(ReadOnlySpan<byte> payload, IBufferWriter<byte> json)
     {
-        using var writer = new Utf8JsonWriter(json, WriterOptions);
+        // One writer per thread, reset for each value: encoding never awaits, so no other value can be on it.
+        var writer = t_writer ??= new Utf8JsonWriter(json, WriterOptions);
+        writer.Reset(json);
+        try
+        {
+            WriteJson(payload, writer);
+        }
+        finally
+        {
+            // Into the caller's buffer; then the writer lets go of it, so no thread keeps a large value alive.
+            writer.Flush();
+            writer.Reset(Detached);
+        }
+    }
+
+    private static void WriteJson(ReadOnlySpan<byte> payload, Utf8JsonWriter writer)
+    {
         writer.WriteStartObject();
         if (IsJsonSafeSession(payload))
         {
             SessionPayload.TryReadHeader(payload, out _, out var id);
-            writer.WriteString(IdProperty, new Guid(id).ToString());
+            Span<byte> idText = stackalloc byte[36];
+            _ = new Guid(id).TryFormat(idText, out _);
+            writer.WriteString(IdProperty, idText);
             writer.WriteStartObject(ValuesProperty);
             var entries = new SessionPayload.EntryReader(payload[SessionPayload.HeaderLength..]);
             while (entries.TryReadNext())

@@ -105,11 +105,10 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     }
 
     /// <inheritdoc />
-    public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        await SetCoreAsync(key, value, options, WriteCondition.Always, async: true, token).ConfigureAwait(false);
-    }
+    public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
+        value is null
+            ? Task.FromException(new ArgumentNullException(nameof(value)))
+            : SetCoreAsync(key, value, options, WriteCondition.Always, async: true, token).AsTask();
 
     /// <inheritdoc />
     public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
@@ -123,15 +122,13 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     public void Refresh(string key) => RefreshCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public async Task RefreshAsync(string key, CancellationToken token = default) =>
-        await RefreshCoreAsync(key, async: true, token).ConfigureAwait(false);
+    public Task RefreshAsync(string key, CancellationToken token = default) => RefreshCoreAsync(key, async: true, token).AsTask();
 
     /// <inheritdoc />
     public void Remove(string key) => RemoveCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
 
     /// <inheritdoc />
-    public async Task RemoveAsync(string key, CancellationToken token = default) =>
-        await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
+    public Task RemoveAsync(string key, CancellationToken token = default) => RemoveCoreAsync(key, async: true, token).AsTask();
 
     string ISessionCacheProvider.Name => StoreName;
 
@@ -241,23 +238,36 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         token.ThrowIfCancellationRequested();
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
-        return await ExecuteAsync("set", async (a, t) =>
+        return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition),
+            static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, a, t), async, token).ConfigureAwait(false);
+    }
+
+    /// <summary>The statement of a write: the version written, or null when the condition refused it.</summary>
+    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
+    {
+        // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
+        await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
+        using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
+        var rented = new List<IDisposable>(2);
+        try
         {
-            // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
-            await _clockSkew.CheckOnceAsync(a, t).ConfigureAwait(false);
-            using var batch = await CreateBatchAsync(a, t).ConfigureAwait(false);
             AddCommitMode(batch);
-            AddSetCommands(batch, key, value, userId, expiration, condition, returning: null);
+            AddSetCommands(batch, key, value, userId, expiration, condition, returning: null, rented);
 
             // The write is the batch's last statement; it returns a row, the version written, only when it landed.
-            using var reader = a ? await batch.ExecuteReaderAsync(t).ConfigureAwait(false) : batch.ExecuteReader();
+            using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
             for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
             {
-                _ = a ? await reader.NextResultAsync(t).ConfigureAwait(false) : reader.NextResult();
+                _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
             }
 
-            return (a ? await reader.ReadAsync(t).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : (long?)null;
-        }, async, token).ConfigureAwait(false);
+            return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
+        }
+        finally
+        {
+            // Only here, once the statement ended, even when the caller stopped waiting for it: Npgsql reads these while it sends.
+            rented.ForEach(buffer => buffer.Dispose());
+        }
     }
 
     /// <summary>
@@ -265,9 +275,11 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// key's lock first) and returns the write itself, whose <c>RecordsAffected</c> says whether it landed.
     /// <paramref name="returning"/> is appended to the write (on a partitioned table it sees inserted rows only);
     /// null instead makes the write return the version it stored, from an insert or an update, and nothing when
-    /// the condition refused it.
+    /// the condition refused it. With <paramref name="rented"/>, JSON payloads are encoded into pooled buffers
+    /// added there, for the caller to dispose once the batch ran.
     /// </summary>
-    internal NpgsqlBatchCommand AddSetCommands(NpgsqlBatch batch, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning = "")
+    internal NpgsqlBatchCommand AddSetCommands(
+        NpgsqlBatch batch, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning = "", List<IDisposable>? rented = null)
     {
         if (_sql.Partitioned)
         {
@@ -284,14 +296,14 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         };
         var set = new NpgsqlBatchCommand(sql + returning);
         set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        set.Parameters.Add(_payload.Parameter(value));
+        set.Parameters.Add(_payload.Parameter(value, rented));
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = DBNull.Value }); // absolute instants arrive as durations ($6): EntryExpiration's clock rule
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
         if (condition.IfValue is { } expected)
         {
-            set.Parameters.Add(_payload.Parameter(expected));
+            set.Parameters.Add(_payload.Parameter(expected, rented));
         }
         else if (condition.IfOlderThan is { } version)
         {

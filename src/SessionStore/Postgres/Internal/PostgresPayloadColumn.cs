@@ -48,14 +48,28 @@ internal sealed class PostgresPayloadColumn
         }
     }
 
-    /// <summary>The <c>sess</c> value of a write: the bytes themselves, or their JSON.</summary>
-    public NpgsqlParameter<ReadOnlyMemory<byte>> Parameter(ReadOnlyMemory<byte> value)
+    /// <summary>
+    /// The <c>sess</c> value of a write: the bytes themselves, or their JSON. The JSON goes into a buffer rented
+    /// from the pool and added to <paramref name="rented"/>, which the caller disposes once the statement ran;
+    /// without it, into a new array.
+    /// </summary>
+    public NpgsqlParameter<ReadOnlyMemory<byte>> Parameter(ReadOnlyMemory<byte> value, List<IDisposable>? rented = null)
     {
         if (Format == PostgresPayloadFormat.Jsonb)
         {
-            var json = new ArrayBufferWriter<byte>(value.Length + 64);
+            var json = new PooledBufferWriter(value.Length + 64);
             JsonPayloadCodec.Encode(value.Span, json);
-            value = json.WrittenMemory;
+            if (rented is null)
+            {
+                // A caller that cannot give the buffer back gets a copy.
+                value = json.WrittenSpan.ToArray();
+                json.Dispose();
+            }
+            else
+            {
+                rented.Add(json);
+                value = json.WrittenMemory;
+            }
         }
 
         return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = _parameterType, TypedValue = value };

@@ -57,9 +57,10 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
     public void Dispose() => _reloads?.Dispose();
 
     /// <summary>The current value when it is valid, else the last valid one.</summary>
-    public TOptions CurrentValue => Checked(() => _source.CurrentValue);
+    // Read on every request: the readers are static, so no delegate is allocated per read.
+    public TOptions CurrentValue => Checked(static (source, _) => source.CurrentValue, name: null);
 
-    public TOptions Get(string? name) => Checked(() => _source.Get(name));
+    public TOptions Get(string? name) => Checked(static (source, n) => source.Get(n), name);
 
     /// <summary>Listeners receive what <see cref="CurrentValue"/> returns, never an invalid value.</summary>
     public IDisposable? OnChange(Action<TOptions, string?> listener) => _source.OnChange((_, name) => listener(CurrentValue, name));
@@ -68,7 +69,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
     {
         try
         {
-            Checked(() => _source.Get(name));
+            _ = Get(name);
         }
         catch (OptionsValidationException)
         {
@@ -76,13 +77,13 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
         }
     }
 
-    private TOptions Checked(Func<TOptions> read)
+    private TOptions Checked(Func<IOptionsMonitor<TOptions>, string?, TOptions> read, string? name)
     {
         TOptions? candidate = null;
         IReadOnlyList<string> failures;
         try
         {
-            candidate = read();
+            candidate = read(_source, name);
             if (_judged is { } judged && ReferenceEquals(judged.Source, candidate))
             {
                 return judged.InForce;

@@ -33,6 +33,11 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             return;
         }
 
+        CompareLater(route, key);
+    }
+
+    // Its own method, so that the closure the task captures is allocated only for a sampled read, not for every read.
+    private void CompareLater(Route route, string key) =>
         _ = Task.Run(async () =>
         {
             try
@@ -58,7 +63,6 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
                 Interlocked.Decrement(ref _pendingComparisons);
             }
         });
-    }
 
     public void Dispose() => _comparisons.Dispose();
 

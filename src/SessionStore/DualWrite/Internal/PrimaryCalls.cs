@@ -5,9 +5,10 @@ namespace SessionStore.DualWrite.Internal;
 
 /// <summary>
 /// Calls whose result is the request's result: the primary's reads and writes. They go through the store's
-/// circuit breaker (while it is open they fail at once instead of each waiting for the hung server) and, when
-/// asynchronous, are bounded by the store's own <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's token.
-/// Synchronous calls cannot be abandoned; the store's own timeouts bound them.
+/// circuit breaker (while it is open they fail at once instead of each waiting for the hung server). Each store
+/// bounds its own asynchronous calls by its <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the
+/// caller's token (<see cref="StoreDeadline"/>), so they are not wrapped in a second time bound here.
+/// Synchronous calls cannot be abandoned; the store's driver timeouts bound them.
 /// </summary>
 internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstruments instruments, TimeProvider time)
 {
@@ -25,12 +26,7 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstrumen
         var started = time.GetTimestamp();
         try
         {
-            return await breakers.For(kind).ExecuteAsync(
-                static (call, t) => call.async
-                    ? Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, true, c), call.timeout, call.time, t)
-                    : call.run(call.store, false, t),
-                (store, operation, run, async, timeout, time),
-                token).ConfigureAwait(false);
+            return await breakers.For(kind).ExecuteAsync(static (call, t) => call.run(call.store, call.async, t), (store, run, async), token).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using SessionStore.Internal;
 
 namespace SessionStore.DualWrite.Internal;
@@ -16,14 +15,13 @@ namespace SessionStore.DualWrite.Internal;
 /// remembered (from before the read was sent, so the estimate errs towards "due"), and the <c>Refresh</c> the
 /// session middleware sends after it skips both stores while neither would change.
 /// </remarks>
-internal sealed class SecondaryTouches(TimeProvider time, int capacity = 10_000)
+internal sealed class SecondaryTouches(TimeProvider time, int capacity = 4_096)
 {
     // A store's report right after its touch is the window to the millisecond (Redis floors a capped TTL). A read
     // within this of a write or touch by another request counts as touched too: a harmless extra touch.
     private static readonly TimeSpan JustTouched = TimeSpan.FromMilliseconds(2);
 
-    private readonly ConcurrentDictionary<string, Stamp> _stamps = new(StringComparer.Ordinal);
-    private int _recordedSinceClear;
+    private readonly StampTable<Stamp> _stamps = new(capacity);
 
     /// <summary>Whether the primary's read that returned <paramref name="state"/> may have extended the expiry.</summary>
     public static bool PrimaryMayHaveTouched(ExpiryState state, double touchThreshold)
@@ -38,16 +36,7 @@ internal sealed class SecondaryTouches(TimeProvider time, int capacity = 10_000)
     }
 
     /// <summary>Remembers the primary's read of <paramref name="key"/>, sent at <paramref name="sentAt"/> (a <see cref="TimeProvider"/> timestamp).</summary>
-    public void Record(string key, StoreKind primary, long sentAt, ExpiryState state)
-    {
-        if (Interlocked.Increment(ref _recordedSinceClear) > capacity)
-        {
-            _stamps.Clear();
-            Interlocked.Exchange(ref _recordedSinceClear, 0);
-        }
-
-        _stamps[key] = new Stamp(primary, sentAt, state);
-    }
+    public void Record(string key, StoreKind primary, long sentAt, ExpiryState state) => _stamps.Record(key, new Stamp(primary, sentAt, state));
 
     /// <summary>
     /// True when a refresh of <paramref name="key"/> now would change neither store: the last read by the same
@@ -55,7 +44,7 @@ internal sealed class SecondaryTouches(TimeProvider time, int capacity = 10_000)
     /// </summary>
     public bool RefreshIsNoOp(string key, StoreKind primary, double touchThreshold)
     {
-        if (!_stamps.TryRemove(key, out var stamp) || stamp.Primary != primary)
+        if (!_stamps.TryTake(key, out var stamp) || stamp.Primary != primary)
         {
             return false;
         }
@@ -70,7 +59,7 @@ internal sealed class SecondaryTouches(TimeProvider time, int capacity = 10_000)
         return elapsed < remaining && stamp.State.ExtendedAt(elapsed) - remaining <= sliding * touchThreshold;
     }
 
-    public void Forget(string key) => _stamps.TryRemove(key, out _);
+    public void Forget(string key) => _stamps.Forget(key);
 
     private readonly record struct Stamp(StoreKind Primary, long SentAt, ExpiryState State);
 }

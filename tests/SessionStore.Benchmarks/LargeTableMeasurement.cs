@@ -47,6 +47,14 @@ internal static class LargeTableMeasurement
             runs.Add(("SessionStore Redis", count, new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis), InstanceName = prefix }), null));
             runs.Add((Contenders.PostgresName, count, new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table }), table));
 
+            // The same reads, their touches committed asynchronously: how much of the large table's cost is the touches' commits.
+            runs.Add((Contenders.PostgresAsyncName, count, new PostgresSessionCache(new PostgresSessionCacheOptions
+            {
+                ConnectionString = postgres.ConnectionString,
+                TableName = table,
+                SynchronousCommit = PostgresSynchronousCommit.Off,
+            }), table));
+
             // No session falls due for its touch during the run (each last touched under 2 minutes ago, due only
             // after 10): the read alone, to tell the table's size from the writes of touches.
             runs.Add((NoTouchDue, count, new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table, TouchThreshold = 0.5 }), table));

@@ -70,7 +70,10 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _ownsDataSource = _options.DataSource is null;
         _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: false);
         _statements = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: true, _options.SynchronousCommit);
-        _synchronousCommandTimeout = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).CommandTimeout;
+        // A synchronous statement cannot be abandoned: it always gets a driver timeout, OperationTimeout's when the data source has none.
+        _synchronousCommandTimeout = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).CommandTimeout is > 0 and var configured
+            ? configured
+            : DriverSeconds(_options.OperationTimeout);
         _sql = new PostgresSql(_options.SchemaName, _options.TableName, partitioned: _options.Partitioning is not null);
         _migrator = new PostgresSchemaMigrator(_dataSource, _options);
         _userIdKey = _options.UserIdSessionKeyUtf8;
@@ -542,7 +545,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         // The cache never changes connection state, so the reset on return to the pool is pure overhead.
         settings.NoResetOnClose = true;
 
-        var seconds = (int)Math.Clamp(Math.Ceiling(operationTimeout.TotalSeconds), 1, int.MaxValue);
+        var seconds = DriverSeconds(operationTimeout);
         if (!ExplicitlySet(connectionString, "Command Timeout", "CommandTimeout"))
         {
             settings.CommandTimeout = seconds;
@@ -580,6 +583,9 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
         return builder.Build();
     }
+
+    /// <summary>A timeout in Npgsql's unit, whole seconds, rounded up and at least 1 (0 would mean none).</summary>
+    private static int DriverSeconds(TimeSpan timeout) => (int)Math.Clamp(Math.Ceiling(timeout.TotalSeconds), 1, int.MaxValue);
 
     private static bool ExplicitlySet(string connectionString, params string[] keys)
     {

@@ -251,26 +251,19 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
         await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
         using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
-        var rented = new List<IDisposable>(2);
-        try
-        {
-            AddCommitMode(batch);
-            AddSetCommands(batch, key, value, userId, expiration, condition, returning: null, rented);
+        // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
+        using var buffers = new PooledBuffers();
+        AddCommitMode(batch);
+        AddSetCommands(batch, buffers, key, value, userId, expiration, condition, returning: null);
 
-            // The write is the batch's last statement; it returns a row, the version written, only when it landed.
-            using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
-            for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
-            {
-                _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
-            }
-
-            return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
-        }
-        finally
+        // The write is the batch's last statement; it returns a row, the version written, only when it landed.
+        using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
+        for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
         {
-            // Only here, once the statement ended, even when the caller stopped waiting for it: Npgsql reads these while it sends.
-            rented.ForEach(buffer => buffer.Dispose());
+            _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
         }
+
+        return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
     }
 
     /// <summary>
@@ -278,11 +271,11 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// key's lock first) and returns the write itself, whose <c>RecordsAffected</c> says whether it landed.
     /// <paramref name="returning"/> is appended to the write (on a partitioned table it sees inserted rows only);
     /// null instead makes the write return the version it stored, from an insert or an update, and nothing when
-    /// the condition refused it. With <paramref name="rented"/>, JSON payloads are encoded into pooled buffers
-    /// added there, for the caller to dispose once the batch ran.
+    /// the condition refused it. JSON payloads are encoded into buffers from <paramref name="buffers"/>, which the
+    /// caller disposes once the batch ran.
     /// </summary>
     internal NpgsqlBatchCommand AddSetCommands(
-        NpgsqlBatch batch, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning = "", List<IDisposable>? rented = null)
+        NpgsqlBatch batch, PooledBuffers buffers, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning = "")
     {
         if (_sql.Partitioned)
         {
@@ -299,14 +292,14 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         };
         var set = new NpgsqlBatchCommand(sql + returning);
         set.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        set.Parameters.Add(_payload.Parameter(value, rented));
+        set.Parameters.Add(_payload.Parameter(value, buffers));
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)userId ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.Sliding ?? DBNull.Value });
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = DBNull.Value }); // absolute instants arrive as durations ($6): EntryExpiration's clock rule
         set.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = (object?)expiration.RelativeToNow ?? DBNull.Value });
         if (condition.IfValue is { } expected)
         {
-            set.Parameters.Add(_payload.Parameter(expected, rented));
+            set.Parameters.Add(_payload.Parameter(expected, buffers));
         }
         else if (condition.IfOlderThan is { } version)
         {

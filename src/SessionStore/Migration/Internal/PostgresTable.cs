@@ -163,8 +163,9 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
     private async Task<List<LandedCopy>> WriteBatchAsync(IReadOnlyList<SessionCopy> copies)
     {
         using var batch = DataSource.CreateBatch();
+        using var buffers = new PooledBuffers();
         var writes = copies.Select(c => cache.AddSetCommands(
-            batch, c.Key, c.Entry.Value, cache.UserIdOf(c.Entry.Value), EntryExpiration.From(c.Entry.Expiry.ToEntryOptions()!, DateTimeOffset.UtcNow), c.Condition,
+            batch, buffers, c.Key, c.Entry.Value, cache.UserIdOf(c.Entry.Value), EntryExpiration.From(c.Entry.Expiry.ToEntryOptions()!, DateTimeOffset.UtcNow), c.Condition,
             // Each statement aliases the table as s, except the partitioned insert, whose only table is the new row's.
             c.Condition.IfValue is null ? "\nRETURNING xmin" : "\nRETURNING s.xmin")).ToHashSet();
         var landed = new List<LandedCopy>();

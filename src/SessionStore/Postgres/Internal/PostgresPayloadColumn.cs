@@ -49,27 +49,16 @@ internal sealed class PostgresPayloadColumn
     }
 
     /// <summary>
-    /// The <c>sess</c> value of a write: the bytes themselves, or their JSON. The JSON goes into a buffer rented
-    /// from the pool and added to <paramref name="rented"/>, which the caller disposes once the statement ran;
-    /// without it, into a new array.
+    /// The <c>sess</c> value of a write: the bytes themselves, or their JSON in a buffer rented from
+    /// <paramref name="buffers"/>, which the caller disposes once the statement ran.
     /// </summary>
-    public NpgsqlParameter<ReadOnlyMemory<byte>> Parameter(ReadOnlyMemory<byte> value, List<IDisposable>? rented = null)
+    public NpgsqlParameter<ReadOnlyMemory<byte>> Parameter(ReadOnlyMemory<byte> value, PooledBuffers buffers)
     {
         if (Format == PostgresPayloadFormat.Jsonb)
         {
-            var json = new PooledBufferWriter(value.Length + 64);
+            var json = buffers.Rent(value.Length + 64);
             JsonPayloadCodec.Encode(value.Span, json);
-            if (rented is null)
-            {
-                // A caller that cannot give the buffer back gets a copy.
-                value = json.WrittenSpan.ToArray();
-                json.Dispose();
-            }
-            else
-            {
-                rented.Add(json);
-                value = json.WrittenMemory;
-            }
+            value = json.WrittenMemory;
         }
 
         return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = _parameterType, TypedValue = value };

@@ -108,7 +108,12 @@ internal static class StoreDeadline
     /// <summary>A driver's own timeout, as Npgsql (a TimeoutException inside) or StackExchange.Redis reports it.</summary>
     public static bool IsDriverTimeout(Exception e) => e is not SessionStoreTimeoutException && (e is TimeoutException || e.InnerException is TimeoutException);
 
-    /// <summary>Observes the abandoned operation's outcome, so its failure is not reported as unobserved.</summary>
-    private static void Abandon(Task task) =>
+    /// <summary>
+    /// Leaves an operation the caller stopped waiting for to end under the driver's own timeouts, observing its
+    /// outcome so that its failure is not reported as unobserved. It is not cancelled: cancelling a call to a hung
+    /// server costs a blocked thread (Npgsql's cancel request waits for the server), one per abandoned call, which
+    /// starves the thread pool under load. The dual-write layer's own bounds (<c>Bounded</c>) abandon the same way.
+    /// </summary>
+    public static void Abandon(Task task) =>
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

@@ -1,3 +1,5 @@
+using SessionStore.Internal;
+
 namespace SessionStore.DualWrite.Internal;
 
 /// <summary>
@@ -24,12 +26,12 @@ internal static class Bounded
         }
         catch (TimeoutException e) when (!task.IsCompleted)
         {
-            Abandon(task);
+            StoreDeadline.Abandon(task);
             throw new TimeoutException($"The {store} session store did not complete '{operation}' within {timeout.TotalMilliseconds:0} ms; the operation was abandoned.", e);
         }
         catch (OperationCanceledException) when (!task.IsCompleted)
         {
-            Abandon(task);
+            StoreDeadline.Abandon(task);
             throw;
         }
     }
@@ -40,12 +42,4 @@ internal static class Bounded
             await run(t).ConfigureAwait(false);
             return true;
         }, timeout, time, token).ConfigureAwait(false);
-
-    /// <summary>
-    /// An abandoned operation is not cancelled from here: cancelling a call to a hung server costs a blocked
-    /// thread (Npgsql sends a cancel request and waits for its answer), one per abandoned call, which starves
-    /// the thread pool under load. The store's own timeouts end it; its outcome is observed and dropped.
-    /// </summary>
-    private static void Abandon(Task task) =>
-        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

@@ -8,6 +8,8 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection;
+using SessionStore.DualWrite;
 using SessionStore.Internal;
 using SessionStore.LocalServers;
 using SessionStore.Postgres;
@@ -16,11 +18,12 @@ using MicrosoftRedisCache = Microsoft.Extensions.Caching.StackExchangeRedis.Redi
 
 namespace SessionStore.Benchmarks;
 
-/// <summary>Allocated bytes and time per operation (BenchmarkDotNet's MemoryDiagnoser) for the codec and the Get paths, 2 KB sessions.</summary>
+/// <summary>Allocated bytes and time per operation (BenchmarkDotNet's MemoryDiagnoser) for the codec, the Get paths, the PostgreSQL Set and a dual-write Get, 2 KB sessions.</summary>
 [MemoryDiagnoser]
 public class AllocationBenchmarks
 {
     private const string Key = "00000000-0000-0000-0000-000000000001";
+    private static readonly DistributedCacheEntryOptions Options = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
     private readonly byte[] _payload = SessionPayloads.Create(2_000);
     private readonly ArrayBufferWriter<byte> _buffer = new(8_192);
     private byte[] _json = [];
@@ -30,6 +33,8 @@ public class AllocationBenchmarks
     private PostgresSessionCache? _byteaCache;
     private RedisSessionCache? _redisCache;
     private MicrosoftRedisCache? _microsoftCache;
+    private ServiceProvider? _dualServices;
+    private DualWriteCache? _dualCache;
 
     [GlobalSetup]
     public void Setup()
@@ -42,10 +47,22 @@ public class AllocationBenchmarks
         _byteaCache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = _postgres.ConnectionString, TableName = "sessions_bytea", PayloadFormat = PostgresPayloadFormat.Bytea, CreateTableIfMissing = true });
         _redisCache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = _redis.Configuration });
         _microsoftCache = new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { Configuration = _redis.Configuration }));
-        var options = new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) };
-        _postgresCache.Set(Key, _payload, options);
-        _byteaCache.Set(Key, _payload, options);
-        _redisCache.Set(Key, _payload, options);
+        _dualServices = new ServiceCollection()
+            .AddLogging()
+            .AddDualWriteSessionStore(o =>
+            {
+                o.Phase = SessionStorePhase.DualWritePostgresPrimary;
+                o.Postgres.ConnectionString = _postgres.ConnectionString;
+                o.Postgres.TableName = "sessions_dual";
+                o.Postgres.CreateTableIfMissing = true;
+                o.Redis.Configuration = _redis.Configuration;
+            })
+            .BuildServiceProvider();
+        _dualCache = _dualServices.GetRequiredService<DualWriteCache>();
+        _postgresCache.Set(Key, _payload, Options);
+        _dualCache.Set(Key, _payload, Options);
+        _byteaCache.Set(Key, _payload, Options);
+        _redisCache.Set(Key, _payload, Options);
     }
 
     [GlobalCleanup]
@@ -55,6 +72,7 @@ public class AllocationBenchmarks
         _byteaCache?.Dispose();
         _redisCache?.Dispose();
         _microsoftCache?.Dispose();
+        _dualServices?.Dispose();
         _postgres?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _redis?.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
@@ -80,6 +98,12 @@ public class AllocationBenchmarks
 
     [Benchmark(Description = "SessionStore PostgreSQL, bytea: GetAsync")]
     public Task<byte[]?> PostgresByteaGet() => _byteaCache!.GetAsync(Key);
+
+    [Benchmark(Description = "SessionStore PostgreSQL: SetAsync")]
+    public Task PostgresSet() => _postgresCache!.SetAsync(Key, _payload, Options);
+
+    [Benchmark(Description = "Dual-write DualWritePostgresPrimary: GetAsync")]
+    public Task<byte[]?> DualWriteGet() => _dualCache!.GetAsync(Key);
 
     [Benchmark(Description = "SessionStore Redis: GetAsync")]
     public Task<byte[]?> RedisGet() => _redisCache!.GetAsync(Key);

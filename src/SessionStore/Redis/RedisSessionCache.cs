@@ -70,14 +70,14 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     }
 
     /// <inheritdoc />
-    public byte[]? Get(string key) => ReadAsync(key, wantData: true, async: false, CancellationToken.None).GetAwaiter().GetResult()?.Value;
+    public byte[]? Get(string key) => Wait(ReadAsync(key, wantData: true, CancellationToken.None))?.Value;
 
     /// <summary>The connection settings the cache connects with when it builds the connection itself; null when it borrows one.</summary>
     internal ConfigurationOptions? ConnectionSettings => _configuration;
 
     /// <inheritdoc />
     public async Task<byte[]?> GetAsync(string key, CancellationToken token = default) =>
-        (await ReadAsync(key, wantData: true, async: true, token).ConfigureAwait(false))?.Value;
+        (await ReadAsync(key, wantData: true, token).ConfigureAwait(false))?.Value;
 
     /// <inheritdoc />
     public bool TryGet(string key, IBufferWriter<byte> destination)
@@ -97,54 +97,55 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     public void Set(string key, byte[] value, DistributedCacheEntryOptions options)
     {
         ArgumentNullException.ThrowIfNull(value);
-        SetCoreAsync(key, value, options, WriteCondition.Always, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        Wait(SetCoreAsync(key, value, options, WriteCondition.Always, CancellationToken.None));
     }
 
     /// <inheritdoc />
     public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
         ArgumentNullException.ThrowIfNull(value);
-        await SetCoreAsync(key, value, options, WriteCondition.Always, async: true, token).ConfigureAwait(false);
+        await SetCoreAsync(key, value, options, WriteCondition.Always, token).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public void Set(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options) =>
-        SetCoreAsync(key, Linearize(value), options, WriteCondition.Always, async: false, CancellationToken.None).GetAwaiter().GetResult();
+        Wait(SetCoreAsync(key, Linearize(value), options, WriteCondition.Always, CancellationToken.None));
 
     /// <inheritdoc />
     public async ValueTask SetAsync(string key, ReadOnlySequence<byte> value, DistributedCacheEntryOptions options, CancellationToken token = default) =>
-        await SetCoreAsync(key, Linearize(value), options, WriteCondition.Always, async: true, token).ConfigureAwait(false);
+        await SetCoreAsync(key, Linearize(value), options, WriteCondition.Always, token).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public void Refresh(string key) => ReadAsync(key, wantData: false, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public void Refresh(string key) => Wait(ReadAsync(key, wantData: false, CancellationToken.None));
 
     /// <inheritdoc />
     public async Task RefreshAsync(string key, CancellationToken token = default) =>
-        await ReadAsync(key, wantData: false, async: true, token).ConfigureAwait(false);
+        await ReadAsync(key, wantData: false, token).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public void Remove(string key) => RemoveCoreAsync(key, async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public void Remove(string key) => Wait(RemoveCoreAsync(key, CancellationToken.None));
 
     /// <inheritdoc />
     public async Task RemoveAsync(string key, CancellationToken token = default) =>
-        await RemoveCoreAsync(key, async: true, token).ConfigureAwait(false);
+        await RemoveCoreAsync(key, token).ConfigureAwait(false);
 
     string ISessionCacheProvider.Name => StoreName;
 
     TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
-    ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) => ReadAsync(key, wantData: true, async, token);
+    ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) =>
+        async ? ReadAsync(key, wantData: true, token) : new(Wait(ReadAsync(key, wantData: true, token)));
 
     async ValueTask ISessionCacheProvider.TouchAsync(string key, CancellationToken token) =>
-        await BoundedAsync("refresh", t => ReadCoreAsync(key, wantData: false, async: true, t, touchThreshold: 0), token).ConfigureAwait(false);
+        await BoundedAsync("refresh", t => ReadCoreAsync(key, wantData: false, t, touchThreshold: 0), token).ConfigureAwait(false);
 
     ValueTask<long?> ISessionCacheProvider.SetAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token) =>
-        SetCoreAsync(key, value, options, condition, async, token);
+        async ? SetCoreAsync(key, value, options, condition, token) : new(Wait(SetCoreAsync(key, value, options, condition, token)));
 
     async Task ISessionCacheProvider.PingAsync(CancellationToken token) =>
         await BoundedAsync("ping", async t =>
         {
-            var database = await ConnectAsync(async: true, t).ConfigureAwait(false);
+            var database = await ConnectAsync(t).ConfigureAwait(false);
             try
             {
                 return await database.PingAsync().ConfigureAwait(false);
@@ -177,7 +178,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
     private async ValueTask<long> RevokeCoreAsync(string userId, CancellationToken cancellationToken)
     {
-        var database = await ConnectAsync(async: true, cancellationToken).ConfigureAwait(false);
+        var database = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var index = UserIndexKey(userId);
         try
         {
@@ -212,7 +213,16 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     private ValueTask<T> BoundedAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> run, CancellationToken token) =>
         StoreDeadline.RunAsync(StoreName, operation, _endpoints, _options.OperationTimeout, run, token);
 
-    private ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, bool async, CancellationToken token)
+    /// <summary>
+    /// The synchronous API: the asynchronous call, waited for as a Task. StackExchange.Redis 3 completes even its
+    /// synchronous commands on the .NET thread pool, and waits for them in a way the pool does not see, so a burst
+    /// of synchronous calls starved the pool until every one timed out (measured: the session middleware's
+    /// synchronous Load, in an app that does not call LoadAsync, on 16 concurrent first requests; each read failed
+    /// after 5 s and the session was read as empty). A thread blocked on a Task is one the pool replaces at once.
+    /// </summary>
+    private static T Wait<T>(ValueTask<T> pending) => pending.IsCompleted ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
+    private ValueTask<StoredEntry?> ReadAsync(string key, bool wantData, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
@@ -221,20 +231,18 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             return ValueTask.FromResult<StoredEntry?>(null);
         }
 
-        return async
-            ? BoundedAsync(wantData ? "get" : "refresh", t => ReadCoreAsync(key, wantData, async: true, t), token)
-            : StoreDeadline.RunSynchronously(StoreName, wantData ? "get" : "refresh", _endpoints, (cache: this, key, wantData, token), static s => s.cache.ReadCoreAsync(s.key, s.wantData, async: false, s.token));
+        return BoundedAsync(wantData ? "get" : "refresh", t => ReadCoreAsync(key, wantData, t), token);
     }
 
-    private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool wantData, bool async, CancellationToken token, double? touchThreshold = null)
+    private async ValueTask<StoredEntry?> ReadCoreAsync(string key, bool wantData, CancellationToken token, double? touchThreshold = null)
     {
         var threshold = touchThreshold ?? _options.TouchThreshold;
-        var database = await ConnectAsync(async, token).ConfigureAwait(false);
+        var database = await ConnectAsync(token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var operation = wantData ? "get" : "refresh";
         try
         {
-            return await RetryWhileClusterChangesAsync(operation, () => ReadOnceAsync(database, key, entryKey, wantData, threshold, async), async, token).ConfigureAwait(false);
+            return await RetryWhileClusterChangesAsync(operation, () => ReadOnceAsync(database, key, entryKey, wantData, threshold), token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -242,14 +250,14 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
     }
 
-    private async ValueTask<StoredEntry?> ReadOnceAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, double touchThreshold, bool async)
+    private async ValueTask<StoredEntry?> ReadOnceAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, double touchThreshold)
     {
         var nowTicks = _time.GetUtcNow().UtcTicks;
         if (_scriptingAvailable)
         {
             try
             {
-                return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, touchThreshold, wantData ? 1 : 0], async).ConfigureAwait(false));
+                return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, touchThreshold, wantData ? 1 : 0]).ConfigureAwait(false));
             }
             catch (Exception e) when (IsScriptingRefused(e))
             {
@@ -257,22 +265,18 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             }
         }
 
-        return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, touchThreshold, async).ConfigureAwait(false);
+        return await ReadWithoutScriptAsync(database, key, entryKey, wantData, nowTicks, touchThreshold).ConfigureAwait(false);
     }
 
-    private static async ValueTask<RedisResult> EvaluateScriptAsync(IDatabase database, byte[] sha1, string lua, RedisKey entryKey, RedisValue[] arguments, bool async)
+    private static async ValueTask<RedisResult> EvaluateScriptAsync(IDatabase database, byte[] sha1, string lua, RedisKey entryKey, RedisValue[] arguments)
     {
         try
         {
-            return async
-                ? await database.ScriptEvaluateAsync(sha1, [entryKey], arguments).ConfigureAwait(false)
-                : database.ScriptEvaluate(sha1, [entryKey], arguments);
+            return await database.ScriptEvaluateAsync(sha1, [entryKey], arguments).ConfigureAwait(false);
         }
         catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            return async
-                ? await database.ScriptEvaluateAsync(lua, [entryKey], arguments).ConfigureAwait(false)
-                : database.ScriptEvaluate(lua, [entryKey], arguments);
+            return await database.ScriptEvaluateAsync(lua, [entryKey], arguments).ConfigureAwait(false);
         }
     }
 
@@ -294,23 +298,13 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// discarded (EXECABORT) instead of redirected, and the two reads need no atomicity: a TTL read just after
     /// another client's write only decides whether this read extends it.
     /// </summary>
-    private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, double touchThreshold, bool async)
+    private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, double touchThreshold)
     {
         var fieldNames = wantData ? RedisEntry.AllFieldsAndVersion : RedisEntry.MetadataFields;
-        RedisValue[] fields;
-        TimeSpan? remaining;
-        if (async)
-        {
-            var fieldsTask = database.HashGetAsync(entryKey, fieldNames);
-            var ttlTask = database.KeyTimeToLiveAsync(entryKey);
-            fields = await fieldsTask.ConfigureAwait(false);
-            remaining = await ttlTask.ConfigureAwait(false);
-        }
-        else
-        {
-            fields = database.HashGet(entryKey, fieldNames);
-            remaining = database.KeyTimeToLive(entryKey);
-        }
+        var fieldsTask = database.HashGetAsync(entryKey, fieldNames);
+        var ttlTask = database.KeyTimeToLiveAsync(entryKey);
+        var fields = await fieldsTask.ConfigureAwait(false);
+        var remaining = await ttlTask.ConfigureAwait(false);
 
         if (fields[0].IsNull && fields[1].IsNull)
         {
@@ -322,9 +316,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         if (RedisEntry.DueTouch(expiry, touchThreshold) is { } target)
         {
             var lifetime = TimeSpan.FromMilliseconds(target);
-            _ = async
-                ? await database.KeyExpireAsync(entryKey, lifetime).ConfigureAwait(false)
-                : database.KeyExpire(entryKey, lifetime);
+            _ = await database.KeyExpireAsync(entryKey, lifetime).ConfigureAwait(false);
             expiry = expiry with { Remaining = lifetime };
         }
 
@@ -343,21 +335,19 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         return new StoredEntry(data, expiry, version);
     }
 
-    private ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, bool async, CancellationToken token)
+    private ValueTask<long?> SetCoreAsync(string key, ReadOnlyMemory<byte> value, DistributedCacheEntryOptions options, WriteCondition condition, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
         var now = _time.GetUtcNow();
         var expiration = EntryExpiration.From(options, now);
         token.ThrowIfCancellationRequested();
-        return async
-            ? BoundedAsync("set", t => WriteAsync(key, value, expiration, now, condition, async: true, t), token)
-            : StoreDeadline.RunSynchronously(StoreName, "set", _endpoints, (cache: this, key, value, expiration, now, condition, token), static s => s.cache.WriteAsync(s.key, s.value, s.expiration, s.now, s.condition, async: false, s.token));
+        return BoundedAsync("set", t => WriteAsync(key, value, expiration, now, condition, t), token);
     }
 
-    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, WriteCondition condition, bool async, CancellationToken token)
+    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, WriteCondition condition, CancellationToken token)
     {
-        var database = await ConnectAsync(async, token).ConfigureAwait(false);
+        var database = await ConnectAsync(token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var ttl = RedisEntry.TimeToLive(expiration, now);
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
@@ -374,21 +364,12 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 var indexKey = UserIndexKey(userId);
                 _ = await RetryWhileClusterChangesAsync("set", async () =>
                 {
-                    var added = RedisUserIndex.AddAsync(database, indexKey, key, ttl);
-                    if (async)
-                    {
-                        await added.ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        added.GetAwaiter().GetResult();
-                    }
-
+                    await RedisUserIndex.AddAsync(database, indexKey, key, ttl).ConfigureAwait(false);
                     return true;
-                }, async, token).ConfigureAwait(false);
+                }, token).ConfigureAwait(false);
             }
 
-            return await RetryWhileClusterChangesAsync("set", () => WriteEntryAsync(database, entryKey, value, expiration, now, ttl, condition, async), async, token).ConfigureAwait(false);
+            return await RetryWhileClusterChangesAsync("set", () => WriteEntryAsync(database, entryKey, value, expiration, now, ttl, condition), token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -397,7 +378,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     }
 
     /// <summary>The entry itself: one script call, or, where scripts are refused, plain commands (see <see cref="WriteEntryWithoutScriptAsync"/>).</summary>
-    private async ValueTask<long?> WriteEntryAsync(IDatabase database, RedisKey entryKey, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, TimeSpan? ttl, WriteCondition condition, bool async)
+    private async ValueTask<long?> WriteEntryAsync(IDatabase database, RedisKey entryKey, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, TimeSpan? ttl, WriteCondition condition)
     {
         if (_scriptingAvailable)
         {
@@ -419,7 +400,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                     ttl is { } t ? (long)t.TotalMilliseconds : -1,
                     argument,
                 ];
-                var result = await EvaluateScriptAsync(database, SetScript.Sha1, SetScript.Lua, entryKey, arguments, async).ConfigureAwait(false);
+                var result = await EvaluateScriptAsync(database, SetScript.Sha1, SetScript.Lua, entryKey, arguments).ConfigureAwait(false);
                 return result.IsNull ? null : RedisEntry.ReadVersion((RedisValue)result);
             }
             catch (Exception e) when (IsScriptingRefused(e))
@@ -428,7 +409,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             }
         }
 
-        return await WriteEntryWithoutScriptAsync(database, entryKey, value, expiration, now, ttl, condition, async).ConfigureAwait(false);
+        return await WriteEntryWithoutScriptAsync(database, entryKey, value, expiration, now, ttl, condition).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -439,7 +420,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// (ordered across instances only as well as their clocks agree); a copy keeps the stored version; a
     /// version-ordered write reads the stored version and writes only while it is unchanged (compare-and-set).
     /// </summary>
-    private async ValueTask<long?> WriteEntryWithoutScriptAsync(IDatabase database, RedisKey entryKey, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, TimeSpan? ttl, WriteCondition condition, bool async)
+    private async ValueTask<long?> WriteEntryWithoutScriptAsync(IDatabase database, RedisKey entryKey, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, TimeSpan? ttl, WriteCondition condition)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -457,9 +438,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             }
             else if (condition.IfOlderThan is { } newer)
             {
-                var stored = async
-                    ? await database.HashGetAsync(entryKey, RedisEntry.VersionField).ConfigureAwait(false)
-                    : database.HashGet(entryKey, RedisEntry.VersionField);
+                var stored = await database.HashGetAsync(entryKey, RedisEntry.VersionField).ConfigureAwait(false);
                 if (RedisEntry.ReadVersion(stored) >= newer)
                 {
                     return null;
@@ -480,7 +459,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 _ = entry.KeyExpireAsync(entryKey, entryTtl);
             }
 
-            if (async ? await entry.ExecuteAsync().ConfigureAwait(false) : entry.Execute())
+            if (await entry.ExecuteAsync().ConfigureAwait(false))
             {
                 return version ?? RedisEntry.ReadVersion(await kept!.ConfigureAwait(false));
             }
@@ -493,28 +472,20 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
     }
 
-    private ValueTask RemoveCoreAsync(string key, bool async, CancellationToken token)
+    private ValueTask<bool> RemoveCoreAsync(string key, CancellationToken token)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
-        return async
-            ? new ValueTask(BoundedAsync("remove", async t =>
-            {
-                await DeleteAsync(key, async: true, t).ConfigureAwait(false);
-                return true;
-            }, token).AsTask())
-            : StoreDeadline.RunSynchronously(StoreName, "remove", _endpoints, (cache: this, key, token), static s => s.cache.DeleteAsync(s.key, async: false, s.token));
+        return BoundedAsync("remove", t => DeleteAsync(key, t), token);
     }
 
-    private async ValueTask DeleteAsync(string key, bool async, CancellationToken token)
+    private async ValueTask<bool> DeleteAsync(string key, CancellationToken token)
     {
-        var database = await ConnectAsync(async, token).ConfigureAwait(false);
+        var database = await ConnectAsync(token).ConfigureAwait(false);
         _recentReads.Forget(key);
         try
         {
-            _ = await RetryWhileClusterChangesAsync("remove", async () => async
-                ? await database.KeyDeleteAsync(_prefix.Append(key)).ConfigureAwait(false)
-                : database.KeyDelete(_prefix.Append(key)), async, token).ConfigureAwait(false);
+            return await RetryWhileClusterChangesAsync("remove", () => new ValueTask<bool>(database.KeyDeleteAsync(_prefix.Append(key))), token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsUnreachable(e))
         {
@@ -522,21 +493,14 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
     }
 
-    private async ValueTask<IDatabase> ConnectAsync(bool async, CancellationToken token)
+    private async ValueTask<IDatabase> ConnectAsync(CancellationToken token)
     {
         if (_database is { } database)
         {
             return database;
         }
 
-        if (async)
-        {
-            await _connectLock.WaitAsync(token).ConfigureAwait(false);
-        }
-        else
-        {
-            _connectLock.Wait(token);
-        }
+        await _connectLock.WaitAsync(token).ConfigureAwait(false);
 
         try
         {
@@ -545,14 +509,11 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 IConnectionMultiplexer connection;
                 if (_options.ConnectionMultiplexerFactory is { } factory)
                 {
-                    // A factory is asynchronous only; the synchronous API can but wait for it, once.
-                    connection = async ? await factory().ConfigureAwait(false) : factory().GetAwaiter().GetResult();
+                    connection = await factory().ConfigureAwait(false);
                 }
                 else
                 {
-                    connection = _ownedConnection = async
-                        ? await ConnectionMultiplexer.ConnectAsync(_configuration!).ConfigureAwait(false)
-                        : ConnectionMultiplexer.Connect(_configuration!);
+                    connection = _ownedConnection = await ConnectionMultiplexer.ConnectAsync(_configuration!).ConfigureAwait(false);
                 }
 
                 _endpoints = EndpointNames.Describe(connection.GetEndPoints());
@@ -572,8 +533,8 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     }
 
     /// <summary>Retries, within <see cref="SessionCacheProviderOptions.OperationTimeout"/>, what a changing cluster refused without running (see <see cref="ClusterChangeRetry"/>).</summary>
-    private ValueTask<T> RetryWhileClusterChangesAsync<T>(string operation, Func<ValueTask<T>> run, bool async, CancellationToken token) =>
-        ClusterChangeRetry.RunAsync(run, async, _options.OperationTimeout, (e, attempt) => LogRetriedWhileClusterChanges(operation, attempt, e.Message), token);
+    private ValueTask<T> RetryWhileClusterChangesAsync<T>(string operation, Func<ValueTask<T>> run, CancellationToken token) =>
+        ClusterChangeRetry.RunAsync(run, _options.OperationTimeout, (e, attempt) => LogRetriedWhileClusterChanges(operation, attempt, e.Message), token);
 
     private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 

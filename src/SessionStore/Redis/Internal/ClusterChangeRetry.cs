@@ -29,7 +29,7 @@ internal static class ClusterChangeRetry
     /// Runs <paramref name="operation"/>, again after a short, growing pause while it is refused as above, at most
     /// <see cref="MaximumAttempts"/> times and never past <paramref name="budget"/> from the first attempt.
     /// </summary>
-    public static async ValueTask<T> RunAsync<T>(Func<ValueTask<T>> operation, bool async, TimeSpan budget, Action<Exception, int> onRetry, CancellationToken token)
+    public static async ValueTask<T> RunAsync<T>(Func<ValueTask<T>> operation, TimeSpan budget, Action<Exception, int> onRetry, CancellationToken token)
     {
         var started = Stopwatch.GetTimestamp();
         for (var attempt = 1; ; attempt++)
@@ -41,14 +41,7 @@ internal static class ClusterChangeRetry
             catch (Exception e) when (IsRefusedWhileClusterChanges(e) && attempt < MaximumAttempts && Stopwatch.GetElapsedTime(started) + Pause(attempt) < budget)
             {
                 onRetry(e, attempt);
-                if (async)
-                {
-                    await Task.Delay(Pause(attempt), token).ConfigureAwait(false);
-                }
-                else
-                {
-                    Thread.Sleep(Pause(attempt));
-                }
+                await Task.Delay(Pause(attempt), token).ConfigureAwait(false);
             }
         }
     }

@@ -50,14 +50,9 @@ internal static class FocusedMeasurement
         }
 
         Console.WriteLine();
-        Console.WriteLine("| synchronous_commit | pgbench: upsert alone | pgbench: Get + upsert | cache: modifying req/s | cache ÷ upsert alone | cache ÷ Get + upsert |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var (setting, contender) in new[] { ("on", Contenders.PostgresName), ("off", Contenders.PostgresAsyncName) })
+        foreach (var line in Ceilings.WriteTable(report.Ceilings, contender => report.Throughput(new RunKey(contender, Workload.Modifying, 16, Size)).Median))
         {
-            var upsert = report.Ceilings.Single(c => c.What == $"{Ceilings.Upsert}, synchronous_commit {setting}").OperationsPerSecond;
-            var both = report.Ceilings.Single(c => c.What == $"{Ceilings.GetAndUpsert}, synchronous_commit {setting}").OperationsPerSecond;
-            var cache = report.Throughput(new RunKey(contender, Workload.Modifying, 16, Size)).Median;
-            Console.WriteLine(string.Create(invariant, $"| {setting} | {upsert:N0} | {both:N0} | {cache:N0} | {cache / upsert:0.00}× | {cache / both:0.00}× |"));
+            Console.WriteLine(line);
         }
     }
 

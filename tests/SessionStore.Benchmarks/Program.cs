@@ -15,7 +15,7 @@ var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.O
     ["allocations"] = _ => AllocationsAsync(),
     ["garnet"] = options => GarnetMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 5)), Option(options, "--rounds", 3)),
     ["dual"] = options => DualPhaseMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 3)), Option(options, "--rounds", 3)),
-    ["http"] = options => HttpMeasurement.PrintAsync([Option(options, "--concurrency", 16), 64], TimeSpan.FromSeconds(Option(options, "--seconds", 5))),
+    ["http"] = options => HttpMeasurement.PrintAsync([Option(options, "--concurrency", 16), 64], TimeSpan.FromSeconds(Option(options, "--seconds", 10))),
     ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),
 };
 
@@ -51,7 +51,7 @@ static async Task ReportAsync(string[] options)
         Duration: TimeSpan.FromSeconds(Option("--seconds", 2)),
         Rounds: Option("--rounds", 3));
     var sessions = await SessionsMeasurement.RunAsync(settings);
-    var http = await HttpMeasurement.RunAsync([16, 64], TimeSpan.FromSeconds(5));
+    var http = await HttpMeasurement.RunAsync([16, 64], HttpMeasurement.Measured);
     var allocations = AllocationBenchmarks.Run();
     var command = "dotnet run -c Release --project tests/SessionStore.Benchmarks -- report" + (options.Length > 0 ? " " + string.Join(' ', options) : "");
     new BenchmarkReport(sessions, allocations, http, command, stopwatch.Elapsed, (loadAtStart, LoadAverage())).Write(FindDocs());

@@ -15,6 +15,9 @@ internal enum Workload
 
     /// <summary>A request that creates a session: SetAsync of a new key (a new session is not read first).</summary>
     NewSession,
+
+    /// <summary>SetAsync of an existing session alone: the cache's upsert, measured against pgbench running the same statement.</summary>
+    Write,
 }
 
 internal static class WorkloadRunner

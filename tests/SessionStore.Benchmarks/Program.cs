@@ -16,6 +16,7 @@ var measurements = new Dictionary<string, Func<string[], Task>>(StringComparer.O
     ["garnet"] = options => GarnetMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 5)), Option(options, "--rounds", 3)),
     ["dual"] = options => DualPhaseMeasurement.RunAsync(Option(options, "--sessions", 10_000), Option(options, "--concurrency", 16), TimeSpan.FromSeconds(Option(options, "--seconds", 3)), Option(options, "--rounds", 3)),
     ["http"] = options => HttpMeasurement.PrintAsync([Option(options, "--concurrency", 16), 64], TimeSpan.FromSeconds(Option(options, "--seconds", 10))),
+    ["sync-burst"] = options => SynchronousBurstMeasurement.RunAsync(options.Length > 0 ? options[0] : "sessionstore-redis", 10),
     ["large"] = options => LargeTableMeasurement.RunAsync(options.Length > 1 && options[0] == "--sessions" ? int.Parse(options[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000),
 };
 

@@ -1,0 +1,43 @@
+using System.Globalization;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Options;
+using SessionStore.LocalServers;
+using SessionStore.Postgres;
+using SessionStore.Redis;
+
+namespace SessionStore.Benchmarks;
+
+/// <summary>
+/// The <c>sync-burst</c> command: the burst of synchronous reads that <c>Chaos/SynchronousBurstTests</c> asserts
+/// SessionStore survives (<see cref="SynchronousBurst"/>), on one store per run, so that no earlier burst has grown
+/// the process's thread pool.
+/// </summary>
+internal static class SynchronousBurstMeasurement
+{
+    public static async Task RunAsync(string store, int readsPerCaller)
+    {
+        await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!);
+        await using var redis = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
+        IDistributedCache cache = store switch
+        {
+            "sessionstore-redis" => new RedisSessionCache(Options.Create(new RedisSessionCacheOptions { Configuration = redis.Configuration })),
+            "rediscache" => new RedisCache(Options.Create(new RedisCacheOptions { Configuration = redis.Configuration })),
+            "sessionstore-postgresql" => new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, CreateTableIfMissing = true })),
+            _ => throw new ArgumentException($"Unknown store '{store}': use sessionstore-redis, rediscache or sessionstore-postgresql.", nameof(store)),
+        };
+        using var owned = (IDisposable)cache;
+        byte[] value = [1, 2, 3];
+        await cache.SetAsync("burst", value, new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) });
+
+        var threadsBefore = ThreadPool.ThreadCount;
+        var burst = SynchronousBurst.Run(() => cache.Get("burst"), value, readsPerCaller, TimeSpan.FromMinutes(10));
+        Console.WriteLine("| store | synchronous reads | failed | burst took | pool threads before → after | first failure |");
+        Console.WriteLine("|---|---:|---:|---:|---|---|");
+        var failure = burst.Failures.FirstOrDefault() is { } first ? Shorten($"{first.GetType().Name}: {first.Message}") : "—";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {store} | {burst.Reads:N0} | {burst.Failures.Count:N0} | {burst.Elapsed.TotalSeconds:0.0} s | {threadsBefore} → {burst.ThreadsAfter} | {failure} |"));
+    }
+
+    private static string Shorten(string text) => text.Length <= 100 ? text.ReplaceLineEndings(" ") : text[..100].ReplaceLineEndings(" ") + "…";
+}

@@ -172,7 +172,7 @@ internal static class SessionsMeasurement
             connection.RegisterProfiler(() => profiling);
         }
 
-        foreach (var workload in Enum.GetValues<Workload>())
+        foreach (var workload in new[] { Workload.ReadOnly, Workload.Modifying, Workload.NewSession })
         {
             foreach (var name in names)
             {

@@ -22,7 +22,7 @@ internal static partial class Ceilings
 
     private const string KeyExpression = "'00000000-0000-0000-0000-' || lpad(:n::text, 12, '0')";
 
-    public static async Task<List<Ceiling>> MeasureAsync(BenchmarkServers servers, string readOnlyTag, string modifyingTag, int sessions, int[] concurrencies)
+    public static async Task<List<Ceiling>> MeasureAsync(BenchmarkServers servers, string readOnlyTag, string modifyingTag, int sessions, int payloadSize, int[] concurrencies)
     {
         var pgbench = Path.Combine(LocalPostgres.FindBinaries()!, "pgbench");
         string readTable, writeTable, prefix;
@@ -48,16 +48,17 @@ internal static partial class Ceilings
             results.Add(new("redis-benchmark", "HGET of a session's data", concurrency, double.Parse(RedisRate().Matches(output)[^1].Groups[1].Value, CultureInfo.InvariantCulture)));
         }
 
-        results.AddRange(await UpsertCeilingsAsync(servers, pgbench, writeTable, sessions));
+        results.AddRange(await UpsertCeilingsAsync(servers, pgbench, writeTable, sessions, payloadSize));
         Console.WriteLine();
         return results;
     }
 
     /// <summary>
     /// The statements the cache sends for a modifying request, run by pgbench at 16 clients on the modifying
-    /// workload's table (reset first), the session's JSON passed as a parameter as the cache passes it.
+    /// workload's table (reset first), the session's JSON passed as a parameter as the cache passes it; then the
+    /// cache's own SetAsync alone on the same table.
     /// </summary>
-    private static async Task<List<Ceiling>> UpsertCeilingsAsync(BenchmarkServers servers, string pgbench, string table, int sessions)
+    private static async Task<List<Ceiling>> UpsertCeilingsAsync(BenchmarkServers servers, string pgbench, string table, int sessions, int payloadSize)
     {
         var sql = new PostgresSql("public", table);
         var json = await AdminCommands.ScalarAsync<string>(servers.Admin, $"SELECT sess::text FROM \"public\".\"{table}\" LIMIT 1");
@@ -80,7 +81,7 @@ internal static partial class Ceilings
             Console.Write($"\rceilings {CacheSetAlone}, {setting}   ");
             await AdminCommands.ExecuteAsync(servers.Admin, $"VACUUM FULL \"public\".\"{table}\"");
             await AdminCommands.ExecuteAsync(servers.Admin, "CHECKPOINT");
-            results.Add(new("SessionStore PostgreSQL", $"{CacheSetAlone}, {setting}", 16, await CacheSetAloneAsync(servers, table, synchronous, sessions)));
+            results.Add(new("SessionStore PostgreSQL", $"{CacheSetAlone}, {setting}", 16, await CacheSetAloneAsync(servers, table, synchronous, sessions, payloadSize)));
         }
 
         return results;
@@ -105,7 +106,7 @@ internal static partial class Ceilings
     /// The cache's own upsert as pgbench runs it above: SetAsync of the table's sessions at random, 16 callers, 3 s
     /// after a 1 s warm-up, in the commit mode pgbench had. Like for like, it shows what the client adds to the statement.
     /// </summary>
-    private static async Task<double> CacheSetAloneAsync(BenchmarkServers servers, string table, bool synchronous, int sessions)
+    private static async Task<double> CacheSetAloneAsync(BenchmarkServers servers, string table, bool synchronous, int sessions, int payloadSize)
     {
         using var cache = new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions
         {
@@ -114,7 +115,7 @@ internal static partial class Ceilings
             SynchronousCommit = synchronous ? PostgresSynchronousCommit.ServerSetting : PostgresSynchronousCommit.Off,
         }));
         var keys = Enumerable.Range(0, sessions).Select(SessionsMeasurement.Key).ToArray();
-        var payload = SessionPayloads.Create(2_000);
+        var payload = SessionPayloads.Create(payloadSize);
         await WorkloadRunner.RunAsync(cache, Workload.Write, 16, TimeSpan.FromSeconds(1), keys, payload);
         var (requests, _) = await WorkloadRunner.RunAsync(cache, Workload.Write, 16, TimeSpan.FromSeconds(3), keys, payload);
         return requests / 3.0;

@@ -81,34 +81,38 @@ internal static partial class HttpMeasurement
             await using var app = await StartAppAsync(register);
             var url = app.Urls.First();
             var script = await SignInAsync(url);
-
-            // The tables in a stated state, as in the other measurements: the sign-ins' 10,000 inserts would otherwise
-            // wake autovacuum, and their WAL a checkpoint, during the measured runs.
-            await AdminCommands.ExecuteAsync(admin, "VACUUM ANALYZE");
-            await AdminCommands.ExecuteAsync(admin, "CHECKPOINT");
-            foreach (var count in connections)
+            try
             {
-                Console.Write($"\rhttp {name,-32} c={count}   ");
-
-                // Unmeasured first: a cold pool opens its connections on the request path (each a PostgreSQL backend
-                // started), and fresh code runs before its final JIT tier, which is start-up cost, not the steady state.
-                // Measured second by second, the first store's rate still climbed for 8–12 s after the sign-ins (the
-                // stores measured later share the warmed middleware and Kestrel code). The runtime figures show what remains.
-                await WrkAsync(url, script, count, WarmUp);
-                using var sampler = new RuntimeSampler(connectionsOpened);
-                var output = await WrkAsync(url, script, count, duration);
-                var diagnostics = sampler.Stop();
-                if (!RequestsPerSecond().IsMatch(output) || output.Contains("Non-2xx", StringComparison.Ordinal) || output.Contains("Socket errors", StringComparison.Ordinal))
+                // The tables in a stated state, as in the other measurements: the sign-ins' 10,000 inserts would otherwise
+                // wake autovacuum, and their WAL a checkpoint, during the measured runs.
+                await AdminCommands.ExecuteAsync(admin, "VACUUM ANALYZE");
+                await AdminCommands.ExecuteAsync(admin, "CHECKPOINT");
+                foreach (var count in connections)
                 {
-                    Console.Error.WriteLine($"wrk against {name}:\n{output}");
+                    Console.Write($"\rhttp {name,-32} c={count}   ");
+
+                    // Unmeasured first: a cold pool opens its connections on the request path (each a PostgreSQL backend
+                    // started), and fresh code runs before its final JIT tier, which is start-up cost, not the steady state.
+                    // Measured second by second, the first store's rate still climbed for 8–12 s after the sign-ins (the
+                    // stores measured later share the warmed middleware and Kestrel code). The runtime figures show what remains.
+                    await WrkAsync(url, script, count, WarmUp);
+                    using var sampler = new RuntimeSampler(connectionsOpened);
+                    var output = await WrkAsync(url, script, count, duration);
+                    var diagnostics = sampler.Stop();
+                    if (!RequestsPerSecond().IsMatch(output) || output.Contains("Non-2xx", StringComparison.Ordinal) || output.Contains("Socket errors", StringComparison.Ordinal))
+                    {
+                        Console.Error.WriteLine($"wrk against {name}:\n{output}");
+                    }
+
+                    results.Add(new HttpRun(name, count,
+                        double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
+                        Percentile(output, "50%"), Percentile(output, "99%"), diagnostics));
                 }
-
-                results.Add(new HttpRun(name, count,
-                    double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture),
-                    Percentile(output, "50%"), Percentile(output, "99%"), diagnostics));
             }
-
-            File.Delete(script);
+            finally
+            {
+                File.Delete(script);
+            }
         }
 
         Console.WriteLine();

@@ -86,7 +86,7 @@ internal static class SessionsMeasurement
             await AccountAsync(report, names, servers, keys, SessionPayloads.Create(first), first);
         }
 
-        report.Ceilings.AddRange(await Ceilings.MeasureAsync(servers, Tag(Workload.ReadOnly, first), Tag(Workload.Modifying, first), settings.Sessions, settings.Concurrencies));
+        report.Ceilings.AddRange(await Ceilings.MeasureAsync(servers, Tag(Workload.ReadOnly, first), Tag(Workload.Modifying, first), settings.Sessions, first, settings.Concurrencies));
         return report;
     }
 

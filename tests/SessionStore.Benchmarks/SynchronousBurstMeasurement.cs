@@ -17,14 +17,20 @@ internal static class SynchronousBurstMeasurement
 {
     public static async Task RunAsync(string store, int readsPerCaller)
     {
-        await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!);
-        await using var redis = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
-        IDistributedCache cache = store switch
+        if (store is not ("sessionstore-redis" or "rediscache" or "sessionstore-postgresql"))
         {
-            "sessionstore-redis" => new RedisSessionCache(Options.Create(new RedisSessionCacheOptions { Configuration = redis.Configuration })),
-            "rediscache" => new RedisCache(Options.Create(new RedisCacheOptions { Configuration = redis.Configuration })),
-            "sessionstore-postgresql" => new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, CreateTableIfMissing = true })),
-            _ => throw new ArgumentException($"Unknown store '{store}': use sessionstore-redis, rediscache or sessionstore-postgresql.", nameof(store)),
+            throw new ArgumentException($"Unknown store '{store}': use sessionstore-redis, rediscache or sessionstore-postgresql.", nameof(store));
+        }
+
+        await using IAsyncDisposable server = store == "sessionstore-postgresql"
+            ? await LocalPostgres.StartAsync(LocalPostgres.FindBinaries() ?? throw new InvalidOperationException("PostgreSQL's binaries were not found."))
+            : await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server was not found."));
+        IDistributedCache cache = server switch
+        {
+            LocalPostgres postgres => new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, CreateTableIfMissing = true })),
+            LocalRedis redis when store == "rediscache" => new RedisCache(Options.Create(new RedisCacheOptions { Configuration = redis.Configuration })),
+            LocalRedis redis => new RedisSessionCache(Options.Create(new RedisSessionCacheOptions { Configuration = redis.Configuration })),
+            _ => throw new InvalidOperationException(),
         };
         using var owned = (IDisposable)cache;
         byte[] value = [1, 2, 3];

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Caching.Distributed;
 
 namespace SessionStore.Benchmarks;
 
-/// <summary>The three requests the session middleware makes of a cache.</summary>
+/// <summary>The three requests the session middleware makes of a cache, and the write alone for the ceilings.</summary>
 internal enum Workload
 {
     /// <summary>A request that reads the session: Get, then RefreshAsync at commit.</summary>

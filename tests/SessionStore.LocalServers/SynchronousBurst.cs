@@ -19,7 +19,10 @@ public static class SynchronousBurst
     {
         var callers = ThreadPool.ThreadCount + (4 * Environment.ProcessorCount) + 16;
         var failures = new ConcurrentQueue<Exception>();
-        using var finished = new CountdownEvent(callers);
+
+        // Not disposed: after a timeout the reads still queued signal it when they end (and stop early, see below).
+        var finished = new CountdownEvent(callers);
+        var abandoned = false;
         void Read(int remaining)
         {
             try
@@ -34,7 +37,7 @@ public static class SynchronousBurst
                 failures.Enqueue(e);
             }
 
-            if (remaining > 1)
+            if (remaining > 1 && !Volatile.Read(ref abandoned))
             {
                 ThreadPool.QueueUserWorkItem(_ => Read(remaining - 1));
             }
@@ -52,6 +55,7 @@ public static class SynchronousBurst
 
         if (!finished.Wait(limit))
         {
+            Volatile.Write(ref abandoned, true);
             throw new TimeoutException($"{finished.CurrentCount} of {callers} callers were still reading after {limit.TotalSeconds:0} s.");
         }
 

@@ -13,7 +13,7 @@ internal interface ISessionCacheProvider : IBufferDistributedCache, IUserSession
 
     /// <summary>Reads an entry like <see cref="IDistributedCache.Get"/>, with what the read learned of its lifetime.</summary>
     /// <param name="key">The cache key.</param>
-    /// <param name="async">False runs the store's synchronous I/O and completes synchronously.</param>
+    /// <param name="async">False completes synchronously: PostgreSQL runs its synchronous I/O, Redis waits on its asynchronous path.</param>
     /// <param name="token">Cancels the read.</param>
     ValueTask<StoredEntry?> GetEntryAsync(string key, bool async, CancellationToken token);
 

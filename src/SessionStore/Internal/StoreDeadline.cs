@@ -85,26 +85,6 @@ internal static class StoreDeadline
         }
     }
 
-    /// <inheritdoc cref="RunSynchronously{TState, T}"/>
-    public static ValueTask RunSynchronously<TState>(string store, string operation, string target, TState state, Func<TState, ValueTask> run)
-    {
-        using var activity = SessionStoreActivities.StartStoreCall(store, operation, target);
-        if (activity is null)
-        {
-            return run(state);
-        }
-
-        try
-        {
-            run(state).GetAwaiter().GetResult();
-            return ValueTask.CompletedTask;
-        }
-        catch (Exception e) when (SessionStoreActivities.Failed(activity, e, CancellationToken.None))
-        {
-            throw;
-        }
-    }
-
     /// <summary>A driver's own timeout, as Npgsql (a TimeoutException inside) or StackExchange.Redis reports it.</summary>
     public static bool IsDriverTimeout(Exception e) => e is not SessionStoreTimeoutException && (e is TimeoutException || e.InnerException is TimeoutException);
 

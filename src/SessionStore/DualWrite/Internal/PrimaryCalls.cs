@@ -8,7 +8,8 @@ namespace SessionStore.DualWrite.Internal;
 /// circuit breaker (while it is open they fail at once instead of each waiting for the hung server). Each store
 /// bounds its own asynchronous calls by its <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the
 /// caller's token (<see cref="StoreDeadline"/>), so they are not wrapped in a second time bound here.
-/// Synchronous calls cannot be abandoned; the store's driver timeouts bound them.
+/// A synchronous call to PostgreSQL cannot be abandoned, and its driver timeouts bound it; Redis's synchronous
+/// calls wait on its bounded asynchronous path.
 /// </summary>
 internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstruments instruments, TimeProvider time)
 {

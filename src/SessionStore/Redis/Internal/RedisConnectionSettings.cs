@@ -17,8 +17,8 @@ internal static class RedisConnectionSettings
         var named = given.ToString(includePassword: false);
         var milliseconds = (int)Math.Ceiling(operationTimeout.TotalMilliseconds);
 
-        // What bounds the synchronous API (the session middleware's Get), and drops an asynchronous command the
-        // cache stopped waiting for.
+        // The multiplexer's bound for synchronous commands (the cache sends none: its synchronous methods wait on the
+        // asynchronous path), and what drops an asynchronous command the cache stopped waiting for.
         SetUnlessNamed("syncTimeout", () => options.SyncTimeout = milliseconds);
         SetUnlessNamed("asyncTimeout", () => options.AsyncTimeout = milliseconds);
 

@@ -65,22 +65,26 @@ internal static partial class Ceilings
         var upsert = Bind(sql.Set, ("$1", KeyExpression), ("$2", ":sess::jsonb"), ("$3", "NULL::text"), ("$4", "interval '20 minutes'"), ("$5", "NULL::timestamptz"), ("$6", "NULL::interval"));
         var get = Bind(sql.Get, ("$1", KeyExpression));
         var results = new List<Ceiling>();
+        async Task ResetAsync()
+        {
+            await AdminCommands.ExecuteAsync(servers.Admin, $"VACUUM FULL \"public\".\"{table}\"");
+            await AdminCommands.ExecuteAsync(servers.Admin, "CHECKPOINT");
+        }
+
         foreach (var synchronous in new[] { true, false })
         {
             var setting = synchronous ? "synchronous_commit on" : "synchronous_commit off";
             foreach (var (what, script) in new[] { (Upsert, upsert + ";"), (GetAndUpsert, get + ";\n" + upsert + ";") })
             {
                 Console.Write($"\rceilings {what}, {setting}   ");
-                await AdminCommands.ExecuteAsync(servers.Admin, $"VACUUM FULL \"public\".\"{table}\"");
-                await AdminCommands.ExecuteAsync(servers.Admin, "CHECKPOINT");
+                await ResetAsync();
 
                 results.Add(new("pgbench", $"{what}, {setting}", 16, await PgbenchAsync(pgbench, servers.Postgres.Port, 16, 3, script, sessions,
                     [("PGOPTIONS", $"-c synchronous_commit={(synchronous ? "on" : "off")}")], ["-D", $"sess={json}"])));
             }
 
             Console.Write($"\rceilings {CacheSetAlone}, {setting}   ");
-            await AdminCommands.ExecuteAsync(servers.Admin, $"VACUUM FULL \"public\".\"{table}\"");
-            await AdminCommands.ExecuteAsync(servers.Admin, "CHECKPOINT");
+            await ResetAsync();
             results.Add(new("SessionStore PostgreSQL", $"{CacheSetAlone}, {setting}", 16, await CacheSetAloneAsync(servers, table, synchronous, sessions, payloadSize)));
         }
 

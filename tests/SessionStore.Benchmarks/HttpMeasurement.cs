@@ -134,7 +134,7 @@ internal static partial class HttpMeasurement
             context.Session.SetString("UserId", $"user-{Random.Shared.Next(1_000_000)}");
         });
         // LoadAsync first, as Microsoft recommends: without it the middleware loads the session with the
-        // synchronous Get, which starves the thread pool on RedisCache under load (see the analysis).
+        // synchronous Get, which starves the thread pool on RedisCache under load (docs/redis.md, "Synchronous calls").
         app.MapGet("/", async (HttpContext context) =>
         {
             await context.Session.LoadAsync();

@@ -539,11 +539,6 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         settings.NoResetOnClose = true;
 
         var seconds = DriverSeconds(operationTimeout);
-        if (!ExplicitlySet(connectionString, "Command Timeout", "CommandTimeout"))
-        {
-            settings.CommandTimeout = seconds;
-        }
-
         if (!ExplicitlySet(connectionString, "Timeout"))
         {
             settings.Timeout = seconds;
@@ -562,6 +557,11 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         }
         else
         {
+            if (!ExplicitlySet(connectionString, "Command Timeout", "CommandTimeout"))
+            {
+                settings.CommandTimeout = seconds;
+            }
+
             settings.MinPoolSize = 0;
         }
 

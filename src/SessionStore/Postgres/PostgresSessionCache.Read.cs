@@ -45,19 +45,24 @@ public sealed partial class PostgresSessionCache
         {
             found = await ReadAndTouchInOneAsync(key, async, token).ConfigureAwait(false);
         }
-        else
+        else if (!async || _batcher is null)
         {
-            var read = _reads.Get();
+            found = await ReadOneAsync(key, async, token).ConfigureAwait(false);
+        }
+        else if (_batcher.TryReadAlone(out var lease))
+        {
             try
             {
-                await read.OpenAsync(key, DriverTimeout(async), async, token).ConfigureAwait(false);
-                using var reader = async ? await read.Command.ExecuteReaderAsync(token).ConfigureAwait(false) : read.Command.ExecuteReader();
-                found = await ReadRowAsync(key, reader, async, token).ConfigureAwait(false);
+                found = await ReadOneAsync(key, async: true, token).ConfigureAwait(false);
             }
             finally
             {
-                _reads.Return(read);
+                _batcher.Release(lease);
             }
+        }
+        else
+        {
+            found = await _batcher.ReadTogetherAsync(key).ConfigureAwait(false);
         }
 
         if (found is not { } row)
@@ -77,6 +82,46 @@ public sealed partial class PostgresSessionCache
         return TResult.From(row);
     }
 
+    /// <summary>The plain primary-key read, on a pooled connection and command.</summary>
+    private async ValueTask<Row?> ReadOneAsync(string key, bool async, CancellationToken token)
+    {
+        var read = _reads.Get();
+        try
+        {
+            await read.OpenAsync(key, DriverTimeout(async), async, token).ConfigureAwait(false);
+            using var reader = async ? await read.Command.ExecuteReaderAsync(token).ConfigureAwait(false) : read.Command.ExecuteReader();
+            return await ReadRowAsync(key, reader, async, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reads.Return(read);
+        }
+    }
+
+    /// <summary>Reads coalesced by <see cref="ReadBatcher{TRow}"/>, in one statement; a row (or null) for each key, in order.</summary>
+    private async Task<Row?[]> ReadManyAsync(string[] keys)
+    {
+        var rows = new Row?[keys.Length];
+        using var command = _statements.CreateCommand(_sql.GetMany);
+        command.CommandTimeout = DriverTimeout(async: true);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys });
+        using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            var key = reader.GetString(5);
+            for (var i = 0; i < keys.Length; i++)
+            {
+                // A key read twice in one statement (two requests of one session) is decoded for each: no caller shares another's array.
+                if (string.Equals(keys[i], key, StringComparison.Ordinal))
+                {
+                    rows[i] = ReadRow(key, reader);
+                }
+            }
+        }
+
+        return rows;
+    }
+
     private async ValueTask<Row?> ReadAndTouchInOneAsync(string key, bool async, CancellationToken token)
     {
         using var command = await CreateCommandAsync(_sql.GetAndTouch, async, token).ConfigureAwait(false);
@@ -94,6 +139,12 @@ public sealed partial class PostgresSessionCache
             return null;
         }
 
+        return ReadRow(key, reader);
+    }
+
+    /// <summary>The row the reader is on (payload, expiry, version): null when its payload cannot be decoded.</summary>
+    private Row? ReadRow(string key, NpgsqlDataReader reader)
+    {
         ThrowIfPayloadTypeDiffers(reader, 0);
         return ReadPayload(key, reader, 0) is { } value
             ? new Row(value, new ExpiryState(ReadInterval(reader, 1), ReadInterval(reader, 2), ReadInterval(reader, 3)), reader.GetInt64(4))

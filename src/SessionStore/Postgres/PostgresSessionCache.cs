@@ -42,6 +42,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private readonly ClockSkewCheck _clockSkew;
     private readonly ObjectPool<PooledKeyCommand> _reads;
+    private readonly ReadBatcher<Row>? _batcher;
     private readonly Func<Exception, string, Exception?> _explainFailure;
     private volatile bool _schemaReady;
 
@@ -82,6 +83,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _schemaReady = !_options.CreateTableIfMissing;
         _clockSkew = new ClockSkewCheck(_dataSource, timeProvider, logger);
         _reads = PooledKeyCommand.CreatePool(_statements, _sql.Get);
+        // A partitioned read stops at the first partition holding its key (LIMIT 1), which a statement for many keys cannot.
+        _batcher = _sql.Partitioned ? null : new ReadBatcher<Row>(key => ReadOneAsync(key, async: true, CancellationToken.None), ReadManyAsync, _options.OperationTimeout, timeProvider);
         _explainFailure = ExplainFailure;
     }
 
@@ -192,6 +195,9 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
     /// <summary>The cache's data source, shared with the cleaner rather than opening a second pool.</summary>
     internal NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>Read statements sent and reads they carried (<see cref="ReadBatcher{TRow}"/>); both 0 for a partitioned table, whose reads go one by one.</summary>
+    internal (long Statements, long Reads) ReadCoalescing => _batcher is null ? (0, 0) : (_batcher.Statements, _batcher.Reads);
 
     internal PostgresSql Sql => _sql;
 

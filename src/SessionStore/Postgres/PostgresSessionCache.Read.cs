@@ -41,28 +41,32 @@ public sealed partial class PostgresSessionCache
         }
 
         Row? found;
+        ReadBatcher<Row>.Lease lease = default;
         if (touchEveryRead)
         {
             found = await ReadAndTouchInOneAsync(key, async, token).ConfigureAwait(false);
         }
-        else if (!async || _batcher is null)
+        else if (async && _batcher is not null && !_batcher.TryReadAlone(out lease))
         {
-            found = await ReadOneAsync(key, async, token).ConfigureAwait(false);
-        }
-        else if (_batcher.TryReadAlone(out var lease))
-        {
-            try
-            {
-                found = await ReadOneAsync(key, async: true, token).ConfigureAwait(false);
-            }
-            finally
-            {
-                _batcher.Release(lease);
-            }
+            found = await _batcher.ReadTogetherAsync(key).ConfigureAwait(false);
         }
         else
         {
-            found = await _batcher.ReadTogetherAsync(key).ConfigureAwait(false);
+            var read = _reads.Get();
+            try
+            {
+                await read.OpenAsync(key, DriverTimeout(async), async, token).ConfigureAwait(false);
+                using var reader = async ? await read.Command.ExecuteReaderAsync(token).ConfigureAwait(false) : read.Command.ExecuteReader();
+                found = await ReadRowAsync(key, reader, async, token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _reads.Return(read);
+                if (async)
+                {
+                    _batcher?.Release(lease);
+                }
+            }
         }
 
         if (found is not { } row)
@@ -80,22 +84,6 @@ public sealed partial class PostgresSessionCache
 
         _recentReads.Record(key, row.Expiry);
         return TResult.From(row);
-    }
-
-    /// <summary>The plain primary-key read, on a pooled connection and command.</summary>
-    private async ValueTask<Row?> ReadOneAsync(string key, bool async, CancellationToken token)
-    {
-        var read = _reads.Get();
-        try
-        {
-            await read.OpenAsync(key, DriverTimeout(async), async, token).ConfigureAwait(false);
-            using var reader = async ? await read.Command.ExecuteReaderAsync(token).ConfigureAwait(false) : read.Command.ExecuteReader();
-            return await ReadRowAsync(key, reader, async, token).ConfigureAwait(false);
-        }
-        finally
-        {
-            _reads.Return(read);
-        }
     }
 
     /// <summary>Reads coalesced by <see cref="ReadBatcher{TRow}"/>, in one statement; a row (or null) for each key, in order.</summary>

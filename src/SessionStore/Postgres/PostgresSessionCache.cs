@@ -84,7 +84,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _clockSkew = new ClockSkewCheck(_dataSource, timeProvider, logger);
         _reads = PooledKeyCommand.CreatePool(_statements, _sql.Get);
         // A partitioned read stops at the first partition holding its key (LIMIT 1), which a statement for many keys cannot.
-        _batcher = _sql.Partitioned ? null : new ReadBatcher<Row>(key => ReadOneAsync(key, async: true, CancellationToken.None), ReadManyAsync, _options.OperationTimeout, timeProvider);
+        _batcher = _sql.Partitioned ? null : new ReadBatcher<Row>(ReadManyAsync, _options.OperationTimeout, timeProvider);
         _explainFailure = ExplainFailure;
     }
 

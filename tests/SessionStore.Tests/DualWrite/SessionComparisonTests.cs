@@ -1,3 +1,4 @@
+using CsCheck;
 using SessionStore.DualWrite;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
@@ -47,4 +48,22 @@ public sealed class SessionComparisonTests
     [Fact]
     public void A_missing_secondary_copy_is_its_own_kind() =>
         Assert.Equal(SessionMismatchKind.MissingInSecondary, SessionComparison.Classify(new([1], TwentyMinutes), null, Tolerance));
+
+    [Fact]
+    public void A_session_equals_itself_in_any_entry_order_and_differs_after_any_change_to_an_entry() =>
+        Gen.Select(JsonPayloadCodecTests.Session, Gen.Int, Gen.Int).Sample((session, seed, pick) =>
+        {
+            var random = new Random(seed);
+            var shuffled = session with { Entries = session.Entries.OrderBy(_ => random.Next()).ToList() };
+            Assert.True(SessionComparison.SameValue(session.ToBytes(), shuffled.ToBytes()));
+            if (session.Entries.Count == 0)
+            {
+                return;
+            }
+
+            var changed = session.Entries.ToList();
+            var index = (int)((uint)pick % (uint)changed.Count);
+            changed[index] = new(changed[index].Key, [.. changed[index].Value, 0]);
+            Assert.False(SessionComparison.SameValue(session.ToBytes(), (session with { Entries = changed }).ToBytes()));
+        });
 }

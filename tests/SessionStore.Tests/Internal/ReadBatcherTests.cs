@@ -5,8 +5,8 @@ namespace SessionStore.Tests.Internal;
 
 /// <summary>
 /// The rules that coalesce concurrent reads (<see cref="ReadBatcher{TRow}"/>): who goes alone, who waits, and that
-/// neither a failed nor a never-ending statement holds the reads behind it. The statements here are stand-ins
-/// the test completes by hand; the batcher against a real server is in <c>Postgres/CoalescedReadTests</c>.
+/// neither a failed nor a never-ending statement holds the reads behind it. The coalesced statements here are
+/// stand-ins the test completes by hand; the batcher against a real server is in <c>Postgres/CoalescedReadTests</c>.
 /// </summary>
 public sealed class ReadBatcherTests
 {
@@ -60,6 +60,9 @@ public sealed class ReadBatcherTests
         }
 
         // The failed statement's lease went on to the read queued behind it, alone in its statement.
+        var (keys, done) = _statements[1];
+        Assert.Equal(["c"], keys);
+        done.SetResult([3]);
         Assert.Equal(3, await next);
     }
 
@@ -71,6 +74,9 @@ public sealed class ReadBatcherTests
         _time.Advance(TimeSpan.FromMilliseconds(2));
 
         var read = batcher.ReadTogetherAsync("b");
+        var (keys, done) = Assert.Single(_statements);
+        Assert.Equal(["b"], keys);
+        done.SetResult([2]);
         Assert.Equal(2, await read);
     }
 
@@ -99,7 +105,6 @@ public sealed class ReadBatcherTests
     }
 
     private ReadBatcher<int> Batcher() => new(
-        key => ValueTask.FromResult<int?>(key[0] - 'a' + 1),
         keys =>
         {
             var done = new TaskCompletionSource<int?[]>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -21,12 +21,10 @@ namespace SessionStore.Postgres.Internal;
 /// <para>Results are completed asynchronously, so that no caller's continuation runs inside the batch.</para>
 /// </remarks>
 /// <typeparam name="TRow">A found row; null when the key has no live row.</typeparam>
-/// <param name="readOne">Reads one key with the plain primary-key statement, for a statement that carries one read.</param>
 /// <param name="readMany">Reads several keys in one statement; returns a row for each key, in the same order.</param>
 /// <param name="abandonAfter">When a lease counts as abandoned: the store's operation timeout.</param>
 /// <param name="time">The clock leases are taken by.</param>
 internal sealed class ReadBatcher<TRow>(
-    Func<string, ValueTask<TRow?>> readOne,
     Func<string[], Task<TRow?[]>> readMany,
     TimeSpan abandonAfter,
     TimeProvider time)
@@ -52,8 +50,8 @@ internal sealed class ReadBatcher<TRow>(
     public long Reads => Interlocked.Read(ref _reads);
 
     /// <summary>
-    /// True when nothing else is queued or under way: the caller reads alone, at once, with <c>readOne</c>'s
-    /// statement, and gives <paramref name="lease"/> back to <see cref="Release"/> when the statement ended.
+    /// True when nothing else is queued or under way: the caller reads alone, at once, with the plain
+    /// primary-key statement, and gives <paramref name="lease"/> back to <see cref="Release"/> when it ended.
     /// </summary>
     public bool TryReadAlone(out Lease lease)
     {
@@ -171,12 +169,6 @@ internal sealed class ReadBatcher<TRow>(
         Interlocked.Add(ref _reads, batch.Count);
         try
         {
-            if (batch.Count == 1)
-            {
-                batch[0].TrySetResult(await readOne(batch[0].Key).ConfigureAwait(false));
-                return;
-            }
-
             var keys = new string[batch.Count];
             for (var i = 0; i < keys.Length; i++)
             {

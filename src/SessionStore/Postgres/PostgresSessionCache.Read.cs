@@ -61,11 +61,12 @@ public sealed partial class PostgresSessionCache
             }
             finally
             {
-                _reads.Return(read);
                 if (async)
                 {
                     _batcher?.Release(lease);
                 }
+
+                _reads.Return(read);
             }
         }
 

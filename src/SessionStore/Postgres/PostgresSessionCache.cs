@@ -219,6 +219,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
         _schemaLock.Dispose();
         (_reads as IDisposable)?.Dispose();
+        _batcher?.Dispose();
     }
 
     private async ValueTask<bool> TryGetCoreAsync(string key, IBufferWriter<byte> destination, bool async, CancellationToken token)

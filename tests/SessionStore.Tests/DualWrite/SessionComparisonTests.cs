@@ -61,9 +61,19 @@ public sealed class SessionComparisonTests
                 return;
             }
 
-            var changed = session.Entries.ToList();
-            var index = (int)((uint)pick % (uint)changed.Count);
-            changed[index] = new(changed[index].Key, [.. changed[index].Value, 0]);
-            Assert.False(SessionComparison.SameValue(session.ToBytes(), (session with { Entries = changed }).ToBytes()));
+            // Longer, or the same length with one byte flipped, in a value or in a key.
+            var index = (int)((uint)pick % (uint)session.Entries.Count);
+            var (key, value) = session.Entries[index];
+            foreach (var entry in new KeyValuePair<string, byte[]>[] { new(key, [.. value, 0]), new(key, Flipped(value)), new(key + "\u0001", value) })
+            {
+                var changed = session.Entries.ToList();
+                changed[index] = entry;
+                if (!session.Entries.Any(e => e.Key == entry.Key && e.Value.SequenceEqual(entry.Value)))
+                {
+                    Assert.False(SessionComparison.SameValue(session.ToBytes(), (session with { Entries = changed }).ToBytes()));
+                }
+            }
         });
+
+    private static byte[] Flipped(byte[] value) => value.Length == 0 ? [1] : [(byte)(value[0] ^ 0xFF), .. value.AsSpan(1)];
 }

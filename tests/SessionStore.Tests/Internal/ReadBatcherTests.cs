@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 using SessionStore.Postgres.Internal;
 
@@ -5,112 +6,139 @@ namespace SessionStore.Tests.Internal;
 
 /// <summary>
 /// The rules that coalesce concurrent reads (<see cref="ReadBatcher{TRow}"/>): who goes alone, who waits, and that
-/// neither a failed nor a never-ending statement holds the reads behind it. The coalesced statements here are
-/// stand-ins the test completes by hand; the batcher against a real server is in <c>Postgres/CoalescedReadTests</c>.
+/// neither a failed, a stalled nor a never-ending statement holds the reads behind it. The coalesced statements
+/// here are stand-ins the test completes by hand; the batcher against a real server is in
+/// <c>Postgres/CoalescedReadTests</c>.
 /// </summary>
-public sealed class ReadBatcherTests
+public sealed class ReadBatcherTests : IDisposable
 {
     private static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(5);
     private readonly FakeTimeProvider _time = new();
-    private readonly List<(string[] Keys, TaskCompletionSource<int?[]> Done)> _statements = [];
+    private readonly Channel<(string[] Keys, TaskCompletionSource<int?[]> Done)> _statements = Channel.CreateUnbounded<(string[], TaskCompletionSource<int?[]>)>();
+    private readonly ReadBatcher<int> _batcher;
+
+    public ReadBatcherTests() => _batcher = new ReadBatcher<int>(
+        keys =>
+        {
+            var done = new TaskCompletionSource<int?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _statements.Writer.TryWrite((keys, done));
+            return done.Task;
+        },
+        AbandonAfter,
+        _time);
 
     [Fact]
     public void A_read_with_nothing_under_way_goes_alone_and_the_next_one_waits_for_it()
     {
-        var batcher = Batcher();
+        Assert.True(_batcher.TryReadAlone(out var lease));
+        Assert.False(_batcher.TryReadAlone(out _));
 
-        Assert.True(batcher.TryReadAlone(out var lease));
-        Assert.False(batcher.TryReadAlone(out _));
-
-        batcher.Release(lease);
-        Assert.True(batcher.TryReadAlone(out _));
+        _batcher.Release(lease);
+        Assert.True(_batcher.TryReadAlone(out _));
     }
 
     [Fact]
     public async Task Reads_that_arrive_while_one_is_under_way_go_together_when_it_ends()
     {
-        var batcher = Batcher();
-        Assert.True(batcher.TryReadAlone(out var lease));
-        var reads = new[] { "a", "b", "c" }.Select(batcher.ReadTogetherAsync).ToArray();
-        Assert.Empty(_statements);
+        Assert.True(_batcher.TryReadAlone(out var lease));
+        var reads = new[] { "a", "b", "c" }.Select(_batcher.ReadTogetherAsync).ToArray();
+        Assert.False(_statements.Reader.TryPeek(out _));
 
-        batcher.Release(lease);
-        var (keys, done) = Assert.Single(_statements);
+        _batcher.Release(lease);
+        var (keys, done) = await NextStatementAsync();
         Assert.Equal(["a", "b", "c"], keys);
         done.SetResult([1, null, 3]);
 
-        Assert.Equal([1, null, 3], await Task.WhenAll(reads));
-        Assert.Equal(2, batcher.Statements);
-        Assert.Equal(4, batcher.Reads);
+        Assert.Equal([1, null, 3], await Within(Task.WhenAll(reads)));
+        Assert.Equal(2, _batcher.Statements);
+        Assert.Equal(4, _batcher.Reads);
     }
 
     [Fact]
     public async Task A_failed_statement_fails_each_read_in_it_and_the_reads_after_it_still_go()
     {
-        var batcher = Batcher();
-        Assert.True(batcher.TryReadAlone(out var lease));
-        var failing = new[] { "a", "b" }.Select(batcher.ReadTogetherAsync).ToArray();
-        batcher.Release(lease);
+        Assert.True(_batcher.TryReadAlone(out var lease));
+        var failing = new[] { "a", "b" }.Select(_batcher.ReadTogetherAsync).ToArray();
+        _batcher.Release(lease);
+        var first = await NextStatementAsync();
 
-        var next = batcher.ReadTogetherAsync("c");
-        _statements[0].Done.SetException(new InvalidOperationException("the server went away"));
+        var next = _batcher.ReadTogetherAsync("c");
+        first.Done.SetException(new InvalidOperationException("the server went away"));
         foreach (var read in failing)
         {
-            Assert.Equal("the server went away", (await Assert.ThrowsAsync<InvalidOperationException>(() => read)).Message);
+            Assert.Equal("the server went away", (await Assert.ThrowsAsync<InvalidOperationException>(() => Within(read))).Message);
         }
 
-        // The failed statement's lease went on to the read queued behind it, alone in its statement.
-        var (keys, done) = _statements[1];
+        var (keys, done) = await NextStatementAsync();
         Assert.Equal(["c"], keys);
         done.SetResult([3]);
-        Assert.Equal(3, await next);
+        Assert.Equal(3, await Within(next));
     }
 
     [Fact]
-    public async Task A_statement_slower_than_a_millisecond_lets_the_next_reads_start_their_own()
+    public async Task A_statement_slower_than_a_millisecond_lets_the_next_read_start_its_own()
     {
-        var batcher = Batcher();
-        Assert.True(batcher.TryReadAlone(out _));
+        Assert.True(_batcher.TryReadAlone(out _));
         _time.Advance(TimeSpan.FromMilliseconds(2));
 
-        var read = batcher.ReadTogetherAsync("b");
-        var (keys, done) = Assert.Single(_statements);
+        var read = _batcher.ReadTogetherAsync("b");
+        var (keys, done) = await NextStatementAsync();
         Assert.Equal(["b"], keys);
         done.SetResult([2]);
-        Assert.Equal(2, await read);
+        Assert.Equal(2, await Within(read));
+    }
+
+    [Fact]
+    public async Task Reads_queued_behind_a_statement_that_stalls_go_when_no_other_read_arrives()
+    {
+        Assert.True(_batcher.TryReadAlone(out _));
+        var read = _batcher.ReadTogetherAsync("b");
+        Assert.False(_statements.Reader.TryPeek(out _));
+
+        // Nothing else arrives: the clock alone must start the queued read once the statement ahead counts as stalled.
+        _time.Advance(TimeSpan.FromMilliseconds(2));
+        var (keys, done) = await NextStatementAsync();
+        Assert.Equal(["b"], keys);
+        done.SetResult([2]);
+        Assert.Equal(2, await Within(read));
     }
 
     [Fact]
     public async Task Statements_that_never_end_hold_reads_back_only_until_they_count_as_abandoned()
     {
-        var batcher = Batcher();
         for (var i = 0; i < ReadBatcher<int>.MaximumInFlight; i++)
         {
-            Assert.True(batcher.TryReadAlone(out _));
+            Assert.True(_batcher.TryReadAlone(out _));
             _time.Advance(TimeSpan.FromMilliseconds(2));
         }
 
-        // Every lease is taken and none has ended: the next read waits, however slow the others are...
-        var held = batcher.ReadTogetherAsync("a");
-        var waiting = batcher.ReadTogetherAsync("b");
+        // Every lease is taken and none has ended: a read waits, however slow the others are...
+        var held = _batcher.ReadTogetherAsync("a");
         Assert.False(held.IsCompleted);
 
-        // ...until the oldest counts as abandoned: then the queued reads go, and new reads with them.
+        // ...until the oldest counts as abandoned. By then its caller has stopped waiting: it is failed, not sent.
         _time.Advance(AbandonAfter);
-        var next = batcher.ReadTogetherAsync("c");
-        var (keys, done) = Assert.Single(_statements);
-        Assert.Equal(["a", "b", "c"], keys);
-        done.SetResult([1, 2, 3]);
-        Assert.Equal([1, 2, 3], await Task.WhenAll(held, waiting, next));
+        await Assert.ThrowsAsync<TimeoutException>(() => Within(held));
+        Assert.False(_statements.Reader.TryPeek(out _));
+
+        // The abandoned leases are free again for the reads that follow.
+        var next = _batcher.ReadTogetherAsync("c");
+        var (keys, done) = await NextStatementAsync();
+        Assert.Equal(["c"], keys);
+        done.SetResult([3]);
+        Assert.Equal(3, await Within(next));
     }
 
-    private ReadBatcher<int> Batcher() => new(
-        keys =>
-        {
-            var done = new TaskCompletionSource<int?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _statements.Add((keys, done));
-            return done.Task;
-        },
-        AbandonAfter,
-        _time);
+    public void Dispose() => _batcher.Dispose();
+
+    /// <summary>The task's result; fails the test, rather than hanging it, when the batcher never completes it.</summary>
+    private static async Task<T> Within<T>(Task<T> task)
+    {
+        await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.True(task.IsCompleted, "The read was never completed.");
+        return await task;
+    }
+
+    private async Task<(string[] Keys, TaskCompletionSource<int?[]> Done)> NextStatementAsync() =>
+        await _statements.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 }

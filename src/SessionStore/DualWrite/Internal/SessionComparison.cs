@@ -81,7 +81,10 @@ internal static class SessionComparison
             return null;
         }
 
-        Array.Sort(entries, (a, b) => payload.AsSpan(a.Key).SequenceCompareTo(payload.AsSpan(b.Key)));
+        // By key, then by value: a payload that repeats a key still compares equal to the same entries in another order.
+        Array.Sort(entries, (a, b) => payload.AsSpan(a.Key).SequenceCompareTo(payload.AsSpan(b.Key)) is var byKey and not 0
+            ? byKey
+            : payload.AsSpan(a.Value).SequenceCompareTo(payload.AsSpan(b.Value)));
         return entries;
     }
 

@@ -5,29 +5,27 @@ namespace SessionStore.Postgres.Internal;
 
 /// <summary>
 /// Coalesces concurrent primary-key reads into one statement, as a database coalesces concurrent commits into one
-/// WAL flush. A read that finds no other read under way goes alone, at once; reads that arrive while one is under
-/// way wait for it and then go together, as one statement on one connection. On two cores this halves the
-/// server's CPU per read: most of it was waking one server process per statement, not finding the row.
+/// WAL flush. A read that finds no statement started in the last <see cref="Stalled"/> goes alone, at once; reads
+/// that arrive while one has just started wait for it and then go together, as one statement on one connection.
+/// On two cores this about halves the server's CPU per read: most of it was waking one server process per
+/// statement, not finding the row.
 /// </summary>
 /// <remarks>
 /// <para>
-/// A read under way holds a lease. Another statement starts only when every lease is older than
-/// <see cref="Stalled"/>: a slow statement (a cold page, a lock on the catalog) does not hold back the reads
-/// queued behind it for longer than that, up to <see cref="MaximumInFlight"/> statements at once. A lease older
-/// than <paramref name="abandonAfter"/> counts as free, so a statement that never ends (a hung server, a
-/// connection that died silently) cannot hold a lease forever; each caller's own deadline
-/// (<see cref="StoreDeadline"/>) has already stopped waiting for it by then.
+/// A statement under way holds a lease. Another starts only when every lease is older than <see cref="Stalled"/>,
+/// up to <see cref="MaximumInFlight"/> at once: a slow statement (a page read from disk, a busy server) holds the
+/// reads queued behind it for about that long, no longer; a timer starts them when no other read arrives to.
+/// A lease older than the store's operation timeout counts as free, so a statement that never ends (a hung
+/// server, a connection that died silently) cannot hold one forever; each caller's own deadline
+/// (<see cref="StoreDeadline"/>) has stopped waiting for it by then, and a queued read that old is failed, not sent.
 /// </para>
-/// <para>Results are completed asynchronously, so that no caller's continuation runs inside the batch.</para>
+/// <para>
+/// Coalesced statements run on the thread pool without any caller's execution context (so no caller's span or
+/// log scope covers them), and complete their reads asynchronously, so that no caller's continuation runs inside.
+/// </para>
 /// </remarks>
 /// <typeparam name="TRow">A found row; null when the key has no live row.</typeparam>
-/// <param name="readMany">Reads several keys in one statement; returns a row for each key, in the same order.</param>
-/// <param name="abandonAfter">When a lease counts as abandoned: the store's operation timeout.</param>
-/// <param name="time">The clock leases are taken by.</param>
-internal sealed class ReadBatcher<TRow>(
-    Func<string[], Task<TRow?[]>> readMany,
-    TimeSpan abandonAfter,
-    TimeProvider time)
+internal sealed class ReadBatcher<TRow> : IDisposable
     where TRow : struct
 {
     public const int MaximumBatchSize = 64;
@@ -35,13 +33,31 @@ internal sealed class ReadBatcher<TRow>(
 
     private static readonly TimeSpan Stalled = TimeSpan.FromMilliseconds(1);
 
+    private readonly Func<string[], Task<TRow?[]>> _readMany;
+    private readonly TimeSpan _abandonAfter;
+    private readonly TimeProvider _time;
     private readonly ConcurrentQueue<Waiter> _queue = new();
 
     // When each lease was taken (a TimeProvider timestamp); 0 when free.
     private readonly long[] _leases = new long[MaximumInFlight];
-
+    private readonly ITimer _wake;
+    private int _wakeArmed;
     private long _statements;
     private long _reads;
+
+    /// <param name="readMany">Reads several keys in one statement; returns a row (or null) for each key, in the same order.</param>
+    /// <param name="abandonAfter">When a lease counts as abandoned: the store's operation timeout.</param>
+    /// <param name="time">The clock leases are taken by.</param>
+    public ReadBatcher(Func<string[], Task<TRow?[]>> readMany, TimeSpan abandonAfter, TimeProvider time)
+    {
+        _readMany = readMany;
+        _abandonAfter = abandonAfter;
+        _time = time;
+        using (ExecutionContext.SuppressFlow())
+        {
+            _wake = time.CreateTimer(static state => ((ReadBatcher<TRow>)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
 
     /// <summary>Statements sent for reads so far: fewer than <see cref="Reads"/> when reads were coalesced.</summary>
     public long Statements => Interlocked.Read(ref _statements);
@@ -50,12 +66,13 @@ internal sealed class ReadBatcher<TRow>(
     public long Reads => Interlocked.Read(ref _reads);
 
     /// <summary>
-    /// True when nothing else is queued or under way: the caller reads alone, at once, with the plain
-    /// primary-key statement, and gives <paramref name="lease"/> back to <see cref="Release"/> when it ended.
+    /// True when no read is queued and no statement started in the last <see cref="Stalled"/>: the caller reads
+    /// alone, at once, with the plain primary-key statement, and gives <paramref name="lease"/> back to
+    /// <see cref="Release"/> when it ended.
     /// </summary>
     public bool TryReadAlone(out Lease lease)
     {
-        if (_queue.IsEmpty && TryLease() is { } taken)
+        if (_queue.IsEmpty && TryLease(out _) is { } taken)
         {
             Interlocked.Increment(ref _statements);
             Interlocked.Increment(ref _reads);
@@ -70,7 +87,7 @@ internal sealed class ReadBatcher<TRow>(
     /// <summary>Queues a read to go with the next statement; the row, or null when the key has no live row.</summary>
     public Task<TRow?> ReadTogetherAsync(string key)
     {
-        var waiter = new Waiter(key);
+        var waiter = new Waiter(key, _time.GetTimestamp());
         _queue.Enqueue(waiter);
         StartIfDue();
         return waiter.Task;
@@ -84,29 +101,61 @@ internal sealed class ReadBatcher<TRow>(
         StartIfDue();
     }
 
+    public void Dispose() => _wake.Dispose();
+
+    private void Wake()
+    {
+        Volatile.Write(ref _wakeArmed, 0);
+        StartIfDue();
+    }
+
     private void StartIfDue()
     {
-        if (!_queue.IsEmpty && TryLease() is { } lease)
+        if (_queue.IsEmpty)
         {
-            _ = RunBatchesAsync(lease);
+            return;
+        }
+
+        if (TryLease(out var retryAfter) is { } lease)
+        {
+            // On the thread pool with no caller's context: the statement serves many callers, and later ones too.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(() => RunBatchesAsync(lease));
+            }
+        }
+        else if (Interlocked.Exchange(ref _wakeArmed, 1) == 0)
+        {
+            // No read may arrive to start the queued ones once the statement holding them back stalls or is abandoned.
+            _wake.Change(retryAfter, Timeout.InfiniteTimeSpan);
         }
     }
 
-    /// <summary>A free (or abandoned) lease, unless a statement started less than <see cref="Stalled"/> ago: it takes the queue when it ends.</summary>
-    private Lease? TryLease()
+    /// <summary>
+    /// A free (or abandoned) lease, unless a statement started less than <see cref="Stalled"/> ago (it takes the
+    /// queue when it ends) or all are busy; then <paramref name="retryAfter"/> says when to look again.
+    /// </summary>
+    private Lease? TryLease(out TimeSpan retryAfter)
     {
-        var now = Math.Max(1, time.GetTimestamp());
+        var now = Math.Max(1, _time.GetTimestamp());
         var candidate = -1;
+        retryAfter = _abandonAfter;
         for (var i = 0; i < _leases.Length; i++)
         {
             var taken = Volatile.Read(ref _leases[i]);
-            if (taken == 0 || time.GetElapsedTime(taken, now) >= abandonAfter)
+            var age = taken == 0 ? _abandonAfter : _time.GetElapsedTime(taken, now);
+            if (age >= _abandonAfter)
             {
                 candidate = candidate < 0 ? i : candidate;
             }
-            else if (time.GetElapsedTime(taken, now) < Stalled)
+            else if (age < Stalled)
             {
+                retryAfter = Stalled - age;
                 return null;
+            }
+            else
+            {
+                retryAfter = TimeSpan.FromTicks(Math.Min(retryAfter.Ticks, (_abandonAfter - age).Ticks));
             }
         }
 
@@ -116,16 +165,15 @@ internal sealed class ReadBatcher<TRow>(
         }
 
         var previous = Volatile.Read(ref _leases[candidate]);
-        return (previous == 0 || time.GetElapsedTime(previous, now) >= abandonAfter)
-            && Interlocked.CompareExchange(ref _leases[candidate], now, previous) == previous
-                ? new Lease(candidate, now)
-                : null;
+        var free = previous == 0 || _time.GetElapsedTime(previous, now) >= _abandonAfter;
+        retryAfter = Stalled;
+        return free && Interlocked.CompareExchange(ref _leases[candidate], now, previous) == previous ? new Lease(candidate, now) : null;
     }
 
     /// <summary>Renews the lease for the next statement; false when it was taken over as abandoned.</summary>
     private bool TryRenew(ref Lease lease)
     {
-        var now = Math.Max(1, time.GetTimestamp());
+        var now = Math.Max(1, _time.GetTimestamp());
         if (Interlocked.CompareExchange(ref _leases[lease.Index], now, lease.TakenAt) != lease.TakenAt)
         {
             return false;
@@ -145,6 +193,13 @@ internal sealed class ReadBatcher<TRow>(
                 batch.Clear();
                 while (batch.Count < MaximumBatchSize && _queue.TryDequeue(out var waiter))
                 {
+                    // Its caller stopped waiting long ago (a stall or a hung server): sending it would only delay the live ones.
+                    if (_time.GetElapsedTime(waiter.QueuedAt) >= _abandonAfter)
+                    {
+                        waiter.TrySetException(new TimeoutException("The read waited in the queue past the operation timeout and was not sent."));
+                        continue;
+                    }
+
                     batch.Add(waiter);
                 }
 
@@ -175,8 +230,13 @@ internal sealed class ReadBatcher<TRow>(
                 keys[i] = batch[i].Key;
             }
 
-            var rows = await readMany(keys).ConfigureAwait(false);
-            for (var i = 0; i < rows.Length; i++)
+            var rows = await _readMany(keys).ConfigureAwait(false);
+            if (rows.Length != batch.Count)
+            {
+                throw new InvalidOperationException($"A coalesced read returned {rows.Length} results for {batch.Count} keys.");
+            }
+
+            for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].TrySetResult(rows[i]);
             }
@@ -194,8 +254,10 @@ internal sealed class ReadBatcher<TRow>(
     /// <summary>One of <see cref="MaximumInFlight"/> slots, and when its holder took it.</summary>
     public readonly record struct Lease(int Index, long TakenAt);
 
-    private sealed class Waiter(string key) : TaskCompletionSource<TRow?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Waiter(string key, long queuedAt) : TaskCompletionSource<TRow?>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public string Key { get; } = key;
+
+        public long QueuedAt { get; } = queuedAt;
     }
 }

@@ -9,7 +9,8 @@ namespace SessionStore.Postgres;
 /// then, only when the read shows the sliding expiry due to move by more than
 /// <see cref="SessionCacheProviderOptions.TouchThreshold"/> of its window, the touch. Most reads of a busy session
 /// are not due, and a plain select is much cheaper for the server than an update that finds nothing to do. With a
-/// threshold of 0 every read is due, so the read and touch go as one statement instead.
+/// threshold of 0 every read is due, so the read and touch go as one statement instead. Asynchronous reads that
+/// arrive while another has just started go together in one statement (<see cref="ReadBatcher{TRow}"/>).
 /// </summary>
 public sealed partial class PostgresSessionCache
 {

@@ -92,8 +92,7 @@ public sealed partial class PostgresSessionCache
     private async Task<Row?[]> ReadManyAsync(string[] keys)
     {
         var rows = new Row?[keys.Length];
-        using var command = _statements.CreateCommand(_sql.GetMany);
-        command.CommandTimeout = DriverTimeout(async: true);
+        using var command = await CreateCommandAsync(_sql.GetMany, async: true, CancellationToken.None).ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys });
         using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))

@@ -139,8 +139,9 @@ internal sealed class ReadBatcher<TRow> : IDisposable
     /// </summary>
     private Lease? TryLease(out TimeSpan retryAfter)
     {
-        var now = Math.Max(1, _time.GetTimestamp());
+        var now = Now();
         var candidate = -1;
+        var candidateTaken = 0L;
         retryAfter = _abandonAfter;
         for (var i = 0; i < _leases.Length; i++)
         {
@@ -148,7 +149,10 @@ internal sealed class ReadBatcher<TRow> : IDisposable
             var age = taken == 0 ? _abandonAfter : _time.GetElapsedTime(taken, now);
             if (age >= _abandonAfter)
             {
-                candidate = candidate < 0 ? i : candidate;
+                if (candidate < 0)
+                {
+                    (candidate, candidateTaken) = (i, taken);
+                }
             }
             else if (age < Stalled)
             {
@@ -167,16 +171,15 @@ internal sealed class ReadBatcher<TRow> : IDisposable
             return null;
         }
 
-        var previous = Volatile.Read(ref _leases[candidate]);
-        var free = previous == 0 || _time.GetElapsedTime(previous, now) >= _abandonAfter;
+        // Taken only if still as seen in the scan: another caller may have taken it meanwhile.
         retryAfter = Stalled;
-        return free && Interlocked.CompareExchange(ref _leases[candidate], now, previous) == previous ? new Lease(candidate, now) : null;
+        return Interlocked.CompareExchange(ref _leases[candidate], now, candidateTaken) == candidateTaken ? new Lease(candidate, now) : null;
     }
 
     /// <summary>Renews the lease for the next statement; false when it was taken over as abandoned.</summary>
     private bool TryRenew(ref Lease lease)
     {
-        var now = Math.Max(1, _time.GetTimestamp());
+        var now = Now();
         if (Interlocked.CompareExchange(ref _leases[lease.Index], now, lease.TakenAt) != lease.TakenAt)
         {
             return false;
@@ -185,6 +188,9 @@ internal sealed class ReadBatcher<TRow> : IDisposable
         lease = lease with { TakenAt = now };
         return true;
     }
+
+    // Never 0, which marks a free lease.
+    private long Now() => Math.Max(1, _time.GetTimestamp());
 
     private async Task RunBatchesAsync(Lease lease)
     {

@@ -10,7 +10,7 @@ namespace SessionStore.Postgres;
 /// <see cref="SessionCacheProviderOptions.TouchThreshold"/> of its window, the touch. Most reads of a busy session
 /// are not due, and a plain select is much cheaper for the server than an update that finds nothing to do. With a
 /// threshold of 0 every read is due, so the read and touch go as one statement instead. Asynchronous reads that
-/// arrive while another has just started go together in one statement (<see cref="ReadBatcher{TRow}"/>).
+/// arrive while another has just started go together in one statement (<see cref="StatementBatcher{TRequest, TResult}"/>).
 /// </summary>
 public sealed partial class PostgresSessionCache
 {
@@ -42,14 +42,14 @@ public sealed partial class PostgresSessionCache
         }
 
         Row? found;
-        ReadBatcher<Row>.Lease lease = default;
+        StatementBatcher<string, Row?>.Lease lease = default;
         if (touchEveryRead)
         {
             found = await ReadAndTouchInOneAsync(key, async, token).ConfigureAwait(false);
         }
-        else if (async && _batcher is not null && !_batcher.TryReadAlone(out lease))
+        else if (async && _readBatcher is not null && !_readBatcher.TryGoAlone(out lease))
         {
-            found = await _batcher.ReadTogetherAsync(key).ConfigureAwait(false);
+            found = await _readBatcher.GoTogetherAsync(key).ConfigureAwait(false);
         }
         else
         {
@@ -64,7 +64,7 @@ public sealed partial class PostgresSessionCache
             {
                 if (async)
                 {
-                    _batcher?.Release(lease);
+                    _readBatcher?.Release(lease);
                 }
 
                 _reads.Return(read);
@@ -88,7 +88,7 @@ public sealed partial class PostgresSessionCache
         return TResult.From(row);
     }
 
-    /// <summary>Reads coalesced by <see cref="ReadBatcher{TRow}"/>, in one statement; a row (or null) for each key, in order.</summary>
+    /// <summary>Reads coalesced by <see cref="StatementBatcher{TRequest, TResult}"/>, in one statement; a row (or null) for each key, in order.</summary>
     private async Task<Row?[]> ReadManyAsync(string[] keys)
     {
         var rows = new Row?[keys.Length];

@@ -42,7 +42,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private readonly SemaphoreSlim _schemaLock = new(1, 1);
     private readonly ClockSkewCheck _clockSkew;
     private readonly ObjectPool<PooledKeyCommand> _reads;
-    private readonly ReadBatcher<Row>? _batcher;
+    private readonly StatementBatcher<string, Row?>? _readBatcher;
+    private readonly StatementBatcher<Write, WriteOutcome>? _writeBatcher;
     private readonly Func<Exception, string, Exception?> _explainFailure;
     private volatile bool _schemaReady;
 
@@ -83,8 +84,14 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _schemaReady = !_options.CreateTableIfMissing;
         _clockSkew = new ClockSkewCheck(_dataSource, timeProvider, logger);
         _reads = PooledKeyCommand.CreatePool(_statements, _sql.Get);
-        // A partitioned read stops at the first partition holding its key (LIMIT 1), which a statement for many keys cannot.
-        _batcher = _sql.Partitioned ? null : new ReadBatcher<Row>(ReadManyAsync, _options.OperationTimeout, timeProvider);
+        // A partitioned read stops at the first partition holding its key (LIMIT 1), which a statement for many keys
+        // cannot, and a partitioned write takes the key's lock first; both go one by one.
+        if (!_sql.Partitioned)
+        {
+            _readBatcher = new StatementBatcher<string, Row?>(ReadManyAsync, _options.OperationTimeout, timeProvider);
+            _writeBatcher = new StatementBatcher<Write, WriteOutcome>(WriteManyAsync, _options.OperationTimeout, timeProvider);
+        }
+
         _explainFailure = ExplainFailure;
     }
 
@@ -196,8 +203,11 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <summary>The cache's data source, shared with the cleaner rather than opening a second pool.</summary>
     internal NpgsqlDataSource DataSource => _dataSource;
 
-    /// <summary>Read statements sent and reads they carried (<see cref="ReadBatcher{TRow}"/>); both 0 for a partitioned table, whose reads go one by one.</summary>
-    internal (long Statements, long Reads) ReadCoalescing => _batcher is null ? (0, 0) : (_batcher.Statements, _batcher.Reads);
+    /// <summary>Read statements sent and reads they carried (<see cref="StatementBatcher{TRequest, TResult}"/>); both 0 for a partitioned table, whose reads go one by one.</summary>
+    internal (long Statements, long Reads) ReadCoalescing => _readBatcher is null ? (0, 0) : (_readBatcher.Statements, _readBatcher.Requests);
+
+    /// <summary>Write statements (batches) sent and writes they carried; both 0 for a partitioned table.</summary>
+    internal (long Statements, long Writes) WriteCoalescing => _writeBatcher is null ? (0, 0) : (_writeBatcher.Statements, _writeBatcher.Requests);
 
     internal PostgresSql Sql => _sql;
 
@@ -219,7 +229,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
         _schemaLock.Dispose();
         (_reads as IDisposable)?.Dispose();
-        _batcher?.Dispose();
+        _readBatcher?.Dispose();
+        _writeBatcher?.Dispose();
     }
 
     private async ValueTask<bool> TryGetCoreAsync(string key, IBufferWriter<byte> destination, bool async, CancellationToken token)
@@ -252,27 +263,6 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, a, t), async, token).ConfigureAwait(false);
     }
 
-    /// <summary>The statement of a write: the version written, or null when the condition refused it.</summary>
-    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
-    {
-        // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
-        await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
-        using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
-        // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
-        using var buffers = new PooledBuffers();
-        AddCommitMode(batch);
-        AddSetCommands(batch, buffers, key, value, userId, expiration, condition, returning: null);
-
-        // The write is the batch's last statement; it returns a row, the version written, only when it landed.
-        using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
-        for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
-        {
-            _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
-        }
-
-        return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
-    }
-
     /// <summary>
     /// Adds the statements of one conditional write to <paramref name="batch"/> (on a partitioned table, the
     /// key's lock first) and returns the write itself, whose <c>RecordsAffected</c> says whether it landed.
@@ -289,6 +279,15 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.SetLock) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } });
         }
 
+        var set = CreateSetCommand(buffers, key, value, userId, expiration, condition, returning);
+        batch.BatchCommands.Add(set);
+        return set;
+    }
+
+    /// <summary>The write statement of <see cref="AddSetCommands"/>, without the partitioned table's lock.</summary>
+    private NpgsqlBatchCommand CreateSetCommand(
+        PooledBuffers buffers, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning)
+    {
         var versioned = returning is null;
         var sql = condition switch
         {
@@ -313,7 +312,6 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
             set.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
         }
 
-        batch.BatchCommands.Add(set);
         return set;
     }
 

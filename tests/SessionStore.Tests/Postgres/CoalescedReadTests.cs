@@ -6,7 +6,7 @@ using SessionStore.Tests.TestServers;
 namespace SessionStore.Tests.Postgres;
 
 /// <summary>
-/// Concurrent reads go to the server together, several keys in one statement (<c>ReadBatcher</c>). Whatever the
+/// Concurrent reads go to the server together, several keys in one statement (<c>StatementBatcher</c>). Whatever the
 /// mix, each read must get exactly what a read alone would: its own session, nothing for a missing or expired
 /// one, its own copy of a session another request reads in the same statement, and the touch when it is due.
 /// </summary>

@@ -63,7 +63,7 @@ internal sealed class PostgresSql
         // LIMIT 1 lets a partitioned read stop at the first partition holding the key. An expired row is never returned.
         Get = $"SELECT sess, {ExpiryColumns}, ver FROM {Table} WHERE sid = $1 AND expire > now(){(partitioned ? " LIMIT 1" : "")}";
 
-        // Reads coalesced into one statement (ReadBatcher), $1 their keys: the same columns, then the key.
+        // Reads coalesced into one statement (StatementBatcher), $1 their keys: the same columns, then the key.
         GetMany = $"SELECT sess, {ExpiryColumns}, ver, sid FROM {Table} WHERE sid = ANY($1) AND expire > now()";
 
         // One statement: the touch when due ($2 the threshold), else a plain read. For a threshold of 0, where

@@ -5,36 +5,36 @@ using SessionStore.Internal;
 namespace SessionStore.Postgres.Internal;
 
 /// <summary>
-/// Coalesces concurrent primary-key reads into one statement, as a database coalesces concurrent commits into one
-/// WAL flush. A read that finds no statement started in the last <see cref="Stalled"/> goes alone, at once; reads
-/// that arrive while one has just started wait for it and then go together, as one statement on one connection.
-/// On two cores this about halves the server's CPU per read: most of it was waking one server process per
-/// statement, not finding the row.
+/// Coalesces concurrent requests of one kind (primary-key reads, or writes) into one statement, as a database
+/// coalesces concurrent commits into one WAL flush. A request that finds no statement started in the last
+/// <see cref="Stalled"/> goes alone, at once; requests that arrive while one has just started wait for it and then
+/// go together, as one statement (or batch) on one connection. On two cores this about halves the server's CPU per
+/// read: most of it was waking one server process per statement, not finding the row.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A statement under way holds a lease. Another starts only when every lease is older than <see cref="Stalled"/>,
 /// up to <see cref="MaximumInFlight"/> at once: a slow statement (a page read from disk, a busy server) holds the
-/// reads queued behind it for about that long, no longer; a timer starts them when no other read arrives to.
+/// requests queued behind it for about that long, no longer; a timer starts them when no other request arrives to.
 /// A lease older than the store's operation timeout counts as free, so a statement that never ends (a hung
 /// server, a connection that died silently) cannot hold one forever; each caller's own deadline
-/// (<see cref="StoreDeadline"/>) has stopped waiting for it by then, and a queued read that old is failed, not sent.
+/// (<see cref="StoreDeadline"/>) has stopped waiting for it by then, and a queued request that old is failed, not sent.
 /// </para>
 /// <para>
 /// Coalesced statements run on the thread pool without any caller's execution context (so no caller's span or
-/// log scope covers them), and complete their reads asynchronously, so that no caller's continuation runs inside.
+/// log scope covers them), and complete their requests asynchronously, so that no caller's continuation runs inside.
 /// </para>
 /// </remarks>
-/// <typeparam name="TRow">A found row; null when the key has no live row.</typeparam>
-internal sealed class ReadBatcher<TRow> : IDisposable
-    where TRow : struct
+/// <typeparam name="TRequest">What one caller asks for: a key to read, a write.</typeparam>
+/// <typeparam name="TResult">What it gets back.</typeparam>
+internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
 {
     public const int MaximumBatchSize = 64;
     public const int MaximumInFlight = 8;
 
     private static readonly TimeSpan Stalled = TimeSpan.FromMilliseconds(1);
 
-    private readonly Func<string[], Task<TRow?[]>> _readMany;
+    private readonly Func<TRequest[], Task<TResult[]>> _runMany;
     private readonly TimeSpan _abandonAfter;
     private readonly TimeProvider _time;
     private readonly ConcurrentQueue<Waiter> _queue = new();
@@ -44,39 +44,39 @@ internal sealed class ReadBatcher<TRow> : IDisposable
     private readonly ITimer _wake;
     private int _wakeArmed;
     private long _statements;
-    private long _reads;
+    private long _requests;
 
-    /// <param name="readMany">Reads several keys in one statement; returns a row (or null) for each key, in the same order.</param>
+    /// <param name="runMany">Runs several requests in one statement; returns a result for each, in the same order.</param>
     /// <param name="abandonAfter">When a lease counts as abandoned: the store's operation timeout.</param>
     /// <param name="time">The clock leases are taken by.</param>
-    public ReadBatcher(Func<string[], Task<TRow?[]>> readMany, TimeSpan abandonAfter, TimeProvider time)
+    public StatementBatcher(Func<TRequest[], Task<TResult[]>> runMany, TimeSpan abandonAfter, TimeProvider time)
     {
-        _readMany = readMany;
+        _runMany = runMany;
         _abandonAfter = abandonAfter;
         _time = time;
         using (ExecutionContext.SuppressFlow())
         {
-            _wake = time.CreateTimer(static state => ((ReadBatcher<TRow>)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _wake = time.CreateTimer(static state => ((StatementBatcher<TRequest, TResult>)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
-    /// <summary>Statements sent for reads so far: fewer than <see cref="Reads"/> when reads were coalesced.</summary>
+    /// <summary>Statements sent so far: fewer than <see cref="Requests"/> when requests were coalesced.</summary>
     public long Statements => Interlocked.Read(ref _statements);
 
-    /// <summary>Reads so far.</summary>
-    public long Reads => Interlocked.Read(ref _reads);
+    /// <summary>Requests so far.</summary>
+    public long Requests => Interlocked.Read(ref _requests);
 
     /// <summary>
-    /// True when no read is queued and no statement started in the last <see cref="Stalled"/>: the caller reads
-    /// alone, at once, with the plain primary-key statement, and gives <paramref name="lease"/> back to
+    /// True when no request is queued and no statement started in the last <see cref="Stalled"/>: the caller goes
+    /// alone, at once, with its own plain statement, and gives <paramref name="lease"/> back to
     /// <see cref="Release"/> when it ended.
     /// </summary>
-    public bool TryReadAlone(out Lease lease)
+    public bool TryGoAlone(out Lease lease)
     {
         if (_queue.IsEmpty && TryLease(out _) is { } taken)
         {
             Interlocked.Increment(ref _statements);
-            Interlocked.Increment(ref _reads);
+            Interlocked.Increment(ref _requests);
             lease = taken;
             return true;
         }
@@ -85,16 +85,16 @@ internal sealed class ReadBatcher<TRow> : IDisposable
         return false;
     }
 
-    /// <summary>Queues a read to go with the next statement; the row, or null when the key has no live row.</summary>
-    public Task<TRow?> ReadTogetherAsync(string key)
+    /// <summary>Queues a request to go with the next statement; its result.</summary>
+    public Task<TResult> GoTogetherAsync(TRequest request)
     {
-        var waiter = new Waiter(key, _time.GetTimestamp());
+        var waiter = new Waiter(request, _time.GetTimestamp());
         _queue.Enqueue(waiter);
         StartIfDue();
         return waiter.Task;
     }
 
-    /// <summary>Frees a lease (unless it was taken over as abandoned) and starts the queued reads, if any.</summary>
+    /// <summary>Frees a lease (unless it was taken over as abandoned) and starts the queued requests, if any.</summary>
     public void Release(Lease lease)
     {
         // Only the holder frees its lease: one taken over as abandoned belongs to another statement now.
@@ -128,7 +128,7 @@ internal sealed class ReadBatcher<TRow> : IDisposable
         }
         else if (Interlocked.Exchange(ref _wakeArmed, 1) == 0)
         {
-            // No read may arrive to start the queued ones once the statement holding them back stalls or is abandoned.
+            // No request may arrive to start the queued ones once the statement holding them back stalls or is abandoned.
             _wake.Change(retryAfter, Timeout.InfiniteTimeSpan);
         }
     }
@@ -207,7 +207,7 @@ internal sealed class ReadBatcher<TRow> : IDisposable
                     // Its caller stopped waiting long ago (a stall or a hung server): sending it would only delay the live ones.
                     if (_time.GetElapsedTime(waiter.QueuedAt) >= _abandonAfter)
                     {
-                        waiter.TrySetException(new TimeoutException("The read waited in the queue past the operation timeout and was not sent."));
+                        waiter.TrySetException(new TimeoutException("The request waited in the queue past the operation timeout and was not sent."));
                         continue;
                     }
 
@@ -219,7 +219,7 @@ internal sealed class ReadBatcher<TRow> : IDisposable
                     return;
                 }
 
-                await ReadBatchAsync(batch).ConfigureAwait(false);
+                await RunBatchAsync(batch).ConfigureAwait(false);
             }
             while (TryRenew(ref lease));
         }
@@ -229,32 +229,32 @@ internal sealed class ReadBatcher<TRow> : IDisposable
         }
     }
 
-    private async Task ReadBatchAsync(List<Waiter> batch)
+    private async Task RunBatchAsync(List<Waiter> batch)
     {
         Interlocked.Increment(ref _statements);
-        Interlocked.Add(ref _reads, batch.Count);
+        Interlocked.Add(ref _requests, batch.Count);
         try
         {
-            var keys = new string[batch.Count];
-            for (var i = 0; i < keys.Length; i++)
+            var requests = new TRequest[batch.Count];
+            for (var i = 0; i < requests.Length; i++)
             {
-                keys[i] = batch[i].Key;
+                requests[i] = batch[i].Request;
             }
 
-            var rows = await _readMany(keys).ConfigureAwait(false);
-            if (rows.Length != batch.Count)
+            var results = await _runMany(requests).ConfigureAwait(false);
+            if (results.Length != batch.Count)
             {
-                throw new InvalidOperationException($"A coalesced read returned {rows.Length} results for {batch.Count} keys.");
+                throw new InvalidOperationException($"A coalesced statement returned {results.Length} results for {batch.Count} requests.");
             }
 
             for (var i = 0; i < batch.Count; i++)
             {
-                batch[i].TrySetResult(rows[i]);
+                batch[i].TrySetResult(results[i]);
             }
         }
         catch (Exception e)
         {
-            // Every read in the statement failed with it; each caller's ExecuteAsync explains it as for a read alone.
+            // Every request in the statement failed with it; each caller's ExecuteAsync explains it as for one alone.
             foreach (var waiter in batch)
             {
                 waiter.TrySetException(e);
@@ -265,9 +265,9 @@ internal sealed class ReadBatcher<TRow> : IDisposable
     /// <summary>One of <see cref="MaximumInFlight"/> slots, and when its holder took it.</summary>
     public readonly record struct Lease(int Index, long TakenAt);
 
-    private sealed class Waiter(string key, long queuedAt) : TaskCompletionSource<TRow?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Waiter(TRequest request, long queuedAt) : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
-        public string Key { get; } = key;
+        public TRequest Request { get; } = request;
 
         public long QueuedAt { get; } = queuedAt;
     }

@@ -5,19 +5,19 @@ using SessionStore.Postgres.Internal;
 namespace SessionStore.Tests.Internal;
 
 /// <summary>
-/// The rules that coalesce concurrent reads (<see cref="ReadBatcher{TRow}"/>): who goes alone, who waits, and that
+/// The rules that coalesce concurrent reads (<see cref="StatementBatcher{TRequest, TResult}"/>): who goes alone, who waits, and that
 /// neither a failed, a stalled nor a never-ending statement holds the reads behind it. The coalesced statements
 /// here are stand-ins the test completes by hand; the batcher against a real server is in
 /// <c>Postgres/CoalescedReadTests</c>.
 /// </summary>
-public sealed class ReadBatcherTests : IDisposable
+public sealed class StatementBatcherTests : IDisposable
 {
     private static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(5);
     private readonly FakeTimeProvider _time = new();
     private readonly Channel<(string[] Keys, TaskCompletionSource<int?[]> Done)> _statements = Channel.CreateUnbounded<(string[], TaskCompletionSource<int?[]>)>();
-    private readonly ReadBatcher<int> _batcher;
+    private readonly StatementBatcher<string, int?> _batcher;
 
-    public ReadBatcherTests() => _batcher = new ReadBatcher<int>(
+    public StatementBatcherTests() => _batcher = new StatementBatcher<string, int?>(
         keys =>
         {
             var done = new TaskCompletionSource<int?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,18 +30,18 @@ public sealed class ReadBatcherTests : IDisposable
     [Fact]
     public void A_read_with_nothing_under_way_goes_alone_and_the_next_one_waits_for_it()
     {
-        Assert.True(_batcher.TryReadAlone(out var lease));
-        Assert.False(_batcher.TryReadAlone(out _));
+        Assert.True(_batcher.TryGoAlone(out var lease));
+        Assert.False(_batcher.TryGoAlone(out _));
 
         _batcher.Release(lease);
-        Assert.True(_batcher.TryReadAlone(out _));
+        Assert.True(_batcher.TryGoAlone(out _));
     }
 
     [Fact]
     public async Task Reads_that_arrive_while_one_is_under_way_go_together_when_it_ends()
     {
-        Assert.True(_batcher.TryReadAlone(out var lease));
-        var reads = new[] { "a", "b", "c" }.Select(_batcher.ReadTogetherAsync).ToArray();
+        Assert.True(_batcher.TryGoAlone(out var lease));
+        var reads = new[] { "a", "b", "c" }.Select(_batcher.GoTogetherAsync).ToArray();
         Assert.False(_statements.Reader.TryPeek(out _));
 
         _batcher.Release(lease);
@@ -51,18 +51,18 @@ public sealed class ReadBatcherTests : IDisposable
 
         Assert.Equal([1, null, 3], await Within(Task.WhenAll(reads)));
         Assert.Equal(2, _batcher.Statements);
-        Assert.Equal(4, _batcher.Reads);
+        Assert.Equal(4, _batcher.Requests);
     }
 
     [Fact]
     public async Task A_failed_statement_fails_each_read_in_it_and_the_reads_after_it_still_go()
     {
-        Assert.True(_batcher.TryReadAlone(out var lease));
-        var failing = new[] { "a", "b" }.Select(_batcher.ReadTogetherAsync).ToArray();
+        Assert.True(_batcher.TryGoAlone(out var lease));
+        var failing = new[] { "a", "b" }.Select(_batcher.GoTogetherAsync).ToArray();
         _batcher.Release(lease);
         var first = await NextStatementAsync();
 
-        var next = _batcher.ReadTogetherAsync("c");
+        var next = _batcher.GoTogetherAsync("c");
         first.Done.SetException(new InvalidOperationException("the server went away"));
         foreach (var read in failing)
         {
@@ -78,10 +78,10 @@ public sealed class ReadBatcherTests : IDisposable
     [Fact]
     public async Task A_statement_slower_than_a_millisecond_lets_the_next_read_start_its_own()
     {
-        Assert.True(_batcher.TryReadAlone(out _));
+        Assert.True(_batcher.TryGoAlone(out _));
         _time.Advance(TimeSpan.FromMilliseconds(2));
 
-        var read = _batcher.ReadTogetherAsync("b");
+        var read = _batcher.GoTogetherAsync("b");
         var (keys, done) = await NextStatementAsync();
         Assert.Equal(["b"], keys);
         done.SetResult([2]);
@@ -91,8 +91,8 @@ public sealed class ReadBatcherTests : IDisposable
     [Fact]
     public async Task Reads_queued_behind_a_statement_that_stalls_go_when_no_other_read_arrives()
     {
-        Assert.True(_batcher.TryReadAlone(out _));
-        var read = _batcher.ReadTogetherAsync("b");
+        Assert.True(_batcher.TryGoAlone(out _));
+        var read = _batcher.GoTogetherAsync("b");
         Assert.False(_statements.Reader.TryPeek(out _));
 
         // Nothing else arrives: the clock alone must start the queued read once the statement ahead counts as stalled.
@@ -106,14 +106,14 @@ public sealed class ReadBatcherTests : IDisposable
     [Fact]
     public async Task Statements_that_never_end_hold_reads_back_only_until_they_count_as_abandoned()
     {
-        for (var i = 0; i < ReadBatcher<int>.MaximumInFlight; i++)
+        for (var i = 0; i < StatementBatcher<string, int?>.MaximumInFlight; i++)
         {
-            Assert.True(_batcher.TryReadAlone(out _));
+            Assert.True(_batcher.TryGoAlone(out _));
             _time.Advance(TimeSpan.FromMilliseconds(2));
         }
 
         // Every lease is taken and none has ended: a read waits, however slow the others are...
-        var held = _batcher.ReadTogetherAsync("a");
+        var held = _batcher.GoTogetherAsync("a");
         Assert.False(held.IsCompleted);
 
         // ...until the oldest counts as abandoned. By then its caller has stopped waiting: it is failed, not sent.
@@ -122,7 +122,7 @@ public sealed class ReadBatcherTests : IDisposable
         Assert.False(_statements.Reader.TryPeek(out _));
 
         // The abandoned leases are free again for the reads that follow.
-        var next = _batcher.ReadTogetherAsync("c");
+        var next = _batcher.GoTogetherAsync("c");
         var (keys, done) = await NextStatementAsync();
         Assert.Equal(["c"], keys);
         done.SetResult([3]);

@@ -1,0 +1,122 @@
+using Npgsql;
+using SessionStore.Internal;
+using SessionStore.Postgres.Internal;
+
+namespace SessionStore.Postgres;
+
+/// <summary>
+/// The write path: one upsert per write, in the configured commit mode. Asynchronous writes that arrive while
+/// another has just started go together, as one batch of their upserts and one commit
+/// (<see cref="StatementBatcher{TRequest, TResult}"/>). A batch is one implicit transaction, so a statement error
+/// in it rolls back every write it carried; each of them is then written again alone, for its own outcome.
+/// </summary>
+public sealed partial class PostgresSessionCache
+{
+    /// <summary>The statement of a write: the version written, or null when the condition refused it.</summary>
+    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
+    {
+        // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
+        await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
+        StatementBatcher<Write, WriteOutcome>.Lease lease = default;
+        if (async && _writeBatcher is not null && !_writeBatcher.TryGoAlone(out lease))
+        {
+            // Encoded here, by each caller, not one after another by the batch: a batch's statement waits for no encoding.
+            // The buffers are given back once the batch ran: its result is what this method waits for.
+            using var buffers = new PooledBuffers();
+            var write = new Write(key, CreateSetCommand(buffers, key, value, userId, expiration, condition, returning: null));
+            if (await _writeBatcher.GoTogetherAsync(write).ConfigureAwait(false) is { Done: true } outcome)
+            {
+                return outcome.Version;
+            }
+        }
+
+        try
+        {
+            return await WriteAloneAsync(key, value, userId, expiration, condition, async, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (async)
+            {
+                _writeBatcher?.Release(lease);
+            }
+        }
+    }
+
+    private async ValueTask<long?> WriteAloneAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
+    {
+        using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
+        // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
+        using var buffers = new PooledBuffers();
+        AddCommitMode(batch);
+        AddSetCommands(batch, buffers, key, value, userId, expiration, condition, returning: null);
+
+        // The write is the batch's last statement; it returns a row, the version written, only when it landed.
+        using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
+        for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
+        {
+            _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
+        }
+
+        return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
+    }
+
+    /// <summary>
+    /// Writes coalesced by <see cref="StatementBatcher{TRequest, TResult}"/>: their upserts in one batch, so one
+    /// round trip and one commit; an outcome for each write, in order.
+    /// </summary>
+    private async Task<WriteOutcome[]> WriteManyAsync(Write[] writes)
+    {
+        var outcomes = new WriteOutcome[writes.Length];
+
+        // Every batch locks its rows in key order, so two batches writing the same sessions wait for each other
+        // rather than deadlock. The sort is stable: two writes of one key land in the order they were queued.
+        var order = new int[writes.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) => string.CompareOrdinal(writes[a].Key, writes[b].Key) is var byKey and not 0 ? byKey : a.CompareTo(b));
+
+        using var batch = await CreateBatchAsync(async: true, CancellationToken.None).ConfigureAwait(false);
+        AddCommitMode(batch);
+        var skipped = batch.BatchCommands.Count;
+        foreach (var i in order)
+        {
+            batch.BatchCommands.Add(writes[i].Command);
+        }
+
+        try
+        {
+            using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+            for (var result = 0; result < skipped; result++)
+            {
+                _ = await reader.NextResultAsync().ConfigureAwait(false);
+            }
+
+            foreach (var i in order)
+            {
+                outcomes[i] = new WriteOutcome(Done: true, await reader.ReadAsync().ConfigureAwait(false) ? reader.GetInt64(0) : null);
+                _ = await reader.NextResultAsync().ConfigureAwait(false);
+            }
+        }
+        catch (PostgresException e) when (e.InvariantSeverity == "ERROR")
+        {
+            // An error (not a lost session) aborted the batch's implicit transaction: nothing in it was written.
+            // One write's fault (a deadlock, a constraint) must not be the others' failure: each goes again alone.
+            Array.Clear(outcomes);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>A write waiting to go with others: its key, and its statement, ready to join a batch.</summary>
+    private readonly record struct Write(string Key, NpgsqlBatchCommand Command);
+
+    /// <summary>
+    /// A coalesced write's outcome: when <see cref="Done"/>, the version written (null when the condition refused
+    /// it); otherwise it was not written (its batch was rolled back), and its caller writes it alone.
+    /// </summary>
+    private readonly record struct WriteOutcome(bool Done, long? Version);
+}

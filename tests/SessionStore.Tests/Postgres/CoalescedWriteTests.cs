@@ -1,0 +1,141 @@
+using CsCheck;
+using Microsoft.Extensions.Caching.Distributed;
+using Npgsql;
+using SessionStore.Internal;
+using SessionStore.Postgres;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Postgres;
+
+/// <summary>
+/// Concurrent writes go to the server together, their upserts in one batch and one commit (<c>StatementBatcher</c>).
+/// Whatever the mix, each write must land as it would alone: its own value under its own key, a condition judged
+/// after the writes ahead of it, and a write the server refuses failing alone, not with the writes batched with it.
+/// </summary>
+public sealed class CoalescedWriteTests(PostgresServer server)
+{
+    private const int Callers = 24;
+    private static readonly DistributedCacheEntryOptions Sliding = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public static TheoryData<PostgresPayloadFormat> Formats() => [PostgresPayloadFormat.Jsonb, PostgresPayloadFormat.Bytea];
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public async Task Concurrent_writes_of_any_mix_of_keys_each_land_as_a_write_alone_would(PostgresPayloadFormat format)
+    {
+        using var table = new PostgresTestTable(server, o => o.PayloadFormat = format);
+        var keys = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid().ToString()).ToArray();
+
+        // Writes of keys picked at random (one session written by several requests at once included), from 2 to 32
+        // callers at once; each write's value is its own.
+        await Gen.Select(Gen.Int[0, keys.Length - 1].Array[1, 120], Gen.Int[2, 32], Gen.Int).SampleAsync(async (writes, callers, sample) =>
+        {
+            byte[] ValueOf(int i) => System.Text.Encoding.UTF8.GetBytes($"sample {sample} write {i} of {keys[writes[i]]}");
+            await Parallel.ForAsync(0, writes.Length, new ParallelOptions { MaxDegreeOfParallelism = callers, CancellationToken = Token }, async (i, token) =>
+                await table.Cache.SetAsync(keys[writes[i]], ValueOf(i), Sliding, token));
+
+            foreach (var written in Enumerable.Range(0, writes.Length).GroupBy(i => writes[i]))
+            {
+                // Concurrent writes of one key: the last to land wins, and it is one of them, whole.
+                var stored = await table.Cache.GetAsync(keys[written.Key], Token);
+                Assert.Contains(written, i => ValueOf(i).AsSpan().SequenceEqual(stored));
+            }
+        }, iter: 40, threads: 1); // one sample at a time: samples write the same keys
+
+        var (statements, writeCount) = table.Cache.WriteCoalescing;
+        Assert.True(statements < writeCount, $"{statements} statements for {writeCount} writes: concurrent writes should have shared statements.");
+    }
+
+    [Fact]
+    public async Task A_write_the_server_refuses_fails_alone_and_the_writes_batched_with_it_land()
+    {
+        using var table = new PostgresTestTable(server);
+        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        await CreateTriggerAsync(table, "IF NEW.sid LIKE 'refused-%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;");
+        var (statementsBefore, writesBefore) = table.Cache.WriteCoalescing;
+
+        // Started together: the first goes alone, the others queue behind it and go as one batch, the refused one among them.
+        var keys = Enumerable.Range(0, Callers).Select(i => i == Callers / 2 ? $"refused-{i}" : $"accepted-{i}").ToArray();
+        var writes = keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray();
+        await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        var (statements, writeCount) = table.Cache.WriteCoalescing;
+        Assert.True(statements - statementsBefore < writeCount - writesBefore, "The writes should have gone in batches.");
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (i == Callers / 2)
+            {
+                var refused = await Assert.ThrowsAnyAsync<Exception>(() => writes[i]);
+                Assert.Contains("refused by the test trigger", refused.ToString(), StringComparison.Ordinal);
+                Assert.Null(await table.Cache.GetAsync(keys[i], Token));
+            }
+            else
+            {
+                await writes[i];
+                Assert.Equal(ValueOf(keys[i]), await table.Cache.GetAsync(keys[i], Token));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_writes_when_absent_let_exactly_one_land()
+    {
+        using var table = new PostgresTestTable(server);
+        ISessionCacheProvider store = table.Cache;
+        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        for (var round = 0; round < 10; round++)
+        {
+            // A write of another session under way first, so that all of these queue and go as one batch.
+            var key = Guid.NewGuid().ToString();
+            var ahead = table.Cache.SetAsync($"ahead of {key}", [1], Sliding, Token);
+            var versions = await Task.WhenAll(Enumerable.Range(0, Callers).Select(i =>
+                store.SetAsync(key, ValueOf($"{key} {i}"), Sliding, WriteCondition.WhenAbsent, async: true, Token).AsTask()));
+            await ahead;
+
+            var landed = Assert.Single(versions.Select((version, caller) => (version, caller)), w => w.version is not null);
+            Assert.Equal(ValueOf($"{key} {landed.caller}"), await table.Cache.GetAsync(key, Token));
+        }
+
+        var (statements, writeCount) = table.Cache.WriteCoalescing;
+        Assert.True(statements < writeCount, $"{statements} statements for {writeCount} writes: the conditional writes should have shared statements.");
+    }
+
+    [Fact]
+    public async Task Writes_of_overlapping_sessions_in_batches_under_way_at_once_never_deadlock()
+    {
+        using var table = new PostgresTestTable(server);
+        var keys = Enumerable.Range(0, 6).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        const string Deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()";
+        var before = await table.ScalarAsync<long>(Deadlocks);
+
+        // Each row takes a few milliseconds: batches stall, so several are under way at once, holding row locks.
+        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        await CreateTriggerAsync(table, "PERFORM pg_sleep(0.003);");
+        var random = new Random(12);
+        var picks = Enumerable.Range(0, 240).Select(_ => random.Next(keys.Length)).ToArray();
+        await Parallel.ForAsync(0, picks.Length, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Token }, async (i, token) =>
+            await table.Cache.SetAsync(keys[picks[i]], ValueOf($"write {i}"), Sliding, token));
+
+        // Batches that locked their rows in arrival order would have waited on each other in a cycle, until the
+        // server's deadlock check broke it (a second each) and their writes went again alone.
+        Assert.Equal(before, await table.ScalarAsync<long>(Deadlocks));
+    }
+
+    /// <summary>A trigger on the table, run for each row written, whose body is <paramref name="statement"/>.</summary>
+    private static async Task CreateTriggerAsync(PostgresTestTable table, string statement)
+    {
+        var function = $"trigger_{Guid.NewGuid():N}";
+        await table.ScalarAsync<int>($$"""
+            CREATE FUNCTION {{function}}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                {{statement}}
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_trigger BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {{function}}();
+            """);
+    }
+
+    private static byte[] ValueOf(string key) => System.Text.Encoding.UTF8.GetBytes($"value of {key}");
+}

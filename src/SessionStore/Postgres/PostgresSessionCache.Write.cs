@@ -5,10 +5,11 @@ using SessionStore.Postgres.Internal;
 namespace SessionStore.Postgres;
 
 /// <summary>
-/// The write path: one upsert per write, in the configured commit mode. Asynchronous writes that arrive while
-/// another has just started go together, as one batch of their upserts and one commit
-/// (<see cref="StatementBatcher{TRequest, TResult}"/>). A batch is one implicit transaction, so a statement error
-/// in it rolls back every write it carried; each of them is then written again alone, for its own outcome.
+/// The write path: one statement per write (an upsert, a touch, a delete), in the configured commit mode.
+/// Asynchronous writes that arrive while another has just started go together, as one batch of their statements
+/// and one commit (<see cref="StatementBatcher{TRequest, TResult}"/>). A batch is one implicit transaction, so a
+/// statement error in it rolls back every write it carried; each of them is then written again alone, for its own
+/// outcome.
 /// </summary>
 public sealed partial class PostgresSessionCache
 {
@@ -17,14 +18,49 @@ public sealed partial class PostgresSessionCache
     {
         // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
         await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
+        return await RunWriteAsync(
+            key,
+            (key, value, userId, expiration, condition),
+            static (cache, s, buffers) => cache.CreateSetCommand(buffers, s.key, s.value, s.userId, s.expiration, s.condition, returning: null),
+            async,
+            token,
+            takesKeyLock: true).ConfigureAwait(false);
+    }
+
+    /// <summary>One write statement on <paramref name="key"/> that returns no row: a touch (due past <paramref name="touchThreshold"/>) or a delete.</summary>
+    private ValueTask<long?> ExecuteWriteAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
+        RunWriteAsync(
+            key,
+            (sql, key, touchThreshold),
+            static (_, s, _) =>
+            {
+                var write = new NpgsqlBatchCommand(s.sql) { Parameters = { new NpgsqlParameter<string> { TypedValue = s.key } } };
+                if (s.touchThreshold is { } threshold)
+                {
+                    write.Parameters.Add(new NpgsqlParameter<double> { TypedValue = threshold });
+                }
+
+                return write;
+            },
+            async,
+            token);
+
+    /// <summary>
+    /// Runs one write statement on <paramref name="key"/>, made by <paramref name="create"/>, in the configured
+    /// commit mode: with the writes queued at the same moment when there are, else alone. Returns the version the
+    /// statement returned, or null when it returned no row (a refused condition, a touch, a delete). A write that
+    /// <paramref name="takesKeyLock"/> takes the key's lock first on a partitioned table (see <see cref="AddSetCommands"/>).
+    /// </summary>
+    private async ValueTask<long?> RunWriteAsync<TState>(
+        string key, TState state, Func<PostgresSessionCache, TState, PooledBuffers, NpgsqlBatchCommand> create, bool async, CancellationToken token, bool takesKeyLock = false)
+    {
         StatementBatcher<Write, WriteOutcome>.Lease lease = default;
         if (async && _writeBatcher is not null && !_writeBatcher.TryGoAlone(out lease))
         {
-            // Encoded here, by each caller, not one after another by the batch: a batch's statement waits for no encoding.
-            // The buffers are given back once the batch ran: its result is what this method waits for.
+            // Made here, by each caller, not one after another by the batch: a batch's statement waits for no JSON
+            // encoding. The buffers are given back once the batch ran: its result is what this method waits for.
             using var buffers = new PooledBuffers();
-            var write = new Write(key, CreateSetCommand(buffers, key, value, userId, expiration, condition, returning: null));
-            if (await _writeBatcher.GoTogetherAsync(write).ConfigureAwait(false) is { Done: true } outcome)
+            if (await _writeBatcher.GoTogetherAsync(new Write(key, create(this, state, buffers))).ConfigureAwait(false) is { Done: true } outcome)
             {
                 return outcome.Version;
             }
@@ -32,7 +68,25 @@ public sealed partial class PostgresSessionCache
 
         try
         {
-            return await WriteAloneAsync(key, value, userId, expiration, condition, async, token).ConfigureAwait(false);
+            using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
+            // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
+            using var buffers = new PooledBuffers();
+            AddCommitMode(batch);
+            if (takesKeyLock)
+            {
+                AddKeyLock(batch, key);
+            }
+
+            batch.BatchCommands.Add(create(this, state, buffers));
+
+            // The write is the batch's last statement; a write returns a row, the version written, only when it landed.
+            using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
+            for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
+            {
+                _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
+            }
+
+            return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
         }
         finally
         {
@@ -43,26 +97,8 @@ public sealed partial class PostgresSessionCache
         }
     }
 
-    private async ValueTask<long?> WriteAloneAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
-    {
-        using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
-        // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
-        using var buffers = new PooledBuffers();
-        AddCommitMode(batch);
-        AddSetCommands(batch, buffers, key, value, userId, expiration, condition, returning: null);
-
-        // The write is the batch's last statement; it returns a row, the version written, only when it landed.
-        using var reader = async ? await batch.ExecuteReaderAsync(token).ConfigureAwait(false) : batch.ExecuteReader();
-        for (var result = batch.BatchCommands.Count - 1; result > 0; result--)
-        {
-            _ = async ? await reader.NextResultAsync(token).ConfigureAwait(false) : reader.NextResult();
-        }
-
-        return (async ? await reader.ReadAsync(token).ConfigureAwait(false) : reader.Read()) ? reader.GetInt64(0) : null;
-    }
-
     /// <summary>
-    /// Writes coalesced by <see cref="StatementBatcher{TRequest, TResult}"/>: their upserts in one batch, so one
+    /// Writes coalesced by <see cref="StatementBatcher{TRequest, TResult}"/>: their statements in one batch, so one
     /// round trip and one commit; an outcome for each write, in order.
     /// </summary>
     private async Task<WriteOutcome[]> WriteManyAsync(Write[] writes)
@@ -116,7 +152,7 @@ public sealed partial class PostgresSessionCache
 
     /// <summary>
     /// A coalesced write's outcome: when <see cref="Done"/>, the version written (null when the condition refused
-    /// it); otherwise it was not written (its batch was rolled back), and its caller writes it alone.
+    /// it, and for a touch or a delete); otherwise it was not written (its batch was rolled back), and its caller writes it alone.
     /// </summary>
     private readonly record struct WriteOutcome(bool Done, long? Version);
 }

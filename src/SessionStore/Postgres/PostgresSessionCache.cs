@@ -274,14 +274,19 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     internal NpgsqlBatchCommand AddSetCommands(
         NpgsqlBatch batch, PooledBuffers buffers, string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, string? returning = "")
     {
+        AddKeyLock(batch, key);
+        var set = CreateSetCommand(buffers, key, value, userId, expiration, condition, returning);
+        batch.BatchCommands.Add(set);
+        return set;
+    }
+
+    /// <summary>On a partitioned table, which has no unique index on the key alone, the key's lock for a write.</summary>
+    private void AddKeyLock(NpgsqlBatch batch, string key)
+    {
         if (_sql.Partitioned)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(_sql.SetLock) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } });
         }
-
-        var set = CreateSetCommand(buffers, key, value, userId, expiration, condition, returning);
-        batch.BatchCommands.Add(set);
-        return set;
     }
 
     /// <summary>The write statement of <see cref="AddSetCommands"/>, without the partitioned table's lock.</summary>
@@ -385,25 +390,9 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// </summary>
     private int DriverTimeout(bool async) => async ? 0 : _synchronousCommandTimeout;
 
-    private ValueTask<int> ExecuteWriteAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
+    private ValueTask<long?> ExecuteWriteAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
         ExecuteAsync(operation, (Cache: this, Sql: sql, Key: key, TouchThreshold: touchThreshold),
             static (w, a, t) => w.Cache.ExecuteWriteAsync(w.Sql, w.Key, w.TouchThreshold, a, t), async, token);
-
-    /// <summary>One write statement on <paramref name="key"/> (a touch or a delete), in the configured commit mode; returns the rows it changed.</summary>
-    private async ValueTask<int> ExecuteWriteAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token)
-    {
-        using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
-        AddCommitMode(batch);
-        var write = new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter<string> { TypedValue = key } } };
-        if (touchThreshold is { } threshold)
-        {
-            write.Parameters.Add(new NpgsqlParameter<double> { TypedValue = threshold });
-        }
-
-        batch.BatchCommands.Add(write);
-        _ = async ? await batch.ExecuteNonQueryAsync(token).ConfigureAwait(false) : batch.ExecuteNonQuery();
-        return write.RecordsAffected;
-    }
 
     /// <summary>
     /// Runs one statement (or batch) within <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's

@@ -103,6 +103,28 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task Concurrent_touches_and_deletes_go_together_and_each_takes_effect()
+    {
+        using var table = new PostgresTestTable(server);
+        var keys = Enumerable.Range(0, 64).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        foreach (var key in keys)
+        {
+            await table.Cache.SetAsync(key, ValueOf(key), Sliding, Token);
+        }
+
+        // Ten minutes behind a 20-minute window: every refresh is a due touch. Every fourth session is removed instead.
+        await table.ScalarAsync<int>("UPDATE {table} SET expire = now() + interval '10 minutes'");
+        var (statementsBefore, writesBefore) = table.Cache.WriteCoalescing;
+        await Task.WhenAll(keys.Select((key, i) => i % 4 == 0 ? table.Cache.RemoveAsync(key, Token) : table.Cache.RefreshAsync(key, Token)));
+
+        var (statements, writeCount) = table.Cache.WriteCoalescing;
+        Assert.Equal(keys.Length, writeCount - writesBefore);
+        Assert.True(statements - statementsBefore < writeCount - writesBefore, "The touches and deletes should have gone in batches.");
+        Assert.Equal(keys.Length / 4 * 3, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE expire > now() + interval '19 minutes'"));
+        Assert.Equal(keys.Length / 4 * 3, await table.ScalarAsync<long>("SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
     public async Task Writes_of_overlapping_sessions_in_batches_under_way_at_once_never_deadlock()
     {
         using var table = new PostgresTestTable(server);

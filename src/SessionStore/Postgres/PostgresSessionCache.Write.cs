@@ -16,15 +16,18 @@ public sealed partial class PostgresSessionCache
     /// <summary>The statement of a write: the version written, or null when the condition refused it.</summary>
     private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
     {
+        var startedAt = _time.GetTimestamp();
+
         // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
         await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
         return await RunWriteAsync(
             key,
             (key, value, userId, expiration, condition),
             static (cache, s, buffers) => cache.CreateSetCommand(buffers, s.key, s.value, s.userId, s.expiration, s.condition, returning: null),
+            new WriteKind(ReturnsRow: true, TakesKeyLock: true),
+            startedAt,
             async,
-            token,
-            takesKeyLock: true).ConfigureAwait(false);
+            token).ConfigureAwait(false);
     }
 
     /// <summary>One write statement on <paramref name="key"/> that returns no row: a touch (due past <paramref name="touchThreshold"/>) or a delete.</summary>
@@ -42,17 +45,19 @@ public sealed partial class PostgresSessionCache
 
                 return write;
             },
+            new WriteKind(ReturnsRow: false, TakesKeyLock: false),
+            _time.GetTimestamp(),
             async,
             token);
 
     /// <summary>
     /// Runs one write statement on <paramref name="key"/>, made by <paramref name="create"/>, in the configured
     /// commit mode: with the writes queued at the same moment when there are, else alone. Returns the version the
-    /// statement returned, or null when it returned no row (a refused condition, a touch, a delete). A write that
-    /// <paramref name="takesKeyLock"/> takes the key's lock first on a partitioned table (see <see cref="AddSetCommands"/>).
+    /// statement returned, or null when it returned no row (a refused condition, a touch, a delete).
+    /// <paramref name="startedAt"/> is when the caller started waiting for it (a <see cref="TimeProvider"/> timestamp).
     /// </summary>
     private async ValueTask<long?> RunWriteAsync<TState>(
-        string key, TState state, Func<PostgresSessionCache, TState, PooledBuffers, NpgsqlBatchCommand> create, bool async, CancellationToken token, bool takesKeyLock = false)
+        string key, TState state, Func<PostgresSessionCache, TState, PooledBuffers, NpgsqlBatchCommand> create, WriteKind kind, long startedAt, bool async, CancellationToken token)
     {
         StatementBatcher<Write, WriteOutcome>.Lease lease = default;
         if (async && _writeBatcher is not null && !_writeBatcher.TryGoAlone(out lease))
@@ -60,9 +65,17 @@ public sealed partial class PostgresSessionCache
             // Made here, by each caller, not one after another by the batch: a batch's statement waits for no JSON
             // encoding. The buffers are given back once the batch ran: its result is what this method waits for.
             using var buffers = new PooledBuffers();
-            if (await _writeBatcher.GoTogetherAsync(new Write(key, create(this, state, buffers))).ConfigureAwait(false) is { Done: true } outcome)
+            var write = new Write(key, create(this, state, buffers), kind.ReturnsRow);
+            if (await _writeBatcher.GoTogetherAsync(write, startedAt).ConfigureAwait(false) is { Done: true } outcome)
             {
                 return outcome.Version;
+            }
+
+            // Rolled back. Its caller has stopped waiting past OperationTimeout, and may have written the session again
+            // since: sent now, this write could overwrite a newer one.
+            if (_time.GetElapsedTime(startedAt) >= _options.OperationTimeout)
+            {
+                throw new TimeoutException("The write's batch was rolled back after the operation timeout; it was not sent again.");
             }
         }
 
@@ -72,7 +85,7 @@ public sealed partial class PostgresSessionCache
             // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
             using var buffers = new PooledBuffers();
             AddCommitMode(batch);
-            if (takesKeyLock)
+            if (kind.TakesKeyLock)
             {
                 AddKeyLock(batch, key);
             }
@@ -131,24 +144,44 @@ public sealed partial class PostgresSessionCache
                 _ = await reader.NextResultAsync().ConfigureAwait(false);
             }
 
+            // Npgsql's reader skips the statements that return no rows (a touch, a delete): only a write that
+            // returns a row (or no row, but a row description) has a result of its own to move past.
             foreach (var i in order)
             {
-                outcomes[i] = new WriteOutcome(Done: true, await reader.ReadAsync().ConfigureAwait(false) ? reader.GetInt64(0) : null);
-                _ = await reader.NextResultAsync().ConfigureAwait(false);
+                long? version = null;
+                if (writes[i].ReturnsRow)
+                {
+                    version = await reader.ReadAsync().ConfigureAwait(false) ? reader.GetInt64(0) : null;
+                    _ = await reader.NextResultAsync().ConfigureAwait(false);
+                }
+
+                outcomes[i] = new WriteOutcome(Done: true, version);
+            }
+
+            // To the end of the batch: an error in a last statement that returns no rows is raised here, not lost.
+            while (await reader.NextResultAsync().ConfigureAwait(false))
+            {
             }
         }
         catch (PostgresException e) when (e.InvariantSeverity == "ERROR")
         {
             // An error (not a lost session) aborted the batch's implicit transaction: nothing in it was written.
             // One write's fault (a deadlock, a constraint) must not be the others' failure: each goes again alone.
+            Interlocked.Increment(ref _rolledBackWriteBatches);
             Array.Clear(outcomes);
         }
 
         return outcomes;
     }
 
-    /// <summary>A write waiting to go with others: its key, and its statement, ready to join a batch.</summary>
-    private readonly record struct Write(string Key, NpgsqlBatchCommand Command);
+    /// <summary>A write waiting to go with others: its key, its statement, ready to join a batch, and whether that returns a row.</summary>
+    private readonly record struct Write(string Key, NpgsqlBatchCommand Command, bool ReturnsRow);
+
+    /// <summary>
+    /// Whether a write's statement returns a row (the version written: an upsert), and whether it takes the key's
+    /// lock first on a partitioned table (see <see cref="AddSetCommands"/>).
+    /// </summary>
+    private readonly record struct WriteKind(bool ReturnsRow, bool TakesKeyLock);
 
     /// <summary>
     /// A coalesced write's outcome: when <see cref="Done"/>, the version written (null when the condition refused

@@ -46,6 +46,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private readonly StatementBatcher<Write, WriteOutcome>? _writeBatcher;
     private readonly Func<Exception, string, Exception?> _explainFailure;
     private volatile bool _schemaReady;
+    private long _rolledBackWriteBatches;
 
     /// <summary>Creates a cache from its options.</summary>
     /// <param name="optionsAccessor">The options; validated here, before any connection is made.</param>
@@ -206,8 +207,12 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <summary>Read statements sent and reads they carried (<see cref="StatementBatcher{TRequest, TResult}"/>); both 0 for a partitioned table, whose reads go one by one.</summary>
     internal (long Statements, long Reads) ReadCoalescing => _readBatcher is null ? (0, 0) : (_readBatcher.Statements, _readBatcher.Requests);
 
-    /// <summary>Write statements (batches) sent and writes they carried; both 0 for a partitioned table.</summary>
-    internal (long Statements, long Writes) WriteCoalescing => _writeBatcher is null ? (0, 0) : (_writeBatcher.Statements, _writeBatcher.Requests);
+    /// <summary>
+    /// Write statements (batches) sent, writes they carried, and batches the server rolled back (whose writes then
+    /// went again alone); all 0 for a partitioned table.
+    /// </summary>
+    internal (long Statements, long Writes, long RolledBack) WriteCoalescing =>
+        _writeBatcher is null ? (0, 0, 0) : (_writeBatcher.Statements, _writeBatcher.Requests, Interlocked.Read(ref _rolledBackWriteBatches));
 
     internal PostgresSql Sql => _sql;
 

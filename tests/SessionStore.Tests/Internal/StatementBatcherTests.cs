@@ -41,7 +41,7 @@ public sealed class StatementBatcherTests : IDisposable
     public async Task Reads_that_arrive_while_one_is_under_way_go_together_when_it_ends()
     {
         Assert.True(_batcher.TryGoAlone(out var lease));
-        var reads = new[] { "a", "b", "c" }.Select(_batcher.GoTogetherAsync).ToArray();
+        var reads = new[] { "a", "b", "c" }.Select(key => _batcher.GoTogetherAsync(key)).ToArray();
         Assert.False(_statements.Reader.TryPeek(out _));
 
         _batcher.Release(lease);
@@ -58,7 +58,7 @@ public sealed class StatementBatcherTests : IDisposable
     public async Task A_failed_statement_fails_each_read_in_it_and_the_reads_after_it_still_go()
     {
         Assert.True(_batcher.TryGoAlone(out var lease));
-        var failing = new[] { "a", "b" }.Select(_batcher.GoTogetherAsync).ToArray();
+        var failing = new[] { "a", "b" }.Select(key => _batcher.GoTogetherAsync(key)).ToArray();
         _batcher.Release(lease);
         var first = await NextStatementAsync();
 
@@ -127,6 +127,25 @@ public sealed class StatementBatcherTests : IDisposable
         Assert.Equal(["c"], keys);
         done.SetResult([3]);
         Assert.Equal(3, await Within(next));
+    }
+
+    [Fact]
+    public async Task A_request_is_failed_not_sent_once_its_caller_has_waited_past_the_timeout_counted_from_its_start()
+    {
+        // The caller started well before it queued (a write's clock check, a read before its touch).
+        var startedAt = _time.GetTimestamp();
+        _time.Advance(AbandonAfter - TimeSpan.FromMilliseconds(1));
+        Assert.True(_batcher.TryGoAlone(out _));
+        var late = _batcher.GoTogetherAsync("a", startedAt);
+        var fresh = _batcher.GoTogetherAsync("b");
+
+        // The statement ahead stalls; when the queue goes, the first caller has waited past the timeout, the second has not.
+        _time.Advance(TimeSpan.FromMilliseconds(2));
+        await Assert.ThrowsAsync<TimeoutException>(() => Within(late));
+        var (keys, done) = await NextStatementAsync();
+        Assert.Equal(["b"], keys);
+        done.SetResult([2]);
+        Assert.Equal(2, await Within(fresh));
     }
 
     public void Dispose() => _batcher.Dispose();

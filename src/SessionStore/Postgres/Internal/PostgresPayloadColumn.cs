@@ -49,19 +49,24 @@ internal sealed class PostgresPayloadColumn
     }
 
     /// <summary>
-    /// The <c>sess</c> value of a write: the bytes themselves, or their JSON in a buffer rented from
-    /// <paramref name="buffers"/>, which the caller disposes once the statement ran.
+    /// The <c>sess</c> value of a write: a copy of the bytes, or their JSON, in a buffer rented from
+    /// <paramref name="buffers"/>, which the caller disposes once the statement ran. Never the caller's own memory:
+    /// a statement can still be sent after its caller stopped waiting for it (a queued write, an abandoned one), and
+    /// by then that memory may hold another request's bytes.
     /// </summary>
     public NpgsqlParameter<ReadOnlyMemory<byte>> Parameter(ReadOnlyMemory<byte> value, PooledBuffers buffers)
     {
+        var buffer = buffers.Rent(value.Length + 64);
         if (Format == PostgresPayloadFormat.Jsonb)
         {
-            var json = buffers.Rent(value.Length + 64);
-            JsonPayloadCodec.Encode(value.Span, json);
-            value = json.WrittenMemory;
+            JsonPayloadCodec.Encode(value.Span, buffer);
+        }
+        else
+        {
+            buffer.Write(value.Span);
         }
 
-        return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = _parameterType, TypedValue = value };
+        return new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = _parameterType, TypedValue = buffer.WrittenMemory };
     }
 
     /// <summary>Whether the column at <paramref name="ordinal"/> is of this format's type.</summary>

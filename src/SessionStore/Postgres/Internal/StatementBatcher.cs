@@ -85,10 +85,14 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
         return false;
     }
 
-    /// <summary>Queues a request to go with the next statement; its result.</summary>
-    public Task<TResult> GoTogetherAsync(TRequest request)
+    /// <summary>
+    /// Queues a request to go with the next statement; its result. <paramref name="startedAt"/> is when its caller
+    /// started waiting (a <see cref="TimeProvider"/> timestamp; now when not given): a request whose caller has
+    /// waited past the operation timeout is failed, not sent.
+    /// </summary>
+    public Task<TResult> GoTogetherAsync(TRequest request, long? startedAt = null)
     {
-        var waiter = new Waiter(request, _time.GetTimestamp());
+        var waiter = new Waiter(request, startedAt ?? _time.GetTimestamp());
         _queue.Enqueue(waiter);
         StartIfDue();
         return waiter.Task;
@@ -204,10 +208,11 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
                 batch.Clear();
                 while (batch.Count < MaximumBatchSize && _queue.TryDequeue(out var waiter))
                 {
-                    // Its caller stopped waiting long ago (a stall or a hung server): sending it would only delay the live ones.
-                    if (_time.GetElapsedTime(waiter.QueuedAt) >= _abandonAfter)
+                    // Its caller has stopped waiting (a stall or a hung server): a read sent now would only delay the live
+                    // ones, and a write could land over one its caller has made since.
+                    if (_time.GetElapsedTime(waiter.StartedAt) >= _abandonAfter)
                     {
-                        waiter.TrySetException(new TimeoutException("The request waited in the queue past the operation timeout and was not sent."));
+                        waiter.TrySetException(new TimeoutException("The request's caller waited past the operation timeout before it could be sent; it was not sent."));
                         continue;
                     }
 
@@ -265,10 +270,10 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
     /// <summary>One of <see cref="MaximumInFlight"/> slots, and when its holder took it.</summary>
     public readonly record struct Lease(int Index, long TakenAt);
 
-    private sealed class Waiter(TRequest request, long queuedAt) : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Waiter(TRequest request, long startedAt) : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public TRequest Request { get; } = request;
 
-        public long QueuedAt { get; } = queuedAt;
+        public long StartedAt { get; } = startedAt;
     }
 }

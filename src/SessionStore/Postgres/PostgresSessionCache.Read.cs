@@ -35,6 +35,7 @@ public sealed partial class PostgresSessionCache
         where TResult : IReadResult<T>
         where T : class
     {
+        var startedAt = _time.GetTimestamp();
         var touchEveryRead = _options.TouchThreshold == 0;
         if (!_schemaReady)
         {
@@ -80,7 +81,8 @@ public sealed partial class PostgresSessionCache
         // clocks are compared; the statement checks again, so a race with another touch only costs a no-op.
         if (!touchEveryRead && !row.Expiry.RefreshIsNoOp(TimeSpan.Zero, _options.TouchThreshold))
         {
-            _ = await ExecuteWriteAsync(_sql.Refresh, key, _options.TouchThreshold, async, token).ConfigureAwait(false);
+            // Within the read's own time bound: the touch counts its caller's wait from the read's start.
+            _ = await ExecuteWriteAsync(_sql.Refresh, key, _options.TouchThreshold, async, token, startedAt).ConfigureAwait(false);
             row = row with { Expiry = row.Expiry with { Remaining = row.Expiry.ExtendedAt(TimeSpan.Zero) } };
         }
 

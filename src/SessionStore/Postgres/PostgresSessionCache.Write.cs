@@ -30,8 +30,12 @@ public sealed partial class PostgresSessionCache
             token).ConfigureAwait(false);
     }
 
-    /// <summary>One write statement on <paramref name="key"/> that returns no row: a touch (due past <paramref name="touchThreshold"/>) or a delete.</summary>
-    private ValueTask<long?> ExecuteWriteAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
+    /// <summary>
+    /// One write statement on <paramref name="key"/> that returns no row: a touch (due past
+    /// <paramref name="touchThreshold"/>) or a delete. <paramref name="startedAt"/>: when its caller started waiting,
+    /// if before this call (a read's touch).
+    /// </summary>
+    private ValueTask<long?> ExecuteWriteAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token, long? startedAt = null) =>
         RunWriteAsync(
             key,
             (sql, key, touchThreshold),
@@ -46,7 +50,7 @@ public sealed partial class PostgresSessionCache
                 return write;
             },
             new WriteKind(ReturnsRow: false, TakesKeyLock: false),
-            _time.GetTimestamp(),
+            startedAt ?? _time.GetTimestamp(),
             async,
             token);
 
@@ -163,16 +167,24 @@ public sealed partial class PostgresSessionCache
             {
             }
         }
-        catch (PostgresException e) when (e.InvariantSeverity == "ERROR")
+        catch (PostgresException e) when (e.InvariantSeverity == "ERROR" && !EveryWriteWouldFail(e.SqlState))
         {
             // An error (not a lost session) aborted the batch's implicit transaction: nothing in it was written.
-            // One write's fault (a deadlock, a constraint) must not be the others' failure: each goes again alone.
+            // One write's fault (a deadlock, a lock or statement timeout on its row, a value or a trigger the server
+            // refuses) must not be the others' failure: each goes again alone.
             Interlocked.Increment(ref _rolledBackWriteBatches);
             Array.Clear(outcomes);
         }
 
         return outcomes;
     }
+
+    /// <summary>
+    /// Errors that every write would meet alone as well: the table or a column missing or of another type, no
+    /// permission (class 42), a server out of resources (53), past a limit (54), failing (58, XX). They fail the
+    /// batch's writes at once, each explained as for a write alone, rather than as a burst of retries.
+    /// </summary>
+    private static bool EveryWriteWouldFail(string sqlState) => sqlState[..2] is "42" or "53" or "54" or "58" or "XX";
 
     /// <summary>A write waiting to go with others: its key, its statement, ready to join a batch, and whether that returns a row.</summary>
     private readonly record struct Write(string Key, NpgsqlBatchCommand Command, bool ReturnsRow);

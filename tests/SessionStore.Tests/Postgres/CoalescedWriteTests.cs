@@ -1,5 +1,6 @@
 using CsCheck;
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using SessionStore.Internal;
 using SessionStore.Postgres;
@@ -51,7 +52,9 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     [Fact]
     public async Task A_write_the_server_refuses_fails_alone_and_the_writes_batched_with_it_land()
     {
-        using var table = new PostgresTestTable(server);
+        // A clock that stands still: the write under way never counts as stalled, however slowly this machine
+        // starts the others, so they all queue behind it and go as one batch.
+        using var table = new PostgresTestTable(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
         await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
         await CreateTriggerAsync(table, "IF NEW.sid LIKE 'refused-%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;");
         var (_, _, rolledBackBefore) = table.Cache.WriteCoalescing;
@@ -77,6 +80,30 @@ public sealed class CoalescedWriteTests(PostgresServer server)
                 Assert.Equal(ValueOf(keys[i]), await table.Cache.GetAsync(keys[i], Token));
             }
         }
+    }
+
+    [Fact]
+    public async Task An_error_every_write_would_meet_alone_fails_the_batch_at_once_without_sending_each_again()
+    {
+        using var table = new PostgresTestTable(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
+        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        await CreateTriggerAsync(table, "IF NEW.sid LIKE 'denied-%' THEN RAISE EXCEPTION 'denied by the test trigger' USING ERRCODE = 'insufficient_privilege'; END IF;");
+        var (_, _, rolledBackBefore) = table.Cache.WriteCoalescing;
+
+        // The first goes alone and lands; the others go as one batch, which a permission error (as a revoked grant
+        // would raise for every write) fails as a whole.
+        var keys = Enumerable.Range(0, Callers).Select(i => i == Callers / 2 ? $"denied-{i}" : $"accepted-{i}").ToArray();
+        var writes = keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray();
+        await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        await writes[0];
+        foreach (var write in writes.Skip(1))
+        {
+            Assert.Contains("denied by the test trigger", (await Assert.ThrowsAnyAsync<Exception>(() => write)).ToString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(rolledBackBefore, table.Cache.WriteCoalescing.RolledBack);
+        Assert.Equal(1, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid LIKE 'accepted-%'"));
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public sealed partial class PostgresSessionCache
 
             // Rolled back. Its caller has stopped waiting past OperationTimeout, and may have written the session again
             // since: sent now, this write could overwrite a newer one.
-            if (_time.GetElapsedTime(startedAt) >= _options.OperationTimeout)
+            if (_writeBatcher.HasStoppedWaiting(startedAt))
             {
                 throw new TimeoutException("The write's batch was rolled back after the operation timeout; it was not sent again.");
             }

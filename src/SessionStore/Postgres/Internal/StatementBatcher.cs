@@ -106,6 +106,12 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
         StartIfDue();
     }
 
+    /// <summary>
+    /// Whether a caller that started waiting at <paramref name="startedAt"/> (a <see cref="TimeProvider"/>
+    /// timestamp) has waited past the operation timeout: its deadline has stopped waiting for it.
+    /// </summary>
+    public bool HasStoppedWaiting(long startedAt) => _time.GetElapsedTime(startedAt) >= _abandonAfter;
+
     public void Dispose() => _wake.Dispose();
 
     private void Wake()
@@ -210,7 +216,7 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
                 {
                     // Its caller has stopped waiting (a stall or a hung server): a read sent now would only delay the live
                     // ones, and a write could land over one its caller has made since.
-                    if (_time.GetElapsedTime(waiter.StartedAt) >= _abandonAfter)
+                    if (HasStoppedWaiting(waiter.StartedAt))
                     {
                         waiter.TrySetException(new TimeoutException("The request's caller waited past the operation timeout before it could be sent; it was not sent."));
                         continue;

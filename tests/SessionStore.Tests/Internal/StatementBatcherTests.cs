@@ -45,9 +45,7 @@ public sealed class StatementBatcherTests : IDisposable
         Assert.False(_statements.Reader.TryPeek(out _));
 
         _batcher.Release(lease);
-        var (keys, done) = await NextStatementAsync();
-        Assert.Equal(["a", "b", "c"], keys);
-        done.SetResult([1, null, 3]);
+        await AnswerNextStatementAsync(["a", "b", "c"], [1, null, 3]);
 
         Assert.Equal([1, null, 3], await Within(Task.WhenAll(reads)));
         Assert.Equal(2, _batcher.Statements);
@@ -69,9 +67,7 @@ public sealed class StatementBatcherTests : IDisposable
             Assert.Equal("the server went away", (await Assert.ThrowsAsync<InvalidOperationException>(() => Within(read))).Message);
         }
 
-        var (keys, done) = await NextStatementAsync();
-        Assert.Equal(["c"], keys);
-        done.SetResult([3]);
+        await AnswerNextStatementAsync(["c"], [3]);
         Assert.Equal(3, await Within(next));
     }
 
@@ -82,9 +78,7 @@ public sealed class StatementBatcherTests : IDisposable
         _time.Advance(TimeSpan.FromMilliseconds(2));
 
         var read = _batcher.GoTogetherAsync("b");
-        var (keys, done) = await NextStatementAsync();
-        Assert.Equal(["b"], keys);
-        done.SetResult([2]);
+        await AnswerNextStatementAsync(["b"], [2]);
         Assert.Equal(2, await Within(read));
     }
 
@@ -97,9 +91,7 @@ public sealed class StatementBatcherTests : IDisposable
 
         // Nothing else arrives: the clock alone must start the queued read once the statement ahead counts as stalled.
         _time.Advance(TimeSpan.FromMilliseconds(2));
-        var (keys, done) = await NextStatementAsync();
-        Assert.Equal(["b"], keys);
-        done.SetResult([2]);
+        await AnswerNextStatementAsync(["b"], [2]);
         Assert.Equal(2, await Within(read));
     }
 
@@ -123,9 +115,7 @@ public sealed class StatementBatcherTests : IDisposable
 
         // The abandoned leases are free again for the reads that follow.
         var next = _batcher.GoTogetherAsync("c");
-        var (keys, done) = await NextStatementAsync();
-        Assert.Equal(["c"], keys);
-        done.SetResult([3]);
+        await AnswerNextStatementAsync(["c"], [3]);
         Assert.Equal(3, await Within(next));
     }
 
@@ -142,9 +132,7 @@ public sealed class StatementBatcherTests : IDisposable
         // The statement ahead stalls; when the queue goes, the first caller has waited past the timeout, the second has not.
         _time.Advance(TimeSpan.FromMilliseconds(2));
         await Assert.ThrowsAsync<TimeoutException>(() => Within(late));
-        var (keys, done) = await NextStatementAsync();
-        Assert.Equal(["b"], keys);
-        done.SetResult([2]);
+        await AnswerNextStatementAsync(["b"], [2]);
         Assert.Equal(2, await Within(fresh));
     }
 
@@ -156,6 +144,14 @@ public sealed class StatementBatcherTests : IDisposable
         await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Assert.True(task.IsCompleted, "The read was never completed.");
         return await task;
+    }
+
+    /// <summary>Waits for the next statement, checks that it carries <paramref name="keys"/>, and answers it with <paramref name="rows"/>.</summary>
+    private async Task AnswerNextStatementAsync(string[] keys, int?[] rows)
+    {
+        var (sent, done) = await NextStatementAsync();
+        Assert.Equal(keys, sent);
+        done.SetResult(rows);
     }
 
     private async Task<(string[] Keys, TaskCompletionSource<int?[]> Done)> NextStatementAsync() =>

@@ -16,6 +16,7 @@ namespace SessionStore.Tests.Postgres;
 public sealed class CoalescedWriteTests(PostgresServer server)
 {
     private const int Callers = 24;
+    private const int Refused = Callers / 2;
     private static readonly DistributedCacheEntryOptions Sliding = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -52,23 +53,14 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     [Fact]
     public async Task A_write_the_server_refuses_fails_alone_and_the_writes_batched_with_it_land()
     {
-        // A clock that stands still: the write under way never counts as stalled, however slowly this machine
-        // starts the others, so they all queue behind it and go as one batch.
         using var table = new PostgresTestTable(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
-        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
-        await CreateTriggerAsync(table, "IF NEW.sid LIKE 'refused-%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF;");
-        var (_, _, rolledBackBefore) = table.Cache.WriteCoalescing;
-
-        // Started together: the first goes alone, the others queue behind it and go as one batch, the refused one among them.
-        var keys = Enumerable.Range(0, Callers).Select(i => i == Callers / 2 ? $"refused-{i}" : $"accepted-{i}").ToArray();
-        var writes = keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray();
-        await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
+        var (keys, writes) = await WriteTogetherWithOneRefusedAsync(table, "RAISE EXCEPTION 'refused by the test trigger';");
 
         // The refused write went in a batch, which the server rolled back: its other writes went again alone.
-        Assert.True(table.Cache.WriteCoalescing.RolledBack > rolledBackBefore, "The refused write should have been in a batch.");
+        Assert.True(table.Cache.WriteCoalescing.RolledBack > 0, "The refused write should have been in a batch.");
         for (var i = 0; i < keys.Length; i++)
         {
-            if (i == Callers / 2)
+            if (i == Refused)
             {
                 var refused = await Assert.ThrowsAnyAsync<Exception>(() => writes[i]);
                 Assert.Contains("refused by the test trigger", refused.ToString(), StringComparison.Ordinal);
@@ -85,16 +77,10 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     [Fact]
     public async Task An_error_every_write_would_meet_alone_fails_the_batch_at_once_without_sending_each_again()
     {
+        // A permission error, as a revoked grant would raise for every write: the first write (alone) lands, the
+        // batch behind it fails as a whole.
         using var table = new PostgresTestTable(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
-        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
-        await CreateTriggerAsync(table, "IF NEW.sid LIKE 'denied-%' THEN RAISE EXCEPTION 'denied by the test trigger' USING ERRCODE = 'insufficient_privilege'; END IF;");
-        var (_, _, rolledBackBefore) = table.Cache.WriteCoalescing;
-
-        // The first goes alone and lands; the others go as one batch, which a permission error (as a revoked grant
-        // would raise for every write) fails as a whole.
-        var keys = Enumerable.Range(0, Callers).Select(i => i == Callers / 2 ? $"denied-{i}" : $"accepted-{i}").ToArray();
-        var writes = keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray();
-        await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
+        var (_, writes) = await WriteTogetherWithOneRefusedAsync(table, "RAISE EXCEPTION 'denied by the test trigger' USING ERRCODE = 'insufficient_privilege';");
 
         await writes[0];
         foreach (var write in writes.Skip(1))
@@ -102,7 +88,7 @@ public sealed class CoalescedWriteTests(PostgresServer server)
             Assert.Contains("denied by the test trigger", (await Assert.ThrowsAnyAsync<Exception>(() => write)).ToString(), StringComparison.Ordinal);
         }
 
-        Assert.Equal(rolledBackBefore, table.Cache.WriteCoalescing.RolledBack);
+        Assert.Equal(0, table.Cache.WriteCoalescing.RolledBack);
         Assert.Equal(1, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid LIKE 'accepted-%'"));
     }
 
@@ -204,6 +190,22 @@ public sealed class CoalescedWriteTests(PostgresServer server)
         // Batches that locked their rows in arrival order would have waited on each other in a cycle, until the
         // server's deadlock check rolled one back (a second each) and its writes went again alone.
         Assert.Equal(0, table.Cache.WriteCoalescing.RolledBack);
+    }
+
+    /// <summary>
+    /// <see cref="Callers"/> writes started together on <paramref name="table"/>, whose clock must stand still (a
+    /// <c>FakeTimeProvider</c> never advanced): the write under way never counts as stalled, however slowly this
+    /// machine starts the others, so the first goes alone and the others queue behind it and go as one batch. A
+    /// trigger runs <paramref name="refusal"/> for the one at <see cref="Refused"/>; returns when all have ended.
+    /// </summary>
+    private static async Task<(string[] Keys, Task[] Writes)> WriteTogetherWithOneRefusedAsync(PostgresTestTable table, string refusal)
+    {
+        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        await CreateTriggerAsync(table, $"IF NEW.sid LIKE 'refused-%' THEN {refusal} END IF;");
+        var keys = Enumerable.Range(0, Callers).Select(i => i == Refused ? $"refused-{i}" : $"accepted-{i}").ToArray();
+        var writes = keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray();
+        await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
+        return (keys, writes);
     }
 
     /// <summary>A trigger on the table, run for each row written, whose body is <paramref name="statement"/>.</summary>

@@ -53,7 +53,7 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     [Fact]
     public async Task A_write_the_server_refuses_fails_alone_and_the_writes_batched_with_it_land()
     {
-        using var table = new PostgresTestTable(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
+        using var table = StandingClockTable();
         var (keys, writes) = await WriteTogetherWithOneRefusedAsync(table, "RAISE EXCEPTION 'refused by the test trigger';");
 
         // The refused write went in a batch, which the server rolled back: its other writes went again alone.
@@ -77,35 +77,29 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     [Fact]
     public async Task An_error_every_write_would_meet_alone_fails_the_batch_at_once_without_sending_each_again()
     {
-        // A permission error, as a revoked grant would raise for every write: the first write (alone) lands, the
-        // batch behind it fails as a whole.
-        using var table = new PostgresTestTable(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
+        // A permission error, as a revoked grant would raise for every write: the batch fails as a whole.
+        using var table = StandingClockTable();
         var (_, writes) = await WriteTogetherWithOneRefusedAsync(table, "RAISE EXCEPTION 'denied by the test trigger' USING ERRCODE = 'insufficient_privilege';");
 
-        await writes[0];
-        foreach (var write in writes.Skip(1))
+        foreach (var write in writes)
         {
             Assert.Contains("denied by the test trigger", (await Assert.ThrowsAnyAsync<Exception>(() => write)).ToString(), StringComparison.Ordinal);
         }
 
         Assert.Equal(0, table.Cache.WriteCoalescing.RolledBack);
-        Assert.Equal(1, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid LIKE 'accepted-%'"));
+        Assert.Equal(0, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid LIKE 'accepted-%'"));
     }
 
     [Fact]
     public async Task Concurrent_writes_when_absent_let_exactly_one_land()
     {
-        using var table = new PostgresTestTable(server);
+        using var table = StandingClockTable();
         ISessionCacheProvider store = table.Cache;
-        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
         for (var round = 0; round < 10; round++)
         {
-            // A write of another session under way first, so that all of these queue and go as one batch.
             var key = Guid.NewGuid().ToString();
-            var ahead = table.Cache.SetAsync($"ahead of {key}", [1], Sliding, Token);
-            var versions = await Task.WhenAll(Enumerable.Range(0, Callers).Select(i =>
-                store.SetAsync(key, ValueOf($"{key} {i}"), Sliding, WriteCondition.WhenAbsent, async: true, Token).AsTask()));
-            await ahead;
+            var versions = await Task.WhenAll(await BehindAWriteUnderWayAsync(table, () => Enumerable.Range(0, Callers).Select(i =>
+                store.SetAsync(key, ValueOf($"{key} {i}"), Sliding, WriteCondition.WhenAbsent, async: true, Token).AsTask()).ToArray()));
 
             var landed = Assert.Single(versions.Select((version, caller) => (version, caller)), w => w.version is not null);
             Assert.Equal(ValueOf($"{key} {landed.caller}"), await table.Cache.GetAsync(key, Token));
@@ -118,7 +112,7 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     [Fact]
     public async Task Concurrent_touches_and_deletes_go_together_and_each_takes_effect()
     {
-        using var table = new PostgresTestTable(server);
+        using var table = StandingClockTable();
         var keys = Enumerable.Range(0, 64).Select(_ => Guid.NewGuid().ToString()).ToArray();
         foreach (var key in keys)
         {
@@ -128,19 +122,21 @@ public sealed class CoalescedWriteTests(PostgresServer server)
         // Ten minutes behind a 20-minute window: every refresh is a due touch. Every fourth session is removed instead.
         await table.ScalarAsync<int>("UPDATE {table} SET expire = now() + interval '10 minutes'");
         var (statementsBefore, writesBefore, _) = table.Cache.WriteCoalescing;
-        await Task.WhenAll(keys.Select((key, i) => i % 4 == 0 ? table.Cache.RemoveAsync(key, Token) : table.Cache.RefreshAsync(key, Token)));
+        await Task.WhenAll(await BehindAWriteUnderWayAsync(table, () =>
+            keys.Select((key, i) => i % 4 == 0 ? table.Cache.RemoveAsync(key, Token) : table.Cache.RefreshAsync(key, Token)).ToArray()));
 
+        // Two more writes, each alone: the session written first, then under way.
         var (statements, writeCount, _) = table.Cache.WriteCoalescing;
-        Assert.Equal(keys.Length, writeCount - writesBefore);
+        Assert.Equal(keys.Length + 2, writeCount - writesBefore);
         Assert.True(statements - statementsBefore < writeCount - writesBefore, "The touches and deletes should have gone in batches.");
-        Assert.Equal(keys.Length / 4 * 3, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE expire > now() + interval '19 minutes'"));
-        Assert.Equal(keys.Length / 4 * 3, await table.ScalarAsync<long>("SELECT count(*) FROM {table}"));
+        Assert.Equal(keys.Length / 4 * 3, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid = ANY($1) AND expire > now() + interval '19 minutes'", (object)keys));
+        Assert.Equal(keys.Length / 4 * 3, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid = ANY($1)", (object)keys));
     }
 
     [Fact]
     public async Task Each_write_in_a_batch_of_upserts_touches_and_deletes_gets_its_own_version()
     {
-        using var table = new PostgresTestTable(server);
+        using var table = StandingClockTable();
         ISessionCacheProvider store = table.Cache;
         var others = Enumerable.Range(0, 32).Select(_ => Guid.NewGuid().ToString()).ToArray();
         foreach (var key in others)
@@ -151,17 +147,15 @@ public sealed class CoalescedWriteTests(PostgresServer server)
         // Due touches and deletes return no rows; the upserts between them in key order must still get their own rows.
         await table.ScalarAsync<int>("UPDATE {table} SET expire = now() + interval '10 minutes'");
         var keys = Enumerable.Range(0, 32).Select(_ => Guid.NewGuid().ToString()).ToArray();
-        var ahead = table.Cache.SetAsync("ahead", [1], Sliding, Token);
         var sets = new Task<long?>[keys.Length];
-        var rest = new Task[others.Length];
-        for (var i = 0; i < keys.Length; i++)
+        var rest = await BehindAWriteUnderWayAsync(table, () => Enumerable.Range(0, keys.Length).Select(i =>
         {
             // Queued in turn, so that each batch holds both kinds.
             sets[i] = store.SetAsync(keys[i], ValueOf(keys[i]), Sliding, WriteCondition.Always, async: true, Token).AsTask();
-            rest[i] = i % 2 == 0 ? table.Cache.RefreshAsync(others[i], Token) : table.Cache.RemoveAsync(others[i], Token);
-        }
+            return i % 2 == 0 ? table.Cache.RefreshAsync(others[i], Token) : table.Cache.RemoveAsync(others[i], Token);
+        }).ToArray());
 
-        await Task.WhenAll(rest.Append(ahead));
+        await Task.WhenAll(rest);
         var versions = await Task.WhenAll(sets);
 
         for (var i = 0; i < keys.Length; i++)
@@ -181,7 +175,7 @@ public sealed class CoalescedWriteTests(PostgresServer server)
 
         // Each row takes a few milliseconds: batches stall, so several are under way at once, holding row locks.
         await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
-        await CreateTriggerAsync(table, "PERFORM pg_sleep(0.003);");
+        await table.CreateTriggerAsync("PERFORM pg_sleep(0.003);");
         var random = new Random(12);
         var picks = Enumerable.Range(0, 240).Select(_ => random.Next(keys.Length)).ToArray();
         await Parallel.ForAsync(0, picks.Length, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = Token }, async (i, token) =>
@@ -193,34 +187,44 @@ public sealed class CoalescedWriteTests(PostgresServer server)
     }
 
     /// <summary>
-    /// <see cref="Callers"/> writes started together on <paramref name="table"/>, whose clock must stand still (a
-    /// <c>FakeTimeProvider</c> never advanced): the write under way never counts as stalled, however slowly this
-    /// machine starts the others, so the first goes alone and the others queue behind it and go as one batch. A
-    /// trigger runs <paramref name="refusal"/> for the one at <see cref="Refused"/>; returns when all have ended.
+    /// <see cref="Callers"/> writes started together (<see cref="BehindAWriteUnderWayAsync"/>), so that they go as
+    /// one batch; a trigger runs <paramref name="refusal"/> for the one at <see cref="Refused"/>. Returns when all
+    /// have ended.
     /// </summary>
     private static async Task<(string[] Keys, Task[] Writes)> WriteTogetherWithOneRefusedAsync(PostgresTestTable table, string refusal)
     {
         await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
-        await CreateTriggerAsync(table, $"IF NEW.sid LIKE 'refused-%' THEN {refusal} END IF;");
+        await table.CreateTriggerAsync($"IF NEW.sid LIKE 'refused-%' THEN {refusal} END IF;");
         var keys = Enumerable.Range(0, Callers).Select(i => i == Refused ? $"refused-{i}" : $"accepted-{i}").ToArray();
-        var writes = keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray();
+        var writes = await BehindAWriteUnderWayAsync(table, () => keys.Select(key => table.Cache.SetAsync(key, ValueOf(key), Sliding, Token)).ToArray());
         await Task.WhenAll(writes).ContinueWith(_ => { }, TaskScheduler.Default);
         return (keys, writes);
     }
 
-    /// <summary>A trigger on the table, run for each row written, whose body is <paramref name="statement"/>.</summary>
-    private static async Task CreateTriggerAsync(PostgresTestTable table, string statement)
+    /// <summary>
+    /// Starts the writes of <paramref name="start"/> while a write of another session is under way and cannot end
+    /// (the test holds its row's lock), on a table whose clock stands still (<see cref="StandingClockTable"/>): the
+    /// write under way never counts as stalled, so every write started meanwhile queues behind it, however slowly
+    /// this machine starts them, and they go together once it ends. Returns the started writes.
+    /// </summary>
+    private static async Task<T[]> BehindAWriteUnderWayAsync<T>(PostgresTestTable table, Func<T[]> start)
     {
-        var function = $"trigger_{Guid.NewGuid():N}";
-        await table.ScalarAsync<int>($$"""
-            CREATE FUNCTION {{function}}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                {{statement}}
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_trigger BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {{function}}();
-            """);
+        const string Ahead = "a write under way";
+        await table.Cache.SetAsync(Ahead, [1], Sliding, Token);
+        Task ahead;
+        T[] started;
+        await using (await table.LockRowAsync(Ahead))
+        {
+            ahead = table.Cache.SetAsync(Ahead, [2], Sliding, Token);
+            started = start();
+        }
+
+        await ahead;
+        return started;
     }
+
+    /// <summary>A table whose cache's clock stands still: see <see cref="BehindAWriteUnderWayAsync"/>.</summary>
+    private PostgresTestTable StandingClockTable() => new(server, time: new FakeTimeProvider(DateTimeOffset.UtcNow));
 
     private static byte[] ValueOf(string key) => System.Text.Encoding.UTF8.GetBytes($"value of {key}");
 }

@@ -44,5 +44,41 @@ public sealed class PostgresTestTable : IDisposable
         return result is null or DBNull ? default : (T)result;
     }
 
+    /// <summary>A trigger on the table, run for each row written, whose body is <paramref name="statement"/> (plpgsql; <c>NEW</c> is the row).</summary>
+    public async Task CreateTriggerAsync(string statement)
+    {
+        var function = $"trigger_{Guid.NewGuid():N}";
+        await ScalarAsync<int>($$"""
+            CREATE FUNCTION {{function}}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                {{statement}}
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_trigger BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {{function}}();
+            """);
+    }
+
+    /// <summary>
+    /// Locks the row of <paramref name="key"/> (which must exist) from a connection of the test's own, until the
+    /// result is disposed: a write of that key waits for it meanwhile.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockRowAsync(string key)
+    {
+        var connection = await _server.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT 1 FROM {QualifiedName} WHERE sid = $1 FOR UPDATE", connection, transaction) { Parameters = { new() { Value = key } } };
+        Assert.Equal(1, await command.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+        return new RowLock(connection, transaction);
+    }
+
     public void Dispose() => Cache.Dispose();
+
+    private sealed class RowLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await connection.DisposeAsync();
+        }
+    }
 }

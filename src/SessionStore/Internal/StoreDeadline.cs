@@ -85,6 +85,20 @@ internal static class StoreDeadline
         }
     }
 
+    /// <summary>
+    /// Whether a caller that started waiting at <paramref name="startedAt"/> (a <paramref name="time"/> timestamp)
+    /// has stopped waiting: its <paramref name="token"/> was cancelled, or <paramref name="timeout"/> has passed. A
+    /// statement not yet sent for such a caller is not sent at all: a write sent then could land over one its caller
+    /// has made since.
+    /// </summary>
+    public static bool HasStoppedWaiting(TimeProvider time, long startedAt, TimeSpan timeout, CancellationToken token) =>
+        token.IsCancellationRequested || time.GetElapsedTime(startedAt) >= timeout;
+
+    /// <summary>The error for a statement not sent because its caller had stopped waiting (<see cref="HasStoppedWaiting"/>), as that caller stopped.</summary>
+    public static Exception NotSent(CancellationToken token) => token.IsCancellationRequested
+        ? new OperationCanceledException(token)
+        : new TimeoutException("The statement's caller waited past the operation timeout before it could be sent; it was not sent.");
+
     /// <summary>A driver's own timeout, as Npgsql (a TimeoutException inside) or StackExchange.Redis reports it.</summary>
     public static bool IsDriverTimeout(Exception e) => e is not SessionStoreTimeoutException && (e is TimeoutException || e.InnerException is TimeoutException);
 

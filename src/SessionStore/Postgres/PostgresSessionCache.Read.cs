@@ -26,16 +26,17 @@ public sealed partial class PostgresSessionCache
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
-        return ExecuteAsync("get", (cache: this, key), static (s, a, t) => s.cache.ReadAndTouchAsync<TResult, T>(s.key, a, t), async, token);
+        return ExecuteAsync("get", (cache: this, key, callerToken: token), static (s, a, t) => s.cache.ReadAndTouchAsync<TResult, T>(s.key, a, t, s.callerToken), async, token);
     }
 
     // Every async method on this path allocates its own state machine on every read that waits for the server,
     // so the select, the touch and the result are one method, generic over the result rather than projected after.
-    private async ValueTask<T?> ReadAndTouchAsync<TResult, T>(string key, bool async, CancellationToken token)
+    // The statements get token (none when asynchronous); callerToken only says whether to send them still.
+    private async ValueTask<T?> ReadAndTouchAsync<TResult, T>(string key, bool async, CancellationToken token, CancellationToken callerToken)
         where TResult : IReadResult<T>
         where T : class
     {
-        var startedAt = _time.GetTimestamp();
+        var caller = new CallerWait(_time.GetTimestamp(), callerToken);
         var touchEveryRead = _options.TouchThreshold == 0;
         if (!_schemaReady)
         {
@@ -50,7 +51,7 @@ public sealed partial class PostgresSessionCache
         }
         else if (async && _readBatcher is not null && !_readBatcher.TryGoAlone(out lease))
         {
-            found = await _readBatcher.GoTogetherAsync(key).ConfigureAwait(false);
+            found = await _readBatcher.GoTogetherAsync(key, caller.StartedAt, caller.Token).ConfigureAwait(false);
         }
         else
         {
@@ -82,7 +83,7 @@ public sealed partial class PostgresSessionCache
         if (!touchEveryRead && !row.Expiry.RefreshIsNoOp(TimeSpan.Zero, _options.TouchThreshold))
         {
             // Within the read's own time bound: the touch counts its caller's wait from the read's start.
-            _ = await ExecuteWriteAsync(_sql.Refresh, key, _options.TouchThreshold, async, token, startedAt).ConfigureAwait(false);
+            _ = await ExecuteWriteAsync(_sql.Refresh, key, _options.TouchThreshold, caller, async, token).ConfigureAwait(false);
             row = row with { Expiry = row.Expiry with { Remaining = row.Expiry.ExtendedAt(TimeSpan.Zero) } };
         }
 

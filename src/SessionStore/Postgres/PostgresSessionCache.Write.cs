@@ -13,10 +13,15 @@ namespace SessionStore.Postgres;
 /// </summary>
 public sealed partial class PostgresSessionCache
 {
-    /// <summary>The statement of a write: the version written, or null when the condition refused it.</summary>
-    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token)
+    /// <summary>
+    /// The statement of a write: the version written, or null when the condition refused it. <paramref name="token"/>
+    /// is the driver's (none when asynchronous: see <see cref="ExecuteAsync{TState, T}"/>); <paramref name="callerToken"/>
+    /// only says whether to send it still.
+    /// </summary>
+    private async ValueTask<long?> WriteAsync(
+        string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token, CancellationToken callerToken)
     {
-        var startedAt = _time.GetTimestamp();
+        var caller = new CallerWait(_time.GetTimestamp(), callerToken);
 
         // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
         await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
@@ -25,17 +30,16 @@ public sealed partial class PostgresSessionCache
             (key, value, userId, expiration, condition),
             static (cache, s, buffers) => cache.CreateSetCommand(buffers, s.key, s.value, s.userId, s.expiration, s.condition, returning: null),
             new WriteKind(ReturnsRow: true, TakesKeyLock: true),
-            startedAt,
+            caller,
             async,
             token).ConfigureAwait(false);
     }
 
     /// <summary>
     /// One write statement on <paramref name="key"/> that returns no row: a touch (due past
-    /// <paramref name="touchThreshold"/>) or a delete. <paramref name="startedAt"/>: when its caller started waiting,
-    /// if before this call (a read's touch).
+    /// <paramref name="touchThreshold"/>) or a delete, for <paramref name="caller"/> (a read's touch: the read's).
     /// </summary>
-    private ValueTask<long?> ExecuteWriteAsync(string sql, string key, double? touchThreshold, bool async, CancellationToken token, long? startedAt = null) =>
+    private ValueTask<long?> ExecuteWriteAsync(string sql, string key, double? touchThreshold, CallerWait caller, bool async, CancellationToken token) =>
         RunWriteAsync(
             key,
             (sql, key, touchThreshold),
@@ -50,18 +54,18 @@ public sealed partial class PostgresSessionCache
                 return write;
             },
             new WriteKind(ReturnsRow: false, TakesKeyLock: false),
-            startedAt ?? _time.GetTimestamp(),
+            caller,
             async,
             token);
 
     /// <summary>
     /// Runs one write statement on <paramref name="key"/>, made by <paramref name="create"/>, in the configured
     /// commit mode: with the writes queued at the same moment when there are, else alone. Returns the version the
-    /// statement returned, or null when it returned no row (a refused condition, a touch, a delete).
-    /// <paramref name="startedAt"/> is when the caller started waiting for it (a <see cref="TimeProvider"/> timestamp).
+    /// statement returned, or null when it returned no row (a refused condition, a touch, a delete). A write whose
+    /// <paramref name="caller"/> has stopped waiting by the time it could be sent is not sent.
     /// </summary>
     private async ValueTask<long?> RunWriteAsync<TState>(
-        string key, TState state, Func<PostgresSessionCache, TState, PooledBuffers, NpgsqlBatchCommand> create, WriteKind kind, long startedAt, bool async, CancellationToken token)
+        string key, TState state, Func<PostgresSessionCache, TState, PooledBuffers, NpgsqlBatchCommand> create, WriteKind kind, CallerWait caller, bool async, CancellationToken token)
     {
         StatementBatcher<Write, WriteOutcome>.Lease lease = default;
         if (async && _writeBatcher is not null && !_writeBatcher.TryGoAlone(out lease))
@@ -69,23 +73,30 @@ public sealed partial class PostgresSessionCache
             // Made here, by each caller, not one after another by the batch: a batch's statement waits for no JSON
             // encoding. The buffers are given back once the batch ran: its result is what this method waits for.
             using var buffers = new PooledBuffers();
-            var write = new Write(key, create(this, state, buffers), kind.ReturnsRow);
-            if (await _writeBatcher.GoTogetherAsync(write, startedAt).ConfigureAwait(false) is { Done: true } outcome)
+            var write = new Write(key, create(this, state, buffers), kind.ReturnsRow, caller);
+            if (await _writeBatcher.GoTogetherAsync(write, caller.StartedAt, caller.Token).ConfigureAwait(false) is { Done: true } outcome)
             {
                 return outcome.Version;
             }
 
-            // Rolled back. Its caller has stopped waiting past OperationTimeout, and may have written the session again
-            // since: sent now, this write could overwrite a newer one.
-            if (_writeBatcher.HasStoppedWaiting(startedAt))
+            // Rolled back, or not sent. Its caller has stopped waiting, and may have written the session again since:
+            // sent now, this write could overwrite a newer one.
+            if (HasStoppedWaiting(caller))
             {
-                throw new TimeoutException("The write's batch was rolled back after the operation timeout; it was not sent again.");
+                throw StoreDeadline.NotSent(caller.Token);
             }
         }
 
         try
         {
-            using var batch = await CreateBatchAsync(async, token).ConfigureAwait(false);
+            using var connection = await OpenForWritesAsync(async, caller.Token).ConfigureAwait(false);
+            if (async && HasStoppedWaiting(caller))
+            {
+                throw StoreDeadline.NotSent(caller.Token);
+            }
+
+            using var batch = connection.CreateBatch();
+            batch.Timeout = DriverTimeout(async);
             // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
             using var buffers = new PooledBuffers();
             AddCommitMode(batch);
@@ -132,7 +143,17 @@ public sealed partial class PostgresSessionCache
 
         Array.Sort(order, (a, b) => string.CompareOrdinal(writes[a].Key, writes[b].Key) is var byKey and not 0 ? byKey : a.CompareTo(b));
 
-        using var batch = await CreateBatchAsync(async: true, CancellationToken.None).ConfigureAwait(false);
+        using var connection = await OpenForWritesAsync(async: true, CancellationToken.None).ConfigureAwait(false);
+
+        // The connection may have taken long to come (a pool exhausted by a hung server): a write whose caller has
+        // stopped waiting since is left out, not sent, and its caller's RunWriteAsync says so.
+        order = Array.FindAll(order, i => !HasStoppedWaiting(writes[i].Caller));
+        if (order.Length == 0)
+        {
+            return outcomes;
+        }
+
+        using var batch = connection.CreateBatch();
         AddCommitMode(batch);
         var skipped = batch.BatchCommands.Count;
         foreach (var i in order)
@@ -186,8 +207,31 @@ public sealed partial class PostgresSessionCache
     /// </summary>
     private static bool EveryWriteWouldFail(string sqlState) => sqlState[..2] is "42" or "53" or "54" or "58" or "XX";
 
-    /// <summary>A write waiting to go with others: its key, its statement, ready to join a batch, and whether that returns a row.</summary>
-    private readonly record struct Write(string Key, NpgsqlBatchCommand Command, bool ReturnsRow);
+    /// <summary>
+    /// A pooled connection for writes, opened before a write is sent rather than by the batch itself: waiting for one
+    /// (a pool held by a hung server) can outlast the caller's wait, and a write whose caller has stopped waiting
+    /// by then must not be sent.
+    /// </summary>
+    private async ValueTask<NpgsqlConnection> OpenForWritesAsync(bool async, CancellationToken token)
+    {
+        if (!_schemaReady)
+        {
+            await EnsureSchemaAsync(async, token).ConfigureAwait(false);
+        }
+
+        return async ? await _statements.OpenConnectionAsync(token).ConfigureAwait(false) : _statements.OpenConnection();
+    }
+
+    private bool HasStoppedWaiting(CallerWait caller) => StoreDeadline.HasStoppedWaiting(_time, caller.StartedAt, _options.OperationTimeout, caller.Token);
+
+    /// <summary>
+    /// When a write's caller started waiting for it (a <see cref="TimeProvider"/> timestamp), and its token: past
+    /// <see cref="SessionCacheProviderOptions.OperationTimeout"/> from then, or once the token is cancelled, the write is not sent.
+    /// </summary>
+    private readonly record struct CallerWait(long StartedAt, CancellationToken Token);
+
+    /// <summary>A write waiting to go with others: its key, its statement, ready to join a batch, whether that returns a row, and its caller.</summary>
+    private readonly record struct Write(string Key, NpgsqlBatchCommand Command, bool ReturnsRow, CallerWait Caller);
 
     /// <summary>
     /// Whether a write's statement returns a row (the version written: an upsert), and whether it takes the key's
@@ -197,7 +241,8 @@ public sealed partial class PostgresSessionCache
 
     /// <summary>
     /// A coalesced write's outcome: when <see cref="Done"/>, the version written (null when the condition refused
-    /// it, and for a touch or a delete); otherwise it was not written (its batch was rolled back), and its caller writes it alone.
+    /// it, and for a touch or a delete); otherwise it was not written (its batch was rolled back, or its caller had
+    /// stopped waiting), and its caller writes it alone if it still waits.
     /// </summary>
     private readonly record struct WriteOutcome(bool Done, long? Version);
 }

@@ -264,8 +264,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         token.ThrowIfCancellationRequested();
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
-        return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition),
-            static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, a, t), async, token).ConfigureAwait(false);
+        return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition, callerToken: token),
+            static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, a, t, s.callerToken), async, token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -373,18 +373,6 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         return command;
     }
 
-    private async ValueTask<NpgsqlBatch> CreateBatchAsync(bool async, CancellationToken token)
-    {
-        if (!_schemaReady)
-        {
-            await EnsureSchemaAsync(async, token).ConfigureAwait(false);
-        }
-
-        var batch = _statements.CreateBatch();
-        batch.Timeout = DriverTimeout(async);
-        return batch;
-    }
-
     /// <summary>
     /// No driver timeout for asynchronous statements: <see cref="StoreDeadline"/> stops waiting for them at
     /// <see cref="SessionCacheProviderOptions.OperationTimeout"/>, and a driver timeout would only make Npgsql send a cancel
@@ -396,8 +384,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private int DriverTimeout(bool async) => async ? 0 : _synchronousCommandTimeout;
 
     private ValueTask<long?> ExecuteWriteAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
-        ExecuteAsync(operation, (Cache: this, Sql: sql, Key: key, TouchThreshold: touchThreshold),
-            static (w, a, t) => w.Cache.ExecuteWriteAsync(w.Sql, w.Key, w.TouchThreshold, a, t), async, token);
+        ExecuteAsync(operation, (Cache: this, Sql: sql, Key: key, TouchThreshold: touchThreshold, CallerToken: token),
+            static (w, a, t) => w.Cache.ExecuteWriteAsync(w.Sql, w.Key, w.TouchThreshold, new CallerWait(w.Cache._time.GetTimestamp(), w.CallerToken), a, t), async, token);
 
     /// <summary>
     /// Runs one statement (or batch) within <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's

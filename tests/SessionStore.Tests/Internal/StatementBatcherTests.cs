@@ -41,7 +41,7 @@ public sealed class StatementBatcherTests : IDisposable
     public async Task Reads_that_arrive_while_one_is_under_way_go_together_when_it_ends()
     {
         Assert.True(_batcher.TryGoAlone(out var lease));
-        var reads = new[] { "a", "b", "c" }.Select(key => _batcher.GoTogetherAsync(key)).ToArray();
+        var reads = new[] { "a", "b", "c" }.Select(key => Queue(key)).ToArray();
         Assert.False(_statements.Reader.TryPeek(out _));
 
         _batcher.Release(lease);
@@ -56,11 +56,11 @@ public sealed class StatementBatcherTests : IDisposable
     public async Task A_failed_statement_fails_each_read_in_it_and_the_reads_after_it_still_go()
     {
         Assert.True(_batcher.TryGoAlone(out var lease));
-        var failing = new[] { "a", "b" }.Select(key => _batcher.GoTogetherAsync(key)).ToArray();
+        var failing = new[] { "a", "b" }.Select(key => Queue(key)).ToArray();
         _batcher.Release(lease);
         var first = await NextStatementAsync();
 
-        var next = _batcher.GoTogetherAsync("c");
+        var next = Queue("c");
         first.Done.SetException(new InvalidOperationException("the server went away"));
         foreach (var read in failing)
         {
@@ -77,7 +77,7 @@ public sealed class StatementBatcherTests : IDisposable
         Assert.True(_batcher.TryGoAlone(out _));
         _time.Advance(TimeSpan.FromMilliseconds(2));
 
-        var read = _batcher.GoTogetherAsync("b");
+        var read = Queue("b");
         await AnswerNextStatementAsync(["b"], [2]);
         Assert.Equal(2, await Within(read));
     }
@@ -86,7 +86,7 @@ public sealed class StatementBatcherTests : IDisposable
     public async Task Reads_queued_behind_a_statement_that_stalls_go_when_no_other_read_arrives()
     {
         Assert.True(_batcher.TryGoAlone(out _));
-        var read = _batcher.GoTogetherAsync("b");
+        var read = Queue("b");
         Assert.False(_statements.Reader.TryPeek(out _));
 
         // Nothing else arrives: the clock alone must start the queued read once the statement ahead counts as stalled.
@@ -105,7 +105,7 @@ public sealed class StatementBatcherTests : IDisposable
         }
 
         // Every lease is taken and none has ended: a read waits, however slow the others are...
-        var held = _batcher.GoTogetherAsync("a");
+        var held = Queue("a");
         Assert.False(held.IsCompleted);
 
         // ...until the oldest counts as abandoned. By then its caller has stopped waiting: it is failed, not sent.
@@ -114,7 +114,7 @@ public sealed class StatementBatcherTests : IDisposable
         Assert.False(_statements.Reader.TryPeek(out _));
 
         // The abandoned leases are free again for the reads that follow.
-        var next = _batcher.GoTogetherAsync("c");
+        var next = Queue("c");
         await AnswerNextStatementAsync(["c"], [3]);
         Assert.Equal(3, await Within(next));
     }
@@ -126,8 +126,8 @@ public sealed class StatementBatcherTests : IDisposable
         var startedAt = _time.GetTimestamp();
         _time.Advance(AbandonAfter - TimeSpan.FromMilliseconds(1));
         Assert.True(_batcher.TryGoAlone(out _));
-        var late = _batcher.GoTogetherAsync("a", startedAt);
-        var fresh = _batcher.GoTogetherAsync("b");
+        var late = Queue("a", startedAt);
+        var fresh = Queue("b");
 
         // The statement ahead stalls; when the queue goes, the first caller has waited past the timeout, the second has not.
         _time.Advance(TimeSpan.FromMilliseconds(2));
@@ -136,7 +136,28 @@ public sealed class StatementBatcherTests : IDisposable
         Assert.Equal(2, await Within(fresh));
     }
 
+    [Fact]
+    public async Task A_request_whose_caller_cancelled_while_it_was_queued_is_cancelled_not_sent()
+    {
+        using var cancelled = new CancellationTokenSource();
+        Assert.True(_batcher.TryGoAlone(out var lease));
+        var gone = _batcher.GoTogetherAsync("a", _time.GetTimestamp(), cancelled.Token);
+        var staying = Queue("b");
+
+        // The caller leaves (a client that hung up) while the statement ahead still runs.
+        await cancelled.CancelAsync();
+        _batcher.Release(lease);
+
+        Assert.Equal(cancelled.Token, (await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Within(gone))).CancellationToken);
+        await AnswerNextStatementAsync(["b"], [2]);
+        Assert.Equal(2, await Within(staying));
+    }
+
     public void Dispose() => _batcher.Dispose();
+
+    /// <summary>Queues a read of <paramref name="key"/> whose caller started waiting at <paramref name="startedAt"/> (now when not given).</summary>
+    private Task<int?> Queue(string key, long? startedAt = null) =>
+        _batcher.GoTogetherAsync(key, startedAt ?? _time.GetTimestamp(), TestContext.Current.CancellationToken);
 
     /// <summary>The task's result; fails the test, rather than hanging it, when the batcher never completes it.</summary>
     private static async Task<T> Within<T>(Task<T> task)

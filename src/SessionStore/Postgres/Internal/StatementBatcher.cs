@@ -18,7 +18,8 @@ namespace SessionStore.Postgres.Internal;
 /// requests queued behind it for about that long, no longer; a timer starts them when no other request arrives to.
 /// A lease older than the store's operation timeout counts as free, so a statement that never ends (a hung
 /// server, a connection that died silently) cannot hold one forever; each caller's own deadline
-/// (<see cref="StoreDeadline"/>) has stopped waiting for it by then, and a queued request that old is failed, not sent.
+/// (<see cref="StoreDeadline"/>) has stopped waiting for it by then, and a queued request that old, or whose caller
+/// cancelled, is failed, not sent.
 /// </para>
 /// <para>
 /// Coalesced statements run on the thread pool without any caller's execution context (so no caller's span or
@@ -87,12 +88,13 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
 
     /// <summary>
     /// Queues a request to go with the next statement; its result. <paramref name="startedAt"/> is when its caller
-    /// started waiting (a <see cref="TimeProvider"/> timestamp; now when not given): a request whose caller has
-    /// waited past the operation timeout is failed, not sent.
+    /// started waiting (a <see cref="TimeProvider"/> timestamp): a request whose caller has waited past the operation
+    /// timeout, or cancelled <paramref name="callerToken"/>, is failed, not sent. The token only says whether to
+    /// send: a statement under way serves other callers too, so it is never cancelled.
     /// </summary>
-    public Task<TResult> GoTogetherAsync(TRequest request, long? startedAt = null)
+    public Task<TResult> GoTogetherAsync(TRequest request, long startedAt, CancellationToken callerToken)
     {
-        var waiter = new Waiter(request, startedAt ?? _time.GetTimestamp());
+        var waiter = new Waiter(request, startedAt, callerToken);
         _queue.Enqueue(waiter);
         StartIfDue();
         return waiter.Task;
@@ -105,12 +107,6 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
         Interlocked.CompareExchange(ref _leases[lease.Index], 0, lease.TakenAt);
         StartIfDue();
     }
-
-    /// <summary>
-    /// Whether a caller that started waiting at <paramref name="startedAt"/> (a <see cref="TimeProvider"/>
-    /// timestamp) has waited past the operation timeout: its deadline has stopped waiting for it.
-    /// </summary>
-    public bool HasStoppedWaiting(long startedAt) => _time.GetElapsedTime(startedAt) >= _abandonAfter;
 
     public void Dispose() => _wake.Dispose();
 
@@ -214,11 +210,11 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
                 batch.Clear();
                 while (batch.Count < MaximumBatchSize && _queue.TryDequeue(out var waiter))
                 {
-                    // Its caller has stopped waiting (a stall or a hung server): a read sent now would only delay the live
-                    // ones, and a write could land over one its caller has made since.
-                    if (HasStoppedWaiting(waiter.StartedAt))
+                    // Its caller has stopped waiting (a stall, a hung server, a cancelled request): a read sent now would
+                    // only delay the live ones, and a write could land over one its caller has made since.
+                    if (StoreDeadline.HasStoppedWaiting(_time, waiter.StartedAt, _abandonAfter, waiter.CallerToken))
                     {
-                        waiter.TrySetException(new TimeoutException("The request's caller waited past the operation timeout before it could be sent; it was not sent."));
+                        waiter.TrySetException(StoreDeadline.NotSent(waiter.CallerToken));
                         continue;
                     }
 
@@ -276,10 +272,13 @@ internal sealed class StatementBatcher<TRequest, TResult> : IDisposable
     /// <summary>One of <see cref="MaximumInFlight"/> slots, and when its holder took it.</summary>
     public readonly record struct Lease(int Index, long TakenAt);
 
-    private sealed class Waiter(TRequest request, long startedAt) : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class Waiter(TRequest request, long startedAt, CancellationToken callerToken)
+        : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public TRequest Request { get; } = request;
 
         public long StartedAt { get; } = startedAt;
+
+        public CancellationToken CallerToken { get; } = callerToken;
     }
 }

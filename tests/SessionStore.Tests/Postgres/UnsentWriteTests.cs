@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Postgres;
+
+/// <summary>
+/// A write whose caller has stopped waiting (its operation timeout passed, or its token was cancelled) before the
+/// write could be sent is never sent: by then the caller may have written the session again, and a late write would
+/// land over it. The wait here is for a pooled connection, held by a statement that outlasts its caller, as a hung
+/// server or an exhausted pool holds them.
+/// </summary>
+public sealed class UnsentWriteTests(PostgresServer server)
+{
+    private static readonly TimeSpan OperationTimeout = TimeSpan.FromMilliseconds(500);
+    private static readonly DistributedCacheEntryOptions Sliding = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_write_alone_that_waited_for_a_connection_past_its_callers_timeout_is_not_sent()
+    {
+        using var table = await HoldTheOnlyConnectionAsync(TimeProvider.System);
+
+        var late = table.Cache.SetAsync("late", [2], Sliding, Token);
+
+        await Assert.ThrowsAsync<SessionStoreTimeoutException>(() => late);
+        await AssertNeverSentAsync(table, "late");
+    }
+
+    [Fact]
+    public async Task A_write_alone_whose_caller_cancelled_while_it_waited_for_a_connection_is_not_sent()
+    {
+        using var table = await HoldTheOnlyConnectionAsync(TimeProvider.System);
+        using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(Token);
+
+        var late = table.Cache.SetAsync("late", [2], Sliding, cancelled.Token);
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => late);
+        await AssertNeverSentAsync(table, "late");
+    }
+
+    [Fact]
+    public async Task Writes_of_a_batch_that_waited_for_a_connection_past_their_callers_timeout_are_not_sent()
+    {
+        // A clock that moves only when told: the writes queue behind the write under way, and go as a batch when
+        // it has stalled, and their callers count as gone only once the clock has passed their timeout.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var table = await HoldTheOnlyConnectionAsync(time);
+
+        var late = new[] { "late-1", "late-2" }.Select(key => table.Cache.SetAsync(key, [2], Sliding, Token)).ToArray();
+        time.Advance(TimeSpan.FromMilliseconds(2));
+
+        // The batch has taken the writes and waits for the connection; their callers stop waiting meanwhile.
+        foreach (var write in late)
+        {
+            await Assert.ThrowsAsync<SessionStoreTimeoutException>(() => write);
+        }
+
+        time.Advance(OperationTimeout);
+        await AssertNeverSentAsync(table, "late-1", "late-2");
+    }
+
+    /// <summary>
+    /// A table whose cache has one pooled connection for its statements, held by a write of the key <c>slow</c> for
+    /// two seconds (a trigger sleeps), four times the caller's operation timeout.
+    /// </summary>
+    private async Task<PostgresTestTable> HoldTheOnlyConnectionAsync(TimeProvider time)
+    {
+        var table = new PostgresTestTable(server, o =>
+        {
+            o.ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { MaxPoolSize = 1, Timeout = 30 }.ConnectionString;
+            o.OperationTimeout = OperationTimeout;
+        }, time: time);
+        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        await table.CreateTriggerAsync("IF NEW.sid = 'slow' THEN PERFORM pg_sleep(2); END IF;");
+
+        _ = table.Cache.SetAsync("slow", [1], Sliding, Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        while (await table.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%' || $1 || '%'", table.Options.TableName) == 0)
+        {
+            await Task.Delay(10, Token);
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// Once the slow write has ended and freed the connection, a write of another key through the same single
+    /// connection: it runs after anything the writes under test could still send, which must be nothing.
+    /// </summary>
+    private static async Task AssertNeverSentAsync(PostgresTestTable table, params string[] keys)
+    {
+        while (await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid = 'slow'") == 0)
+        {
+            await Task.Delay(10, Token);
+        }
+
+        await table.Cache.SetAsync("after", [3], Sliding, Token);
+        Assert.Equal(0, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid = ANY($1)", (object)keys));
+    }
+}

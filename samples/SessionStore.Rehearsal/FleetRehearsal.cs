@@ -96,7 +96,7 @@ public sealed class FleetRehearsal(RehearsalOptions options, int instances, IReh
             options, http, () => fleet[Random.Shared.Next(fleet.Count)].Address, sessions, fleetPhase, stage, description, _monitor, cancellationToken);
 
         // The instances' comparisons run after the responses; their repairs land before the next switch.
-        await Task.Delay(options.SettleDelay, cancellationToken);
+        await PhaseTraffic.WaitForComparisonsAsync(options, fleet.Select(member => member.Cache).ToList(), cancellationToken);
         var after = fleet.Select(member => member.Cache.GetStatistics()).ToList();
         return new FleetStageReport(
             stage,

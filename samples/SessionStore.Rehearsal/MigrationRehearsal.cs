@@ -121,9 +121,8 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
         var (requests, failed, lost) = await PhaseTraffic.RunAsync(
             options, http, () => sample, sessions, phase, step, $"{step}/{Route.Count} {phase}", _monitor, cancellationToken);
 
-        // Comparisons run in the background after the response; let the last ones finish (and their repairs land)
-        // before the next phase changes which store answers.
-        await Task.Delay(options.SettleDelay, cancellationToken);
+        // Comparisons run in the background after the response; their latencies and repairs belong to this phase.
+        await PhaseTraffic.WaitForComparisonsAsync(options, [cache], cancellationToken);
         var after = cache.GetStatistics();
         return new PhaseReport(
             step,

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using SessionStore.DualWrite;
 
 namespace SessionStore.Rehearsal;
 
@@ -53,5 +55,25 @@ internal static class PhaseTraffic
         }
 
         return new TrafficCounts(requests, failed, lost);
+    }
+
+    /// <summary>
+    /// Waits until no cache has a background comparison pending: the comparisons (and the repairs they make) of a
+    /// stage's reads land in that stage, before the next switch changes which store answers. A fixed pause was not
+    /// enough on a loaded machine, where a comparison could start after it.
+    /// </summary>
+    /// <exception cref="TimeoutException">Comparisons were still pending after <see cref="RehearsalOptions.SettleTimeout"/>.</exception>
+    public static async Task WaitForComparisonsAsync(RehearsalOptions options, IReadOnlyCollection<DualWriteCache> caches, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (caches.Sum(cache => cache.GetStatistics().PendingComparisons) is var pending and > 0)
+        {
+            if (Stopwatch.GetElapsedTime(started) > options.SettleTimeout)
+            {
+                throw new TimeoutException($"{pending} background comparison(s) still pending after {options.SettleTimeout.TotalSeconds:0.#} s (RehearsalOptions.SettleTimeout).");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
     }
 }

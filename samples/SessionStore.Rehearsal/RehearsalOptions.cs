@@ -47,9 +47,9 @@ public sealed class RehearsalOptions
     /// <value>Default 8.</value>
     public int Concurrency { get; set; } = 8;
 
-    /// <summary>How long to wait at the end of each phase for the cache's background comparisons to finish before the next switch.</summary>
-    /// <value>Default 500 ms.</value>
-    public TimeSpan SettleDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>The longest to wait at the end of each phase for the cache's background comparisons to finish before the next switch.</summary>
+    /// <value>Default 30 s.</value>
+    public TimeSpan SettleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Throws when a required setting is missing or a count is out of range.</summary>
     public void Validate()

@@ -101,6 +101,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         CatchUpBacklog = _breakers.All.ToDictionary(b => PhaseRoles.NameOf(b.Kind), b => (long)_catchUp.Backlog(b.Kind).Count),
         CatchUpOverflow = _breakers.All.Sum(b => _catchUp.Backlog(b.Kind).Overflow),
         CatchUpReplayed = _counters.CatchUpReplayed,
+        PendingComparisons = _comparison.Pending,
     };
 
     /// <inheritdoc />

@@ -24,4 +24,10 @@ public sealed record DualWriteStatistics(
 
     /// <summary>Missed keys brought up to date in the store that missed them.</summary>
     public long CatchUpReplayed { get; init; }
+
+    /// <summary>
+    /// Sampled reads whose background comparison with the secondary (and the repair it may make) has not ended yet.
+    /// Zero once every comparison sampled so far is done: a rehearsal waits for it before it switches phase.
+    /// </summary>
+    public long PendingComparisons { get; init; }
 }

@@ -18,6 +18,9 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
     private readonly SemaphoreSlim _comparisons = new(MaximumConcurrentComparisons, MaximumConcurrentComparisons);
     private int _pendingComparisons;
 
+    /// <summary>Comparisons scheduled and not yet ended (waiting for their delay or a slot, or running).</summary>
+    public int Pending => Volatile.Read(ref _pendingComparisons);
+
     /// <summary>Schedules a comparison of <paramref name="key"/> with the probability the options set.</summary>
     public void MaybeSchedule(Route route, string key)
     {

@@ -26,17 +26,16 @@ public sealed partial class PostgresSessionCache
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
-        return ExecuteAsync("get", (cache: this, key, callerToken: token), static (s, a, t) => s.cache.ReadAndTouchAsync<TResult, T>(s.key, a, t, s.callerToken), async, token);
+        return ExecuteAsync("get", (cache: this, key, caller: CallerStartsWaiting(token)), static (s, a, t) => s.cache.ReadAndTouchAsync<TResult, T>(s.key, s.caller, a, t), async, token);
     }
 
     // Every async method on this path allocates its own state machine on every read that waits for the server,
     // so the select, the touch and the result are one method, generic over the result rather than projected after.
-    // The statements get token (none when asynchronous); callerToken only says whether to send them still.
-    private async ValueTask<T?> ReadAndTouchAsync<TResult, T>(string key, bool async, CancellationToken token, CancellationToken callerToken)
+    // The statements get token (none when asynchronous); caller only says whether to send them still.
+    private async ValueTask<T?> ReadAndTouchAsync<TResult, T>(string key, CallerWait caller, bool async, CancellationToken token)
         where TResult : IReadResult<T>
         where T : class
     {
-        var caller = new CallerWait(_time.GetTimestamp(), callerToken);
         var touchEveryRead = _options.TouchThreshold == 0;
         if (!_schemaReady)
         {

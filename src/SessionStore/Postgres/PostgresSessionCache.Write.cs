@@ -15,14 +15,12 @@ public sealed partial class PostgresSessionCache
 {
     /// <summary>
     /// The statement of a write: the version written, or null when the condition refused it. <paramref name="token"/>
-    /// is the driver's (none when asynchronous: see <see cref="ExecuteAsync{TState, T}"/>); <paramref name="callerToken"/>
+    /// is the driver's (none when asynchronous: see <see cref="ExecuteAsync{TState, T}"/>); <paramref name="caller"/>
     /// only says whether to send it still.
     /// </summary>
     private async ValueTask<long?> WriteAsync(
-        string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, bool async, CancellationToken token, CancellationToken callerToken)
+        string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, WriteCondition condition, CallerWait caller, bool async, CancellationToken token)
     {
-        var caller = new CallerWait(_time.GetTimestamp(), callerToken);
-
         // Inside the write's own time bound: against a hung server the first write waits one OperationTimeout, not two.
         await _clockSkew.CheckOnceAsync(async, token).ConfigureAwait(false);
         return await RunWriteAsync(
@@ -95,8 +93,7 @@ public sealed partial class PostgresSessionCache
                 throw StoreDeadline.NotSent(caller.Token);
             }
 
-            using var batch = connection.CreateBatch();
-            batch.Timeout = DriverTimeout(async);
+            using var batch = CreateBatch(connection, async);
             // Given back when this method ends, with the statement, even when the caller stopped waiting for it.
             using var buffers = new PooledBuffers();
             AddCommitMode(batch);
@@ -153,7 +150,7 @@ public sealed partial class PostgresSessionCache
             return outcomes;
         }
 
-        using var batch = connection.CreateBatch();
+        using var batch = CreateBatch(connection, async: true);
         AddCommitMode(batch);
         var skipped = batch.BatchCommands.Count;
         foreach (var i in order)
@@ -222,6 +219,24 @@ public sealed partial class PostgresSessionCache
         return async ? await _statements.OpenConnectionAsync(token).ConfigureAwait(false) : _statements.OpenConnection();
     }
 
+    /// <summary>
+    /// The caller's wait, started now: taken once per call, before its statement runs, so that a statement run again
+    /// (a partitioned table's retry) still counts from the call's start.
+    /// </summary>
+    private CallerWait CallerStartsWaiting(CancellationToken token) => new(_time.GetTimestamp(), token);
+
+    /// <summary>A batch on <paramref name="connection"/>, with the driver timeout the call's mode takes (<see cref="DriverTimeout"/>).</summary>
+    private NpgsqlBatch CreateBatch(NpgsqlConnection connection, bool async)
+    {
+        var batch = connection.CreateBatch();
+        batch.Timeout = DriverTimeout(async);
+        return batch;
+    }
+
+    /// <summary>
+    /// Whether the caller has stopped waiting, on the cache's clock. <see cref="StoreDeadline"/> waits on the system
+    /// clock: the two agree unless a test gives the cache a clock of its own.
+    /// </summary>
     private bool HasStoppedWaiting(CallerWait caller) => StoreDeadline.HasStoppedWaiting(_time, caller.StartedAt, _options.OperationTimeout, caller.Token);
 
     /// <summary>

@@ -264,8 +264,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         token.ThrowIfCancellationRequested();
         var userId = SessionPayload.FindText(value.Span, _userIdKey);
         _recentReads.Forget(key);
-        return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition, callerToken: token),
-            static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, a, t, s.callerToken), async, token).ConfigureAwait(false);
+        return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition, caller: CallerStartsWaiting(token)),
+            static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, s.caller, a, t), async, token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -384,16 +384,17 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     private int DriverTimeout(bool async) => async ? 0 : _synchronousCommandTimeout;
 
     private ValueTask<long?> ExecuteWriteAsync(string operation, string sql, string key, double? touchThreshold, bool async, CancellationToken token) =>
-        ExecuteAsync(operation, (Cache: this, Sql: sql, Key: key, TouchThreshold: touchThreshold, CallerToken: token),
-            static (w, a, t) => w.Cache.ExecuteWriteAsync(w.Sql, w.Key, w.TouchThreshold, new CallerWait(w.Cache._time.GetTimestamp(), w.CallerToken), a, t), async, token);
+        ExecuteAsync(operation, (Cache: this, Sql: sql, Key: key, TouchThreshold: touchThreshold, Caller: CallerStartsWaiting(token)),
+            static (w, a, t) => w.Cache.ExecuteWriteAsync(w.Sql, w.Key, w.TouchThreshold, w.Caller, a, t), async, token);
 
     /// <summary>
     /// Runs one statement (or batch) within <see cref="SessionCacheProviderOptions.OperationTimeout"/> and the caller's
     /// token, turning a missing table into an error that says how to create it, and running a partitioned
     /// statement again when it met a row that a concurrent statement moved. A synchronous call is bounded by the
-    /// driver's timeouts instead (see <see cref="BuildDataSource"/>). The statement gets no token: Npgsql cancels by
-    /// sending a cancel request from the thread that cancels, which against a hung server blocked that thread for
-    /// 60 s; the cache stops waiting instead, and the abandoned statement ends at the driver's command timeout.
+    /// driver's timeouts instead (see <see cref="BuildDataSource"/>). An asynchronous statement gets no token: Npgsql
+    /// cancels by sending a cancel request from the thread that cancels, which against a hung server blocked that
+    /// thread for 60 s; the cache stops waiting instead, and the abandoned statement ends when the server answers or
+    /// its connection breaks (<see cref="DriverTimeout"/>). A write still checks the caller's token before it is sent.
     /// </summary>
     private ValueTask<T> ExecuteAsync<T>(string operation, Func<bool, CancellationToken, ValueTask<T>> statement, bool async, CancellationToken token) =>
         ExecuteAsync(operation, statement, static (s, a, t) => s(a, t), async, token);

@@ -14,6 +14,7 @@ namespace SessionStore.Tests.Postgres;
 public sealed class UnsentWriteTests(PostgresServer server)
 {
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LongerThanTheSlowWrite = TimeSpan.FromSeconds(30);
     private static readonly DistributedCacheEntryOptions Sliding = new() { SlidingExpiration = TimeSpan.FromMinutes(20) };
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -21,7 +22,7 @@ public sealed class UnsentWriteTests(PostgresServer server)
     [Fact]
     public async Task A_write_alone_that_waited_for_a_connection_past_its_callers_timeout_is_not_sent()
     {
-        using var table = await HoldTheOnlyConnectionAsync(TimeProvider.System);
+        using var table = await HoldTheOnlyConnectionAsync(TimeProvider.System, OperationTimeout);
 
         var late = table.Cache.SetAsync("late", [2], Sliding, Token);
 
@@ -32,7 +33,7 @@ public sealed class UnsentWriteTests(PostgresServer server)
     [Fact]
     public async Task A_write_alone_whose_caller_cancelled_while_it_waited_for_a_connection_is_not_sent()
     {
-        using var table = await HoldTheOnlyConnectionAsync(TimeProvider.System);
+        using var table = await HoldTheOnlyConnectionAsync(TimeProvider.System, LongerThanTheSlowWrite);
         using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(Token);
 
         var late = table.Cache.SetAsync("late", [2], Sliding, cancelled.Token);
@@ -48,31 +49,49 @@ public sealed class UnsentWriteTests(PostgresServer server)
         // A clock that moves only when told: the writes queue behind the write under way, and go as a batch when
         // it has stalled, and their callers count as gone only once the clock has passed their timeout.
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var table = await HoldTheOnlyConnectionAsync(time);
+        using var table = await HoldTheOnlyConnectionAsync(time, OperationTimeout);
 
         var late = new[] { "late-1", "late-2" }.Select(key => table.Cache.SetAsync(key, [2], Sliding, Token)).ToArray();
         time.Advance(TimeSpan.FromMilliseconds(2));
 
-        // The batch has taken the writes and waits for the connection; their callers stop waiting meanwhile.
+        // The batch has taken the writes (the timer that starts it ran inside Advance) and waits for the connection;
+        // their callers stop waiting meanwhile, on the cache's clock and on the real one.
+        time.Advance(OperationTimeout);
         foreach (var write in late)
         {
             await Assert.ThrowsAsync<SessionStoreTimeoutException>(() => write);
         }
 
-        time.Advance(OperationTimeout);
         await AssertNeverSentAsync(table, "late-1", "late-2");
+    }
+
+    [Fact]
+    public async Task A_write_whose_caller_cancelled_while_its_batch_waited_for_a_connection_is_left_out_and_the_others_land()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var table = await HoldTheOnlyConnectionAsync(time, LongerThanTheSlowWrite);
+        using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(Token);
+
+        var waiting = table.Cache.SetAsync("waiting", [2], Sliding, Token);
+        var gone = table.Cache.SetAsync("gone", [2], Sliding, cancelled.Token);
+        time.Advance(TimeSpan.FromMilliseconds(2));
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gone);
+        await waiting;
+        await AssertNeverSentAsync(table, "gone");
     }
 
     /// <summary>
     /// A table whose cache has one pooled connection for its statements, held by a write of the key <c>slow</c> for
-    /// two seconds (a trigger sleeps), four times the caller's operation timeout.
+    /// two seconds (a trigger sleeps): four times <see cref="OperationTimeout"/>.
     /// </summary>
-    private async Task<PostgresTestTable> HoldTheOnlyConnectionAsync(TimeProvider time)
+    private async Task<PostgresTestTable> HoldTheOnlyConnectionAsync(TimeProvider time, TimeSpan operationTimeout)
     {
         var table = new PostgresTestTable(server, o =>
         {
-            o.ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { MaxPoolSize = 1, Timeout = 30 }.ConnectionString;
-            o.OperationTimeout = OperationTimeout;
+            o.ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { MaxPoolSize = 1, Timeout = 60 }.ConnectionString;
+            o.OperationTimeout = operationTimeout;
         }, time: time);
         await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
         await table.CreateTriggerAsync("IF NEW.sid = 'slow' THEN PERFORM pg_sleep(2); END IF;");

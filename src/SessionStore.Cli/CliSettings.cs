@@ -88,7 +88,8 @@ internal sealed class CliSettings
         }
 
         // The binder turns a phase it cannot read into Unspecified rather than failing; a tool must not then guess one.
-        if (options.Phase == SessionStorePhase.Unspecified && Section(parse, environment)["Phase"] is { Length: > 0 } typed)
+        // An empty value too: it is not a missing key, and a default must not stand in for a phase typed wrong.
+        if (options.Phase == SessionStorePhase.Unspecified && Section(parse, environment)["Phase"] is { } typed)
         {
             var validList = options.Validate().First(f => f.StartsWith($"{SessionStoreOptions.SectionName}:Phase", StringComparison.Ordinal));
             throw new CliUsageException($"--phase (SessionStore:Phase) is '{typed}', which names no phase. {validList}");

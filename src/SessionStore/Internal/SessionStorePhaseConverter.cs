@@ -28,11 +28,15 @@ internal sealed class SessionStorePhaseConverter : EnumConverter
     public static string ValidValues =>
         string.Join(", ", Enum.GetValues<SessionStorePhase>().Skip(1).Select(p => $"{p} ({Aliases.First(a => a.Value == p).Key})"));
 
+    /// <summary>
+    /// The phase <paramref name="value"/> names: a phase's name or alias, in any case. Anything else (a number, a
+    /// comma-separated list, which <see cref="Enum.TryParse{TEnum}(string?, bool, out TEnum)"/> would combine into
+    /// another phase) names none.
+    /// </summary>
     public static SessionStorePhase Parse(string? value) =>
         value is null ? SessionStorePhase.Unspecified
         : Aliases.TryGetValue(value.Trim(), out var alias) ? alias
-        : Enum.TryParse<SessionStorePhase>(value.Trim(), ignoreCase: true, out var phase) && Enum.IsDefined(phase) && !int.TryParse(value, out _) ? phase
-        : SessionStorePhase.Unspecified;
+        : Enum.GetValues<SessionStorePhase>().FirstOrDefault(phase => string.Equals(phase.ToString(), value.Trim(), StringComparison.OrdinalIgnoreCase));
 
     public override object ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
         value is string text ? Parse(text) : base.ConvertFrom(context, culture, value)!;

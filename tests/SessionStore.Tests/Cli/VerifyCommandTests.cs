@@ -51,6 +51,8 @@ public sealed class VerifyCommandTests(PostgresServer postgres, RedisServer redi
     [InlineData("garbage")]
     [InlineData("PostgressOnly")]
     [InlineData("5")]
+    [InlineData("")]
+    [InlineData("RedisOnly,DualWriteRedisPrimary")]
     public async Task Verify_with_a_phase_that_names_none_exits_2_with_the_valid_list(string phase)
     {
         var (exitCode, output) = await CliRunner.RunAsync("verify", "--phase", phase, "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");

@@ -22,6 +22,8 @@ public sealed class SessionStorePhaseConverterTests
     [InlineData("2")]
     [InlineData("Unspecified")]
     [InlineData("")]
+    [InlineData("RedisOnly,DualWriteRedisPrimary")] // Enum.TryParse would combine them: 1 | 2 is DualWritePostgresPrimary
+    [InlineData("dualwriteredisprimary, redisonly")]
     public void Anything_else_names_no_phase_rather_than_throwing(string text) =>
         Assert.Equal(SessionStorePhase.Unspecified, TypeDescriptor.GetConverter(typeof(SessionStorePhase)).ConvertFromInvariantString(text));
 

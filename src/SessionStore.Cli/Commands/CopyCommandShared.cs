@@ -15,9 +15,10 @@ internal sealed class CopyCommandShared
         _name = name;
         Rate.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is <= 0)
+            // Checked before any server is contacted: a rate too small to wait for failed only after the first copy.
+            if (r.GetValueOrDefault<double?>() is { } rate && !(rate >= BackfillOptions.MinimumRatePerSecond && double.IsFinite(rate)))
             {
-                r.AddError("--rate must be more than 0.");
+                r.AddError($"--rate is {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number of at least {BackfillOptions.MinimumRatePerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)} (sessions per second).");
             }
         });
         BatchSize.Validators.Add(r =>

@@ -7,8 +7,11 @@ public sealed class BackfillOptions
     /// <value>Default 500. From 1 to 10,000.</value>
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>The smallest <see cref="RatePerSecond"/>: one session every 1,000 seconds.</summary>
+    public const double MinimumRatePerSecond = 0.001;
+
     /// <summary>The most sessions per second the run reads and writes, to spare both servers under production load.</summary>
-    /// <value>Default null (as fast as the servers answer). More than 0.</value>
+    /// <value>Default null (as fast as the servers answer). A finite number, at least <see cref="MinimumRatePerSecond"/>.</value>
     public double? RatePerSecond { get; set; }
 
     /// <summary>
@@ -41,9 +44,9 @@ public sealed class BackfillOptions
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be between 1 and 10000.");
         }
 
-        if (RatePerSecond is <= 0 or double.NaN)
+        if (RatePerSecond is { } rate && !(rate >= MinimumRatePerSecond && double.IsFinite(rate)))
         {
-            throw new ArgumentOutOfRangeException(nameof(RatePerSecond), RatePerSecond, "The rate must be more than 0 sessions per second.");
+            throw new ArgumentOutOfRangeException(nameof(RatePerSecond), rate, $"The rate must be a finite number of at least {MinimumRatePerSecond} sessions per second.");
         }
     }
 }

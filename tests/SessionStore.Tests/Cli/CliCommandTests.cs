@@ -57,6 +57,9 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [Theory]
     [InlineData("backfill", "--no-such-option")]
     [InlineData("backfill", "--rate", "0")]
+    [InlineData("backfill", "--rate", "1e-300")] // too small to wait for: it failed only after the first copy
+    [InlineData("sync", "--rate", "NaN")]
+    [InlineData("sync", "--rate", "Infinity")]
     [InlineData("stats", "--output", "yaml")]
     [InlineData("no-such-command")]
     [InlineData("revoke")]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using SessionStore.Cleanup;
 using SessionStore.DualWrite;
@@ -115,17 +116,58 @@ public sealed class SessionStoreOptions
     /// <value>Default null.</value>
     public Action<SessionMismatch>? OnMismatch { get; set; }
 
+    /// <summary>
+    /// Why configuration could not be bound to these options (a value the binder cannot convert, such as <c>"2s"</c>
+    /// for a <see cref="TimeSpan"/>), naming the key and the value; null when it was bound whole.
+    /// </summary>
+    internal string? BindingFailure { get; private set; }
+
+    /// <summary>
+    /// Binds <paramref name="section"/> without throwing: a bad value must not throw inside a configuration reload,
+    /// which the options monitor (and a file watcher's thread) would not survive. The failure is kept instead, on
+    /// these options and their <see cref="Cleanup"/> (bound in part, they are not to be used), and reported by
+    /// <see cref="Validate"/>: start-up fails with it, and a reload is refused with it, the last valid options
+    /// (and phase) staying in force.
+    /// </summary>
+    internal void BindFrom(IConfiguration section)
+    {
+        try
+        {
+            section.Bind(this);
+        }
+        catch (InvalidOperationException e)
+        {
+            BindingFailure = $"{SectionName}: {e.Message}";
+            Cleanup.BindingFailure = BindingFailure;
+        }
+    }
+
     /// <summary>Lists every invalid setting for the configured phase; empty when the options can be used.</summary>
     /// <returns>One message per invalid setting, naming its configuration key and what is allowed.</returns>
     public IReadOnlyList<string> Validate()
     {
         var failures = new List<string>();
+        if (BindingFailure is not null)
+        {
+            // Bound in part: the settings after the bad one hold their defaults, so nothing else is judged.
+            failures.Add(BindingFailure);
+            return failures;
+        }
+
         if (Phase == SessionStorePhase.Unspecified)
         {
             failures.Add(NoPhase(configuredValue: null));
         }
+        else if (!Enum.IsDefined(Phase))
+        {
+            // Only code can set a number no phase has: configuration goes through SessionStorePhaseConverter.
+            failures.Add(NoPhase(((int)Phase).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        else
+        {
+            failures.AddRange(StoreFailures(Phase));
+        }
 
-        failures.AddRange(StoreFailures(Phase));
         failures.AddRange(TuningFailures());
         return failures;
     }
@@ -137,6 +179,12 @@ public sealed class SessionStoreOptions
     internal List<string> TuningFailures()
     {
         var failures = new List<string>();
+        if (BindingFailure is not null)
+        {
+            failures.Add(BindingFailure);
+            return failures;
+        }
+
         CheckRange(failures, nameof(SecondaryTimeout), SecondaryTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         CheckRange(failures, nameof(BreakerSamplingDuration), BreakerSamplingDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(1));
         CheckRange(failures, nameof(BreakDuration), BreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(5));
@@ -164,6 +212,11 @@ public sealed class SessionStoreOptions
         if (ExpiryTolerance < TimeSpan.Zero)
         {
             failures.Add($"{SectionName}:{nameof(ExpiryTolerance)} is {ExpiryTolerance}; it must not be negative.");
+        }
+
+        if (!Enum.IsDefined(SecondaryFailureLogLevel))
+        {
+            failures.Add($"{SectionName}:{nameof(SecondaryFailureLogLevel)} is {(int)SecondaryFailureLogLevel}; allowed: {string.Join(", ", Enum.GetNames<LogLevel>())}.");
         }
 
         return failures;

@@ -63,11 +63,20 @@ public sealed class PostgresCleanupOptions
     /// <remarks>Live: read at every run.</remarks>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Set when the section these options are part of could not be bound (<see cref="SessionStoreOptions.BindingFailure"/>).</summary>
+    internal string? BindingFailure { get; set; }
+
     /// <summary>Lists every invalid setting; empty when the options can be used.</summary>
     /// <returns>One message per invalid setting, naming it, its value and what is allowed.</returns>
     public IReadOnlyList<string> Validate()
     {
         var failures = new List<string>();
+        if (BindingFailure is not null)
+        {
+            failures.Add(BindingFailure);
+            return failures;
+        }
+
         Range(nameof(Interval), Interval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         if (!(Jitter is >= 0 and <= 0.5))
         {

@@ -39,7 +39,9 @@ public static class SessionStoreServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<SessionStoreOptions>().Bind(configuration);
+        // Bound as OptionsBuilder.Bind would, live, but never throwing: see SessionStoreOptions.BindFrom.
+        services.AddOptions<SessionStoreOptions>().Configure(options => options.BindFrom(configuration));
+        services.AddSingleton<IOptionsChangeTokenSource<SessionStoreOptions>>(new ConfigurationChangeTokenSource<SessionStoreOptions>(configuration));
         services.TryAddSingleton(provider => PhaseSource.FromConfiguration(configuration, () => provider.GetService<IConfiguration>()));
         return services.AddDualWriteSessionStoreCore();
     }

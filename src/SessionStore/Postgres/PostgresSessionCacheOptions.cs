@@ -96,6 +96,10 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
         {
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
         }
+        else if (DataSource is null && ConnectionStringProblem(ConnectionString!) is { } problem)
+        {
+            failures.Add(problem);
+        }
 
         if (!Enum.IsDefined(SynchronousCommit))
         {
@@ -111,6 +115,23 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
         Add(failures, PostgresIdentifier.Problem(nameof(TableName), TableName, MaximumTableNameBytes));
         Partitioning?.Validate(failures, TableName);
         return failures;
+    }
+
+    /// <summary>
+    /// Why Npgsql cannot read <paramref name="connectionString"/> (an unknown keyword, a port that is no number), in
+    /// its own words, which name the keyword; never the string itself, which may hold a password.
+    /// </summary>
+    private static string? ConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"{nameof(ConnectionString)} cannot be read: {e.Message}";
+        }
     }
 
     private static void Add(List<string> failures, string? failure)

@@ -59,6 +59,10 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
         {
             failures.Add($"None of {nameof(Configuration)}, {nameof(ConfigurationOptions)} or {nameof(ConnectionMultiplexerFactory)} is set; one of them is required.");
         }
+        else if (ConnectionMultiplexerFactory is null && ConfigurationOptions is null && ConfigurationProblem(Configuration!) is { } problem)
+        {
+            failures.Add(problem);
+        }
 
         if (UseScripts == true && ConnectionMultiplexerFactory is null && ScriptsRemovedByCommandMap())
         {
@@ -66,6 +70,23 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
         }
 
         return failures;
+    }
+
+    /// <summary>
+    /// Why StackExchange.Redis cannot read <paramref name="configuration"/> (an unknown keyword, a flag that is no
+    /// boolean), in its own words, which name the keyword; never the string itself, which may hold a password.
+    /// </summary>
+    private static string? ConfigurationProblem(string configuration)
+    {
+        try
+        {
+            _ = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"{nameof(Configuration)} cannot be read: {e.Message}";
+        }
     }
 
     private bool ScriptsRemovedByCommandMap()

@@ -162,6 +162,30 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         Assert.Contains("SessionStore:Postgres:ConnectionString", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SecondaryTimeout", "2s", "'2s' at 'SessionStore:SecondaryTimeout'")]
+    [InlineData("Cleanup:Interval", "5m", "'5m' at 'SessionStore:Cleanup:Interval'")]
+    [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Port=notaport", "ConnectionString cannot be read")]
+    [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Pasword=secret", "ConnectionString cannot be read")]
+    [InlineData("Redis:Configuration", "127.0.0.1,foo=bar", "Configuration cannot be read")]
+    public async Task AddDualWriteSessionStore_with_a_value_that_cannot_be_read_fails_start_up_naming_it(string key, string value, string expected)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["SessionStore:Phase"] = "DualWriteRedisPrimary",
+            ["SessionStore:Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["SessionStore:Redis:Configuration"] = redis.Configuration,
+        };
+        settings[$"SessionStore:{key}"] = value;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        using var host = Host(services => services.AddDualWriteSessionStore(configuration.GetSection("SessionStore")));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", error.Message, StringComparison.Ordinal);
+    }
+
     private static IHost Host(Action<IServiceCollection> configure)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

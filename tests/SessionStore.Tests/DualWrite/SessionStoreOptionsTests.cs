@@ -30,4 +30,23 @@ public sealed class SessionStoreOptionsTests
         Assert.StartsWith($"SessionStore:{setting}", failure, StringComparison.Ordinal);
         Assert.Contains(expected, failure, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_phase_number_set_in_code_that_names_no_phase_is_reported_with_the_number()
+    {
+        var options = new SessionStoreOptions { Phase = (SessionStorePhase)7 };
+
+        var failure = Assert.Single(options.Validate());
+        Assert.Contains("SessionStore:Phase is '7', which names no phase", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_log_level_that_names_none_is_reported_with_its_key()
+    {
+        var options = new SessionStoreOptions { Phase = SessionStorePhase.RedisOnly, SecondaryFailureLogLevel = (Microsoft.Extensions.Logging.LogLevel)7 };
+        options.Redis.Configuration = "localhost";
+
+        var failure = Assert.Single(options.Validate());
+        Assert.StartsWith("SessionStore:SecondaryFailureLogLevel is 7; allowed: Trace,", failure, StringComparison.Ordinal);
+    }
 }

@@ -11,7 +11,9 @@ namespace SessionStore.DependencyInjection.Internal;
 /// For options read while the application runs (a service loop, a request). Start-up validation stays the
 /// caller's: before any valid value was seen, <c>fallback</c> is used, or, without one, the failure is thrown.
 /// A source whose own <see cref="IValidateOptions{TOptions}"/> rejects the value throws
-/// <see cref="OptionsValidationException"/> from <c>CurrentValue</c>; that is caught and treated the same way.
+/// <see cref="OptionsValidationException"/> from <c>CurrentValue</c>, and one whose configuration holds a value the
+/// binder cannot convert (<c>"2s"</c> for a <see cref="TimeSpan"/>) throws <see cref="InvalidOperationException"/>
+/// naming the key and the value; both are caught and treated the same way.
 /// </remarks>
 internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonitor<TOptions>, IDisposable
     where TOptions : class
@@ -71,7 +73,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
         {
             _ = Get(name);
         }
-        catch (OptionsValidationException)
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
         {
             // Nothing valid was ever seen and there is no fallback: start-up validation reports that, not a reload.
         }
@@ -94,6 +96,11 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
         catch (OptionsValidationException e)
         {
             failures = e.Failures.ToList();
+        }
+        catch (InvalidOperationException e)
+        {
+            // The binder's own message names the key and the value it could not convert.
+            failures = [e.Message];
         }
 
         lock (_lock)

@@ -49,6 +49,12 @@ internal sealed partial class RestartRequiredMonitor<TOptions>(
 
     internal void Check(TOptions changed)
     {
+        // Bound in part, its settings are not what configuration says: the reload is refused and logged elsewhere.
+        if (changed is SessionStoreOptions { BindingFailure: not null })
+        {
+            return;
+        }
+
         lock (_lock)
         {
             foreach (var (key, read) in startupOnlyKeys)

@@ -62,6 +62,11 @@ internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options
 
     private string? RefusalOf(SessionStoreOptions current, SessionStorePhase configured)
     {
+        if (current.BindingFailure is { } unreadable)
+        {
+            return unreadable;
+        }
+
         if (configured == SessionStorePhase.Unspecified)
         {
             return SessionStoreOptions.NoPhase(source.RawValue);

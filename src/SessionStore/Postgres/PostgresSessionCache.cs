@@ -511,7 +511,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// command's timeout differs from the connection's default, which cost four system calls per statement (6 % of
     /// a read's client CPU, measured). The second pool keeps no connection idle unless it is used.
     /// </remarks>
-    private static NpgsqlDataSource BuildDataSource(
+    internal static NpgsqlDataSource BuildDataSource(
         string connectionString, TimeSpan operationTimeout, bool forStatementsTheCacheAbandons, PostgresSynchronousCommit synchronousCommit = PostgresSynchronousCommit.ServerSetting)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);

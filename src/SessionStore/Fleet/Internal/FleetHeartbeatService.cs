@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SessionStore.DualWrite;
+using SessionStore.Internal;
+using SessionStore.Postgres;
 
 namespace SessionStore.Fleet.Internal;
 
@@ -40,7 +42,11 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
         {
             _table = new(() =>
             {
-                var owned = connection.DataSource is null ? NpgsqlDataSource.Create(connection.ConnectionString!) : null;
+                // Built as the cache builds the source of the statements it abandons: no command timeout (whose cancel
+                // request would block a thread against a hung server) and no wait for a cancel request's answer.
+                var owned = connection.DataSource is null
+                    ? PostgresSessionCache.BuildDataSource(connection.ConnectionString!, OperationTimeout, forStatementsTheCacheAbandons: true)
+                    : null;
                 return (new FleetTable(owned ?? connection.DataSource!, connection.SchemaName, connection.TableName), owned);
             });
         }
@@ -95,17 +101,20 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
             return;
         }
 
+        // The loop's calls are abandoned, not cancelled (CallAsync): it ends at once, however hung the server.
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
 
         // A graceful stop leaves the fleet at once; a crash leaves a row that `status` marks stale.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(OperationTimeout);
         try
         {
-            await _table!.Value.Table.RemoveAsync(_instanceId, timeout.Token).ConfigureAwait(false);
+            await CallAsync("fleet leave", async table =>
+            {
+                await table.RemoveAsync(_instanceId, CancellationToken.None).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (IsFleetFailure(e))
         {
             LogHeartbeatFailed(e.Message);
         }
@@ -114,14 +123,28 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
     /// <summary>One heartbeat and phase check; the loop calls it every interval, tests call it directly.</summary>
     internal async Task BeatAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(OperationTimeout);
-        var table = _table!.Value.Table;
         var phase = _phase();
-        await table.HeartbeatAsync(_instanceId, phase, timeout.Token).ConfigureAwait(false);
-        var fleet = await table.ReadAsync(_options.StaleAfter, timeout.Token).ConfigureAwait(false);
+        var fleet = await CallAsync("fleet heartbeat", async table =>
+        {
+            await table.HeartbeatAsync(_instanceId, phase, CancellationToken.None).ConfigureAwait(false);
+            return await table.ReadAsync(_options.StaleAfter, CancellationToken.None).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         Judge(phase, fleet);
     }
+
+    /// <summary>
+    /// A call on the fleet table, waited for at most <see cref="OperationTimeout"/> and while
+    /// <paramref name="token"/> is not cancelled (<see cref="StoreDeadline"/>). Npgsql never gets the token: it
+    /// answers one with a cancel request sent from the cancelling thread, which a hung server held for a minute
+    /// (the host's stop, measured). The call is abandoned instead, and ends when the server answers or its
+    /// connection breaks.
+    /// </summary>
+    private async Task<T> CallAsync<T>(string operation, Func<FleetTable, Task<T>> call, CancellationToken token) =>
+        await StoreDeadline.RunAsync("postgresql", operation, "fleet table", OperationTimeout, _ => new ValueTask<T>(call(_table!.Value.Table)), token).ConfigureAwait(false);
+
+    /// <summary>What a fleet-table call may fail with while the heartbeat goes on: the fleet view is a help, not a dependency.</summary>
+    private static bool IsFleetFailure(Exception e) =>
+        e is NpgsqlException or InvalidOperationException or ObjectDisposedException or TimeoutException or OperationCanceledException;
 
     public async ValueTask DisposeAsync()
     {
@@ -149,9 +172,13 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
     {
         try
         {
-            await _table!.Value.Table.PruneAsync(stopping).ConfigureAwait(false);
+            await CallAsync("fleet prune", async table =>
+            {
+                await table.PruneAsync(CancellationToken.None).ConfigureAwait(false);
+                return true;
+            }, stopping).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
+        catch (Exception e) when (IsFleetFailure(e) && !stopping.IsCancellationRequested)
         {
             // The first heartbeat reports the same failure.
         }
@@ -167,7 +194,7 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
                 await BeatAsync(stopping).ConfigureAwait(false);
                 _failing = false;
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ObjectDisposedException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
+            catch (Exception e) when (IsFleetFailure(e) && !stopping.IsCancellationRequested)
             {
                 // Logged once per outage, not every interval: the fleet view is a help, not a dependency.
                 if (!_failing)

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using SessionStore.Cleanup;
+using SessionStore.Cleanup.Internal;
+using SessionStore.Tests.Cleanup;
+using SessionStore.Fleet;
+using SessionStore.Fleet.Internal;
+using SessionStore.Postgres;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Faults;
+
+/// <summary>
+/// The hosted services <c>AddDualWriteSessionStore</c> registers stop promptly while PostgreSQL is hung (SIGSTOP)
+/// under one of their statements. Npgsql answers a cancelled token with a cancel request sent from the cancelling
+/// thread, which the hung server held: the host's stop took 10 to 60 s, whatever its shutdown timeout.
+/// </summary>
+[Collection(nameof(FaultsCollection))]
+public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputHelper output)
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_cleanup_service_stops_at_once_while_its_run_waits_on_a_hung_server()
+    {
+        var table = await NewTableAsync();
+        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions
+        {
+            ConnectionString = servers.PostgresConnectionString,
+            TableName = table,
+            OperationTimeout = TimeSpan.FromSeconds(30),
+        });
+        var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { Interval = TimeSpan.FromSeconds(1), Jitter = 0 });
+        var cleaner = new PostgresSessionCleaner(cache, options, NullLogger<PostgresSessionCleaner>.Instance, TimeProvider.System, null);
+        await cleaner.RunOnceAsync(Token); // a pooled connection, so that the next run's statements reach the server
+        using var service = new PostgresCleanupService(() => cleaner, options, TimeProvider.System, NullLogger<PostgresCleanupService>.Instance, random: () => 0);
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+
+        await service.StartAsync(Token);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Token); // the first run starts after a second, and hangs
+        var stopping = Stopwatch.StartNew();
+        await service.StopAsync(Token);
+        var stopped = stopping.Elapsed;
+        await freezer.ThawAsync();
+
+        output.WriteLine($"Cleanup service stopped {stopped.TotalMilliseconds:0} ms after it was asked to, its run hung on PostgreSQL.");
+        Assert.InRange(stopped, TimeSpan.Zero, HungServerTiming.Slack);
+        Assert.True(service.ExecuteTask!.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task The_fleet_heartbeat_stops_within_its_operation_timeout_while_the_server_is_hung()
+    {
+        var table = await NewTableAsync();
+        await using var heartbeat = new FleetHeartbeatService(
+            () => SessionStorePhase.DualWriteRedisPrimary,
+            new FleetHeartbeatService.PostgresConnection(servers.PostgresConnectionString, null, "public", table),
+            new SessionStoreFleetOptions { InstanceName = "web-1", HeartbeatInterval = TimeSpan.FromMilliseconds(200) },
+            TimeProvider.System,
+            NullLogger<FleetHeartbeatService>.Instance);
+        await heartbeat.StartAsync(Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(500), Token); // beating, with pooled connections
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+        await Task.Delay(TimeSpan.FromMilliseconds(500), Token); // a beat now waits on the hung server
+
+        var stopping = Stopwatch.StartNew();
+        await heartbeat.StopAsync(Token);
+        var stopped = stopping.Elapsed;
+        await freezer.ThawAsync();
+
+        // The beat under way is abandoned at once; leaving the fleet table waits its 5 s operation timeout.
+        output.WriteLine($"Fleet heartbeat stopped {stopped.TotalMilliseconds:0} ms after it was asked to, PostgreSQL hung.");
+        Assert.InRange(stopped, TimeSpan.Zero, TimeSpan.FromSeconds(5) + HungServerTiming.Slack);
+    }
+
+    /// <summary>A session table (and its fleet table) of the test's own, created while the server answers.</summary>
+    private async Task<string> NewTableAsync()
+    {
+        var table = PostgresServer.UniqueTableName("hungstop");
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(servers.PostgresConnectionString);
+        await new PostgresSchemaMigrator(dataSource, "public", table).MigrateAsync(Token);
+        return table;
+    }
+}

@@ -89,6 +89,23 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Contains("could not be reached", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("stats")]
+    [InlineData("verify")]
+    public async Task A_Redis_that_cannot_be_reached_exits_with_3_even_when_the_configuration_says_abortConnect_false(string command)
+    {
+        // An application's connection string often says abortConnect=false; a tool that took it at its word read an
+        // unreachable Redis as one holding no sessions: stats printed 0, and verify told the operator to run sync.
+        Assert.Equal(0, (await CliRunner.RunAsync(Flags("migrate"))).ExitCode);
+        var flags = Flags(command);
+        flags[Array.IndexOf(flags, "--redis") + 1] = "127.0.0.1:1,abortConnect=false,connectTimeout=1000";
+
+        var (exitCode, output) = await CliRunner.RunAsync(flags);
+
+        Assert.Equal(3, exitCode);
+        Assert.Contains("Redis could not be reached", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_missing_table_exits_with_2_and_says_to_migrate()
     {

@@ -1,3 +1,5 @@
+using SessionStore.Redis;
+using SessionStore.Redis.Internal;
 using StackExchange.Redis;
 
 namespace SessionStore.Migration.Internal;
@@ -5,6 +7,7 @@ namespace SessionStore.Migration.Internal;
 /// <summary>Reads a Redis deployment's <see cref="SourceTopology"/> and the primaries to scan, asking every node about itself.</summary>
 internal static class ClusterTopology
 {
+
     /// <summary>
     /// The topology now, and one server per primary. On a single server: <see cref="SourceTopology.Fixed"/> and the
     /// server. On a cluster the primaries are those that say so themselves, not the client's last view, which lags a
@@ -15,7 +18,10 @@ internal static class ClusterTopology
         var servers = connection.GetServers().Where(server => server.IsConnected).ToArray();
         if (!servers.Any(server => server.ServerType == ServerType.Cluster))
         {
-            return (SourceTopology.Fixed, servers.Where(server => !server.IsReplica).ToArray());
+            // A primary the connection lost (or, borrowed, never reached) would read as one holding no sessions.
+            return servers.Where(server => !server.IsReplica).ToArray() is { Length: > 0 } connected
+                ? (SourceTopology.Fixed, connected)
+                : throw new RedisSessionCacheException($"Redis could not be reached: no primary among {EndpointNames.Describe(connection.GetEndPoints())} is connected.");
         }
 
         // CLUSTER NODES is an admin command for StackExchange.Redis (refused without allowAdmin, which an application's

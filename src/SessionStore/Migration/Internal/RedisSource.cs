@@ -87,6 +87,10 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
             }
 
             var configuration = options.ConfigurationOptions?.Clone() ?? ConfigurationOptions.Parse(options.Configuration!);
+
+            // An application keeps going without Redis (abortConnect=false, common in cloud connection strings); a
+            // tool must not: a server it never reached would read as one holding no sessions.
+            configuration.AbortOnConnectFail = true;
             var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
             return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8);
         }

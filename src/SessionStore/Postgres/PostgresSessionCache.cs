@@ -466,13 +466,11 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
     private async ValueTask EnsureSchemaAsync(bool async, CancellationToken token)
     {
-        if (async)
+        // Bounded like the call itself: against a hung server, calls must not queue here one after another, each to
+        // try the migration again once the one ahead has given up (a synchronous Get waited 17.8 s behind eight).
+        if (!(async ? await _schemaLock.WaitAsync(_options.OperationTimeout, token).ConfigureAwait(false) : _schemaLock.Wait(_options.OperationTimeout, token)))
         {
-            await _schemaLock.WaitAsync(token).ConfigureAwait(false);
-        }
-        else
-        {
-            _schemaLock.Wait(token);
+            throw new TimeoutException($"Waited {_options.OperationTimeout.TotalMilliseconds:0} ms for another call's check of the table's schema.");
         }
 
         try

@@ -89,10 +89,29 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
             }
             catch (Exception e) when (e is NpgsqlException or RedisException or RedisSessionCacheException or SocketException or TimeoutException)
             {
-                console.MarkupLine($"[red]error:[/] a server could not be reached or failed: {Markup.Escape(e.Message)}");
+                console.MarkupLine($"[red]error:[/] {StoreOf(e)} could not be reached or failed: {Markup.Escape(e.Message)}");
                 return ExitCodes.ServerError;
             }
         });
+
+    /// <summary>Which store a failure came from, for the operator to know where to look: its own type or an inner one says.</summary>
+    private static string StoreOf(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
+            {
+                case SessionStoreTimeoutException { Store: "postgresql" }:
+                case NpgsqlException:
+                    return "PostgreSQL";
+                case SessionStoreTimeoutException { Store: "redis" }:
+                case RedisException or RedisSessionCacheException:
+                    return "Redis";
+            }
+        }
+
+        return "a server";
+    }
 
     /// <summary>What keeps either store from being built, each named by its configuration section.</summary>
     public static IEnumerable<string> BothStoresFailures(SessionStoreOptions options) =>

@@ -86,7 +86,7 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         var (exitCode, output) = await CliRunner.RunAsync("migrate", "--postgres", "Host=127.0.0.1;Port=1;Timeout=2");
 
         Assert.Equal(3, exitCode);
-        Assert.Contains("could not be reached", output, StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL could not be reached", output, StringComparison.Ordinal);
     }
 
     [Theory]

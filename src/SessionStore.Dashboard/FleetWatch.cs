@@ -14,6 +14,9 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
     // SessionStoreFleet.ReadAsync would open a data source (and a new connection) per read without one of ours.
     private (string ConnectionString, NpgsqlDataSource DataSource)? _ownDataSource;
 
+    // A read the watch stopped waiting for; no other starts until it ends, so a hung server holds one connection.
+    private Task<IReadOnlyList<FleetInstance>>? _reading;
+
     public FleetView Current { get; private set; } = new(null, [], "Not read yet.");
 
     /// <summary>This instance's name, as the heartbeat writes it.</summary>
@@ -50,8 +53,11 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
             return new FleetView(time.GetUtcNow(), [], "PostgreSQL is not configured: there is no fleet table.");
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        timeout.CancelAfter(ReadTimeout);
+        if (_reading is { IsCompleted: false })
+        {
+            return new FleetView(time.GetUtcNow(), Current.Instances, "The previous read of the fleet table is still waiting for PostgreSQL.");
+        }
+
         try
         {
             var options = new PostgresSessionCacheOptions
@@ -60,15 +66,24 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
                 SchemaName = postgres.SchemaName,
                 TableName = postgres.TableName,
             };
-            var instances = await SessionStoreFleet.ReadAsync(options, fleet.Value.StaleAfter, timeout.Token).ConfigureAwait(false);
+
+            // Npgsql never gets a token: it answers one with a cancel request sent from the cancelling thread, which
+            // a hung server holds (a timer thread every 3 s, the host's stop). The read is waited for, then left.
+            _reading = SessionStoreFleet.ReadAsync(options, fleet.Value.StaleAfter, CancellationToken.None);
+            _ = _reading.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var instances = await _reading.WaitAsync(ReadTimeout, time, stopping).ConfigureAwait(false);
             var rows = instances
                 .Select(i => new FleetRow(i.InstanceId, i.Phase, i.LastHeartbeat, i.HeartbeatAge.TotalSeconds, i.IsStale, i.InstanceId == InstanceName))
                 .ToList();
             return new FleetView(time.GetUtcNow(), rows, null);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException || (e is OperationCanceledException && !stopping.IsCancellationRequested))
+        catch (TimeoutException)
         {
-            return new FleetView(time.GetUtcNow(), Current.Instances, e is OperationCanceledException ? $"Reading the fleet table took over {ReadTimeout.TotalSeconds:0} s." : e.Message);
+            return new FleetView(time.GetUtcNow(), Current.Instances, $"Reading the fleet table took over {ReadTimeout.TotalSeconds:0} s.");
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            return new FleetView(time.GetUtcNow(), Current.Instances, e.Message);
         }
     }
 
@@ -79,8 +94,9 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
             return own.DataSource;
         }
 
-        // The old one is left to the garbage collector rather than disposed under a read that may still use it.
-        var dataSource = NpgsqlDataSource.Create(connectionString);
+        // The old one is left to the garbage collector rather than disposed under a read that may still use it. No
+        // wait for the answer to the cancel request of a command timeout, which a hung server never gives.
+        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { CancellationTimeout = -1 });
         _ownDataSource = (connectionString, dataSource);
         return dataSource;
     }

@@ -75,6 +75,35 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
         Assert.InRange(stopped, TimeSpan.Zero, TimeSpan.FromSeconds(5) + HungServerTiming.Slack);
     }
 
+    [Fact]
+    public async Task The_dashboards_fleet_watch_stops_at_once_while_its_read_waits_on_a_hung_server()
+    {
+        var table = await NewTableAsync();
+        var store = new MutableOptionsMonitor<SessionStoreOptions>(new SessionStoreOptions { Postgres = { ConnectionString = servers.PostgresConnectionString, TableName = table } });
+        await using var watch = new SessionStore.Dashboard.FleetWatch(store, Microsoft.Extensions.Options.Options.Create(new SessionStoreFleetOptions()));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var stop = new CancellationTokenSource();
+        var running = watch.RunAsync(time, stop.Token);
+        while (watch.Current.ReadAt is null)
+        {
+            await Task.Delay(20, Token);
+        }
+
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+        time.Advance(TimeSpan.FromSeconds(3)); // the next read starts, and waits on the hung server
+        await Task.Delay(200, Token);
+
+        var stopping = Stopwatch.StartNew();
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        var stopped = stopping.Elapsed;
+        await freezer.ThawAsync();
+
+        output.WriteLine($"Fleet watch stopped {stopped.TotalMilliseconds:0} ms after it was asked to, its read hung on PostgreSQL.");
+        Assert.InRange(stopped, TimeSpan.Zero, HungServerTiming.Slack);
+    }
+
     /// <summary>A session table (and its fleet table) of the test's own, created while the server answers.</summary>
     private async Task<string> NewTableAsync()
     {

@@ -105,7 +105,7 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
                 case NpgsqlException:
                     return "PostgreSQL";
                 case SessionStoreTimeoutException { Store: "redis" }:
-                case RedisException or RedisSessionCacheException:
+                case RedisException or RedisSessionCacheException or RedisTimeoutException:
                     return "Redis";
             }
         }

@@ -186,6 +186,21 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
         Assert.DoesNotContain("secret", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_section_that_cannot_be_bound_and_names_no_phase_fails_start_up_with_the_binders_error()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SessionStore:Phase"] = "dual-pg-primry",
+            ["SessionStore:SecondaryTimeout"] = "2s",
+        }).Build();
+        using var host = Host(services => services.AddDualWriteSessionStore(configuration.GetSection("SessionStore")));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Token));
+
+        Assert.Contains("'2s' at 'SessionStore:SecondaryTimeout'", error.Message, StringComparison.Ordinal);
+    }
+
     private static IHost Host(Action<IServiceCollection> configure)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

@@ -112,9 +112,11 @@ internal sealed partial class PostgresCleanupService(
         {
             run.Cancel();
         }
-        catch (ObjectDisposedException)
+#pragma warning disable CA1031 // On a thread-pool thread, a throw would end the process; the run's own outcome is observed by Abandon.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            // The run had ended: the host stopped as it completed.
+            // Disposed: the run had ended, the host stopped as it completed. Else a callback of the run's threw.
         }
     }
 

@@ -119,7 +119,9 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
             if (report != _reported)
             {
                 _reported = report;
-                var named = failures.Select(f => f.StartsWith(_section, StringComparison.Ordinal) ? f : $"{_section}:{f}");
+                // A failure that names its section's root already (the binder's, for the whole section) is not prefixed.
+                var root = _section.Split(':')[0];
+                var named = failures.Select(f => f.StartsWith(root, StringComparison.Ordinal) ? f : $"{_section}:{f}");
                 LogRefused(_section, string.Join(" ", named), _lastValid is null ? "the defaults" : "the last valid options");
             }
 

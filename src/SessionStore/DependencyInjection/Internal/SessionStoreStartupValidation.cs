@@ -15,9 +15,11 @@ internal sealed class SessionStoreStartupValidation(IOptionsMonitor<SessionStore
     {
         var current = options.CurrentValue;
         var failures = current.Validate().ToList();
-        if (current.Phase == SessionStorePhase.Unspecified && phaseSource.RawValue is { } raw)
+        // Quoting the value typed; not there when the section could not be bound at all (that failure says why).
+        if (current.Phase == SessionStorePhase.Unspecified && phaseSource.RawValue is { } raw
+            && failures.IndexOf(SessionStoreOptions.NoPhase(configuredValue: null)) is >= 0 and var noPhase)
         {
-            failures[failures.IndexOf(SessionStoreOptions.NoPhase(configuredValue: null))] = SessionStoreOptions.NoPhase(raw);
+            failures[noPhase] = SessionStoreOptions.NoPhase(raw);
         }
 
         if (failures.Count > 0)

@@ -27,6 +27,7 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
     private readonly string _instanceId;
     private CancellationTokenSource? _stopping;
     private Task? _loop;
+    private Task? _pending;
     private volatile string? _phaseWarning;
     private bool _failing;
     private int _disposed;
@@ -139,8 +140,21 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
     /// (the host's stop, measured). The call is abandoned instead, and ends when the server answers or its
     /// connection breaks.
     /// </summary>
-    private async Task<T> CallAsync<T>(string operation, Func<FleetTable, Task<T>> call, CancellationToken token) =>
-        await StoreDeadline.RunAsync("postgresql", operation, "fleet table", OperationTimeout, _ => new ValueTask<T>(call(_table!.Value.Table)), token).ConfigureAwait(false);
+    /// <remarks>
+    /// While an abandoned call still waits (a server that answers nothing, a lock held on the fleet table), the next
+    /// is not sent: one connection at most is held, however long the wait.
+    /// </remarks>
+    private async Task<T> CallAsync<T>(string operation, Func<FleetTable, Task<T>> call, CancellationToken token)
+    {
+        if (_pending is { IsCompleted: false })
+        {
+            throw new InvalidOperationException($"The fleet table's previous call is still waiting for PostgreSQL; {operation} was not sent.");
+        }
+
+        var sent = call(_table!.Value.Table);
+        _pending = sent;
+        return await StoreDeadline.RunAsync("postgresql", operation, "fleet table", OperationTimeout, _ => new ValueTask<T>(sent), token).ConfigureAwait(false);
+    }
 
     /// <summary>What a fleet-table call may fail with while the heartbeat goes on: the fleet view is a help, not a dependency.</summary>
     private static bool IsFleetFailure(Exception e) =>
@@ -178,13 +192,13 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
                 return true;
             }, stopping).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsFleetFailure(e) && !stopping.IsCancellationRequested)
+        catch (Exception e) when (IsFleetFailure(e))
         {
-            // The first heartbeat reports the same failure.
-        }
-        catch (OperationCanceledException)
-        {
-            return;
+            // Stopping: whatever ended the call. Otherwise the first heartbeat reports the same failure.
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
         }
 
         while (!stopping.IsCancellationRequested)
@@ -194,8 +208,13 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
                 await BeatAsync(stopping).ConfigureAwait(false);
                 _failing = false;
             }
-            catch (Exception e) when (IsFleetFailure(e) && !stopping.IsCancellationRequested)
+            catch (Exception e) when (IsFleetFailure(e))
             {
+                if (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
                 // Logged once per outage, not every interval: the fleet view is a help, not a dependency.
                 if (!_failing)
                 {
@@ -210,10 +229,6 @@ internal sealed partial class FleetHeartbeatService : IHostedService, IAsyncDisp
 
                     _failing = true;
                 }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
             }
 
             try

@@ -21,7 +21,8 @@ internal static class ClusterTopology
             // A primary the connection lost (or, borrowed, never reached) would read as one holding no sessions.
             return servers.Where(server => !server.IsReplica).ToArray() is { Length: > 0 } connected
                 ? (SourceTopology.Fixed, connected)
-                : throw new RedisSessionCacheException($"Redis could not be reached: no primary among {EndpointNames.Describe(connection.GetEndPoints())} is connected.");
+                : throw new RedisSessionCacheException(
+                    $"Redis could not be reached: no primary among {EndpointNames.Describe(connection.GetEndPoints())} is connected (a replica alone is not scanned: name the primary).");
         }
 
         // CLUSTER NODES is an admin command for StackExchange.Redis (refused without allowAdmin, which an application's

@@ -13,6 +13,9 @@ namespace SessionStore.Cli;
 /// <summary>The <c>sessionstore</c> command line: parsing, the commands, and the mapping of failures to exit codes.</summary>
 internal static class CliApplication
 {
+    /// <summary>How long Ctrl+C waits for a command to stop at a safe point (a copy: the end of its batch) before the process exits anyway.</summary>
+    public static readonly TimeSpan GracefulStop = TimeSpan.FromSeconds(30);
+
     /// <summary>Runs one command line and returns its exit code (see <see cref="ExitCodes"/>).</summary>
     /// <param name="args">The arguments.</param>
     /// <param name="console">Where everything is written.</param>
@@ -54,7 +57,10 @@ internal static class CliApplication
 
         // Help and version go through System.CommandLine's own writer, straight to the console's: already laid out.
         var output = console.Profile.Out.Writer;
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = output }, cancellationToken).ConfigureAwait(false);
+        // Ctrl+C lets a copy finish the batch in progress, whose insert must not land without its check in the source:
+        // System.CommandLine's default 2 s ended the process while a hung server held the batch's statements.
+        var invocation = new InvocationConfiguration { Output = output, Error = output, ProcessTerminationTimeout = GracefulStop };
+        return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
     }
 }
 

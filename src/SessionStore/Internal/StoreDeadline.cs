@@ -44,8 +44,15 @@ internal static class StoreDeadline
                 {
                     return await task.WaitAsync(timeout, token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is TimeoutException or OperationCanceledException && !task.IsCompleted)
+                catch (Exception e) when (e is TimeoutException or OperationCanceledException)
                 {
+                    // The call may end in the instant the deadline passes: its answer still counts, but a failure of its
+                    // own then (a driver timeout at the same bound) is reported as the deadline, not raw from WaitAsync.
+                    if (task.IsCompletedSuccessfully)
+                    {
+                        return task.Result;
+                    }
+
                     Abandon(task);
                     token.ThrowIfCancellationRequested();
                     throw new SessionStoreTimeoutException(store, operation, timeout, target, innerException: null);

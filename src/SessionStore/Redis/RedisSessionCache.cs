@@ -218,7 +218,8 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// synchronous commands on the .NET thread pool, and waits for them in a way the pool does not see, so a burst
     /// of synchronous calls (the session middleware's Load, in an app that does not await LoadAsync) starved the
     /// pool until reads timed out, and the middleware read those sessions as empty: 92 of 290 reads of
-    /// Chaos/SynchronousBurstTests' burst. A thread blocked on a Task is one the pool replaces at once: none now.
+    /// Chaos/SynchronousBurstTests' burst. A thread blocked on a Task is one the pool sees and replaces, at the pace of
+    /// the runtime's ThreadPool.Blocking settings: none now.
     /// </summary>
     private static T Wait<T>(ValueTask<T> pending) => pending.IsCompleted ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
 

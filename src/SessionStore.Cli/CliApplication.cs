@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SessionStore.Cli.Commands;
+using SessionStore.Internal;
 using SessionStore.Redis;
 using Spectre.Console;
 using StackExchange.Redis;
@@ -95,7 +96,13 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
             }
             catch (Exception e) when (e is NpgsqlException or RedisException or RedisSessionCacheException or SocketException or TimeoutException)
             {
-                console.MarkupLine($"[red]error:[/] {StoreOf(e)} could not be reached or failed: {Markup.Escape(e.Message)}");
+                var store = StoreOf(e);
+                // A timeout names no setting the operator can change (a driver's says only "Exception while reading from stream"): name it.
+                var section = store switch { "PostgreSQL" => "Postgres", "Redis" => "Redis", _ => null };
+                var bound = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e))
+                    ? $" (no answer within SessionStore:{section}:OperationTimeout; raise it to wait longer)"
+                    : "";
+                console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
                 return ExitCodes.ServerError;
             }
         });

@@ -28,7 +28,9 @@ internal static class MigrateCommand
 
             CommandContext.ThrowIfInvalid(options.Validate());
             var ownsDataSource = options.DataSource is null;
-            var dataSource = options.DataSource ?? NpgsqlDataSource.Create(options.ConnectionString!);
+            // Bounded like every other statement of ours: a hung server or a lock held for ever ends the command
+            // after OperationTimeout (or at Ctrl+C), not after Npgsql's default 30 s or never.
+            var dataSource = options.DataSource ?? PostgresSessionCache.BuildDataSource(options.ConnectionString!, options.OperationTimeout, forStatementsTheCacheAbandons: false);
             try
             {
                 var applied = await new PostgresSchemaMigrator(dataSource, options).MigrateAsync(token).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using Npgsql;
 using SessionStore.Fleet.Internal;
+using SessionStore.Internal;
 using SessionStore.Postgres;
 
 namespace SessionStore.Fleet;
@@ -23,10 +24,12 @@ public static class SessionStoreFleet
         }
 
         var ownsDataSource = options.DataSource is null;
-        var dataSource = options.DataSource ?? NpgsqlDataSource.Create(options.ConnectionString!);
+        // Bounded by OperationTimeout, as the cache's own statements are, so that a hung server ends the read.
+        var dataSource = options.DataSource ?? PostgresSessionCache.BuildDataSource(options.ConnectionString!, options.OperationTimeout, forStatementsTheCacheAbandons: false);
         try
         {
-            return await new FleetTable(dataSource, options.SchemaName, options.TableName).ReadAsync(staleAfter, cancellationToken).ConfigureAwait(false);
+            var read = new FleetTable(dataSource, options.SchemaName, options.TableName).ReadAsync(staleAfter, cancellationToken);
+            return await StoreDeadline.UntilCancelledAsync(read, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -110,6 +110,24 @@ internal static class StoreDeadline
     public static bool IsDriverTimeout(Exception e) => e is not SessionStoreTimeoutException && (e is TimeoutException || e.InnerException is TimeoutException);
 
     /// <summary>
+    /// Waits for <paramref name="task"/> until <paramref name="token"/> is cancelled, then stops waiting and abandons
+    /// it (<see cref="Abandon"/>): Npgsql does not stop opening a connection to a hung server when its token is
+    /// cancelled, so a caller's Ctrl+C would otherwise wait out the connect timeout.
+    /// </summary>
+    public static async Task<T> UntilCancelledAsync<T>(Task<T> task, CancellationToken token)
+    {
+        try
+        {
+            return await task.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!task.IsCompleted)
+        {
+            Abandon(task);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Leaves an operation the caller stopped waiting for to end under the driver's own timeouts, observing its
     /// outcome so that its failure is not reported as unobserved. It is not cancelled: cancelling a call to a hung
     /// server costs a blocked thread (Npgsql's cancel request waits for the server), one per abandoned call, which

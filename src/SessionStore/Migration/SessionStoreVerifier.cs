@@ -30,9 +30,12 @@ public sealed class SessionStoreVerifier
 
     /// <summary>Counts and compares.</summary>
     /// <param name="options">The sample size, or a full comparison.</param>
-    /// <param name="cancellationToken">Stops the comparison.</param>
+    /// <param name="cancellationToken">Stops the comparison: the call returns at once, even while a server is hung.</param>
     /// <returns>The counts and the confirmed mismatches.</returns>
-    public async Task<VerificationResult> VerifyAsync(VerificationOptions options, CancellationToken cancellationToken = default)
+    public Task<VerificationResult> VerifyAsync(VerificationOptions options, CancellationToken cancellationToken = default) =>
+        StoreDeadline.UntilCancelledAsync(VerifyCoreAsync(options, cancellationToken), cancellationToken);
+
+    private async Task<VerificationResult> VerifyCoreAsync(VerificationOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();

@@ -1,5 +1,6 @@
 using Npgsql;
 using SessionStore.Migration.Internal;
+using SessionStore.Internal;
 using SessionStore.Postgres;
 
 namespace SessionStore.Migration;
@@ -47,10 +48,13 @@ public sealed class StorageStatistics
 
     /// <summary>Collects the statistics of every configured store.</summary>
     /// <param name="options">The same options the application's <c>AddDualWriteSessionStore</c> reads.</param>
-    /// <param name="cancellationToken">Stops the collection.</param>
+    /// <param name="cancellationToken">Stops the collection: the call returns at once, even while a server is hung.</param>
     /// <returns>The snapshot.</returns>
     /// <exception cref="InvalidOperationException">Neither store is configured.</exception>
-    public static async Task<StorageStatistics> CollectAsync(SessionStoreOptions options, CancellationToken cancellationToken = default)
+    public static Task<StorageStatistics> CollectAsync(SessionStoreOptions options, CancellationToken cancellationToken = default) =>
+        StoreDeadline.UntilCancelledAsync(CollectCoreAsync(options, cancellationToken), cancellationToken);
+
+    private static async Task<StorageStatistics> CollectCoreAsync(SessionStoreOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var statistics = new StorageStatistics();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using Npgsql;
 using SessionStore.Postgres.Internal;
+using SessionStore.Internal;
 
 namespace SessionStore.Postgres;
 
@@ -94,10 +95,10 @@ public sealed class PostgresSchemaMigrator
     public string GetScript() => string.Join("\n", _scripts.Select(s => Render(s.Script)));
 
     /// <summary>Applies every script newer than the table's recorded version.</summary>
-    /// <param name="cancellationToken">Cancels the migration; its transaction is rolled back.</param>
+    /// <param name="cancellationToken">Cancels the migration: the call returns at once, even against a hung server, and the transaction is rolled back.</param>
     /// <returns>The versions applied, empty when the table was already current.</returns>
-    public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
-        await MigrateCoreAsync(async: true, cancellationToken).ConfigureAwait(false);
+    public Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
+        StoreDeadline.UntilCancelledAsync(MigrateCoreAsync(async: true, cancellationToken).AsTask(), cancellationToken);
 
     /// <summary>Applies every script newer than the table's recorded version.</summary>
     /// <returns>The versions applied, empty when the table was already current.</returns>

@@ -86,7 +86,13 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
                 return new RedisSource(await factory().ConfigureAwait(false), ownsConnection: false, options.InstanceName, options.UserIdSessionKeyUtf8);
             }
 
-            var configuration = options.ConfigurationOptions?.Clone() ?? ConfigurationOptions.Parse(options.Configuration!);
+            var given = options.ConfigurationOptions ?? ConfigurationOptions.Parse(options.Configuration!);
+
+            // Timeouts as the cache's own connection has them, so that a hung server fails the tool after the
+            // operation timeout (StackExchange.Redis's defaults: three 5 s connect attempts). A copy still waits in
+            // the backlog through a brief disconnect, as before.
+            var configuration = RedisConnectionSettings.Bounded(given, options.OperationTimeout);
+            configuration.BacklogPolicy = given.BacklogPolicy;
 
             // An application keeps going without Redis (abortConnect=false, common in cloud connection strings); a
             // tool must not: a server it never reached would read as one holding no sessions.

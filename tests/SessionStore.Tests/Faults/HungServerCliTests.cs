@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Npgsql;
+using SessionStore.Postgres;
+using SessionStore.Tests.Cli;
+using SessionStore.Tests.TestServers;
+
+namespace SessionStore.Tests.Faults;
+
+/// <summary>
+/// The tool's commands that do not copy (<c>migrate</c>, <c>status</c>, <c>verify</c>, <c>stats</c>, <c>revoke</c>) are
+/// bounded by the store's <c>OperationTimeout</c> like the stores' own statements, and stop at once on Ctrl+C, while
+/// a server is hung (SIGSTOP) or a lock they need is held. <c>migrate</c> and <c>status</c> used Npgsql's defaults
+/// (15 s to connect, 30 s per statement), and a cancelled token waited out the connect timeout of a hung server.
+/// </summary>
+[Collection(nameof(FaultsCollection))]
+public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static Dictionary<string, string?> Environment => WithOperationTimeout(Timeout);
+
+    private static Dictionary<string, string?> WithOperationTimeout(TimeSpan timeout) => new()
+    {
+        ["SessionStore__Postgres__OperationTimeout"] = timeout.ToString(),
+        ["SessionStore__Redis__OperationTimeout"] = timeout.ToString(),
+        ["SessionStore__UserIdSessionKey"] = "UserId",
+    };
+
+    /// <summary>The hung store, and each command that uses it without copying.</summary>
+    public static TheoryData<string, string> HungStoreCommands => new()
+    {
+        { "PostgreSQL", "migrate" },
+        { "PostgreSQL", "status" },
+        { "PostgreSQL", "verify" },
+        { "PostgreSQL", "stats" },
+        { "PostgreSQL", "revoke" },
+        { "Redis", "verify" },
+        { "Redis", "stats" },
+        { "Redis", "revoke" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HungStoreCommands))]
+    public async Task A_command_against_a_hung_server_fails_within_the_operation_timeout_naming_the_store(string store, string command)
+    {
+        var table = await MigratedTableAsync();
+        await using var freezer = await FreezerAsync(store);
+        await freezer.FreezeAsync();
+
+        var watch = Stopwatch.StartNew();
+        var (exitCode, text) = await CliRunner.RunAsync(Environment, Token, Arguments(store, command, table));
+        watch.Stop();
+        await freezer.ThawAsync();
+
+        output.WriteLine($"{command} on hung {store}: exit {exitCode} after {watch.ElapsedMilliseconds} ms (timeout {Timeout.TotalMilliseconds} ms): {text}");
+        Assert.Equal(3, exitCode);
+        Assert.Contains($"{store} could not be reached or failed", text, StringComparison.Ordinal);
+        if (store == "PostgreSQL")
+        {
+            // Npgsql's timeouts say only "The operation has timed out": the message names the setting. A Redis that
+            // does not answer the connect is reported as one that could not be reached, its driver's own words.
+            Assert.Contains("SessionStore:Postgres:OperationTimeout", text, StringComparison.Ordinal);
+        }
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + HungServerTiming.Slack);
+    }
+
+    [Theory]
+    [MemberData(nameof(HungStoreCommands))]
+    public async Task Ctrl_C_stops_a_command_against_a_hung_server_at_once(string store, string command)
+    {
+        var table = await MigratedTableAsync();
+        await using var freezer = await FreezerAsync(store);
+        await freezer.FreezeAsync();
+
+        // A timeout far beyond the test's wait, so that only the cancellation can end the command.
+        using var interrupt = new CancellationTokenSource();
+        var run = CliRunner.RunAsync(WithOperationTimeout(TimeSpan.FromMinutes(1)), interrupt.Token, Arguments(store, command, table));
+        await Task.Delay(300, Token);
+        Assert.False(run.IsCompleted, "The command ended before it was interrupted: the server is not hung.");
+        var interruptedAt = Stopwatch.GetTimestamp();
+        await interrupt.CancelAsync();
+        var (exitCode, _) = await run;
+        var latency = Stopwatch.GetElapsedTime(interruptedAt);
+        await freezer.ThawAsync();
+
+        output.WriteLine($"{command} on hung {store} ended {latency.TotalMilliseconds:0} ms after Ctrl+C, exit {exitCode}.");
+        Assert.Equal(130, exitCode);
+        Assert.InRange(latency, TimeSpan.Zero, HungServerTiming.Slack);
+    }
+
+    [Fact]
+    public async Task Migrate_waiting_for_another_migration_s_lock_fails_after_the_operation_timeout()
+    {
+        var table = await MigratedTableAsync();
+        // Unpooled: closing it is what releases the session-level lock.
+        await using var holder = new NpgsqlConnection(servers.PostgresConnectionString + ";Pooling=false");
+        await holder.OpenAsync(Token);
+        await using (var hold = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext('sessionstore.migrate:public'))", holder))
+        {
+            await hold.ExecuteNonQueryAsync(Token);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var (exitCode, text) = await CliRunner.RunAsync(Environment, Token, "migrate", "--postgres", servers.PostgresConnectionString, "--table", table);
+        watch.Stop();
+
+        output.WriteLine($"migrate behind a held migration lock: exit {exitCode} after {watch.ElapsedMilliseconds} ms: {text}");
+        Assert.Equal(3, exitCode);
+        Assert.Contains("no answer within SessionStore:Postgres:OperationTimeout", text, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, Timeout - TimeSpan.FromMilliseconds(50), Timeout + HungServerTiming.Slack);
+    }
+
+    /// <summary>The command line of <paramref name="command"/> on <paramref name="table"/>, with the stores it needs; <paramref name="store"/> is the hung one.</summary>
+    private string[] Arguments(string store, string command, string table) => command switch
+    {
+        "migrate" or "status" => [command, "--postgres", servers.PostgresConnectionString, "--table", table],
+        "revoke" => [command, "--user", "ada", "--phase", store == "Redis" ? "RedisOnly" : "PostgresOnly", .. Stores(table)],
+        _ => [command, .. Stores(table)],
+    };
+
+    private string[] Stores(string table) => ["--postgres", servers.PostgresConnectionString, "--redis", servers.RedisConfiguration, "--table", table];
+
+    private Task<ProcessFreezer> FreezerAsync(string store) => store == "Redis" ? servers.RedisFreezerAsync() : servers.PostgresFreezerAsync();
+
+    /// <summary>A session table at the latest schema version (with its fleet table), created while the server answers.</summary>
+    private async Task<string> MigratedTableAsync()
+    {
+        var table = PostgresServer.UniqueTableName("hungcli");
+        await using var dataSource = NpgsqlDataSource.Create(servers.PostgresConnectionString);
+        await new PostgresSchemaMigrator(dataSource, "public", table).MigrateAsync(Token);
+        return table;
+    }
+}

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SessionStore.Cleanup.Internal;
+using SessionStore.Internal;
 using SessionStore.Postgres;
 using SessionStore.Postgres.Internal;
 
@@ -56,12 +57,16 @@ public sealed partial class PostgresSessionCleaner
 
     /// <summary>
     /// Runs one cleanup pass now, unless another instance is cleaning the same table. Cancelling stops it between
-    /// or during batches; a batch in progress is rolled back.
+    /// or during batches: the call returns at once, and the batch in progress is rolled back behind it (against a
+    /// hung server, once its connection breaks).
     /// </summary>
-    /// <param name="cancellationToken">Stops the run.</param>
+    /// <param name="cancellationToken">Stops the run: the call returns at once, even while the server is hung.</param>
     /// <returns>What the run did.</returns>
     /// <exception cref="OptionsValidationException">The current options are invalid.</exception>
-    public async Task<PostgresCleanupResult> RunOnceAsync(CancellationToken cancellationToken = default)
+    public Task<PostgresCleanupResult> RunOnceAsync(CancellationToken cancellationToken = default) =>
+        StoreDeadline.UntilCancelledAsync(RunOnceCoreAsync, cancellationToken);
+
+    private async Task<PostgresCleanupResult> RunOnceCoreAsync(CancellationToken cancellationToken)
     {
         var options = _options();
         if (options.Validate() is { Count: > 0 } failures)

@@ -28,8 +28,8 @@ public static class SessionStoreFleet
         var dataSource = options.DataSource ?? PostgresSessionCache.BuildDataSource(options.ConnectionString!, options.OperationTimeout, forStatementsTheCacheAbandons: false);
         try
         {
-            var read = new FleetTable(dataSource, options.SchemaName, options.TableName).ReadAsync(staleAfter, cancellationToken);
-            return await StoreDeadline.UntilCancelledAsync(read, cancellationToken).ConfigureAwait(false);
+            var table = new FleetTable(dataSource, options.SchemaName, options.TableName);
+            return await StoreDeadline.UntilCancelledAsync(t => table.ReadAsync(staleAfter, t), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

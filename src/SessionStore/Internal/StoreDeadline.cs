@@ -110,20 +110,64 @@ internal static class StoreDeadline
     public static bool IsDriverTimeout(Exception e) => e is not SessionStoreTimeoutException && (e is TimeoutException || e.InnerException is TimeoutException);
 
     /// <summary>
-    /// Waits for <paramref name="task"/> until <paramref name="token"/> is cancelled, then stops waiting and abandons
-    /// it (<see cref="Abandon"/>): Npgsql does not stop opening a connection to a hung server when its token is
-    /// cancelled, so a caller's Ctrl+C would otherwise wait out the connect timeout.
+    /// Runs <paramref name="run"/> and returns as soon as <paramref name="token"/> is cancelled, even while a server
+    /// is hung: the call is then abandoned (<see cref="Abandon"/>). Npgsql does not stop opening a connection to a
+    /// hung server when its token is cancelled, and answers a cancelled statement with a cancel request sent from the
+    /// cancelling thread, which a hung server holds (10 to 60 s measured). So the call gets a token of its own,
+    /// cancelled on the thread pool once the caller's is: the caller's <c>Cancel()</c> returns at once too.
     /// </summary>
-    public static async Task<T> UntilCancelledAsync<T>(Task<T> task, CancellationToken token)
+    public static async Task<T> UntilCancelledAsync<T>(Func<CancellationToken, Task<T>> run, CancellationToken token)
+    {
+        token.ThrowIfCancellationRequested();
+        if (!token.CanBeCanceled)
+        {
+            return await run(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var own = new CancellationTokenSource();
+        var relay = token.UnsafeRegister(static own => CancelOnThreadPool((CancellationTokenSource)own!), own);
+        var pending = run(own.Token);
+        var abandoned = false;
+        try
+        {
+            return await pending.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && !pending.IsCompleted)
+        {
+            abandoned = true;
+            Abandon(pending);
+
+            // Here too, not only in the relay: this may run inside the caller's Cancel(), before the relay's turn,
+            // and the relay's disposal below would then take it out before it ran, leaving the call uncancelled.
+            CancelOnThreadPool(own);
+            throw;
+        }
+        finally
+        {
+            await relay.DisposeAsync().ConfigureAwait(false);
+
+            // An abandoned call still holds the token, which the relay cancels: it is not disposed under it (it holds no timer).
+            if (!abandoned)
+            {
+                own.Dispose();
+            }
+        }
+    }
+
+    private static void CancelOnThreadPool(CancellationTokenSource source) =>
+        ThreadPool.UnsafeQueueUserWorkItem(CancelQuietly, source, preferLocal: false);
+
+    private static void CancelQuietly(CancellationTokenSource source)
     {
         try
         {
-            return await task.WaitAsync(token).ConfigureAwait(false);
+            source.Cancel();
         }
-        catch (OperationCanceledException) when (!task.IsCompleted)
+#pragma warning disable CA1031 // On a thread-pool thread, a throw would end the process; the call's own outcome is observed by Abandon.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            Abandon(task);
-            throw;
+            // Disposed: the call had ended as its caller cancelled. Else a callback of the call's threw.
         }
     }
 

@@ -33,7 +33,7 @@ public sealed class SessionStoreVerifier
     /// <param name="cancellationToken">Stops the comparison: the call returns at once, even while a server is hung.</param>
     /// <returns>The counts and the confirmed mismatches.</returns>
     public Task<VerificationResult> VerifyAsync(VerificationOptions options, CancellationToken cancellationToken = default) =>
-        StoreDeadline.UntilCancelledAsync(VerifyCoreAsync(options, cancellationToken), cancellationToken);
+        StoreDeadline.UntilCancelledAsync(t => VerifyCoreAsync(options, t), cancellationToken);
 
     private async Task<VerificationResult> VerifyCoreAsync(VerificationOptions options, CancellationToken cancellationToken)
     {

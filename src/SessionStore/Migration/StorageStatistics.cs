@@ -52,7 +52,7 @@ public sealed class StorageStatistics
     /// <returns>The snapshot.</returns>
     /// <exception cref="InvalidOperationException">Neither store is configured.</exception>
     public static Task<StorageStatistics> CollectAsync(SessionStoreOptions options, CancellationToken cancellationToken = default) =>
-        StoreDeadline.UntilCancelledAsync(CollectCoreAsync(options, cancellationToken), cancellationToken);
+        StoreDeadline.UntilCancelledAsync(t => CollectCoreAsync(options, t), cancellationToken);
 
     private static async Task<StorageStatistics> CollectCoreAsync(SessionStoreOptions options, CancellationToken cancellationToken)
     {

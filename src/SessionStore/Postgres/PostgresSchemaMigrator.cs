@@ -98,7 +98,7 @@ public sealed class PostgresSchemaMigrator
     /// <param name="cancellationToken">Cancels the migration: the call returns at once, even against a hung server, and the transaction is rolled back.</param>
     /// <returns>The versions applied, empty when the table was already current.</returns>
     public Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
-        StoreDeadline.UntilCancelledAsync(MigrateCoreAsync(async: true, cancellationToken).AsTask(), cancellationToken);
+        StoreDeadline.UntilCancelledAsync(t => MigrateCoreAsync(async: true, t).AsTask(), cancellationToken);
 
     /// <summary>Applies every script newer than the table's recorded version.</summary>
     /// <returns>The versions applied, empty when the table was already current.</returns>

@@ -50,6 +50,36 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
     }
 
     [Fact]
+    public async Task A_cleanup_run_called_directly_returns_at_once_when_cancelled_while_the_server_is_hung()
+    {
+        var table = await NewTableAsync();
+        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions
+        {
+            ConnectionString = servers.PostgresConnectionString,
+            TableName = table,
+            OperationTimeout = TimeSpan.FromSeconds(30),
+        });
+        var cleaner = new PostgresSessionCleaner(cache, new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions()), NullLogger<PostgresSessionCleaner>.Instance, TimeProvider.System, null);
+        await cleaner.RunOnceAsync(Token); // a pooled connection, so that the next run's statements reach the server
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+
+        // As a job scheduler would call it, with its own token.
+        using var job = new CancellationTokenSource();
+        var run = cleaner.RunOnceAsync(job.Token);
+        await Task.Delay(300, Token);
+        Assert.False(run.IsCompleted, "The run ended before it was cancelled: the server is not hung.");
+        var cancelling = Stopwatch.StartNew();
+        await job.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        var latency = cancelling.Elapsed;
+        await freezer.ThawAsync();
+
+        output.WriteLine($"A direct cleanup run returned {latency.TotalMilliseconds:0} ms after its token was cancelled, the server hung.");
+        Assert.InRange(latency, TimeSpan.Zero, HungServerTiming.Slack);
+    }
+
+    [Fact]
     public async Task The_fleet_heartbeat_stops_within_its_operation_timeout_while_the_server_is_hung()
     {
         var table = await NewTableAsync();

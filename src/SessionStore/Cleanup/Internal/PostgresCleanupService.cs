@@ -46,7 +46,8 @@ internal sealed partial class PostgresCleanupService(
                 }
                 else
                 {
-                    await RunUntilStoppedAsync(active, stoppingToken).ConfigureAwait(false);
+                    // Returns at once when the host stops, even while the run waits on a hung server (it is left to end).
+                    await active.RunOnceAsync(stoppingToken).ConfigureAwait(false);
                 }
 
                 failuresInARow = 0;
@@ -68,55 +69,6 @@ internal sealed partial class PostgresCleanupService(
                 delay = CleanupSchedule.BackOff(delay, current.Interval, failuresInARow);
                 LogBackingOff(failuresInARow, delay.TotalSeconds);
             }
-        }
-    }
-
-    /// <summary>
-    /// One run, stopped with the host without holding up its stop. Npgsql answers a cancelled token with a cancel
-    /// request to the server, sent from the thread that cancels: against a hung server that thread waits (10 to
-    /// 60 s measured), and the host's stop must not be that thread. So the run gets a token of its own, cancelled on
-    /// the thread pool when the host stops, and the stop waits for nothing: the run ends in the background, and the
-    /// server drops its advisory lock when its connection breaks.
-    /// </summary>
-    private static async Task RunUntilStoppedAsync(PostgresSessionCleaner cleaner, CancellationToken stoppingToken)
-    {
-        var run = new CancellationTokenSource();
-        var pending = cleaner.RunOnceAsync(run.Token);
-        var relay = stoppingToken.UnsafeRegister(static state => ThreadPool.UnsafeQueueUserWorkItem(CancelRun, (CancellationTokenSource)state!, preferLocal: false), run);
-        var abandoned = false;
-        try
-        {
-            await pending.WaitAsync(stoppingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested && !pending.IsCompleted)
-        {
-            abandoned = true;
-            SessionStore.Internal.StoreDeadline.Abandon(pending);
-            throw;
-        }
-        finally
-        {
-            await relay.DisposeAsync().ConfigureAwait(false);
-
-            // An abandoned run still holds its token, which the relay cancels: it is not disposed under it (it holds no timer).
-            if (!abandoned)
-            {
-                run.Dispose();
-            }
-        }
-    }
-
-    private static void CancelRun(CancellationTokenSource run)
-    {
-        try
-        {
-            run.Cancel();
-        }
-#pragma warning disable CA1031 // On a thread-pool thread, a throw would end the process; the run's own outcome is observed by Abandon.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            // Disposed: the run had ended, the host stopped as it completed. Else a callback of the run's threw.
         }
     }
 

@@ -111,10 +111,12 @@ internal static class StoreDeadline
 
     /// <summary>
     /// Runs <paramref name="run"/> and returns as soon as <paramref name="token"/> is cancelled, even while a server
-    /// is hung: the call is then abandoned (<see cref="Abandon"/>). Npgsql does not stop opening a connection to a
-    /// hung server when its token is cancelled, and answers a cancelled statement with a cancel request sent from the
-    /// cancelling thread, which a hung server holds (10 to 60 s measured). So the call gets a token of its own,
-    /// cancelled on the thread pool once the caller's is: the caller's <c>Cancel()</c> returns at once too.
+    /// is hung: the call is then abandoned (<see cref="Abandon"/>) and cancelled behind the caller's back. Npgsql
+    /// does not stop opening a connection to a hung server when its token is cancelled, and answers a cancelled
+    /// statement with a cancel request sent from the cancelling thread, which a hung server holds (10 to 60 s
+    /// measured). So the call gets a token of its own, cancelled on the thread pool once the caller's is: the
+    /// caller's <c>Cancel()</c> returns at once too. That costs a pool thread per call cancelled on a hung server,
+    /// which suits the rare calls that come here (a migration, a cleanup run, a tool), not per-request statements.
     /// </summary>
     public static async Task<T> UntilCancelledAsync<T>(Func<CancellationToken, Task<T>> run, CancellationToken token)
     {
@@ -126,20 +128,31 @@ internal static class StoreDeadline
 
         var own = new CancellationTokenSource();
         var relay = token.UnsafeRegister(static own => CancelOnThreadPool((CancellationTokenSource)own!), own);
-        var pending = run(own.Token);
+        Task<T>? pending = null;
         var abandoned = false;
         try
         {
+            pending = run(own.Token);
             return await pending.WaitAsync(token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested && !pending.IsCompleted)
+        catch (OperationCanceledException) when (token.IsCancellationRequested && pending is not null)
         {
-            abandoned = true;
-            Abandon(pending);
+            // The call may end in the instant the caller cancels: its answer still counts, its failure is observed.
+            if (pending.IsCompletedSuccessfully)
+            {
+                return pending.Result;
+            }
 
-            // Here too, not only in the relay: this may run inside the caller's Cancel(), before the relay's turn,
-            // and the relay's disposal below would then take it out before it ran, leaving the call uncancelled.
-            CancelOnThreadPool(own);
+            Abandon(pending);
+            if (!pending.IsCompleted)
+            {
+                abandoned = true;
+
+                // Here too, not only in the relay: this may run inside the caller's Cancel(), before the relay's turn,
+                // and the relay's disposal below would then take it out before it ran, leaving the call uncancelled.
+                CancelOnThreadPool(own);
+            }
+
             throw;
         }
         finally
@@ -173,9 +186,10 @@ internal static class StoreDeadline
 
     /// <summary>
     /// Leaves an operation the caller stopped waiting for to end under the driver's own timeouts, observing its
-    /// outcome so that its failure is not reported as unobserved. It is not cancelled: cancelling a call to a hung
-    /// server costs a blocked thread (Npgsql's cancel request waits for the server), one per abandoned call, which
-    /// starves the thread pool under load. The dual-write layer's own bounds (<c>Bounded</c>) abandon the same way.
+    /// outcome so that its failure is not reported as unobserved. It is not cancelled here: cancelling a call to a
+    /// hung server costs a blocked thread (Npgsql's cancel request waits for the server), one per abandoned call,
+    /// which under load starves the thread pool; only the rare calls of <see cref="UntilCancelledAsync"/> pay it. The
+    /// dual-write layer's own bounds (<c>Bounded</c>) abandon the same way.
     /// </summary>
     public static void Abandon(Task task) =>
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

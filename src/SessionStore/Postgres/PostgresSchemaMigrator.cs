@@ -95,7 +95,7 @@ public sealed class PostgresSchemaMigrator
     public string GetScript() => string.Join("\n", _scripts.Select(s => Render(s.Script)));
 
     /// <summary>Applies every script newer than the table's recorded version.</summary>
-    /// <param name="cancellationToken">Cancels the migration: the call returns at once, even against a hung server, and the transaction is rolled back.</param>
+    /// <param name="cancellationToken">Cancels the migration: the call returns at once, even against a hung server, and the transaction is rolled back behind it (a commit already sent may still land).</param>
     /// <returns>The versions applied, empty when the table was already current.</returns>
     public Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
         StoreDeadline.UntilCancelledAsync(t => MigrateCoreAsync(async: true, t).AsTask(), cancellationToken);

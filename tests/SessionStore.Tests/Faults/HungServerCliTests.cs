@@ -17,6 +17,9 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>How late beyond its bound a command may end: a command starts a tool (options, a fresh pool, JIT) on a loaded two-core machine; the faults were 15 to 60 s late.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(1);
+
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     private static Dictionary<string, string?> Environment => WithOperationTimeout(Timeout);
@@ -63,7 +66,7 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
             // does not answer the connect is reported as one that could not be reached, its driver's own words.
             Assert.Contains("SessionStore:Postgres:OperationTimeout", text, StringComparison.Ordinal);
         }
-        Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + HungServerTiming.Slack);
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
     }
 
     [Theory]
@@ -87,7 +90,7 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
 
         output.WriteLine($"{command} on hung {store} ended {latency.TotalMilliseconds:0} ms after Ctrl+C, exit {exitCode}.");
         Assert.Equal(130, exitCode);
-        Assert.InRange(latency, TimeSpan.Zero, HungServerTiming.Slack);
+        Assert.InRange(latency, TimeSpan.Zero, Slack);
     }
 
     [Fact]
@@ -109,7 +112,7 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         output.WriteLine($"migrate behind a held migration lock: exit {exitCode} after {watch.ElapsedMilliseconds} ms: {text}");
         Assert.Equal(3, exitCode);
         Assert.Contains("no answer within SessionStore:Postgres:OperationTimeout", text, StringComparison.Ordinal);
-        Assert.InRange(watch.Elapsed, Timeout - TimeSpan.FromMilliseconds(50), Timeout + HungServerTiming.Slack);
+        Assert.InRange(watch.Elapsed, Timeout - TimeSpan.FromMilliseconds(50), Timeout + Slack);
     }
 
     /// <summary>The command line of <paramref name="command"/> on <paramref name="table"/>, with the stores it needs; <paramref name="store"/> is the hung one.</summary>

@@ -67,4 +67,20 @@ public sealed class RedisNotListeningTests(ITestOutputHelper output)
         Assert.Equal(1, settings.ConnectRetry);
         Assert.Same(StackExchange.Redis.BacklogPolicy.FailFast, settings.BacklogPolicy);
     }
+
+    [Theory]
+    [InlineData("127.0.0.1:1,abortConnect=false", 2000)]
+    [InlineData("127.0.0.1:1,connectTimeout=7000", 7000)]
+    public void A_tool_s_connection_gets_the_whole_timeout_to_connect_and_fails_if_it_cannot(string configuration, int connectTimeout)
+    {
+        var given = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+
+        var settings = SessionStore.Redis.Internal.RedisConnectionSettings.ForTool(given, TimeSpan.FromSeconds(2));
+
+        Assert.Equal(connectTimeout, settings.ConnectTimeout);
+        Assert.Equal(1, settings.ConnectRetry);
+        Assert.True(settings.AbortOnConnectFail, "a tool must never read a Redis it did not reach as an empty one");
+        Assert.Equal(2000, settings.AsyncTimeout);
+        Assert.Same(given.BacklogPolicy, settings.BacklogPolicy);
+    }
 }

@@ -86,17 +86,9 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
                 return new RedisSource(await factory().ConfigureAwait(false), ownsConnection: false, options.InstanceName, options.UserIdSessionKeyUtf8);
             }
 
-            var given = options.ConfigurationOptions ?? ConfigurationOptions.Parse(options.Configuration!);
-
-            // Timeouts as the cache's own connection has them, so that a hung server fails the tool after the
-            // operation timeout (StackExchange.Redis's defaults: three 5 s connect attempts). A copy still waits in
-            // the backlog through a brief disconnect, as before.
-            var configuration = RedisConnectionSettings.Bounded(given, options.OperationTimeout);
-            configuration.BacklogPolicy = given.BacklogPolicy;
-
-            // An application keeps going without Redis (abortConnect=false, common in cloud connection strings); a
-            // tool must not: a server it never reached would read as one holding no sessions.
-            configuration.AbortOnConnectFail = true;
+            // Bounded by the operation timeout, where StackExchange.Redis's defaults gave a hung server three 5 s
+            // connect attempts; and never abortConnect=false, common in an application's cloud connection string.
+            var configuration = RedisConnectionSettings.ForTool(options.ConfigurationOptions ?? ConfigurationOptions.Parse(options.Configuration!), options.OperationTimeout);
             var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
             return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8);
         }

@@ -11,11 +11,30 @@ internal static class RedisConnectionSettings
 {
     public const int MaximumConnectTimeoutMilliseconds = 1000;
 
+    /// <summary>
+    /// The settings of a migration tool's connection (a copy, a verification, statistics): bounded by the operation
+    /// timeout as the cache's, but a tool must reach the server or fail. Its one connect attempt gets the whole
+    /// operation timeout, not the cache's 1 s (nothing reconnects behind a tool that gave up); it fails when the
+    /// server cannot be reached, whatever <c>abortConnect</c> the application's configuration says (a server never
+    /// reached would read as one holding no sessions); and a copy waits in the backlog through a brief disconnect.
+    /// </summary>
+    public static ConfigurationOptions ForTool(ConfigurationOptions given, TimeSpan operationTimeout)
+    {
+        var options = Bounded(given, operationTimeout);
+        if (!Names(given, "connectTimeout"))
+        {
+            options.ConnectTimeout = Milliseconds(operationTimeout);
+        }
+
+        options.AbortOnConnectFail = true;
+        options.BacklogPolicy = given.BacklogPolicy;
+        return options;
+    }
+
     public static ConfigurationOptions Bounded(ConfigurationOptions given, TimeSpan operationTimeout)
     {
         var options = given.Clone();
-        var named = given.ToString(includePassword: false);
-        var milliseconds = (int)Math.Ceiling(operationTimeout.TotalMilliseconds);
+        var milliseconds = Milliseconds(operationTimeout);
 
         // The multiplexer's bound for synchronous commands (the cache sends none: its synchronous methods wait on the
         // asynchronous path), and what drops an asynchronous command the cache stopped waiting for.
@@ -44,10 +63,16 @@ internal static class RedisConnectionSettings
 
         void SetUnlessNamed(string key, Action set)
         {
-            if (!named.Contains(key + "=", StringComparison.OrdinalIgnoreCase))
+            if (!Names(given, key))
             {
                 set();
             }
         }
     }
+
+    /// <summary>Whether the configuration sets <paramref name="key"/> itself, which is then kept.</summary>
+    private static bool Names(ConfigurationOptions given, string key) =>
+        given.ToString(includePassword: false).Contains(key + "=", StringComparison.OrdinalIgnoreCase);
+
+    private static int Milliseconds(TimeSpan timeout) => (int)Math.Ceiling(timeout.TotalMilliseconds);
 }

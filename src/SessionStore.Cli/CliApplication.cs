@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using SessionStore.Cli.Commands;
 using SessionStore.Internal;
+using SessionStore.Postgres;
 using SessionStore.Redis;
 using Spectre.Console;
 using StackExchange.Redis;
@@ -128,8 +129,18 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
 
     /// <summary>What keeps either store from being built, each named by its configuration section.</summary>
     public static IEnumerable<string> BothStoresFailures(SessionStoreOptions options) =>
-        options.Postgres.Validate().Select(f => $"SessionStore:Postgres: {f} (set --postgres or SessionStore:Postgres:ConnectionString)")
-            .Concat(options.Redis.Validate().Select(f => $"SessionStore:Redis: {f} (set --redis or SessionStore:Redis:Configuration)"));
+        PostgresFailures(options.Postgres).Concat(RedisFailures(options.Redis));
+
+    /// <summary>What keeps the PostgreSQL store from being built; <paramref name="why"/> says why the command needs it.</summary>
+    public static IEnumerable<string> PostgresFailures(PostgresSessionCacheOptions options, string? why = null) =>
+        Named(options.Validate(), "Postgres", "ConnectionString", $"{why}set --postgres or SessionStore:Postgres:ConnectionString");
+
+    private static IEnumerable<string> RedisFailures(RedisSessionCacheOptions options) =>
+        Named(options.Validate(), "Redis", "Configuration", "set --redis or SessionStore:Redis:Configuration");
+
+    /// <summary>Each failure under its section's name; the flag that sets the connection only beside a failure about it, not beside a bad timeout.</summary>
+    private static IEnumerable<string> Named(IEnumerable<string> failures, string section, string connectionKey, string hint) =>
+        failures.Select(f => f.Contains(connectionKey, StringComparison.Ordinal) ? $"SessionStore:{section}: {f} ({hint})" : $"SessionStore:{section}: {f}");
 
     /// <summary>Fails with exit code 2, listing each problem, when the options cannot build the stores needed.</summary>
     public static void ThrowIfInvalid(IEnumerable<string> failures)

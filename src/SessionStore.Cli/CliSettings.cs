@@ -84,7 +84,8 @@ internal sealed class CliSettings
         }
         catch (InvalidOperationException e)
         {
-            throw new CliUsageException($"The SessionStore configuration is invalid: {e.InnerException?.Message ?? e.Message}");
+            // The binder's own message names the key and the value; its inner one only the value.
+            throw new CliUsageException($"The SessionStore configuration is invalid: {e.Message}");
         }
 
         // The binder turns a phase it cannot read into Unspecified rather than failing; a tool must not then guess one.

@@ -26,7 +26,7 @@ internal static class MigrateCommand
                 return ExitCodes.Success;
             }
 
-            CommandContext.ThrowIfInvalid(options.Validate());
+            CommandContext.ThrowIfInvalid(CommandContext.PostgresFailures(options));
             var ownsDataSource = options.DataSource is null;
             // Bounded like every other statement of ours: a hung server or a lock held for ever ends the command
             // after OperationTimeout (or at Ctrl+C), not after Npgsql's default 30 s or never.

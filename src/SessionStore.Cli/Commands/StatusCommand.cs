@@ -28,7 +28,7 @@ internal static class StatusCommand
         context.SetAction(command, async (parse, token) =>
         {
             var options = context.Options(parse).Postgres;
-            CommandContext.ThrowIfInvalid(options.Validate().Select(f => $"SessionStore:Postgres: {f} (the fleet table lives beside the session table; set --postgres or SessionStore:Postgres:ConnectionString)"));
+            CommandContext.ThrowIfInvalid(CommandContext.PostgresFailures(options, "the fleet table lives beside the session table; "));
             var instances = await SessionStoreFleet.ReadAsync(options, parse.GetValue(staleAfter), token).ConfigureAwait(false);
             var console = context.Console;
             var live = instances.Where(i => !i.IsStale && i.Phase != SessionStorePhase.Unspecified).ToList();

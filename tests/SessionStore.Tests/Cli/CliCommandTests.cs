@@ -80,6 +80,22 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Contains("SessionStore:Redis", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("migrate", "SessionStore__Postgres__OperationTimeout", "2s", "'2s' at 'SessionStore:Postgres:OperationTimeout'")]
+    [InlineData("status", "SessionStore__Postgres__OperationTimeout", "00:00:00", "SessionStore:Postgres: OperationTimeout is 00:00:00; it must be between 10 ms and 5 minutes.")]
+    [InlineData("migrate", "SessionStore__Postgres__OperationTimeout", "00:00:00", "SessionStore:Postgres: OperationTimeout is 00:00:00; it must be between 10 ms and 5 minutes.")]
+    [InlineData("verify", "SessionStore__Redis__OperationTimeout", "-00:00:01", "SessionStore:Redis: OperationTimeout is -00:00:01; it must be between 10 ms and 5 minutes.")]
+    public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string value, string expected)
+    {
+        // No server listens on port 1: a command that went on to connect would exit 3, not 2.
+        var environment = new Dictionary<string, string?> { [variable] = value };
+        var (exitCode, output) = await CliRunner.RunAsync(environment, TestContext.Current.CancellationToken, command, "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("set --postgres", output, StringComparison.Ordinal); // the connection is not what is wrong
+    }
+
     [Fact]
     public async Task An_unreachable_server_exits_with_3()
     {

@@ -1,6 +1,6 @@
 using Npgsql;
-using SessionStore.Migration.Internal;
 using SessionStore.Internal;
+using SessionStore.Migration.Internal;
 using SessionStore.Postgres;
 
 namespace SessionStore.Migration;

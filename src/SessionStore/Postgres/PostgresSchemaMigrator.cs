@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Reflection;
 using Npgsql;
-using SessionStore.Postgres.Internal;
 using SessionStore.Internal;
+using SessionStore.Postgres.Internal;
 
 namespace SessionStore.Postgres;
 

@@ -17,6 +17,7 @@ namespace SessionStore.Migration;
 public sealed class SessionStoreVerifier
 {
     private const int PageSize = 500;
+    private const int MaximumPagesInFlight = 16;
 
     private readonly SessionStoreOptions _options;
 
@@ -50,7 +51,8 @@ public sealed class SessionStoreVerifier
             var comparison = new Comparison(
                 postgresIsPrimary ? keys => target.ReadAsync(keys, cancellationToken) : source.ReadAsync,
                 postgresIsPrimary ? source.ReadAsync : keys => target.ReadAsync(keys, cancellationToken),
-                _options.ExpiryTolerance);
+                _options.ExpiryTolerance,
+                _options.SecondaryTimeout);
             var sample = new Reservoir(options.Full ? 0 : options.SampleSize);
             var page = new List<string>(PageSize);
 
@@ -61,10 +63,21 @@ public sealed class SessionStoreVerifier
                 var keyPages = options.Full
                     ? target.AllKeysAsync(PageSize, cancellationToken)
                     : ToAsync((await target.SampleKeysAsync(options.SampleSize, cancellationToken).ConfigureAwait(false)).Chunk(PageSize).Select(c => c.ToList()));
+                // Pages are compared side by side, so that the wait of a page with a difference before its confirming
+                // read overlaps the others; a few at a time, so that a full comparison holds a few pages of keys only.
+                var pending = new List<Task>();
                 await foreach (var keys in keyPages.ConfigureAwait(false))
                 {
-                    await comparison.CompareAsync(keys).ConfigureAwait(false);
+                    pending.Add(comparison.CompareAsync(keys));
+                    if (pending.Count == MaximumPagesInFlight)
+                    {
+                        var done = await Task.WhenAny(pending).ConfigureAwait(false);
+                        pending.Remove(done);
+                        await done.ConfigureAwait(false);
+                    }
                 }
+
+                await Task.WhenAll(pending).ConfigureAwait(false);
             }
             else
             {
@@ -85,11 +98,8 @@ public sealed class SessionStoreVerifier
                         page.Clear();
                     }
                 }, cancellationToken).ConfigureAwait(false);
+                pending.AddRange((options.Full ? page : sample.Items).Chunk(PageSize).Select(keys => comparison.CompareAsync(keys)));
                 await Task.WhenAll(pending).ConfigureAwait(false);
-                foreach (var keys in (options.Full ? page : sample.Items).Chunk(PageSize))
-                {
-                    await comparison.CompareAsync(keys).ConfigureAwait(false);
-                }
             }
 
             var (postgresLive, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
@@ -107,8 +117,17 @@ public sealed class SessionStoreVerifier
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    private sealed class Comparison(Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary, TimeSpan tolerance)
+    /// <summary>
+    /// Compares pages of sessions and confirms each difference by reading both stores again once every write then on
+    /// its way has landed or been abandoned (<paramref name="settle"/>, the cache's SecondaryTimeout), counting it only
+    /// if neither copy was written in between: a session still being written is in flux, not a difference (the
+    /// cache's background comparison confirms the same way). Reads take one of a few slots; the wait takes none.
+    /// </summary>
+    private sealed class Comparison(
+        Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary, TimeSpan tolerance, TimeSpan settle)
     {
+        private const int MaximumConcurrentReads = 4;
+        private readonly SemaphoreSlim _reads = new(MaximumConcurrentReads, MaximumConcurrentReads);
         private readonly Lock _lock = new();
         private readonly Dictionary<SessionMismatchKind, long> _confirmed = Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, _ => 0L);
 
@@ -120,27 +139,43 @@ public sealed class SessionStoreVerifier
 
         public async Task CompareAsync(IReadOnlyList<string> keys)
         {
-            var suspects = await DifferingAsync(keys).ConfigureAwait(false);
-            var compared = suspects.Compared;
+            var (suspects, compared) = await DifferingAsync(keys).ConfigureAwait(false);
+            List<Difference> confirmed = [];
+            if (suspects.Count > 0)
+            {
+                await Task.Delay(settle).ConfigureAwait(false);
+                var first = suspects.ToDictionary(d => d.Key, StringComparer.Ordinal);
+                var (again, _) = await DifferingAsync(suspects.ConvertAll(d => d.Key)).ConfigureAwait(false);
+                confirmed = again.FindAll(d => !SessionComparison.Changed(first[d.Key].Primary, d.Primary) && !SessionComparison.Changed(first[d.Key].Secondary, d.Secondary));
+            }
 
-            // Read again, secondary first as the cache does: a write in flight reaches the secondary after the primary.
-            var confirmed = suspects.Differing.Count == 0 ? ([], 0) : await DifferingAsync(suspects.Differing.ConvertAll(d => d.Key)).ConfigureAwait(false);
             lock (_lock)
             {
                 Compared += compared;
-                Unconfirmed += suspects.Differing.Count - confirmed.Differing.Count;
-                foreach (var (_, kind) in confirmed.Differing)
+                Unconfirmed += suspects.Count - confirmed.Count;
+                foreach (var difference in confirmed)
                 {
-                    _confirmed[kind]++;
+                    _confirmed[difference.Kind]++;
                 }
             }
         }
 
-        private async Task<(List<(string Key, SessionMismatchKind Kind)> Differing, long Compared)> DifferingAsync(IReadOnlyList<string> keys)
+        /// <summary>The sessions of <paramref name="keys"/> whose copies differ, reading the secondary first as the cache does (a write reaches it after the primary).</summary>
+        private async Task<(List<Difference> Differing, long Compared)> DifferingAsync(IReadOnlyList<string> keys)
         {
-            var secondary = await readSecondary(keys).ConfigureAwait(false);
-            var primary = await readPrimary(keys).ConfigureAwait(false);
-            var differing = new List<(string, SessionMismatchKind)>();
+            StoredEntry?[] secondary, primary;
+            await _reads.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                secondary = await readSecondary(keys).ConfigureAwait(false);
+                primary = await readPrimary(keys).ConfigureAwait(false);
+            }
+            finally
+            {
+                _reads.Release();
+            }
+
+            var differing = new List<Difference>();
             long compared = 0;
             for (var i = 0; i < keys.Count; i++)
             {
@@ -152,12 +187,14 @@ public sealed class SessionStoreVerifier
                 compared++;
                 if (CopyComparison.Classify(entry, secondary[i], tolerance) is { } kind)
                 {
-                    differing.Add((keys[i], kind));
+                    differing.Add(new Difference(keys[i], kind, entry, secondary[i]));
                 }
             }
 
             return (differing, compared);
         }
+
+        private sealed record Difference(string Key, SessionMismatchKind Kind, StoredEntry Primary, StoredEntry? Secondary);
     }
 
     /// <summary>A uniform random sample of a stream of unknown length (reservoir sampling).</summary>

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using SessionStore.DualWrite;
 using SessionStore.Migration;
 using SessionStore.Postgres;
@@ -80,6 +82,53 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         Assert.Equal(5, result.Mismatches[SessionMismatchKind.ExpiryDiffers]);
         Assert.Equal(30, result.Compared); // every session of the primary, the 3 the secondary lacks included
         Assert.Equal(0, result.Unconfirmed);
+    }
+
+    [Theory]
+    [InlineData("DualWriteRedisPrimary")]
+    [InlineData("DualWritePostgresPrimary")]
+    public async Task Sessions_written_while_it_runs_are_not_confirmed_as_mismatches(string phase)
+    {
+        // The go/no-go check on a live site: sessions written by concurrent requests, each write reaching both stores.
+        // A write landing between its reads of the two stores, in both rounds, was counted as a confirmed mismatch.
+        using var scenario = await BackfilledAsync(PostgresPayloadFormat.Jsonb, 8);
+        var options = scenario.Options(phase);
+        options.SecondaryTimeout = TimeSpan.FromMilliseconds(300);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SessionStore:Phase"] = phase,
+            ["SessionStore:Postgres:ConnectionString"] = options.Postgres.ConnectionString,
+            ["SessionStore:Postgres:TableName"] = options.Postgres.TableName,
+            ["SessionStore:Redis:Configuration"] = options.Redis.Configuration,
+            ["SessionStore:Redis:InstanceName"] = options.Redis.InstanceName,
+            ["SessionStore:UserIdSessionKey"] = "UserId",
+            ["SessionStore:ComparisonSampleRate"] = "0",
+        }).Build().GetSection("SessionStore");
+        var services = new ServiceCollection();
+        services.AddDualWriteSessionStore(configuration);
+        await using var provider = services.BuildServiceProvider();
+        var cache = provider.GetRequiredService<IDistributedCache>();
+        var keys = (await scenario.PostgresKeysAsync()).ToArray();
+
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 8).Select(writer => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                await cache.SetAsync(keys[(writer + i) % keys.Length], MigrationScenario.Session(writer * 1_000_000 + i, "someone"), TwentyMinutes, Token);
+            }
+        }, Token)).ToList();
+        var results = new List<VerificationResult>();
+        for (var run = 0; run < 5; run++)
+        {
+            results.Add(await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true, CountTolerance = 1 }, Token));
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        Assert.All(results, r => Assert.Equal(0L, r.Mismatches.Values.Sum()));
+        Assert.True(results.Sum(r => r.Compared) >= 5 * keys.Length - 5, "every run compared the sessions");
     }
 
     [Fact]

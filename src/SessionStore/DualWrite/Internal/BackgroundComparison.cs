@@ -75,12 +75,6 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
         }
     }
 
-    /// <summary>Whether a store's copy was written (or removed) between two reads: another version, or another value where no version is kept.</summary>
-    private static bool Changed(StoredEntry? before, StoredEntry? after) =>
-        before is null || after is null
-            ? before is not null || after is not null
-            : before.Version != after.Version || !before.Value.AsSpan().SequenceEqual(after.Value);
-
     private async Task CompareAsync(Route route, string key)
     {
         var tolerance = options().ExpiryTolerance;
@@ -100,8 +94,8 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
         await InSlotAsync(async () =>
         {
             if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind)
-                || Changed(firstPrimary, primaryEntry)
-                || Changed(firstSecondary, secondaryEntry))
+                || SessionComparison.Changed(firstPrimary, primaryEntry)
+                || SessionComparison.Changed(firstSecondary, secondaryEntry))
             {
                 return false;
             }

@@ -25,6 +25,16 @@ internal static class SessionComparison
         };
     }
 
+    /// <summary>
+    /// Whether a store's copy was written (or removed) between two reads of it: another version, or another value
+    /// where no version is kept. A difference seen in a session written in between is one its writes are still
+    /// carrying to both stores, not a confirmed one.
+    /// </summary>
+    public static bool Changed(StoredEntry? before, StoredEntry? after) =>
+        before is null || after is null
+            ? before is not null || after is not null
+            : before.Version != after.Version || !before.Value.AsSpan().SequenceEqual(after.Value);
+
     /// <summary>Sessions are equal when their ids and key-to-value maps are (the PostgreSQL store may reorder keys); other values byte for byte.</summary>
     public static bool SameValue(byte[] left, byte[] right) =>
         left.AsSpan().SequenceEqual(right) || SameSession(left, right);

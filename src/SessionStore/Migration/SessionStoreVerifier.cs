@@ -17,7 +17,6 @@ namespace SessionStore.Migration;
 public sealed class SessionStoreVerifier
 {
     private const int PageSize = 500;
-    private const int MaximumPagesInFlight = 16;
 
     private readonly SessionStoreOptions _options;
 
@@ -52,7 +51,8 @@ public sealed class SessionStoreVerifier
                 postgresIsPrimary ? keys => target.ReadAsync(keys, cancellationToken) : source.ReadAsync,
                 postgresIsPrimary ? source.ReadAsync : keys => target.ReadAsync(keys, cancellationToken),
                 _options.ExpiryTolerance,
-                _options.SecondaryTimeout);
+                _options.SecondaryTimeout,
+                cancellationToken);
             var sample = new Reservoir(options.Full ? 0 : options.SampleSize);
             var page = new List<string>(PageSize);
 
@@ -63,21 +63,10 @@ public sealed class SessionStoreVerifier
                 var keyPages = options.Full
                     ? target.AllKeysAsync(PageSize, cancellationToken)
                     : ToAsync((await target.SampleKeysAsync(options.SampleSize, cancellationToken).ConfigureAwait(false)).Chunk(PageSize).Select(c => c.ToList()));
-                // Pages are compared side by side, so that the wait of a page with a difference before its confirming
-                // read overlaps the others; a few at a time, so that a full comparison holds a few pages of keys only.
-                var pending = new List<Task>();
                 await foreach (var keys in keyPages.ConfigureAwait(false))
                 {
-                    pending.Add(comparison.CompareAsync(keys));
-                    if (pending.Count == MaximumPagesInFlight)
-                    {
-                        var done = await Task.WhenAny(pending).ConfigureAwait(false);
-                        pending.Remove(done);
-                        await done.ConfigureAwait(false);
-                    }
+                    await comparison.CompareAsync(keys).ConfigureAwait(false);
                 }
-
-                await Task.WhenAll(pending).ConfigureAwait(false);
             }
             else
             {
@@ -102,6 +91,7 @@ public sealed class SessionStoreVerifier
                 await Task.WhenAll(pending).ConfigureAwait(false);
             }
 
+            await comparison.ConfirmAllAsync().ConfigureAwait(false);
             var (postgresLive, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
             return new VerificationResult(phase, postgresIsPrimary, redisCount, postgresLive, options.CountTolerance, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed);
         }
@@ -121,14 +111,17 @@ public sealed class SessionStoreVerifier
     /// Compares pages of sessions and confirms each difference by reading both stores again once every write then on
     /// its way has landed or been abandoned (<paramref name="settle"/>, the cache's SecondaryTimeout), counting it only
     /// if neither copy was written in between: a session still being written is in flux, not a difference (the
-    /// cache's background comparison confirms the same way). Reads take one of a few slots; the wait takes none.
+    /// cache's background comparison confirms the same way). A page's confirmation waits on its own, so that the
+    /// waits overlap and add about <paramref name="settle"/> to a run; reads take one of a few slots.
     /// </summary>
     private sealed class Comparison(
-        Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary, TimeSpan tolerance, TimeSpan settle)
+        Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary,
+        TimeSpan tolerance, TimeSpan settle, CancellationToken cancellationToken)
     {
         private const int MaximumConcurrentReads = 4;
         private readonly SemaphoreSlim _reads = new(MaximumConcurrentReads, MaximumConcurrentReads);
         private readonly Lock _lock = new();
+        private readonly List<Task> _confirmations = [];
         private readonly Dictionary<SessionMismatchKind, long> _confirmed = Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, _ => 0L);
 
         public long Compared { get; private set; }
@@ -137,22 +130,46 @@ public sealed class SessionStoreVerifier
 
         public IReadOnlyDictionary<SessionMismatchKind, long> Confirmed => _confirmed;
 
+        /// <summary>Compares one page, leaving its differences to be confirmed (<see cref="ConfirmAllAsync"/>).</summary>
         public async Task CompareAsync(IReadOnlyList<string> keys)
         {
             var (suspects, compared) = await DifferingAsync(keys).ConfigureAwait(false);
-            List<Difference> confirmed = [];
-            if (suspects.Count > 0)
-            {
-                await Task.Delay(settle).ConfigureAwait(false);
-                var first = suspects.ToDictionary(d => d.Key, StringComparer.Ordinal);
-                var (again, _) = await DifferingAsync(suspects.ConvertAll(d => d.Key)).ConfigureAwait(false);
-                confirmed = again.FindAll(d => !SessionComparison.Changed(first[d.Key].Primary, d.Primary) && !SessionComparison.Changed(first[d.Key].Secondary, d.Secondary));
-            }
-
             lock (_lock)
             {
                 Compared += compared;
-                Unconfirmed += suspects.Count - confirmed.Count;
+                if (suspects.Count > 0)
+                {
+                    var confirmation = ConfirmAsync(suspects);
+                    StoreDeadline.Abandon(confirmation); // observed even if the run fails before awaiting it
+                    _confirmations.Add(confirmation);
+                }
+            }
+        }
+
+        public Task ConfirmAllAsync()
+        {
+            lock (_lock)
+            {
+                return Task.WhenAll(_confirmations);
+            }
+        }
+
+        private async Task ConfirmAsync(List<Difference> suspects)
+        {
+            await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
+
+            // SCAN may list a key twice: it is confirmed once.
+            var first = new Dictionary<string, Difference>(StringComparer.Ordinal);
+            foreach (var suspect in suspects)
+            {
+                first.TryAdd(suspect.Key, suspect);
+            }
+
+            var (again, _) = await DifferingAsync([.. first.Keys]).ConfigureAwait(false);
+            var confirmed = again.FindAll(d => !SessionComparison.Changed(first[d.Key].Primary, d.Primary) && !SessionComparison.Changed(first[d.Key].Secondary, d.Secondary));
+            lock (_lock)
+            {
+                Unconfirmed += first.Count - confirmed.Count;
                 foreach (var difference in confirmed)
                 {
                     _confirmed[difference.Kind]++;
@@ -164,7 +181,7 @@ public sealed class SessionStoreVerifier
         private async Task<(List<Difference> Differing, long Compared)> DifferingAsync(IReadOnlyList<string> keys)
         {
             StoredEntry?[] secondary, primary;
-            await _reads.WaitAsync().ConfigureAwait(false);
+            await _reads.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 secondary = await readSecondary(keys).ConfigureAwait(false);

@@ -93,7 +93,6 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         // A write landing between its reads of the two stores, in both rounds, was counted as a confirmed mismatch.
         using var scenario = await BackfilledAsync(PostgresPayloadFormat.Jsonb, 8);
         var options = scenario.Options(phase);
-        options.SecondaryTimeout = TimeSpan.FromMilliseconds(300);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["SessionStore:Phase"] = phase,
@@ -119,7 +118,7 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
             }
         }, Token)).ToList();
         var results = new List<VerificationResult>();
-        for (var run = 0; run < 5; run++)
+        for (var run = 0; run < 3; run++)
         {
             results.Add(await new SessionStoreVerifier(options).VerifyAsync(new VerificationOptions { Full = true, CountTolerance = 1 }, Token));
         }
@@ -128,7 +127,7 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         await Task.WhenAll(writers);
 
         Assert.All(results, r => Assert.Equal(0L, r.Mismatches.Values.Sum()));
-        Assert.True(results.Sum(r => r.Compared) >= 5 * keys.Length - 5, "every run compared the sessions");
+        Assert.True(results.Sum(r => r.Compared) >= 3 * keys.Length - 3, "every run compared the sessions");
     }
 
     [Fact]

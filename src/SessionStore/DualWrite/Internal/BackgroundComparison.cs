@@ -108,8 +108,9 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             return true;
         }).ConfigureAwait(false);
 
-        // The secondary is read first: writes reach it after the primary, so a secondary copy newer than the
-        // primary's cannot be read here, and an older one is what the repair's condition expects.
+        // The secondary is read first: a request's write reaches it after the primary, so a round that straddles one
+        // sees the secondary older, which is what the repair's condition expects (a newer secondary copy comes only
+        // from an instance in the other dual phase, above).
         async Task<(StoredEntry Primary, StoredEntry? Secondary, SessionMismatchKind Kind)?> ClassifyAsync()
         {
             var (readSecondary, s) = await calls.TryRunAsync(route.Secondary!, route.SecondaryKind!.Value, "get", key, (store, t) => store.GetEntryAsync(key, async: true, t), CancellationToken.None).ConfigureAwait(false);

@@ -28,9 +28,8 @@ internal static class MigrateCommand
 
             CommandContext.ThrowIfInvalid(CommandContext.PostgresFailures(options));
             var ownsDataSource = options.DataSource is null;
-            // Bounded like every other statement of ours: a hung server or a lock held for ever ends the command
-            // after OperationTimeout (or at Ctrl+C), not after Npgsql's default 30 s or never.
-            var dataSource = options.DataSource ?? PostgresSessionCache.BuildDataSource(options.ConnectionString!, options.OperationTimeout, forStatementsTheCacheAbandons: false);
+            // Bounded by OperationTimeout: a hung server or a lock held for ever ends the command, not Npgsql's 30 s or never.
+            var dataSource = PostgresSessionCache.DataSourceWithDriverTimeouts(options);
             try
             {
                 var applied = await new PostgresSchemaMigrator(dataSource, options).MigrateAsync(token).ConfigureAwait(false);

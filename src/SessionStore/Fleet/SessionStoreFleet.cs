@@ -1,4 +1,3 @@
-using Npgsql;
 using SessionStore.Fleet.Internal;
 using SessionStore.Internal;
 using SessionStore.Postgres;
@@ -24,8 +23,8 @@ public static class SessionStoreFleet
         }
 
         var ownsDataSource = options.DataSource is null;
-        // Bounded by OperationTimeout, as the cache's own statements are, so that a hung server ends the read.
-        var dataSource = options.DataSource ?? PostgresSessionCache.BuildDataSource(options.ConnectionString!, options.OperationTimeout, forStatementsTheCacheAbandons: false);
+        // Bounded by OperationTimeout, so that a hung server ends the read.
+        var dataSource = PostgresSessionCache.DataSourceWithDriverTimeouts(options);
         try
         {
             var table = new FleetTable(dataSource, options.SchemaName, options.TableName);

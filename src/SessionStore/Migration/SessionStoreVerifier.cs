@@ -134,12 +134,12 @@ public sealed class SessionStoreVerifier
         public async Task CompareAsync(IReadOnlyList<string> keys)
         {
             var (suspects, compared) = await DifferingAsync(keys).ConfigureAwait(false);
+            var confirmation = suspects.Count > 0 ? ConfirmAsync(suspects) : null;
             lock (_lock)
             {
                 Compared += compared;
-                if (suspects.Count > 0)
+                if (confirmation is not null)
                 {
-                    var confirmation = ConfirmAsync(suspects);
                     StoreDeadline.Abandon(confirmation); // observed even if the run fails before awaiting it
                     _confirmations.Add(confirmation);
                 }

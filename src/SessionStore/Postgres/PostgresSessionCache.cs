@@ -71,7 +71,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         _logger = logger;
         _time = timeProvider;
         _ownsDataSource = _options.DataSource is null;
-        _dataSource = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: false);
+        _dataSource = DataSourceWithDriverTimeouts(_options);
         _statements = _options.DataSource ?? BuildDataSource(_options.ConnectionString!, _options.OperationTimeout, forStatementsTheCacheAbandons: true, _options.SynchronousCommit);
         // A synchronous statement cannot be abandoned: it always gets a driver timeout, OperationTimeout's when the data source has none.
         _synchronousCommandTimeout = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).CommandTimeout is > 0 and var configured
@@ -495,6 +495,14 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     // GetTimeSpan, not GetFieldValue<TimeSpan>: the generic path allocated about 150 B per column read (Npgsql 10).
     internal static TimeSpan? ReadInterval(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetTimeSpan(ordinal);
+
+    /// <summary>
+    /// The options' data source, or one built from their connection string with the driver's timeouts (see
+    /// <see cref="BuildDataSource"/>): for the code that does not bound its statements itself — the cache's schema
+    /// and cleanup work, and the tools (<c>migrate</c>, <c>status</c>), which used Npgsql's defaults before.
+    /// </summary>
+    internal static NpgsqlDataSource DataSourceWithDriverTimeouts(PostgresSessionCacheOptions options) =>
+        options.DataSource ?? BuildDataSource(options.ConnectionString!, options.OperationTimeout, forStatementsTheCacheAbandons: false);
 
     /// <summary>
     /// The data source the cache builds from a connection string, with timeouts derived from

@@ -23,13 +23,7 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
     [Fact]
     public async Task The_cleanup_service_stops_at_once_while_its_run_waits_on_a_hung_server()
     {
-        var table = await NewTableAsync();
-        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions
-        {
-            ConnectionString = servers.PostgresConnectionString,
-            TableName = table,
-            OperationTimeout = TimeSpan.FromSeconds(30),
-        });
+        using var cache = await CacheOnNewTableAsync();
         var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { Interval = TimeSpan.FromSeconds(1), Jitter = 0 });
         var cleaner = new PostgresSessionCleaner(cache, options, NullLogger<PostgresSessionCleaner>.Instance, TimeProvider.System, null);
         await cleaner.RunOnceAsync(Token); // a pooled connection, so that the next run's statements reach the server
@@ -52,27 +46,14 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
     [Fact]
     public async Task A_cleanup_run_called_directly_returns_at_once_when_cancelled_while_the_server_is_hung()
     {
-        var table = await NewTableAsync();
-        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions
-        {
-            ConnectionString = servers.PostgresConnectionString,
-            TableName = table,
-            OperationTimeout = TimeSpan.FromSeconds(30),
-        });
+        using var cache = await CacheOnNewTableAsync();
         var cleaner = new PostgresSessionCleaner(cache, new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions()), NullLogger<PostgresSessionCleaner>.Instance, TimeProvider.System, null);
         await cleaner.RunOnceAsync(Token); // a pooled connection, so that the next run's statements reach the server
         await using var freezer = await servers.PostgresFreezerAsync();
         await freezer.FreezeAsync();
 
         // As a job scheduler would call it, with its own token.
-        using var job = new CancellationTokenSource();
-        var run = cleaner.RunOnceAsync(job.Token);
-        await Task.Delay(300, Token);
-        Assert.False(run.IsCompleted, "The run ended before it was cancelled: the server is not hung.");
-        var cancelling = Stopwatch.StartNew();
-        await job.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        var latency = cancelling.Elapsed;
+        var latency = await HungServerTiming.CancellationLatencyAsync(cleaner.RunOnceAsync, TimeSpan.FromMilliseconds(300));
         await freezer.ThawAsync();
 
         output.WriteLine($"A direct cleanup run returned {latency.TotalMilliseconds:0} ms after its token was cancelled, the server hung.");
@@ -135,6 +116,14 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
     }
 
     /// <summary>A session table (and its fleet table) of the test's own, created while the server answers.</summary>
+    /// <summary>A cache on a table of its own, whose timeout (30 s) no test waits for.</summary>
+    private async Task<PostgresSessionCache> CacheOnNewTableAsync() => new(new PostgresSessionCacheOptions
+    {
+        ConnectionString = servers.PostgresConnectionString,
+        TableName = await NewTableAsync(),
+        OperationTimeout = TimeSpan.FromSeconds(30),
+    });
+
     private async Task<string> NewTableAsync()
     {
         var table = PostgresServer.UniqueTableName("hungstop");

@@ -21,7 +21,7 @@ internal static class RedisConnectionSettings
     public static ConfigurationOptions ForTool(ConfigurationOptions given, TimeSpan operationTimeout)
     {
         var options = Bounded(given, operationTimeout);
-        if (!Names(given, "connectTimeout"))
+        if (!Names(given.ToString(includePassword: false), "connectTimeout"))
         {
             options.ConnectTimeout = Milliseconds(operationTimeout);
         }
@@ -34,6 +34,7 @@ internal static class RedisConnectionSettings
     public static ConfigurationOptions Bounded(ConfigurationOptions given, TimeSpan operationTimeout)
     {
         var options = given.Clone();
+        var named = given.ToString(includePassword: false);
         var milliseconds = Milliseconds(operationTimeout);
 
         // The multiplexer's bound for synchronous commands (the cache sends none: its synchronous methods wait on the
@@ -63,16 +64,15 @@ internal static class RedisConnectionSettings
 
         void SetUnlessNamed(string key, Action set)
         {
-            if (!Names(given, key))
+            if (!Names(named, key))
             {
                 set();
             }
         }
     }
 
-    /// <summary>Whether the configuration sets <paramref name="key"/> itself, which is then kept.</summary>
-    private static bool Names(ConfigurationOptions given, string key) =>
-        given.ToString(includePassword: false).Contains(key + "=", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the configuration (<paramref name="named"/>, as text) sets <paramref name="key"/> itself, which is then kept.</summary>
+    private static bool Names(string named, string key) => named.Contains(key + "=", StringComparison.OrdinalIgnoreCase);
 
     private static int Milliseconds(TimeSpan timeout) => (int)Math.Ceiling(timeout.TotalMilliseconds);
 }

@@ -19,6 +19,13 @@ public static class SessionStoreMetrics
     public const string Mismatches = "sessionstore.dual_write.mismatches";
 
     /// <summary>
+    /// Counter: sampled comparisons of a session's two copies that ended, tagged <c>sessionstore.comparison.outcome</c>:
+    /// <c>equal</c>, <c>mismatch</c> (also counted in <see cref="Mismatches"/>), or <c>in_flux</c> (a copy was written
+    /// meanwhile, so no verdict). Comparisons whose reads failed count as secondary failures instead.
+    /// </summary>
+    public const string Comparisons = "sessionstore.dual_write.comparisons";
+
+    /// <summary>
     /// Counter: cleanup runs that failed, tagged <c>db.collection.name</c> (the table) and <c>error.type</c> (the
     /// exception's type, e.g. <c>Npgsql.NpgsqlException</c> while PostgreSQL is unreachable).
     /// </summary>

@@ -102,6 +102,8 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         CatchUpOverflow = _breakers.All.Sum(b => _catchUp.Backlog(b.Kind).Overflow),
         CatchUpReplayed = _counters.CatchUpReplayed,
         PendingComparisons = _comparison.Pending,
+        Comparisons = _counters.ComparisonsWith(ComparisonOutcome.Equal) + _counters.ComparisonsWith(ComparisonOutcome.Mismatch),
+        ComparisonsInFlux = _counters.ComparisonsWith(ComparisonOutcome.InFlux),
     };
 
     /// <inheritdoc />

@@ -30,4 +30,14 @@ public sealed record DualWriteStatistics(
     /// Zero once every comparison sampled so far is done: a rehearsal waits for it before it switches phase.
     /// </summary>
     public long PendingComparisons { get; init; }
+
+    /// <summary>Sampled comparisons that ended with a verdict: the copies were equal, or differed (also counted in <see cref="Mismatches"/>).</summary>
+    public long Comparisons { get; init; }
+
+    /// <summary>
+    /// Sampled comparisons that ended without a verdict because a copy was written meanwhile (the session's writes
+    /// carry it to both stores). Busy sessions land here; when most comparisons do, the sample says little about the
+    /// stores' agreement: run <c>sessionstore verify</c> at a quiet hour.
+    /// </summary>
+    public long ComparisonsInFlux { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
 
 namespace SessionStore.Internal;
 
@@ -12,6 +13,7 @@ internal sealed class SessionStoreInstruments : IDisposable
     private readonly Counter<long> _secondaryFailures;
     private readonly Counter<long> _readRepairs;
     private readonly Counter<long> _mismatches;
+    private readonly Counter<long> _comparisons;
     private readonly Counter<long> _catchUpOverflow;
     private readonly Counter<long> _catchUpReplayed;
     private Func<IEnumerable<Measurement<int>>>? _breakerStates;
@@ -25,6 +27,7 @@ internal sealed class SessionStoreInstruments : IDisposable
         _secondaryFailures = _meter.CreateCounter<long>(SessionStoreMetrics.SecondaryFailures, "{operation}", "Secondary store operations that failed or timed out.");
         _readRepairs = _meter.CreateCounter<long>(SessionStoreMetrics.ReadRepairs, "{entry}", "Entries copied from one store to the other.");
         _mismatches = _meter.CreateCounter<long>(SessionStoreMetrics.Mismatches, "{entry}", "Confirmed differences between the stores.");
+        _comparisons = _meter.CreateCounter<long>(SessionStoreMetrics.Comparisons, "{entry}", "Sampled comparisons of a session's two copies that ended, by outcome.");
         _catchUpOverflow = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpOverflow, "{key}", "Missed keys not remembered for catch-up because the backlog was full.");
         _catchUpReplayed = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpReplayed, "{key}", "Missed keys copied to the store that missed them.");
         _meter.CreateObservableGauge(SessionStoreMetrics.BreakerState, () => _breakerStates?.Invoke() ?? [], "{state}", "Circuit breaker state per store: 0 closed, 1 open, 2 half-open.");
@@ -53,6 +56,15 @@ internal sealed class SessionStoreInstruments : IDisposable
     public void Repaired(string store) => _readRepairs.Add(1, new KeyValuePair<string, object?>("db.system.name", store));
 
     public void Mismatch(SessionMismatchKind kind) => _mismatches.Add(1, new KeyValuePair<string, object?>("sessionstore.mismatch.kind", kind.ToString()));
+
+    public void Compared(ComparisonOutcome outcome) => _comparisons.Add(1, new KeyValuePair<string, object?>("sessionstore.comparison.outcome", OutcomeTag(outcome)));
+
+    private static string OutcomeTag(ComparisonOutcome outcome) => outcome switch
+    {
+        ComparisonOutcome.Equal => "equal",
+        ComparisonOutcome.Mismatch => "mismatch",
+        _ => "in_flux",
+    };
 
     public void Dispose() => _meter.Dispose();
 }

@@ -110,7 +110,11 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         var mismatch = reported[0];
         Assert.Equal(SessionStorePhase.DualWriteRedisPrimary, mismatch.Phase);
         Assert.Equal(KeyHash.Of(key), mismatch.KeyHash);
-        Assert.Equal(1, harness.Cache.GetStatistics().Mismatches[SessionMismatchKind.ValueDiffers]);
+        var statistics = harness.Cache.GetStatistics();
+        Assert.Equal(1, statistics.Mismatches[SessionMismatchKind.ValueDiffers]);
+        // Both sampled reads ended with a verdict, a mismatch each; nothing was written while they ran.
+        Assert.Equal(2, statistics.Comparisons);
+        Assert.Equal(0, statistics.ComparisonsInFlux);
 
         bool Reported(SessionMismatchKind kind)
         {
@@ -137,6 +141,10 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
 
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().PendingComparisons == 0), "every comparison has ended");
         Assert.Equal(0, reported);
+        // Each sampled read was compared to a verdict (a read that timed out on a loaded machine is not).
+        var statistics = harness.Cache.GetStatistics();
+        Assert.InRange(statistics.Comparisons, 1, 20);
+        Assert.Equal(0, statistics.ComparisonsInFlux);
     }
 
     [Theory]
@@ -171,6 +179,10 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().PendingComparisons == 0), "every comparison has ended");
 
         Assert.Equal(0, reported);
+        // Those left to their writes are counted, not dropped: an operator sees how much of the sample had a verdict.
+        var statistics = harness.Cache.GetStatistics();
+        Assert.True(statistics.ComparisonsInFlux > 0, $"{statistics.ComparisonsInFlux} comparisons in flux, {statistics.Comparisons} with a verdict");
+        Assert.InRange(statistics.Comparisons + statistics.ComparisonsInFlux, 1, 800);
         foreach (var key in keys)
         {
             // And nothing differed for good: the last write of each session is the same in both stores.

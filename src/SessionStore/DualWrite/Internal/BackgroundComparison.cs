@@ -78,8 +78,16 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
     private async Task CompareAsync(Route route, string key)
     {
         var tolerance = options().ExpiryTolerance;
-        if (await InSlotAsync(ClassifyAsync).ConfigureAwait(false) is not var (firstPrimary, firstSecondary, _))
+        var first = await InSlotAsync(ReadBothAsync).ConfigureAwait(false);
+        // A session gone from the primary (removed or expired since it was read) is nothing to compare.
+        if (first is not var (firstPrimary, firstSecondary, firstKind) || firstPrimary is null)
         {
+            return;
+        }
+
+        if (firstKind is null)
+        {
+            counters.Compared(ComparisonOutcome.Equal);
             return;
         }
 
@@ -88,30 +96,43 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
         // primary from instances in the other phase, which write this secondary first (MixedPhaseFleetTests). Each
         // lands within SecondaryTimeout or is abandoned, so the difference is confirmed only if it outlasts that,
         // with neither copy written meanwhile. A session still being written is left to its writes, which reach both
-        // stores: under concurrent requests to one session, reading the two stores one after the other straddled
-        // them in most comparisons (1,400 to 1,700 reports in 3 s, where nothing differed). The wait holds no slot.
+        // stores, and counted as in flux: under concurrent requests to one session, reading the two stores one after
+        // the other straddled them in most comparisons (1,400 to 1,700 reports in 3 s, where nothing differed). The
+        // wait holds no slot.
         await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
         await InSlotAsync(async () =>
         {
-            if (await ClassifyAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind)
-                || SessionComparison.Changed(firstPrimary, primaryEntry)
-                || SessionComparison.Changed(firstSecondary, secondaryEntry))
+            if (await ReadBothAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind))
             {
+                return false;
+            }
+
+            if (SessionComparison.Changed(firstPrimary, primaryEntry) || SessionComparison.Changed(firstSecondary, secondaryEntry))
+            {
+                counters.Compared(ComparisonOutcome.InFlux);
+                return false;
+            }
+
+            if (kind is not { } confirmed)
+            {
+                counters.Compared(ComparisonOutcome.Equal);
                 return false;
             }
 
             // The primary is the truth: the secondary gets the primary's copy, so that the next phase change (forward
             // or back) finds the same session in both stores — but only if the secondary still holds what was compared,
             // so a write that raced this comparison is never overwritten with an older copy.
-            await convergence.CopyAsync(key, primaryEntry, secondaryEntry, route.Secondary!, route.SecondaryKind!.Value, CancellationToken.None).ConfigureAwait(false);
-            counters.Mismatch(new SessionMismatch(kind, route.Phase, KeyHash.Of(key)));
+            await convergence.CopyAsync(key, primaryEntry!, secondaryEntry, route.Secondary!, route.SecondaryKind!.Value, CancellationToken.None).ConfigureAwait(false);
+            counters.Compared(ComparisonOutcome.Mismatch);
+            counters.Mismatch(new SessionMismatch(confirmed, route.Phase, KeyHash.Of(key)));
             return true;
         }).ConfigureAwait(false);
 
-        // The secondary is read first: a request's write reaches it after the primary, so a round that straddles one
-        // sees the secondary older, which is what the repair's condition expects (a newer secondary copy comes only
-        // from an instance in the other dual phase, above).
-        async Task<(StoredEntry Primary, StoredEntry? Secondary, SessionMismatchKind Kind)?> ClassifyAsync()
+        // Both copies and how they differ, or null when a read failed (counted as a secondary failure, or thrown and
+        // logged for the primary). The secondary is read first: a request's write reaches it after the primary, so a
+        // round that straddles one sees the secondary older, which is what the repair's condition expects (a newer
+        // secondary copy comes only from an instance in the other dual phase, above).
+        async Task<(StoredEntry? Primary, StoredEntry? Secondary, SessionMismatchKind? Kind)?> ReadBothAsync()
         {
             var (readSecondary, s) = await calls.TryRunAsync(route.Secondary!, route.SecondaryKind!.Value, "get", key, (store, t) => store.GetEntryAsync(key, async: true, t), CancellationToken.None).ConfigureAwait(false);
             if (!readSecondary)
@@ -120,7 +141,7 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             }
 
             var (readPrimary, p) = await calls.TryRunAsync(route.Primary, route.PrimaryKind, "get", key, (store, t) => store.GetEntryAsync(key, async: true, t), CancellationToken.None).ConfigureAwait(false);
-            return readPrimary && p is not null && SessionComparison.Classify(p, s, tolerance) is { } found ? (p, s, found) : null;
+            return readPrimary ? (p, s, p is null ? null : SessionComparison.Classify(p, s, tolerance)) : null;
         }
     }
 }

@@ -8,6 +8,7 @@ namespace SessionStore.DualWrite.Internal;
 internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Func<SessionStoreOptions> options, ILogger logger)
 {
     private readonly long[] _mismatches = new long[Enum.GetValues<SessionMismatchKind>().Length];
+    private readonly long[] _comparisons = new long[Enum.GetValues<ComparisonOutcome>().Length];
     private long _secondaryFailures;
     private long _readRepairs;
     private long _failovers;
@@ -22,6 +23,8 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
     public long Failovers => Interlocked.Read(ref _failovers);
 
     public long CatchUpReplayed => Interlocked.Read(ref _catchUpReplayed);
+
+    public long ComparisonsWith(ComparisonOutcome outcome) => Interlocked.Read(ref _comparisons[(int)outcome]);
 
     public IReadOnlyDictionary<SessionMismatchKind, long> Mismatches =>
         Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, kind => Interlocked.Read(ref _mismatches[(int)kind]));
@@ -61,6 +64,12 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
         Interlocked.Increment(ref _failovers);
         SessionStoreActivities.FailedOver(store);
         DualWriteLog.ReadFailover(logger, store, KeyHash.Of(key), e);
+    }
+
+    public void Compared(ComparisonOutcome outcome)
+    {
+        Interlocked.Increment(ref _comparisons[(int)outcome]);
+        instruments.Compared(outcome);
     }
 
     public void Mismatch(SessionMismatch mismatch)

@@ -54,7 +54,8 @@ public sealed class LocalRedisCluster : IAsyncDisposable
     public static async Task<LocalRedisCluster> StartAsync(string binary, TimeSpan? nodeTimeout = null, CancellationToken cancellationToken = default)
     {
         // Twelve ports are picked free and bound a moment later; meanwhile another test's outgoing connection may
-        // take one of them as its ephemeral port. Such a start is retried on fresh ports.
+        // take one of them as its ephemeral port. And on a machine loaded by other tests, a new cluster once stayed
+        // unhealthy (CLUSTERDOWN) for the whole wait. Such a start is retried, on fresh ports and directories.
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -62,6 +63,9 @@ public sealed class LocalRedisCluster : IAsyncDisposable
                 return await StartOnceAsync(binary, nodeTimeout, cancellationToken);
             }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+            }
+            catch (TimeoutException) when (attempt < 2)
             {
             }
         }

@@ -9,6 +9,8 @@ using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Logging.Testing;
 using SessionStore.DualWrite;
 using SessionStore.Internal;
 using SessionStore.Tests.Chaos;
@@ -57,7 +59,9 @@ public sealed class ClusterSessionApp : IAsyncDisposable
         var configuration = redisConfiguration + ",abortConnect=false,connectTimeout=5000,syncTimeout=5000,asyncTimeout=5000";
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.AspNetCore.Session", LogLevel.Critical);
+        // The session middleware's own errors (a load it swallowed, a commit that failed) are kept, not printed: the
+        // node-loss tests expect many; a failed session creation quotes them.
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter<ConsoleLoggerProvider>("Microsoft.AspNetCore.Session", LogLevel.Critical).AddFakeLogging();
         if (phase is null)
         {
             builder.Services.AddSingleton(_ => new CountingCache(new MicrosoftRedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions
@@ -117,7 +121,7 @@ public sealed class ClusterSessionApp : IAsyncDisposable
             {
                 var (cookie, visit, _) = await VisitAsync(client, cookie: null, previous: 0);
                 traffic.Add(visit);
-                Assert.True(visit.Ok && cookie is not null, $"Creating a session failed: {Cache.Summary()}");
+                Assert.True(visit.Ok && cookie is not null, $"Creating a session failed ({visit.Failure ?? "no session cookie"}): {Cache.Summary()}; {SessionLog()}");
                 _sessions[cookie!] = 1;
             }
         })));
@@ -165,6 +169,11 @@ public sealed class ClusterSessionApp : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
 
+    private string SessionLog() =>
+        string.Join(" | ", _app.Services.GetRequiredService<FakeLogCollector>().GetSnapshot()
+            .Where(r => r.Category?.StartsWith("Microsoft.AspNetCore.Session", StringComparison.Ordinal) == true)
+            .TakeLast(3).Select(r => $"{r.Level}: {r.Message} {r.Exception?.GetType().Name}: {r.Exception?.Message}"));
+
     private static async Task<(string? Cookie, Visit Visit, int Seen)> VisitAsync(HttpClient client, string? cookie, int previous, bool exact = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/visit");
@@ -186,12 +195,13 @@ public sealed class ClusterSessionApp : IAsyncDisposable
             }
 
             var lost = ok && (exact ? seen != previous + 1 : seen <= previous);
-            return (cookie, new Visit(started, Stopwatch.GetElapsedTime(started), ok, lost, NewVisitor: previous == 0), seen);
+            var failure = ok ? null : $"HTTP {(int)response.StatusCode}: {(body.Length > 300 ? body[..300] : body)}";
+            return (cookie, new Visit(started, Stopwatch.GetElapsedTime(started), ok, lost, NewVisitor: previous == 0, failure), seen);
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // TestServer hands the application's exception to the client: for a browser, a failed request.
-            return (cookie, new Visit(started, Stopwatch.GetElapsedTime(started), Ok: false, Lost: false, NewVisitor: previous == 0), -1);
+            return (cookie, new Visit(started, Stopwatch.GetElapsedTime(started), Ok: false, Lost: false, NewVisitor: previous == 0, e.ToString()), -1);
         }
     }
 }

@@ -23,7 +23,9 @@ public sealed class RedisClusterServer() : RespTestServer(
             return null;
         }
 
-        var local = await LocalRedisCluster.StartAsync(binary);
+        // No test kills a node of this cluster, so nothing needs a quick failover: a long node timeout keeps a node
+        // that a loaded machine leaves unscheduled for a few seconds from being failed over under the other tests.
+        var local = await LocalRedisCluster.StartAsync(binary, nodeTimeout: TimeSpan.FromSeconds(15));
         return (local, local.Configuration);
     }
 

@@ -101,7 +101,7 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
                 // A timeout names no setting the operator can change (a driver's says only "Exception while reading from stream"): name it.
                 var section = store switch { "PostgreSQL" => "Postgres", "Redis" => "Redis", _ => null };
                 var bound = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e))
-                    ? $" (no answer within SessionStore:{section}:OperationTimeout; raise it to wait longer)"
+                    ? $" (no answer within SessionStore:{section}:OperationTimeout; raise it, or give --timeout, to wait longer)"
                     : "";
                 console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
                 return ExitCodes.ServerError;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 namespace SessionStore.Cli;
@@ -23,7 +24,11 @@ internal sealed class CliSettings
 
     public Option<string?> Phase { get; } = Global("--phase", "The migration phase: redis-only, dual-redis-primary, dual-pg-primary or pg-only (SessionStore:Phase).");
 
-    public IEnumerable<Option> All => [Config, Postgres, Redis, InstanceName, Schema, Table, Phase];
+    public Option<string?> Timeout { get; } = Global(
+        "--timeout",
+        "How long each connection attempt and store call may take before the command gives up, as hh:mm:ss (00:00:30 is 30 seconds; 10 ms to 5 minutes): SessionStore:Postgres:OperationTimeout and SessionStore:Redis:OperationTimeout at once.");
+
+    public IEnumerable<Option> All => [Config, Postgres, Redis, InstanceName, Schema, Table, Phase, Timeout];
 
     /// <summary>The <c>SessionStore</c> section: file, then environment, then flags.</summary>
     public IConfigurationSection Section(ParseResult parse, IReadOnlyDictionary<string, string?>? environment)
@@ -55,6 +60,13 @@ internal sealed class CliSettings
         Override(Schema, "Postgres:SchemaName");
         Override(Table, "Postgres:TableName");
         Override(Phase, "Phase");
+        if (OperationTimeout(parse) is { } timeout)
+        {
+            var value = timeout.ToString("c", CultureInfo.InvariantCulture);
+            flags[$"{SessionStoreOptions.SectionName}:Postgres:OperationTimeout"] = value;
+            flags[$"{SessionStoreOptions.SectionName}:Redis:OperationTimeout"] = value;
+        }
+
         builder.AddInMemoryCollection(flags);
         try
         {
@@ -97,6 +109,29 @@ internal sealed class CliSettings
         }
 
         return options;
+    }
+
+    /// <summary>The <c>--timeout</c> flag's duration, or null without it; refused unless it reads as hh:mm:ss within the stores' range.</summary>
+    private TimeSpan? OperationTimeout(ParseResult parse)
+    {
+        if (parse.GetValue(Timeout) is not { } text)
+        {
+            return null;
+        }
+
+        // A bare number is refused: TimeSpan reads "30" as 30 days, which the operator who typed it never meant.
+        var (minimum, maximum) = (SessionCacheProviderOptions.MinimumOperationTimeout, SessionCacheProviderOptions.MaximumOperationTimeout);
+        if (!text.Contains(':', StringComparison.Ordinal) || !TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var timeout))
+        {
+            throw new CliUsageException($"--timeout is '{text}', which is not a duration: give it as hh:mm:ss, e.g. 00:00:30 for 30 seconds or 00:00:00.500 for half a second.");
+        }
+
+        if (timeout < minimum || timeout > maximum)
+        {
+            throw new CliUsageException($"--timeout is '{text}'; it must be between {minimum.TotalMilliseconds} ms and {maximum.TotalMinutes} minutes.");
+        }
+
+        return timeout;
     }
 
     private static Option<string?> Global(string name, string description) => new(name) { Description = description, Recursive = true };

@@ -96,6 +96,20 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.DoesNotContain("set --postgres", output, StringComparison.Ordinal); // the connection is not what is wrong
     }
 
+    [Theory]
+    [InlineData("status", "30", "--timeout is '30', which is not a duration: give it as hh:mm:ss")] // TimeSpan alone would read 30 days
+    [InlineData("verify", "30s", "--timeout is '30s', which is not a duration")]
+    [InlineData("migrate", "00:10:00", "--timeout is '00:10:00'; it must be between 10 ms and 5 minutes.")]
+    [InlineData("stats", "00:00:00", "--timeout is '00:00:00'; it must be between 10 ms and 5 minutes.")]
+    public async Task A_bad_timeout_flag_is_refused_naming_it_before_any_server_is_contacted(string command, string value, string expected)
+    {
+        // No server listens on port 1: a command that went on to connect would exit 3, not 2.
+        var (exitCode, output) = await CliRunner.RunAsync(command, "--timeout", value, "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_unreachable_server_exits_with_3()
     {

@@ -70,6 +70,27 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
     }
 
     [Theory]
+    [InlineData("PostgreSQL", "status")]
+    [InlineData("Redis", "stats")]
+    public async Task The_timeout_flag_bounds_a_command_against_a_hung_server_over_the_configured_timeout(string store, string command)
+    {
+        var table = await MigratedTableAsync();
+        await using var freezer = await FreezerAsync(store);
+        await freezer.FreezeAsync();
+
+        // The configuration says 5 minutes; the flag, given last, wins for both stores.
+        var watch = Stopwatch.StartNew();
+        var (exitCode, text) = await CliRunner.RunAsync(WithOperationTimeout(TimeSpan.FromMinutes(5)), Token, [.. Arguments(store, command, table), "--timeout", Timeout.ToString()]);
+        watch.Stop();
+        await freezer.ThawAsync();
+
+        output.WriteLine($"{command} --timeout {Timeout} on hung {store}: exit {exitCode} after {watch.ElapsedMilliseconds} ms: {text}");
+        Assert.Equal(3, exitCode);
+        Assert.Contains($"{store} could not be reached or failed", text, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
+    }
+
+    [Theory]
     [MemberData(nameof(HungStoreCommands))]
     public async Task Ctrl_C_stops_a_command_against_a_hung_server_at_once(string store, string command)
     {

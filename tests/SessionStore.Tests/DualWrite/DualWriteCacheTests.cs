@@ -131,6 +131,7 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         var reported = 0;
         await using var harness = Harness("dual-pg-primary", s => s["SessionStore:ComparisonSampleRate"] = "1");
         harness.Services.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.OnMismatch = _ => Interlocked.Increment(ref reported);
+        using var comparisons = new MetricCollector<long>(harness.Services.GetRequiredService<IMeterFactory>(), SessionStoreMetrics.MeterName, SessionStoreMetrics.Comparisons);
         var key = NewKey();
         await harness.Cache.SetAsync(key, new TestSessionPayload(new byte[16], [new("a", [1]), new("b", "two"u8.ToArray())]).ToBytes(), DualWriteHarness.IdleTimeout, Token);
 
@@ -145,6 +146,9 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         var statistics = harness.Cache.GetStatistics();
         Assert.InRange(statistics.Comparisons, 1, 20);
         Assert.Equal(0, statistics.ComparisonsInFlux);
+        var published = comparisons.GetMeasurementSnapshot();
+        Assert.Equal(statistics.Comparisons, published.Count);
+        Assert.All(published, m => Assert.Equal("equal", m.Tags["sessionstore.comparison.outcome"]));
     }
 
     [Theory]

@@ -128,8 +128,8 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             return true;
         }).ConfigureAwait(false);
 
-        // Both copies and how they differ, or null when a read failed (counted as a secondary failure, or thrown and
-        // logged for the primary). The secondary is read first: a request's write reaches it after the primary, so a
+        // Both copies and how they differ, or null when a read failed or was skipped (SecondaryCalls counts it among
+        // the secondary failures, whichever store it was). The secondary is read first: a request's write reaches it after the primary, so a
         // round that straddles one sees the secondary older, which is what the repair's condition expects (a newer
         // secondary copy comes only from an instance in the other dual phase, above).
         async Task<(StoredEntry? Primary, StoredEntry? Secondary, SessionMismatchKind? Kind)?> ReadBothAsync()

@@ -131,6 +131,8 @@ public sealed class MigrationRehearsal(RehearsalOptions options, IRehearsalMonit
             failed,
             lost,
             after.Mismatches.ToDictionary(entry => entry.Key, entry => entry.Value - before.Mismatches.GetValueOrDefault(entry.Key)),
+            after.Comparisons - before.Comparisons,
+            after.ComparisonsInFlux - before.ComparisonsInFlux,
             after.ReadRepairs - before.ReadRepairs,
             after.SecondaryFailures - before.SecondaryFailures,
             latencies.Restart());

@@ -15,6 +15,8 @@ public sealed record Latency(long Operations, double P50Milliseconds, double P99
 /// <param name="FailedRequests">Requests that got no successful answer.</param>
 /// <param name="SessionsLost">Sessions found without the values the rehearsal had put in them.</param>
 /// <param name="Mismatches">Differences between the stores that the cache confirmed, by kind.</param>
+/// <param name="Compared">Sampled comparisons that ended with a verdict (equal, or a mismatch).</param>
+/// <param name="ComparedInFlux">Sampled comparisons that ended without one: a copy was written meanwhile.</param>
 /// <param name="ReadRepairs">Entries the cache copied from one store to the other.</param>
 /// <param name="SecondaryFailures">Secondary-store operations that failed or timed out.</param>
 /// <param name="Latencies">Store operation durations, by store (<c>redis</c>, <c>postgresql</c>).</param>
@@ -25,6 +27,8 @@ public sealed record PhaseReport(
     int FailedRequests,
     int SessionsLost,
     IReadOnlyDictionary<SessionMismatchKind, long> Mismatches,
+    long Compared,
+    long ComparedInFlux,
     long ReadRepairs,
     long SecondaryFailures,
     IReadOnlyDictionary<string, Latency> Latencies);

@@ -18,6 +18,7 @@ internal static class ReportTable
             .AddColumn(new TableColumn("Lost").RightAligned())
             .AddColumn(new TableColumn("Failed").RightAligned())
             .AddColumn(new TableColumn("Mismatches\nmissing/value/expiry").RightAligned())
+            .AddColumn(new TableColumn("Compared\nverdict/in flux").RightAligned())
             .AddColumn(new TableColumn("Read-\nrepairs").RightAligned())
             .AddColumn(new TableColumn("Secondary\nfailures").RightAligned())
             .AddColumn(new TableColumn("Redis ms\np50 / p99").RightAligned())
@@ -32,6 +33,7 @@ internal static class ReportTable
                 Alarm(phase.SessionsLost),
                 Alarm(phase.FailedRequests),
                 string.Join('/', Enum.GetValues<SessionMismatchKind>().Select(kind => Text(phase.Mismatches.GetValueOrDefault(kind)))),
+                $"{Text(phase.Compared)}/{Text(phase.ComparedInFlux)}",
                 Text(phase.ReadRepairs),
                 Text(phase.SecondaryFailures),
                 Percentiles(phase.Latencies.GetValueOrDefault("redis")),
@@ -46,6 +48,8 @@ internal static class ReportTable
         "[grey]Lost: sessions found without the values put in them. Failed: requests not answered.\n"
         + "Mismatches: differences between the stores that a background comparison confirmed by reading both again:\n"
         + "missing (no copy in the secondary), value (the copies differ), expiry (lifetimes differ by more than ExpiryTolerance).\n"
+        + "Compared: those comparisons that ended with a verdict (equal, or a mismatch) / without one, because a copy was\n"
+        + "written meanwhile (in flux: the session's own writes carry it to both stores).\n"
         + "Read-repairs: sessions copied after a read, into the secondary where it had none (the seeded sessions reach\n"
         + "PostgreSQL this way in the first dual phase) or into the primary where a read missed but the secondary had it.\n"
         + "Secondary failures: calls to the secondary that failed or timed out; they never fail a request.\n"

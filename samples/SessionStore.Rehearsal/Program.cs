@@ -27,7 +27,7 @@ var fleetSize = configuration.GetValue<int?>("Rehearsal:Fleet");
 if (Console.IsOutputRedirected)
 {
     // Not a terminal (CI, a pipe): Spectre would assume 80 columns and fold the table.
-    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 150);
+    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
 }
 
 // Ctrl+C cancels instead of killing the process, so that the local servers are still deleted on the way out.

@@ -13,7 +13,7 @@ internal static class ReportTable
         var table = new Table()
             .Title($"[bold]{report.Sessions:N0} sessions ({report.SeededSessions:N0} seeded through RedisCache) through {report.Phases.Count} phases[/]")
             .AddColumn("#")
-            .AddColumn("Phase")
+            .AddColumn(new TableColumn("Phase").NoWrap())
             .AddColumn(new TableColumn("Requests").RightAligned())
             .AddColumn(new TableColumn("Lost").RightAligned())
             .AddColumn(new TableColumn("Failed").RightAligned())

@@ -93,7 +93,7 @@ public sealed class LocalRedisCluster : IAsyncDisposable
             }
 
             await cluster.CliAsync(["--cluster", "create", .. cluster.Endpoints, "--cluster-replicas", "1", "--cluster-yes"], cancellationToken);
-            await cluster.WaitUntilHealthyAsync(cancellationToken);
+            await cluster.WaitUntilHealthyAsync(cancellationToken: cancellationToken);
             return cluster;
         }
         catch
@@ -149,7 +149,7 @@ public sealed class LocalRedisCluster : IAsyncDisposable
             ["--cluster", "reshard", from.Endpoint, "--cluster-from", from.Id, "--cluster-to", to.Id,
              "--cluster-slots", slots.ToString(CultureInfo.InvariantCulture), "--cluster-yes", "--cluster-pipeline", "100"],
             cancellationToken);
-        await WaitUntilHealthyAsync(cancellationToken);
+        await WaitUntilHealthyAsync(cancellationToken: cancellationToken);
     }
 
     /// <summary>
@@ -164,8 +164,11 @@ public sealed class LocalRedisCluster : IAsyncDisposable
             throw new InvalidOperationException($"CLUSTER FAILOVER on port {replica.Port} answered: {answer}");
         }
 
-        await WaitUntilAsync(async () => (await RoleAsync(replica, cancellationToken)) == "master", "the replica to take over", cancellationToken);
-        await WaitUntilHealthyAsync(cancellationToken);
+        await WaitUntilAsync(
+            async () => await RoleAsync(replica, cancellationToken) == "master" ? null : $"the node on port {replica.Port} is not a master yet",
+            "the replica to take over",
+            cancellationToken);
+        await WaitUntilHealthyAsync(cancellationToken: cancellationToken);
     }
 
     /// <summary>Kills <paramref name="master"/> with SIGKILL; its replica takes over once the node timeout passes.</summary>
@@ -181,8 +184,10 @@ public sealed class LocalRedisCluster : IAsyncDisposable
     /// Waits until every running node says <c>cluster_state:ok</c>, <c>redis-cli --cluster check</c> finds all slots
     /// covered and agreed on with no slot open, and every running replica's link to its master is up.
     /// </summary>
-    public async Task WaitUntilHealthyAsync(CancellationToken cancellationToken = default) =>
-        await WaitUntilAsync(() => IsHealthyAsync(cancellationToken), "the cluster to be healthy", cancellationToken);
+    /// <param name="limit">How long to wait before <see cref="TimeoutException"/>; 60 s by default.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async Task WaitUntilHealthyAsync(TimeSpan? limit = null, CancellationToken cancellationToken = default) =>
+        await WaitUntilAsync(() => UnhealthyBecauseAsync(cancellationToken), "the cluster to be healthy", cancellationToken, limit);
 
     /// <summary>Sends one command to <paramref name="node"/> through redis-cli and returns its raw answer.</summary>
     public Task<string> CommandAsync(LocalRedisClusterNode node, IEnumerable<string> command, CancellationToken cancellationToken = default) =>
@@ -222,16 +227,18 @@ public sealed class LocalRedisCluster : IAsyncDisposable
         return found;
     }
 
-    private async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    /// <summary>What keeps the cluster from being healthy now, or null when nothing does.</summary>
+    private async Task<string?> UnhealthyBecauseAsync(CancellationToken cancellationToken)
     {
         try
         {
             var live = _nodes.Where(n => n.IsRunning && !n.IsPaused).ToList();
             foreach (var node in live)
             {
-                if (!(await CommandAsync(node, ["CLUSTER", "INFO"], cancellationToken)).Contains("cluster_state:ok", StringComparison.Ordinal))
+                var info = await CommandAsync(node, ["CLUSTER", "INFO"], cancellationToken);
+                if (!info.Contains("cluster_state:ok", StringComparison.Ordinal))
                 {
-                    return false;
+                    return $"the node on port {node.Port} says: {Lines(info, "cluster_state", "cluster_slots_ok", "cluster_known_nodes", "cluster_current_epoch")}";
                 }
 
                 if (await RoleAsync(node, cancellationToken) == "slave")
@@ -240,7 +247,7 @@ public sealed class LocalRedisCluster : IAsyncDisposable
                     if (!replication.Contains("master_link_status:up", StringComparison.Ordinal)
                         || replication.Contains("master_sync_in_progress:1", StringComparison.Ordinal))
                     {
-                        return false;
+                        return $"the replica on port {node.Port} says: {Lines(replication, "master_port", "master_link_status", "master_sync_in_progress", "master_link_down_since_seconds")}";
                     }
                 }
             }
@@ -248,25 +255,31 @@ public sealed class LocalRedisCluster : IAsyncDisposable
             // Exits non-zero when a slot is uncovered, open (migrating/importing) or when nodes disagree on the map.
             var check = await CliAsync(["--cluster", "check", live[0].Endpoint], cancellationToken);
             return check.Contains("All nodes agree about slots configuration", StringComparison.Ordinal)
-                && check.Contains($"All {SlotCount} slots covered", StringComparison.Ordinal);
+                && check.Contains($"All {SlotCount} slots covered", StringComparison.Ordinal)
+                ? null
+                : $"redis-cli --cluster check says: {check}";
         }
-        catch (InvalidOperationException)
+        catch (InvalidOperationException e)
         {
-            return false;
+            return e.Message;
         }
+
+        static string Lines(string answer, params string[] fields) =>
+            string.Join(", ", answer.Split('\n').Select(l => l.Trim()).Where(l => fields.Any(f => l.StartsWith(f + ":", StringComparison.Ordinal))));
     }
 
-    private async Task WaitUntilAsync(Func<Task<bool>> condition, string what, CancellationToken cancellationToken)
+    private async Task WaitUntilAsync(Func<Task<string?>> stillWrong, string what, CancellationToken cancellationToken, TimeSpan? limit = null)
     {
-        var deadline = DateTime.UtcNow + HealthLimit;
-        while (!await condition())
+        var wait = limit ?? HealthLimit;
+        var deadline = DateTime.UtcNow + wait;
+        while (await stillWrong() is { } wrong)
         {
             if (DateTime.UtcNow > deadline)
             {
                 var nodes = _nodes.FirstOrDefault(n => n.IsRunning && !n.IsPaused) is { } any
                     ? await CommandAsync(any, ["CLUSTER", "NODES"], cancellationToken)
                     : "(no node runs)";
-                throw new TimeoutException($"Waited {HealthLimit.TotalSeconds:0} s for {what}; CLUSTER NODES says:\n{nodes}");
+                throw new TimeoutException($"Waited {wait.TotalSeconds:0} s for {what}; at the end, {wrong}\nCLUSTER NODES says:\n{nodes}");
             }
 
             await Task.Delay(100, cancellationToken);

@@ -21,7 +21,7 @@ public sealed class ClusterNodeLossTests(ClusterTopologyServers servers, Postgre
     [InlineData("DualWritePostgresPrimary")]
     public async Task A_killed_master_fails_requests_only_until_its_replica_takes_over_and_never_past_the_timeout(string phase)
     {
-        var cluster = servers.Cluster;
+        var cluster = await servers.HealthyClusterAsync();
         var token = TestContext.Current.CancellationToken;
         await using var app = await ClusterSessionApp.StartAsync(cluster.Configuration, postgres, phase);
         await app.CreateSessionsAsync(ClusterTopologyTests.Browsers, ClusterTopologyTests.SessionsPerBrowser);
@@ -32,7 +32,7 @@ public sealed class ClusterNodeLossTests(ClusterTopologyServers servers, Postgre
         var (victim, _) = await servers.ReshardPairAsync();
         var killed = Stopwatch.GetTimestamp();
         await cluster.KillMasterAsync(victim);
-        await cluster.WaitUntilHealthyAsync(token);
+        await cluster.WaitUntilHealthyAsync(cancellationToken: token);
         var recovered = Stopwatch.GetTimestamp();
         // The client learns the new master within a second or two; the breaker's next probe then closes it.
         await Task.Delay(Settling + TimeSpan.FromSeconds(2), token);
@@ -40,7 +40,7 @@ public sealed class ClusterNodeLossTests(ClusterTopologyServers servers, Postgre
         var traffic = await running;
         var lost = await app.CountLostSessionsAsync();
         await victim.RestartAsync(token);
-        await cluster.WaitUntilHealthyAsync(token);
+        await cluster.WaitUntilHealthyAsync(cancellationToken: token);
 
         var visits = traffic.Visits;
         var failed = visits.Where(v => !v.Ok).ToList();

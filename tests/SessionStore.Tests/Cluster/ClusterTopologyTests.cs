@@ -22,7 +22,7 @@ public sealed class ClusterTopologyTests(ClusterTopologyServers servers, Postgre
     [InlineData("DualWriteRedisPrimary", null)]
     public async Task Resharding_and_a_manual_failover_under_traffic_fail_no_operation_and_lose_no_session(string phase, bool? useScripts)
     {
-        var cluster = servers.Cluster;
+        var cluster = await servers.HealthyClusterAsync();
         await using var app = await ClusterSessionApp.StartAsync(cluster.Configuration, postgres, phase, useScripts);
         await app.CreateSessionsAsync(Browsers, SessionsPerBrowser);
         using var stop = new CancellationTokenSource();
@@ -69,7 +69,7 @@ public sealed class ClusterTopologyTests(ClusterTopologyServers servers, Postgre
     [Fact]
     public async Task Microsoft_RedisCache_under_the_same_reshard_is_measured()
     {
-        var cluster = servers.Cluster;
+        var cluster = await servers.HealthyClusterAsync();
         await using var app = await ClusterSessionApp.StartAsync(cluster.Configuration, postgres, phase: null);
         await app.CreateSessionsAsync(Browsers, SessionsPerBrowser);
         using var stop = new CancellationTokenSource();

@@ -115,7 +115,6 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
         Assert.InRange(stopped, TimeSpan.Zero, HungServerTiming.Slack);
     }
 
-    /// <summary>A session table (and its fleet table) of the test's own, created while the server answers.</summary>
     /// <summary>A cache on a table of its own, whose timeout (30 s) no test waits for.</summary>
     private async Task<PostgresSessionCache> CacheOnNewTableAsync() => new(new PostgresSessionCacheOptions
     {
@@ -124,6 +123,7 @@ public sealed class HungPostgresShutdownTests(FaultServers servers, ITestOutputH
         OperationTimeout = TimeSpan.FromSeconds(30),
     });
 
+    /// <summary>A session table (and its fleet table) of the test's own, created while the server answers.</summary>
     private async Task<string> NewTableAsync()
     {
         var table = PostgresServer.UniqueTableName("hungstop");

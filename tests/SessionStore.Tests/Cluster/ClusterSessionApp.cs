@@ -50,9 +50,10 @@ public sealed class ClusterSessionApp : IAsyncDisposable
 
     /// <summary>
     /// The app on SessionStore in <paramref name="phase"/> (RedisSessionCache on the cluster; PostgreSQL too in a dual
-    /// phase), or, with <paramref name="phase"/> null, on Microsoft's RedisCache.
+    /// phase), or, with <paramref name="phase"/> null, on Microsoft's RedisCache. The dual phases wait
+    /// <paramref name="secondaryTimeout"/> (by default <see cref="SecondaryTimeout"/>) for the secondary.
     /// </summary>
-    public static async Task<ClusterSessionApp> StartAsync(string redisConfiguration, PostgresServer postgres, string? phase, bool? useScripts = null)
+    public static async Task<ClusterSessionApp> StartAsync(string redisConfiguration, PostgresServer postgres, string? phase, bool? useScripts = null, TimeSpan? secondaryTimeout = null)
     {
         var prefix = $"topology-{Guid.NewGuid():N}:";
         // The client's own timeouts are left long: the stores' OperationTimeout is what is under test.
@@ -84,7 +85,7 @@ public sealed class ClusterSessionApp : IAsyncDisposable
                 options.Postgres.TableName = PostgresServer.UniqueTableName("topology");
                 options.Postgres.CreateTableIfMissing = true;
                 options.Postgres.OperationTimeout = OperationTimeout;
-                options.SecondaryTimeout = SecondaryTimeout;
+                options.SecondaryTimeout = secondaryTimeout ?? SecondaryTimeout;
                 options.ComparisonSampleRate = 0;
             });
             builder.Services.AddSingleton(provider => new CountingCache(provider.GetRequiredService<DualWriteCache>()));

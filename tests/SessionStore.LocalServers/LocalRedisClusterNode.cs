@@ -102,6 +102,6 @@ public sealed class LocalRedisClusterNode
 
         var process = _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {_binary}.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        await PortProbe.WaitUntilListeningAsync(process, "redis-server (cluster node)", Port, TimeSpan.FromSeconds(30), () => output, cancellationToken);
+        await PortProbe.WaitUntilRedisAnswersAsync(process, "redis-server (cluster node)", Port, TimeSpan.FromSeconds(30), () => output, cancellationToken);
     }
 }

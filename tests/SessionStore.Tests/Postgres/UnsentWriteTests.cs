@@ -93,7 +93,7 @@ public sealed class UnsentWriteTests(PostgresServer server)
             o.ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { MaxPoolSize = 1, Timeout = 60 }.ConnectionString;
             o.OperationTimeout = operationTimeout;
         }, time: time);
-        await table.Cache.SetAsync("warm-up", [1], Sliding, Token);
+        await WriteUntilSentAsync(table, "warm-up");
         await table.CreateTriggerAsync("IF NEW.sid = 'slow' THEN PERFORM pg_sleep(2); END IF;");
 
         _ = table.Cache.SetAsync("slow", [1], Sliding, Token).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -116,21 +116,22 @@ public sealed class UnsentWriteTests(PostgresServer server)
             await Task.Delay(10, Token);
         }
 
-        await WriteAfterwardsAsync(table);
+        await WriteUntilSentAsync(table, "after");
         Assert.Equal(0, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE sid = ANY($1)", (object)keys));
     }
 
     /// <summary>
-    /// The write of <c>after</c>, tried again if it times out: a loaded machine can take longer than the short
-    /// <see cref="OperationTimeout"/> to hand it the connection, and only a write that was sent proves the order.
+    /// A write the test needs to succeed (the warm-up that opens the connection, the write that proves the order),
+    /// tried again if it times out: a loaded machine can take longer than the short <see cref="OperationTimeout"/> to
+    /// open or hand over the connection, and only a write that was sent does its job.
     /// </summary>
-    private static async Task WriteAfterwardsAsync(PostgresTestTable table)
+    private static async Task WriteUntilSentAsync(PostgresTestTable table, string key)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await table.Cache.SetAsync("after", [3], Sliding, Token);
+                await table.Cache.SetAsync(key, [3], Sliding, Token);
                 return;
             }
             catch (SessionStoreTimeoutException) when (attempt < 20)

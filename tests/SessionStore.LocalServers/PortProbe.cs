@@ -8,33 +8,25 @@ namespace SessionStore.LocalServers;
 internal static class PortProbe
 {
     /// <summary>Returns once the port accepts a connection; throws with the server's output when it exits or <paramref name="limit"/> passes.</summary>
-    public static async Task WaitUntilListeningAsync(Process process, string name, int port, TimeSpan limit, Func<Task<string>> output, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (!await AcceptsConnectionsAsync(port, cancellationToken))
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"{name} did not start on port {port}:\n{(process.HasExited ? await output() : "(still running)")}");
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-    }
+    public static Task WaitUntilListeningAsync(Process process, string name, int port, TimeSpan limit, Func<Task<string>> output, CancellationToken cancellationToken) =>
+        WaitUntilAsync(AcceptsConnectionsAsync, "start", process, name, port, limit, output, cancellationToken);
 
     /// <summary>
     /// Returns once the Redis server on <paramref name="port"/> answers <c>PING</c>, which it does only after its whole
     /// start: a cluster node accepts connections on its port before it binds its cluster bus port, and exits when that
     /// one is taken. Throws with the server's output when it exits or <paramref name="limit"/> passes.
     /// </summary>
-    public static async Task WaitUntilRedisAnswersAsync(Process process, string name, int port, TimeSpan limit, Func<Task<string>> output, CancellationToken cancellationToken)
+    public static Task WaitUntilRedisAnswersAsync(Process process, string name, int port, TimeSpan limit, Func<Task<string>> output, CancellationToken cancellationToken) =>
+        WaitUntilAsync(AnswersPingAsync, "answer", process, name, port, limit, output, cancellationToken);
+
+    private static async Task WaitUntilAsync(Func<int, CancellationToken, Task<bool>> ready, string what, Process process, string name, int port, TimeSpan limit, Func<Task<string>> output, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + limit;
-        while (!await AnswersPingAsync(port, cancellationToken))
+        while (!await ready(port, cancellationToken))
         {
             if (process.HasExited || DateTime.UtcNow > deadline)
             {
-                throw new InvalidOperationException($"{name} did not answer on port {port}:\n{(process.HasExited ? await output() : "(still running)")}");
+                throw new InvalidOperationException($"{name} did not {what} on port {port}:\n{(process.HasExited ? await output() : "(still running)")}");
             }
 
             await Task.Delay(50, cancellationToken);

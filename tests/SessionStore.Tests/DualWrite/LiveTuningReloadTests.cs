@@ -92,16 +92,12 @@ public sealed class LiveTuningReloadTests(PostgresServer postgres, RedisServer r
 
         Assert.Equal(0, failures);
 
-        // Logged by each options monitor that kept its last valid values: the cache's, and the cleanup's too when
-        // the section could not be bound at all (its settings were then not read either).
-        var refusals = harness.Logs.GetSnapshot().Where(r => r.Id.Id == SessionStoreEventIds.OptionsReloadRefused).ToList();
-        Assert.InRange(refusals.Count, 1, 2);
-        Assert.All(refusals, refused =>
-        {
-            Assert.Equal(LogLevel.Error, refused.Level);
-            Assert.Contains($"SessionStore:{key}", refused.Message, StringComparison.Ordinal);
-            Assert.Contains("last valid", refused.Message, StringComparison.Ordinal);
-        });
+        // Logged once, by the cache's options monitor; when the section could not be bound at all the cleanup's
+        // monitor refuses its settings too, but leaves the log to the cache's.
+        var refused = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.OptionsReloadRefused);
+        Assert.Equal(LogLevel.Error, refused.Level);
+        Assert.Contains($"SessionStore:{key}", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("last valid", refused.Message, StringComparison.Ordinal);
         Assert.Equal(ValidValues[key], harness.Configuration[$"SessionStore:{key}"]);
         Assert.Empty(harness.Cache.Settings.TuningFailures());
     }

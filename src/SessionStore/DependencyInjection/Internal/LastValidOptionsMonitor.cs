@@ -23,6 +23,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
     private readonly string _section;
     private readonly ILogger _logger;
     private readonly Func<TOptions>? _fallback;
+    private readonly Func<TOptions, bool>? _reportedElsewhere;
     private readonly IDisposable? _reloads;
     private readonly Lock _lock = new();
     private TOptions? _lastValid;
@@ -40,7 +41,11 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
     /// </param>
     /// <param name="logger">Receives one error per distinct invalid value.</param>
     /// <param name="fallback">The options to use when no valid value has been seen yet; null throws instead.</param>
-    public LastValidOptionsMonitor(IOptionsMonitor<TOptions> source, Func<TOptions, IReadOnlyList<string>> validate, string section, ILogger logger, Func<TOptions>? fallback = null)
+    /// <param name="reportedElsewhere">
+    /// True for an invalid value whose failure another monitor already logs (options projected from a section
+    /// that could not be bound at all): it is refused all the same, but logged once, by that monitor.
+    /// </param>
+    public LastValidOptionsMonitor(IOptionsMonitor<TOptions> source, Func<TOptions, IReadOnlyList<string>> validate, string section, ILogger logger, Func<TOptions>? fallback = null, Func<TOptions, bool>? reportedElsewhere = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(validate);
@@ -50,6 +55,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
         _section = section;
         _logger = logger;
         _fallback = fallback;
+        _reportedElsewhere = reportedElsewhere;
 
         // Judge each reload when it happens, not when the next caller reads: the operator who saved a bad value
         // sees the error at once, even while no request or service loop is reading these options.
@@ -116,7 +122,7 @@ internal sealed partial class LastValidOptionsMonitor<TOptions> : IOptionsMonito
             var kept = _lastValid ?? _fallback?.Invoke()
                 ?? throw new OptionsValidationException(_section, typeof(TOptions), failures);
             var report = string.Join("\n", failures);
-            if (report != _reported)
+            if (report != _reported && (candidate is null || _reportedElsewhere?.Invoke(candidate) != true))
             {
                 _reported = report;
                 // A failure that names its section's root already (the binder's, for the whole section) is not prefixed.

@@ -49,7 +49,9 @@ internal static class LiveOptions
             o => o.Validate(),
             $"{SessionStoreOptions.SectionName}:{nameof(SessionStoreOptions.Cleanup)}",
             (loggers ?? NullLoggerFactory.Instance).CreateLogger<PostgresCleanupOptions>(),
-            fallback: () => new PostgresCleanupOptions());
+            fallback: () => new PostgresCleanupOptions(),
+            // A section that could not be bound is refused by the dual-write cache's monitor too, which logs it.
+            reportedElsewhere: o => o.BindingFailure is not null);
 
     /// <summary>Registers the warning logged when a reload changes a start-up-only key of <c>SessionStore</c>.</summary>
     public static void AddRestartWarnings(IServiceCollection services) =>

@@ -20,7 +20,7 @@ internal static partial class Ceilings
     public const string CacheSetAlone = "the cache's SetAsync alone";
     public const string UpsertConcurrencyNote = "16 clients";
 
-    private const string KeyExpression = "'00000000-0000-0000-0000-' || lpad(:n::text, 12, '0')";
+    public const string KeyExpression = "'00000000-0000-0000-0000-' || lpad(:n::text, 12, '0')";
 
     public static async Task<List<Ceiling>> MeasureAsync(BenchmarkServers servers, string readOnlyTag, string modifyingTag, int sessions, int payloadSize, int[] concurrencies)
     {

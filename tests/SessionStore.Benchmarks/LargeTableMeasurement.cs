@@ -17,6 +17,7 @@ internal static class LargeTableMeasurement
 {
     private const int Small = 10_000;
     private const string NoTouchDue = "SessionStore PostgreSQL, TouchThreshold 0.5 (no touch due)";
+    private const string ServerAlone = "pgbench: the primary-key read alone (no .NET)";
     private const int Rounds = 3;
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(5);
 
@@ -24,13 +25,15 @@ internal static class LargeTableMeasurement
     {
         await using var postgres = await LocalPostgres.StartAsync(LocalPostgres.FindBinaries()!, durable: true);
         await using var redisServer = await LocalRedis.StartAsync(LocalRedis.FindBinary()!);
-        await using var admin = NpgsqlDataSource.Create(postgres.ConnectionString + ";Pooling=false");
-        await ServerSettings.ApplyAsync(postgres, admin);
+        await using var admin = NpgsqlDataSource.Create(postgres.ConnectionString + ";Pooling=false;Command Timeout=600");
+        using var hugePages = await ServerSettings.ApplyAsync(postgres, admin);
         await AdminCommands.ExecuteAsync(admin, "CREATE EXTENSION IF NOT EXISTS pgstattuple");
+        await AdminCommands.ExecuteAsync(admin, "CREATE EXTENSION IF NOT EXISTS pg_prewarm");
         await using var redis = await ConnectionMultiplexer.ConnectAsync(redisServer.Configuration);
         var payload = SessionPayloads.Create(2_000);
 
-        var runs = new List<(string Name, int Sessions, Microsoft.Extensions.Caching.Distributed.IDistributedCache Cache, string? Table)>();
+        // A null cache is the server alone: pgbench's primary-key read, to tell the table's cost from the client's.
+        var runs = new List<(string Name, int Sessions, Microsoft.Extensions.Caching.Distributed.IDistributedCache? Cache, string? Table)>();
         foreach (var count in new[] { Small, sessions })
         {
             var table = $"sessions_{count}";
@@ -58,74 +61,137 @@ internal static class LargeTableMeasurement
             // No session falls due for its touch during the run (each last touched under 2 minutes ago, due only
             // after 10): the read alone, to tell the table's size from the writes of touches.
             runs.Add((NoTouchDue, count, new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = table, TouchThreshold = 0.5 }), table));
+            runs.Add((ServerAlone, count, null, table));
         }
 
-        var states = new Dictionary<string, (long Live, long Dead, long Heap, long Toast, long Index)>();
-        foreach (var table in runs.Where(r => r.Table is not null).Select(r => r.Table!))
-        {
-            states[table] = await StoreState.MeasureAsync(admin, table);
-        }
-
-        var blocksBefore = await BlocksAsync(admin, $"sessions_{sessions}");
         // Built once: a million fresh key strings before every run would leave the collector work during the next.
         var keysBySize = runs.Select(r => r.Sessions).Distinct().ToDictionary(count => count, count => Enumerable.Range(0, count).Select(SessionsMeasurement.Key).ToArray());
         var results = runs.ToDictionary(r => (r.Name, r.Sessions), _ => new List<(double Rate, double P99, double P50)>());
+        var pgbench = Path.Combine(LocalPostgres.FindBinaries()!, "pgbench");
+        var touchesPerRequest = runs.Where(r => r.Cache is not null && r.Table is not null).ToDictionary(r => (r.Name, r.Sessions), _ => new List<double>());
+        var states = new Dictionary<string, (long Live, long Dead, long Heap, long Toast, long Index)>();
+        var dueAtStart = runs.Where(r => r.Cache is not null && r.Table is not null).ToDictionary(r => (r.Name, r.Sessions), _ => new List<double>());
+
+        // A reset before the rounds, unmeasured, times each table's reset for the first measured one.
+        var resetTakes = new Dictionary<string, TimeSpan>();
+        foreach (var table in runs.Where(r => r.Table is not null).Select(r => r.Table!).Distinct())
+        {
+            await ResetAsync(admin, redis, table, 0, [], resetTakes);
+        }
+
         for (var round = 1; round <= Rounds; round++)
         {
-            foreach (var (name, count, cache, _) in runs.Skip(round - 1).Concat(runs.Take(round - 1)))
+            foreach (var (name, count, cache, table) in runs.Skip(round - 1).Concat(runs.Take(round - 1)))
             {
-                Console.Write($"\rround {round}/{Rounds} {name,-25} {count,9:N0} sessions   ");
+                Console.Write($"\rround {round}/{Rounds} {name,-25} {count,9:N0} sessions, resetting   ");
+                await ResetAsync(admin, redis, table, count, keysBySize[count], resetTakes);
+                if (table is not null)
+                {
+                    states[table] = await StoreState.MeasureAsync(admin, table);
+                }
+
+                if (dueAtStart.TryGetValue((name, count), out var due))
+                {
+                    due.Add(await DueShareAsync(admin, table!));
+                }
+
+                Console.Write($"\rround {round}/{Rounds} {name,-25} {count,9:N0} sessions, measuring  ");
+                var started = await AdminCommands.ScalarAsync<DateTime>(admin, "SELECT now()");
+                if (cache is null)
+                {
+                    var rate = await Ceilings.PgbenchAsync(pgbench, postgres.Port, 16, (int)Duration.TotalSeconds, $"SELECT sess FROM \"public\".\"{table}\" WHERE sid = {Ceilings.KeyExpression} AND expire > now();", count);
+                    results[(name, count)].Add((rate, double.NaN, double.NaN));
+                    continue;
+                }
+
                 var (requests, latency) = await WorkloadRunner.RunAsync(cache, Workload.ReadOnly, 16, Duration, keysBySize[count], payload);
                 results[(name, count)].Add((requests / Duration.TotalSeconds, latency.Milliseconds(99), latency.Milliseconds(50)));
+                if (touchesPerRequest.ContainsKey((name, count)))
+                {
+                    touchesPerRequest[(name, count)].Add(await TouchedSinceAsync(admin, table!, started) / (double)requests);
+                }
             }
         }
 
         Console.WriteLine();
-        // Backends publish their I/O statistics as they go idle or exit; the caches are closed first.
         foreach (var run in runs)
         {
             (run.Cache as IDisposable)?.Dispose();
         }
 
-        NpgsqlConnection.ClearAllPools();
-        await Task.Delay(1_500);
-        var blocksAfter = await BlocksAsync(admin, $"sessions_{sessions}");
-        var hit = (blocksAfter.Hit - blocksBefore.Hit) / (double)(blocksAfter.Hit - blocksBefore.Hit + blocksAfter.Read - blocksBefore.Read);
-        Console.WriteLine($"Read-only session requests, 2 KB sessions, 16 callers, {Rounds} interleaved rounds of {Duration.TotalSeconds:0} s (median, min–max); PostgreSQL with {string.Join(", ", ServerSettings.Documented.Select(s => $"{s.Name} = {s.Value}"))}:");
+        Console.WriteLine($"Read-only session requests, 2 KB sessions, 16 callers, {Rounds} interleaved rounds of {Duration.TotalSeconds:0} s (median, min–max); PostgreSQL with {string.Join(", ", ServerSettings.Documented.Select(s => $"{s.Name} = {s.Value}"))}, huge_pages = on. Before every run its store is put back: each session's last touch spread over the last tenth of its window, the table rewritten without dead rows and read into shared_buffers (pg_prewarm):");
         Console.WriteLine();
-        Console.WriteLine($"| cache | req/s, {Small:N0} sessions | req/s, {sessions:N0} sessions | {sessions:N0} ÷ {Small:N0} | p99 ms, {Small:N0} | p99 ms, {sessions:N0} |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"| cache | req/s, {Small:N0} sessions | req/s, {sessions:N0} sessions | {sessions:N0} ÷ {Small:N0} | p99 ms, {Small:N0} | p99 ms, {sessions:N0} | sessions due at the start, {Small:N0} / {sessions:N0} | rows touched per request, {Small:N0} / {sessions:N0} |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var name in runs.Select(r => r.Name).Distinct())
         {
             var small = results[(name, Small)];
             var large = results[(name, sessions)];
             var (smallRate, largeRate) = (Spread.Of(small.Select(r => r.Rate)), Spread.Of(large.Select(r => r.Rate)));
-            Console.WriteLine($"| {name} | {smallRate.Median:N0} ({smallRate.Min:N0}–{smallRate.Max:N0}) | {largeRate.Median:N0} ({largeRate.Min:N0}–{largeRate.Max:N0}) | {largeRate.Median / smallRate.Median:0.00}× | {Spread.Of(small.Select(r => r.P99)).Median:0.00} | {Spread.Of(large.Select(r => r.P99)).Median:0.00} |");
+            var touches = touchesPerRequest.TryGetValue((name, Small), out var smallTouches)
+                ? $"{Spread.Of(smallTouches).Median:0.000} / {Spread.Of(touchesPerRequest[(name, sessions)]).Median:0.000}"
+                : "—";
+            var due = dueAtStart.TryGetValue((name, Small), out var smallDue)
+                ? $"{Spread.Of(smallDue).Median:P1} / {Spread.Of(dueAtStart[(name, sessions)]).Median:P1}"
+                : "—";
+            Console.WriteLine($"| {name} | {smallRate.Median:N0} ({smallRate.Min:N0}–{smallRate.Max:N0}) | {largeRate.Median:N0} ({largeRate.Min:N0}–{largeRate.Max:N0}) | {largeRate.Median / smallRate.Median:0.00}× | {P99(small)} | {P99(large)} | {due} | {touches} |");
         }
 
         Console.WriteLine();
-        Console.WriteLine("| PostgreSQL table | live rows | dead rows at start → end | heap + TOAST + indexes |");
+        Console.WriteLine("| PostgreSQL table at a run's start | live rows | dead rows | heap + TOAST + indexes |");
         Console.WriteLine("|---|---:|---:|---:|");
-        foreach (var (table, before) in states)
+        foreach (var (table, state) in states)
         {
-            var after = await StoreState.MeasureAsync(admin, table);
-            Console.WriteLine($"| {table} | {before.Live:N0} | {before.Dead:N0} → {after.Dead:N0} | {before.Heap / 1048576.0:N0} + {before.Toast / 1048576.0:N0} + {before.Index / 1048576.0:N0} MB |");
+            Console.WriteLine($"| {table} | {state.Live:N0} | {state.Dead:N0} | {state.Heap / 1048576.0:N0} + {state.Toast / 1048576.0:N0} + {state.Index / 1048576.0:N0} MB |");
         }
-
-        Console.WriteLine();
-        Console.WriteLine($"Buffer cache hit ratio on sessions_{sessions} during the measured rounds (heap, TOAST, indexes): {hit:P1} of {blocksAfter.Hit - blocksBefore.Hit + blocksAfter.Read - blocksBefore.Read:N0} block reads.");
     }
 
-    private static async Task<(long Hit, long Read)> BlocksAsync(NpgsqlDataSource admin, string table)
+    /// <summary>pgbench reports no percentiles here.</summary>
+    private static string P99(List<(double Rate, double P99, double P50)> rounds) =>
+        rounds.Any(r => double.IsNaN(r.P99)) ? "—" : Spread.Of(rounds.Select(r => r.P99)).Median.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The stated state before every run, at both sizes: left alone, the sessions age with the clock from seeding
+    /// on, and in the large table, where a run reads most sessions at most once, nearly every read would then
+    /// write a touch. The table is also read into shared_buffers, where a busy site keeps its session table.
+    /// Its touches are spread from the moment the reset is expected to end: the previous reset's duration.
+    /// </summary>
+    private static async Task ResetAsync(NpgsqlDataSource admin, IConnectionMultiplexer redis, string? table, int count, string[] keys, Dictionary<string, TimeSpan> resetTakes)
     {
-        await using var command = admin.CreateCommand($"""
-            SELECT (heap_blks_hit + coalesce(toast_blks_hit, 0) + coalesce(tidx_blks_hit, 0) + idx_blks_hit)::bigint,
-                   (heap_blks_read + coalesce(toast_blks_read, 0) + coalesce(tidx_blks_read, 0) + idx_blks_read)::bigint
-            FROM pg_statio_user_tables WHERE relname = '{table}'
+        if (table is null)
+        {
+            await StoreState.AgeRedisSessionsAsync(new RedisKeys(redis, $"s{count}:"), keys, SessionCacheProviderOptions.DefaultTouchThreshold);
+            return;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await StoreState.ResetTableAsync(admin, table, SessionCacheProviderOptions.DefaultTouchThreshold, resetTakes.GetValueOrDefault(table));
+
+        // VACUUM FULL leaves the visibility map empty and the dead rows of the spreading UPDATE counted, so
+        // autovacuum would scan the whole large table during the run; a plain VACUUM leaves it nothing to do.
+        await AdminCommands.ExecuteAsync(admin, $"VACUUM \"public\".\"{table}\"");
+        await AdminCommands.ExecuteAsync(admin, "CHECKPOINT");
+        await AdminCommands.ExecuteAsync(admin, $"""
+            SELECT pg_prewarm(c.oid) FROM pg_class AS c
+            WHERE c.oid = '"public"."{table}"'::regclass
+               OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = '"public"."{table}"'::regclass)
             """);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetInt64(1));
+        resetTakes[table] = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>The share of sessions due for their sliding touch at the default threshold.</summary>
+    private static Task<double> DueShareAsync(NpgsqlDataSource admin, string table) =>
+        AdminCommands.ScalarAsync<double>(admin, $"""
+            SELECT avg((expire < now() + sliding_expiration * (1 - {SessionCacheProviderOptions.DefaultTouchThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}))::int)::float8
+            FROM "public"."{table}"
+            """);
+
+    /// <summary>Sessions whose sliding touch a run wrote: a touch stamps <c>updated_at</c>, the reset does not.</summary>
+    private static async Task<long> TouchedSinceAsync(NpgsqlDataSource admin, string table, DateTime started)
+    {
+        await using var command = admin.CreateCommand($"SELECT count(*) FROM \"public\".\"{table}\" WHERE updated_at >= $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = started });
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>

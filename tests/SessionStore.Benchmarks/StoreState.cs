@@ -40,11 +40,16 @@ internal static class StoreState
         await ResetTableAsync(admin, table, touchThreshold);
     }
 
-    public static async Task ResetTableAsync(NpgsqlDataSource admin, string table, double touchThreshold)
+    /// <param name="ahead">
+    /// How long the reset itself takes before the run starts (a large table's rewrite takes seconds): the touches
+    /// are spread from that moment, so that the stated share of sessions is due when the run starts.
+    /// </param>
+    public static async Task ResetTableAsync(NpgsqlDataSource admin, string table, double touchThreshold, TimeSpan ahead = default)
     {
         var quoted = Quote(table);
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
         await AdminCommands.ExecuteAsync(admin, $"DELETE FROM {quoted} WHERE sid LIKE '{NewSessionPrefix}%'");
-        await AdminCommands.ExecuteAsync(admin, $"UPDATE {quoted} SET expire = now() + sliding_expiration - sliding_expiration * {touchThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture)} * random()");
+        await AdminCommands.ExecuteAsync(admin, $"UPDATE {quoted} SET expire = now() + make_interval(secs => {ahead.TotalSeconds.ToString(invariant)}) + sliding_expiration - sliding_expiration * {touchThreshold.ToString(invariant)} * random()");
         await AdminCommands.ExecuteAsync(admin, $"VACUUM FULL {quoted}");
         await AdminCommands.ExecuteAsync(admin, $"ANALYZE {quoted}");
         await AdminCommands.ExecuteAsync(admin, "CHECKPOINT");
@@ -68,7 +73,7 @@ internal static class StoreState
     /// Redis keys age with the clock from seeding on, so that by a later round every session is due for its
     /// sliding touch at its first read, and a dual phase with Redis as primary pays a secondary touch on most reads.
     /// </summary>
-    private static async Task AgeRedisSessionsAsync(RedisKeys redis, IReadOnlyList<string> sessions, double touchThreshold)
+    public static async Task AgeRedisSessionsAsync(RedisKeys redis, IReadOnlyList<string> sessions, double touchThreshold)
     {
         var window = WorkloadRunner.IdleTimeout.SlidingExpiration!.Value;
         var database = redis.Connection.GetDatabase();

@@ -68,9 +68,9 @@ internal static class LargeTableMeasurement
         var keysBySize = runs.Select(r => r.Sessions).Distinct().ToDictionary(count => count, count => Enumerable.Range(0, count).Select(SessionsMeasurement.Key).ToArray());
         var results = runs.ToDictionary(r => (r.Name, r.Sessions), _ => new List<(double Rate, double P99, double P50)>());
         var pgbench = Path.Combine(LocalPostgres.FindBinaries()!, "pgbench");
-        var touchesPerRequest = runs.Where(r => r.Cache is not null && r.Table is not null).ToDictionary(r => (r.Name, r.Sessions), _ => new List<double>());
+        // Per PostgreSQL cache and size, each run's share of sessions due at its start and rows touched per request.
+        var touches = runs.Where(r => r.Cache is not null && r.Table is not null).ToDictionary(r => (r.Name, r.Sessions), _ => (Due: new List<double>(), PerRequest: new List<double>()));
         var states = new Dictionary<string, (long Live, long Dead, long Heap, long Toast, long Index)>();
-        var dueAtStart = runs.Where(r => r.Cache is not null && r.Table is not null).ToDictionary(r => (r.Name, r.Sessions), _ => new List<double>());
 
         // A reset before the rounds, unmeasured, times each table's reset for the first measured one.
         var resetTakes = new Dictionary<string, TimeSpan>();
@@ -90,13 +90,12 @@ internal static class LargeTableMeasurement
                     states[table] = await StoreState.MeasureAsync(admin, table);
                 }
 
-                if (dueAtStart.TryGetValue((name, count), out var due))
+                if (touches.TryGetValue((name, count), out var touched))
                 {
-                    due.Add(await DueShareAsync(admin, table!));
+                    touched.Due.Add(await DueShareAsync(admin, table!));
                 }
 
                 Console.Write($"\rround {round}/{Rounds} {name,-25} {count,9:N0} sessions, measuring  ");
-                var started = await AdminCommands.ScalarAsync<DateTime>(admin, "SELECT now()");
                 if (cache is null)
                 {
                     var rate = await Ceilings.PgbenchAsync(pgbench, postgres.Port, 16, (int)Duration.TotalSeconds, $"SELECT sess FROM \"public\".\"{table}\" WHERE sid = {Ceilings.KeyExpression} AND expire > now();", count);
@@ -104,11 +103,12 @@ internal static class LargeTableMeasurement
                     continue;
                 }
 
+                var started = await AdminCommands.ScalarAsync<DateTime>(admin, "SELECT now()");
                 var (requests, latency) = await WorkloadRunner.RunAsync(cache, Workload.ReadOnly, 16, Duration, keysBySize[count], payload);
                 results[(name, count)].Add((requests / Duration.TotalSeconds, latency.Milliseconds(99), latency.Milliseconds(50)));
-                if (touchesPerRequest.ContainsKey((name, count)))
+                if (touched.PerRequest is { } perRequest)
                 {
-                    touchesPerRequest[(name, count)].Add(await TouchedSinceAsync(admin, table!, started) / (double)requests);
+                    perRequest.Add(await TouchedSinceAsync(admin, table!, started) / (double)requests);
                 }
             }
         }
@@ -128,13 +128,11 @@ internal static class LargeTableMeasurement
             var small = results[(name, Small)];
             var large = results[(name, sessions)];
             var (smallRate, largeRate) = (Spread.Of(small.Select(r => r.Rate)), Spread.Of(large.Select(r => r.Rate)));
-            var touches = touchesPerRequest.TryGetValue((name, Small), out var smallTouches)
-                ? $"{Spread.Of(smallTouches).Median:0.000} / {Spread.Of(touchesPerRequest[(name, sessions)]).Median:0.000}"
-                : "—";
-            var due = dueAtStart.TryGetValue((name, Small), out var smallDue)
-                ? $"{Spread.Of(smallDue).Median:P1} / {Spread.Of(dueAtStart[(name, sessions)]).Median:P1}"
-                : "—";
-            Console.WriteLine($"| {name} | {smallRate.Median:N0} ({smallRate.Min:N0}–{smallRate.Max:N0}) | {largeRate.Median:N0} ({largeRate.Min:N0}–{largeRate.Max:N0}) | {largeRate.Median / smallRate.Median:0.00}× | {P99(small)} | {P99(large)} | {due} | {touches} |");
+            var (due, perRequest) = touches.TryGetValue((name, Small), out var smallTouched)
+                ? ($"{Spread.Of(smallTouched.Due).Median:P1} / {Spread.Of(touches[(name, sessions)].Due).Median:P1}",
+                   $"{Spread.Of(smallTouched.PerRequest).Median:0.000} / {Spread.Of(touches[(name, sessions)].PerRequest).Median:0.000}")
+                : ("—", "—");
+            Console.WriteLine($"| {name} | {smallRate.Median:N0} ({smallRate.Min:N0}–{smallRate.Max:N0}) | {largeRate.Median:N0} ({largeRate.Min:N0}–{largeRate.Max:N0}) | {largeRate.Median / smallRate.Median:0.00}× | {P99(small)} | {P99(large)} | {due} | {perRequest} |");
         }
 
         Console.WriteLine();

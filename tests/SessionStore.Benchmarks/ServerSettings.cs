@@ -57,13 +57,14 @@ internal static class ServerSettings
     }
 
     /// <summary>The operating system's count of reserved 2 MB pages, raised for the run and put back after it.</summary>
-    private sealed class HugePages(int before) : IDisposable
+    /// <param name="before">The count to put back; null when this run raised none.</param>
+    private sealed class HugePages(int? before) : IDisposable
     {
         private const string Count = "/proc/sys/vm/nr_hugepages";
 
         public static HugePages Reserve(int needed)
         {
-            var before = int.Parse(File.ReadAllText(Count).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var before = ReadCount();
             try
             {
                 File.WriteAllText(Count, $"{before + needed}");
@@ -71,14 +72,14 @@ internal static class ServerSettings
             catch (UnauthorizedAccessException) when (FreePages() >= needed)
             {
                 // Not root, but an administrator already set enough aside: nothing to give back either.
-                return new HugePages(before: -1);
+                return new HugePages(before: null);
             }
             catch (UnauthorizedAccessException e)
             {
                 throw new InvalidOperationException($"huge_pages = on needs {needed:N0} free huge pages: run as root, or first run 'sysctl -w vm.nr_hugepages={before + needed}'.", e);
             }
 
-            var granted = int.Parse(File.ReadAllText(Count).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var granted = ReadCount();
             if (granted < before + needed)
             {
                 File.WriteAllText(Count, $"{before}");
@@ -90,11 +91,13 @@ internal static class ServerSettings
 
         public void Dispose()
         {
-            if (before >= 0)
+            if (before is { } count)
             {
-                File.WriteAllText(Count, $"{before}");
+                File.WriteAllText(Count, $"{count}");
             }
         }
+
+        private static int ReadCount() => int.Parse(File.ReadAllText(Count).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
         private static int FreePages() =>
             File.ReadLines("/proc/meminfo").Where(line => line.StartsWith("HugePages_Free:", StringComparison.Ordinal))

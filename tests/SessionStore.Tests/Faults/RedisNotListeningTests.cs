@@ -69,6 +69,19 @@ public sealed class RedisNotListeningTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("127.0.0.1:1,asyncTimeout=3000", 2000, 3000)]
+    [InlineData("127.0.0.1:1,syncTimeout=3000", 3000, 2000)]
+    [InlineData("127.0.0.1:1, ASYNCTIMEOUT=3000 ,connectTimeout=400", 2000, 3000)]
+    public void A_setting_is_kept_only_when_named_whole_not_as_part_of_another_s_name(string configuration, int syncTimeout, int asyncTimeout)
+    {
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = configuration, OperationTimeout = TimeSpan.FromSeconds(2) });
+
+        var settings = cache.ConnectionSettings!;
+        Assert.Equal(syncTimeout, settings.SyncTimeout);
+        Assert.Equal(asyncTimeout, settings.AsyncTimeout);
+    }
+
+    [Theory]
     [InlineData("127.0.0.1:1,abortConnect=false", 2000)]
     [InlineData("127.0.0.1:1,connectTimeout=7000", 7000)]
     public void A_tool_s_connection_gets_the_whole_timeout_to_connect_and_fails_if_it_cannot(string configuration, int connectTimeout)

@@ -20,8 +20,9 @@ internal static class RedisConnectionSettings
     /// </summary>
     public static ConfigurationOptions ForTool(ConfigurationOptions given, TimeSpan operationTimeout)
     {
-        var options = Bounded(given, operationTimeout);
-        if (!Names(given.ToString(includePassword: false), "connectTimeout"))
+        var named = NamedKeys(given);
+        var options = Bounded(given, named, operationTimeout);
+        if (!named.Contains("connectTimeout"))
         {
             options.ConnectTimeout = Milliseconds(operationTimeout);
         }
@@ -31,10 +32,12 @@ internal static class RedisConnectionSettings
         return options;
     }
 
-    public static ConfigurationOptions Bounded(ConfigurationOptions given, TimeSpan operationTimeout)
+    public static ConfigurationOptions Bounded(ConfigurationOptions given, TimeSpan operationTimeout) =>
+        Bounded(given, NamedKeys(given), operationTimeout);
+
+    private static ConfigurationOptions Bounded(ConfigurationOptions given, HashSet<string> named, TimeSpan operationTimeout)
     {
         var options = given.Clone();
-        var named = given.ToString(includePassword: false);
         var milliseconds = Milliseconds(operationTimeout);
 
         // The multiplexer's bound for synchronous commands (the cache sends none: its synchronous methods wait on the
@@ -64,15 +67,23 @@ internal static class RedisConnectionSettings
 
         void SetUnlessNamed(string key, Action set)
         {
-            if (!Names(named, key))
+            if (!named.Contains(key))
             {
                 set();
             }
         }
     }
 
-    /// <summary>Whether the configuration (<paramref name="named"/>, as text) sets <paramref name="key"/> itself, which is then kept.</summary>
-    private static bool Names(string named, string key) => named.Contains(key + "=", StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// The settings the configuration names itself, which are then kept: the keys of its text's <c>key=value</c>
+    /// parts, compared whole (<c>asyncTimeout</c> does not name <c>syncTimeout</c>).
+    /// </summary>
+    private static HashSet<string> NamedKeys(ConfigurationOptions given) =>
+        given.ToString(includePassword: false)
+            .Split(',', StringSplitOptions.TrimEntries)
+            .Where(part => part.Contains('='))
+            .Select(part => part[..part.IndexOf('=')])
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     private static int Milliseconds(TimeSpan timeout) => (int)Math.Ceiling(timeout.TotalMilliseconds);
 }

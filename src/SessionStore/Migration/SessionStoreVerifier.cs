@@ -18,6 +18,10 @@ public sealed class SessionStoreVerifier
 {
     private const int PageSize = 500;
 
+    // Pages handed out at once while Redis is scanned: twice the reads a comparison runs at once, so its reads
+    // rarely wait on the SCAN, and a full run holds a few pages of keys, not the keyspace.
+    private const int MaximumPendingPages = 2 * Comparison.MaximumConcurrentReads;
+
     private readonly SessionStoreOptions _options;
 
     /// <summary>Creates a verifier for the stores of <paramref name="options"/>.</summary>
@@ -72,19 +76,28 @@ public sealed class SessionStoreVerifier
             {
                 // One SCAN both counts Redis and picks the keys: every key when full, else a uniform sample.
                 var pending = new List<Task>();
-                redisCount = await source.CountAsync(key =>
+                redisCount = await source.CountAsync(async keys =>
                 {
                     if (!options.Full)
                     {
-                        sample.Offer(key);
+                        keys.ForEach(sample.Offer);
                         return;
                     }
 
-                    page.Add(key);
-                    if (page.Count == PageSize)
+                    foreach (var key in keys)
                     {
-                        pending.Add(comparison.CompareAsync(page.ToList()));
-                        page.Clear();
+                        page.Add(key);
+                        if (page.Count == PageSize)
+                        {
+                            pending.Add(comparison.CompareAsync(page.ToList()));
+                            page.Clear();
+                        }
+                    }
+
+                    if (pending.Count >= MaximumPendingPages)
+                    {
+                        await Task.WhenAll(pending).ConfigureAwait(false);
+                        pending.Clear();
                     }
                 }, cancellationToken).ConfigureAwait(false);
                 pending.AddRange((options.Full ? page : sample.Items).Chunk(PageSize).Select(keys => comparison.CompareAsync(keys)));
@@ -118,7 +131,7 @@ public sealed class SessionStoreVerifier
         Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary,
         TimeSpan tolerance, TimeSpan settle, CancellationToken cancellationToken)
     {
-        private const int MaximumConcurrentReads = 4;
+        public const int MaximumConcurrentReads = 4;
         private readonly SemaphoreSlim _reads = new(MaximumConcurrentReads, MaximumConcurrentReads);
         private readonly Lock _lock = new();
         private readonly List<Task> _confirmations = [];

@@ -173,6 +173,23 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         Assert.True(countsOnly.IsReadyForNextPhase); // counts alone cannot see a value that differs
     }
 
+    [Fact]
+    public async Task A_full_comparison_scanning_Redis_compares_every_page_even_past_those_it_holds_at_once()
+    {
+        // 4,321 sessions: more than the 8 pages of 500 keys the SCAN hands out before it waits, and a part page.
+        using var scenario = await BackfilledAsync(PostgresPayloadFormat.Jsonb, 4_321);
+        var keys = (await scenario.PostgresKeysAsync()).ToArray();
+        foreach (var key in keys.Where((_, i) => i % 500 == 7))
+        {
+            await scenario.Postgres.SetAsync(key, MigrationScenario.Session(1_000), TwentyMinutes, Token);
+        }
+
+        var result = await new SessionStoreVerifier(scenario.Options("DualWriteRedisPrimary")).VerifyAsync(new VerificationOptions { Full = true }, Token);
+
+        Assert.Equal((4_321L, 4_321L, 9L), (result.Compared, result.RedisLiveSessions, result.Mismatches[SessionMismatchKind.ValueDiffers]));
+        Assert.False(result.IsReadyForNextPhase);
+    }
+
     [Theory]
     [InlineData(-1, 0.01, "SampleSize")]
     [InlineData(10, -0.1, "CountTolerance")]

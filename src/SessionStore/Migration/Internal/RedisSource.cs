@@ -127,8 +127,8 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         return (long.Parse((string)parts[0]!, System.Globalization.CultureInfo.InvariantCulture), keys);
     }
 
-    /// <summary>Counts the live cache entries with a full SCAN; calls <paramref name="onKey"/> for each one.</summary>
-    public async Task<long> CountAsync(Action<string>? onKey, CancellationToken cancellationToken)
+    /// <summary>Counts the live cache entries with a full SCAN; awaits <paramref name="onKeys"/> with each page of their keys before the next.</summary>
+    public async Task<long> CountAsync(Func<List<string>, Task>? onKeys, CancellationToken cancellationToken)
     {
         long count = 0;
         foreach (var server in await PrimariesAsync().ConfigureAwait(false))
@@ -139,7 +139,10 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 (cursor, var keys) = await ScanAsync(server, cursor, 1000).ConfigureAwait(false);
                 count += keys.Count;
-                keys.ForEach(key => onKey?.Invoke(key));
+                if (onKeys is not null)
+                {
+                    await onKeys(keys).ConfigureAwait(false);
+                }
             }
             while (cursor != 0);
         }

@@ -39,6 +39,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     private readonly CatchUp _catchUp;
     private readonly Revocation _revocation;
     private readonly SecondaryTouches _touches;
+    private readonly SessionLocks _locks = new();
     private readonly TimeProvider _time;
     private int _disposed;
 
@@ -77,8 +78,8 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
         _catchUp = catchUp = new CatchUp(breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, time, logger);
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
-        _readRepair = new ReadRepair(_secondaryCalls, _primary, _counters);
-        _comparison = new BackgroundComparison(_secondaryCalls, convergence, _counters, current, time, logger);
+        _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters);
+        _comparison = new BackgroundComparison(_secondaryCalls, convergence, _locks, _counters, current, time, logger);
         _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, time);
         instruments.ObserveDualWrite(
             () => _breakers.All.Select(b => new Measurement<int>((int)b.State, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))),
@@ -205,6 +206,9 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
     /// <summary>The phase in force and its stores.</summary>
     internal Route CurrentRoute() => _phase.Current();
+
+    /// <summary>Sessions with a turn held or awaited (<see cref="SessionLocks"/>), for tests.</summary>
+    internal int SessionsInTurn => _locks.Count;
 
     /// <summary>A store's circuit breaker and catch-up backlog, for health checks.</summary>
     internal (StoreBreaker Breaker, CatchUpBacklog Backlog) StateOf(StoreKind kind) => (_breakers.For(kind), _catchUp.Backlog(kind));
@@ -333,6 +337,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         var route = _phase.Current();
+        using var turn = route.Secondary is null ? default(SessionLocks.Turn?) : await _locks.EnterAsync(key, route.Primary, operation, async, token).ConfigureAwait(false);
         try
         {
             await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, key, write, async, token).ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace SessionStore.DualWrite.Internal;
 /// and gives the secondary the primary's copy. Best effort: bounded in number and in time (each read and copy
 /// is a <see cref="SecondaryCalls"/> call), skipped while a breaker is open.
 /// </summary>
-internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options, TimeProvider time, ILogger logger) : IDisposable
+internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConvergence convergence, SessionLocks locks, DualWriteCounters counters, Func<SessionStoreOptions> options, TimeProvider time, ILogger logger) : IDisposable
 {
     // Comparisons wait this long after the read that sampled them, so that the request's own write-back has
     // landed in both stores and is not reported as a difference.
@@ -102,6 +102,8 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
         await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
         await InSlotAsync(async () =>
         {
+            // In the key's turn (SessionLocks): a remove or a set of this instance cannot fall between the reads and the copy.
+            using var turn = await locks.EnterAsync(key, route.Primary, "compare", async: true, CancellationToken.None).ConfigureAwait(false);
             if (await ReadBothAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind))
             {
                 return false;

@@ -63,6 +63,9 @@ internal static class RedisConnectionSettings
             options.BacklogPolicy = BacklogPolicy.FailFast;
         }
 
+        // Session ids are credentials: StackExchange.Redis's messages would otherwise name the command's key (a
+        // session's, or the user index's, which holds the user id), and they reach logs and the CLI's output.
+        options.IncludeDetailInExceptions = false;
         return options;
 
         void SetUnlessNamed(string key, Action set)

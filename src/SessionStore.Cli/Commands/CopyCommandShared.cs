@@ -13,28 +13,12 @@ internal sealed class CopyCommandShared
     public CopyCommandShared(string name, string defaultCheckpoint)
     {
         _name = name;
-        Rate.Validators.Add(r =>
-        {
-            // Checked before any server is contacted: a rate too small to wait for failed only after the first copy.
-            if (r.GetValueOrDefault<double?>() is { } rate && !(rate >= BackfillOptions.MinimumRatePerSecond && double.IsFinite(rate)))
-            {
-                r.AddError($"--rate is {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number of at least {BackfillOptions.MinimumRatePerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)} (sessions per second).");
-            }
-        });
-        BatchSize.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 10_000)
-            {
-                r.AddError("--batch-size must be between 1 and 10000.");
-            }
-        });
-        MaxPasses.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 100)
-            {
-                r.AddError("--max-passes must be between 1 and 100.");
-            }
-        });
+        // Checked before any server is contacted: a rate too small to wait for failed only after the first copy.
+        Rate.Refuse(value => value is { } rate && !(rate >= BackfillOptions.MinimumRatePerSecond && double.IsFinite(rate))
+            ? $"--rate is {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number of at least {BackfillOptions.MinimumRatePerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)} (sessions per second)."
+            : null);
+        BatchSize.Refuse(value => value is < 1 or > 10_000 ? $"--batch-size is {value}; it must be between 1 and 10000." : null);
+        MaxPasses.Refuse(value => value is < 1 or > 100 ? $"--max-passes is {value}; it must be between 1 and 100." : null);
         Checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint file: resumed from when it exists, deleted when the run completes.", DefaultValueFactory = _ => defaultCheckpoint };
     }
 

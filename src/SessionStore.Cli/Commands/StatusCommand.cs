@@ -16,13 +16,8 @@ internal static class StatusCommand
             Description = "A heartbeat older than this marks its instance stale (gone), as SessionStore:Fleet:StaleAfter does in the application (default 00:01:00).",
             DefaultValueFactory = _ => new SessionStoreFleetOptions().StaleAfter,
         };
-        staleAfter.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
-            {
-                r.AddError("--stale-after must be more than 0, e.g. 00:01:00.");
-            }
-        });
+        staleAfter.RefuseBareNumber("00:01:00 for one minute");
+        staleAfter.Refuse(value => value <= TimeSpan.Zero ? $"--stale-after is {value}; it must be more than 0, e.g. 00:01:00." : null);
         var output = CliOutput.CreateOption();
         var command = new Command("status", "Show the application instances of the fleet: the phase each runs and its last heartbeat, stale ones marked.") { staleAfter, output };
         context.SetAction(command, async (parse, token) =>

@@ -13,26 +13,16 @@ internal static class VerifyCommand
     public static Command Create(CommandContext context)
     {
         var sample = new Option<int>("--sample") { Description = "Compare this many sessions of the primary, chosen at random.", DefaultValueFactory = _ => 1_000 };
-        sample.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() < 0)
-            {
-                r.AddError("--sample must not be negative.");
-            }
-        });
+        sample.Refuse(value => value < 0 ? $"--sample is {value}; it must not be negative." : null);
         var full = new Option<bool>("--full") { Description = "Compare every session of the primary instead of a sample." };
         var countTolerance = new Option<double>("--count-tolerance")
         {
             Description = "How far the live counts may differ, as a fraction of the larger count (default 0.01, i.e. 1 %).",
             DefaultValueFactory = _ => VerificationOptions.DefaultCountTolerance,
         };
-        countTolerance.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<double>() is not (>= 0 and <= 1))
-            {
-                r.AddError($"--count-tolerance is {r.GetValueOrDefault<double>().ToString(CultureInfo.InvariantCulture)}; it must be between 0 and 1 (0.01 = 1 %).");
-            }
-        });
+        countTolerance.Refuse(value => value is not (>= 0 and <= 1)
+            ? $"--count-tolerance is {value.ToString(CultureInfo.InvariantCulture)}; it must be between 0 and 1 (0.01 = 1 %)."
+            : null);
         var output = CliOutput.CreateOption();
         var command = new Command("verify", "Compare the stores; exit 0 only when the live counts are close and no mismatch is confirmed (ready for the next phase).")
         {
@@ -79,7 +69,18 @@ internal static class VerifyCommand
             }
 
             var secondary = result.PostgresIsPrimary ? "Redis" : "PostgreSQL";
-            if (!result.CountsAreClose)
+            var empty = result.RedisLiveSessions == 0 ? "Redis" : result.PostgresLiveSessions == 0 ? "PostgreSQL" : null;
+            if (!result.CountsAreClose && empty is not null)
+            {
+                console.MarkupLine(
+                    $"[red]Not ready for the next phase:[/] {empty} holds no live session while the other store holds {result.CountGap:N0}: " +
+                    "a store restarted empty, or pointed at another database, table or instance name.");
+                if (empty == primary)
+                {
+                    console.MarkupLine($"The primary holds nothing: find out why before copying anything (a copy goes from {primary} to {secondary}).");
+                }
+            }
+            else if (!result.CountsAreClose)
             {
                 console.MarkupLine(
                     $"[red]Not ready for the next phase:[/] the live counts differ by {result.CountGap:N0}, more than the tolerance of " +

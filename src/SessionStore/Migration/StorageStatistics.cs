@@ -60,11 +60,19 @@ public sealed class StorageStatistics
         var statistics = new StorageStatistics();
         var postgresFailures = options.Postgres.Validate();
         var hasPostgres = postgresFailures.Count == 0;
-        var hasRedis = options.Redis.Validate().Count == 0;
+        var redisFailures = options.Redis.Validate();
+        var hasRedis = redisFailures.Count == 0;
+
+        // Configured but unusable (a bad table name, an unreadable Redis setting): say so rather than leave the store
+        // out silently, as if it were not configured.
         if (!hasPostgres && (options.Postgres.DataSource is not null || !string.IsNullOrWhiteSpace(options.Postgres.ConnectionString)))
         {
-            // Configured but unusable (a bad table name): say so rather than leave PostgreSQL out silently.
             throw new ArgumentException($"SessionStore:Postgres: {string.Join(" ", postgresFailures)}", nameof(options));
+        }
+
+        if (!hasRedis && (options.Redis.ConfigurationOptions is not null || options.Redis.ConnectionMultiplexerFactory is not null || !string.IsNullOrWhiteSpace(options.Redis.Configuration)))
+        {
+            throw new ArgumentException($"SessionStore:Redis: {string.Join(" ", redisFailures)}", nameof(options));
         }
 
         if (!hasPostgres && !hasRedis)

@@ -39,8 +39,12 @@ public sealed class VerificationResult
     /// <summary>How far apart the two live-session counts are.</summary>
     public long CountGap => Math.Abs(RedisLiveSessions - PostgresLiveSessions);
 
-    /// <summary>Whether the counts are within <see cref="AllowedCountGap"/> of each other.</summary>
-    public bool CountsAreClose => CountGap <= AllowedCountGap;
+    /// <summary>
+    /// Whether the counts are within <see cref="AllowedCountGap"/> of each other. A store that holds no session
+    /// beside one that does is never close, whatever the tolerance: it lost its sessions (a Redis restarted empty)
+    /// or was never filled, and the gap rounded up to one session hid a store holding one.
+    /// </summary>
+    public bool CountsAreClose => CountGap <= AllowedCountGap && (RedisLiveSessions == 0) == (PostgresLiveSessions == 0);
 
     /// <summary>Sessions of the primary compared with the secondary.</summary>
     public long Compared { get; }

@@ -71,6 +71,29 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Contains("error", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("verify", "--sample", "99999999999", "'99999999999'")]
+    [InlineData("verify", "--sample", "", "--sample")]
+    [InlineData("verify", "--count-tolerance", "abc", "'abc'")]
+    [InlineData("backfill", "--rate", "abc", "'abc'")]
+    [InlineData("backfill", "--batch-size", " ", "--batch-size")]
+    [InlineData("sync", "--max-passes", "x", "'x'")]
+    [InlineData("sync", "--batch-size", "0", "--batch-size is 0; it must be between 1 and 10000.")]
+    [InlineData("status", "--stale-after", "x", "'x'")]
+    [InlineData("status", "--stale-after", "99999999.00:00:00", "'99999999.00:00:00'")]
+    [InlineData("status", "--stale-after", "30", "--stale-after is '30', which is not a duration: give it as hh:mm:ss")] // TimeSpan alone would read 30 days
+    public async Task A_value_that_does_not_parse_or_is_out_of_range_is_refused_naming_the_option_and_the_value(string command, string option, string value, string expected)
+    {
+        // No server listens on port 1: a command that went on to connect would exit 3, not 2. A validator that read a
+        // value that did not parse threw instead: a stack trace, and the process aborted (exit 134).
+        var (exitCode, output) = await CliRunner.RunAsync(command, option, value, "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(option, output, StringComparison.Ordinal);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at SessionStore.", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Missing_settings_are_named_and_exit_with_2()
     {

@@ -130,6 +130,22 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         Assert.True(results.Sum(r => r.Compared) >= 3 * keys.Length - 3, "every run compared the sessions");
     }
 
+    [Theory]
+    [InlineData("DualWriteRedisPrimary")]
+    [InlineData("DualWritePostgresPrimary")]
+    public async Task An_empty_Redis_beside_PostgreSQL_sessions_is_never_ready_whatever_the_tolerance(string phase)
+    {
+        // One session: a 1 % tolerance rounded up allowed a gap of one, so a Redis restarted empty read as "ready".
+        using var scenario = await BackfilledAsync(PostgresPayloadFormat.Jsonb, 1);
+        await scenario.Redis.KeyDeleteAsync(scenario.Prefix + (await scenario.PostgresKeysAsync()).Single());
+
+        var result = await new SessionStoreVerifier(scenario.Options(phase)).VerifyAsync(new VerificationOptions { Full = true, CountTolerance = 1 }, Token);
+
+        Assert.Equal((0L, 1L, 1L), (result.RedisLiveSessions, result.PostgresLiveSessions, result.AllowedCountGap));
+        Assert.False(result.CountsAreClose);
+        Assert.False(result.IsReadyForNextPhase);
+    }
+
     [Fact]
     public async Task Live_counts_further_apart_than_the_tolerance_are_not_ready_even_without_a_mismatch()
     {

@@ -43,4 +43,22 @@ public sealed class StorageStatisticsTests(PostgresServer postgres)
         Assert.InRange(statistics.Updates!.Value, 50, long.MaxValue);
         Assert.NotNull(statistics.HotUpdateRatio);
     }
+
+    [Theory]
+    [InlineData("127.0.0.1:1,connectTimeout=abc", null)]
+    [InlineData("127.0.0.1:1", "-00:00:01")]
+    public async Task A_Redis_configured_but_unusable_is_refused_naming_it_not_counted_as_absent(string configuration, string? operationTimeout)
+    {
+        var options = new SessionStoreOptions();
+        options.Postgres.ConnectionString = postgres.ConnectionString;
+        options.Redis.Configuration = configuration;
+        if (operationTimeout is not null)
+        {
+            options.Redis.OperationTimeout = TimeSpan.Parse(operationTimeout, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => StorageStatistics.CollectAsync(options, Token));
+
+        Assert.StartsWith("SessionStore:Redis: ", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,44 @@
+using System.CommandLine;
+
+namespace SessionStore.Cli.Commands;
+
+/// <summary>Checks of an option's value beyond its type, each with the message that says what is allowed.</summary>
+internal static class OptionChecks
+{
+    /// <summary>
+    /// Refuses a value for which <paramref name="problem"/> returns a message. A value that did not even parse is
+    /// left to its own parse error: System.CommandLine runs validators on it too (dotnet/command-line-api#2645),
+    /// and reading it there throws, which printed a stack trace and ended the process (exit 134) instead of exit 2.
+    /// </summary>
+    public static void Refuse<T>(this Option<T> option, Func<T, string?> problem) =>
+        option.Validators.Add(result =>
+        {
+            T value;
+            try
+            {
+                value = result.GetValueOrDefault<T>();
+            }
+            catch (InvalidOperationException)
+            {
+                return;
+            }
+
+            if (problem(value) is { } message)
+            {
+                result.AddError(message);
+            }
+        });
+
+    /// <summary>
+    /// Refuses a duration typed as a bare number: TimeSpan reads "30" as 30 days, which the operator who typed it
+    /// never meant (as <c>--timeout</c> does).
+    /// </summary>
+    public static void RefuseBareNumber(this Option<TimeSpan> option, string example) =>
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens is [var token] && !token.Value.Contains(':', StringComparison.Ordinal))
+            {
+                result.AddError($"{option.Name} is '{token.Value}', which is not a duration: give it as hh:mm:ss, e.g. {example}.");
+            }
+        });
+}

@@ -136,6 +136,7 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
         return name.Length == 0 ? "empty"
             : name.Contains('\0', StringComparison.Ordinal) ? "NUL"
             : HasLoneSurrogate(name) ? "lone surrogate"
+            : char.IsWhiteSpace(name[0]) || char.IsWhiteSpace(name[^1]) ? "white space at an end"
             : name.Contains("{{", StringComparison.Ordinal) || name.Contains("}}", StringComparison.Ordinal) ? "placeholder syntax"
             : Encoding.UTF8.GetByteCount(name) > limit ? $"over {limit} bytes"
             : role == Role.Schema && name.StartsWith("pg_", StringComparison.Ordinal) ? "pg_ prefix"
@@ -147,6 +148,7 @@ public sealed partial class HostileIdentifierTests(CanaryPostgres canary, RedisS
         ["empty"] = "is empty",
         ["NUL"] = "NUL character",
         ["lone surrogate"] = "lone surrogate",
+        ["white space at an end"] = "begins or ends with white space",
         ["placeholder syntax"] = "placeholder syntax",
         ["pg_ prefix"] = "reserves for system schemas",
     };

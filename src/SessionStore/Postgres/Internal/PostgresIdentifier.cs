@@ -70,6 +70,13 @@ internal sealed class PostgresIdentifier
             return $"{option} '{Display(value)}' is not valid UTF-16 (it holds a lone surrogate), so it has no UTF-8 form PostgreSQL could store.";
         }
 
+        // Quoted, " sessions" is another table than "sessions": a stray space in the configuration would start an empty
+        // table and sign every user out. No one means one.
+        if (char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]))
+        {
+            return $"{option} '{Display(value)}' begins or ends with white space; remove it (a name may hold spaces only between other characters).";
+        }
+
         // The schema scripts mark their placeholders this way; a name holding the syntax has no business in one.
         if (value.Contains("{{", StringComparison.Ordinal) || value.Contains("}}", StringComparison.Ordinal))
         {

@@ -57,6 +57,9 @@ public static class SessionStoreEventIds
     /// <summary>A store's catch-up finished: the keys it missed were copied to it.</summary>
     public const int DualWriteCatchUpCompleted = 3015;
 
+    /// <summary>A store was built again because a reload changed its connection settings (a table, a connection string, an instance name): it now reads and writes elsewhere. A warning.</summary>
+    public const int DualWriteStoreRebuilt = 3016;
+
     /// <summary>A cleanup run finished; the message says how much it deleted and dropped.</summary>
     public const int CleanupRunCompleted = 4001;
 

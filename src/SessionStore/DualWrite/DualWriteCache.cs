@@ -60,9 +60,11 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         Func<SessionStoreOptions> current = () => _options.CurrentValue;
         void KeptPrevious(StoreUnavailableException e) =>
             DualWriteLog.StoreUnavailable(logger, e.Message, StoreUnavailableException.SettingOf(e.Kind), e.InnerException!);
+        void Rebuilt(StoreKind kind, string[] changed) =>
+            DualWriteLog.StoreRebuilt(logger, PhaseRoles.NameOf(kind), $"{SessionStoreOptions.SectionName}:{(kind == StoreKind.Postgres ? nameof(SessionStoreOptions.Postgres) : nameof(SessionStoreOptions.Redis))}", string.Join(", ", changed));
         _routing = new StoreRouting(
-            new RebuildableStore(StoreKind.Redis, current, o => ConnectionSettings.Of(o.Redis), buildRedis, KeptPrevious, time),
-            new RebuildableStore(StoreKind.Postgres, current, o => ConnectionSettings.Of(o.Postgres), buildPostgres, KeptPrevious, time));
+            new RebuildableStore(StoreKind.Redis, current, o => ConnectionSettings.Of(o.Redis), buildRedis, KeptPrevious, Rebuilt, time),
+            new RebuildableStore(StoreKind.Postgres, current, o => ConnectionSettings.Of(o.Postgres), buildPostgres, KeptPrevious, Rebuilt, time));
         _phase = new PhaseResolver(options, _routing, phaseSource, logger);
         _counters = new DualWriteCounters(instruments, current, logger);
         CatchUp? catchUp = null;

@@ -86,6 +86,30 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
     }
 
     [Fact]
+    public async Task A_store_built_again_on_another_table_is_logged_as_a_warning_naming_the_key_not_its_value()
+    {
+        await using var harness = new DualWriteHarness("dual-pg-primary", postgres.ConnectionString, redis.Configuration);
+        await harness.StartAsync();
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [7], DualWriteHarness.IdleTimeout, Token);
+
+        // A live edit of the table: the store is built again there, where none of the sessions are.
+        var otherTable = PostgresServer.UniqueTableName("moved");
+        harness.Configuration["SessionStore:Postgres:TableName"] = otherTable;
+        harness.Phase = "dual-pg-primary";
+
+        // In a dual phase the session is still served: read-repair copies it from Redis into the new table.
+        Assert.Equal([7], await harness.Cache.GetAsync(key, Token));
+        harness.Phase = "dual-pg-primary"; // a reload that changes no connection setting builds nothing
+        Assert.Equal([7], await harness.Cache.GetAsync(key, Token));
+
+        var rebuilt = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWriteStoreRebuilt);
+        Assert.Equal(LogLevel.Warning, rebuilt.Level);
+        Assert.Contains("changed TableName under SessionStore:Postgres", rebuilt.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(otherTable, rebuilt.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Health_is_unhealthy_naming_the_cause_when_the_primary_table_is_missing()
     {
         await using var harness = new DualWriteHarness("pg-only", postgres.ConnectionString, redis.Configuration, s => s["SessionStore:Postgres:CreateTableIfMissing"] = "false");

@@ -40,4 +40,7 @@ internal static partial class DualWriteLog
 
     [LoggerMessage(SessionStoreEventIds.DualWriteCatchUpCompleted, LogLevel.Information, "Store {Store} caught up: {Copied} missed keys brought up to date, {Left} left for a later attempt.")]
     public static partial void CatchUpCompleted(ILogger logger, string store, int copied, int left);
+
+    [LoggerMessage(SessionStoreEventIds.DualWriteStoreRebuilt, LogLevel.Warning, "The {Store} store was built again: a reload changed {Changed} under {Section}. It now reads and writes there, where the sessions kept under the previous settings are not; restore them if that was not meant.")]
+    public static partial void StoreRebuilt(ILogger logger, string store, string section, string changed);
 }

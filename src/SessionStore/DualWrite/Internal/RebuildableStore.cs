@@ -5,14 +5,17 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>
 /// One store, built the first time a phase needs it from the options in force then, and built again when its
 /// connection settings change. A failed build is not remembered: a malformed connection string entered by a live
-/// edit fails that phase switch only, and the corrected setting works without a restart.
+/// edit fails that phase switch only, and the corrected setting works without a restart. A store built again reads
+/// and writes elsewhere (another table, server or instance name), where the sessions of the previous one are not:
+/// <paramref name="rebuilt"/> hears which keys changed, so that it is never silent.
 /// </summary>
 internal sealed class RebuildableStore(
     StoreKind kind,
     Func<SessionStoreOptions> options,
-    Func<SessionStoreOptions, object> connectionSettings,
+    Func<SessionStoreOptions, ConnectionSettings.Setting[]> connectionSettings,
     Func<SessionStoreOptions, ISessionCacheProvider> build,
     Action<StoreUnavailableException> keptPrevious,
+    Action<StoreKind, string[]> rebuilt,
     TimeProvider time) : IDisposable
 {
     // A replaced store is disposed only after this: requests that picked it up just before the change finish first.
@@ -37,7 +40,8 @@ internal sealed class RebuildableStore(
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_current is { } again && again.Settings.Equals(settings))
+            var changed = _current is { } previousBuild ? ConnectionSettings.Changed(previousBuild.Settings, settings) : [];
+            if (_current is { } again && changed.Length == 0)
             {
                 Volatile.Write(ref _current, again with { Source = current });
                 return again.Store;
@@ -62,12 +66,18 @@ internal sealed class RebuildableStore(
                 return previous.Store;
             }
 
+            var replacing = _current is not null;
             if (_current is { Store: IDisposable replaced })
             {
                 Retire(replaced);
             }
 
             Volatile.Write(ref _current, new Built(store, settings, current));
+            if (replacing)
+            {
+                rebuilt(kind, changed);
+            }
+
             return store;
         }
     }
@@ -102,5 +112,5 @@ internal sealed class RebuildableStore(
             TaskScheduler.Default);
     }
 
-    private sealed record Built(ISessionCacheProvider Store, object Settings, SessionStoreOptions Source);
+    private sealed record Built(ISessionCacheProvider Store, ConnectionSettings.Setting[] Settings, SessionStoreOptions Source);
 }

@@ -61,10 +61,8 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
     [Fact]
     public async Task A_store_that_cannot_be_built_refuses_the_switch_keeps_serving_and_recovers_once_fixed()
     {
-        await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
-        await harness.StartAsync();
-        var key = Guid.NewGuid().ToString();
-        await harness.Cache.SetAsync(key, [7], DualWriteHarness.IdleTimeout, Token);
+        var (harness, key) = await StartedWithOneSessionAsync("redis-only");
+        await using var _ = harness;
 
         // A typo made while editing the section for the next phase.
         harness.Configuration["SessionStore:Postgres:ConnectionString"] = "Host=127.0.0.1;Port=notaport;;=";
@@ -88,10 +86,8 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
     [Fact]
     public async Task A_store_built_again_on_another_table_is_logged_as_a_warning_naming_the_key_not_its_value()
     {
-        await using var harness = new DualWriteHarness("dual-pg-primary", postgres.ConnectionString, redis.Configuration);
-        await harness.StartAsync();
-        var key = Guid.NewGuid().ToString();
-        await harness.Cache.SetAsync(key, [7], DualWriteHarness.IdleTimeout, Token);
+        var (harness, key) = await StartedWithOneSessionAsync("dual-pg-primary");
+        await using var _ = harness;
 
         // A live edit of the table: the store is built again there, where none of the sessions are.
         var otherTable = PostgresServer.UniqueTableName("moved");
@@ -119,5 +115,15 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
         var entry = report.Entries["sessionstore"];
         Assert.Equal(HealthStatus.Unhealthy, entry.Status);
         Assert.Contains("does not exist", entry.Description, StringComparison.Ordinal);
+    }
+
+    /// <summary>A started harness in <paramref name="phase"/>, holding one session ([7]) under the returned key.</summary>
+    private async Task<(DualWriteHarness Harness, string Key)> StartedWithOneSessionAsync(string phase)
+    {
+        var harness = new DualWriteHarness(phase, postgres.ConnectionString, redis.Configuration);
+        await harness.StartAsync();
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [7], DualWriteHarness.IdleTimeout, Token);
+        return (harness, key);
     }
 }

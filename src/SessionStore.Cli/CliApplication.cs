@@ -100,8 +100,11 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
                 var store = StoreOf(e);
                 // A timeout names no setting the operator can change (a driver's says only "Exception while reading from stream"): name it.
                 var section = store switch { "PostgreSQL" => "Postgres", "Redis" => "Redis", _ => null };
+                var setting = e is SessionStoreTimeoutException { Setting: { } named and not nameof(SessionCacheProviderOptions.OperationTimeout) }
+                    ? $"SessionStore:{named}"
+                    : $"SessionStore:{section}:OperationTimeout";
                 var bound = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e))
-                    ? $" (no answer within SessionStore:{section}:OperationTimeout; raise it, or give --timeout, to wait longer)"
+                    ? $" (no answer within {setting}; raise it{(setting.EndsWith(":OperationTimeout", StringComparison.Ordinal) ? ", or give --timeout," : "")} to wait longer)"
                     : "";
                 console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
                 return ExitCodes.ServerError;

@@ -41,6 +41,18 @@ public sealed class SessionStoreTimeoutException : TimeoutException
         Store = store;
         Operation = operation;
         Timeout = timeout;
+        Setting = nameof(SessionCacheProviderOptions.OperationTimeout);
+    }
+
+    /// <summary>For a bound of the dual-write cache's own (<see cref="SessionStoreOptions.SecondaryTimeout"/>, <see cref="SessionStoreOptions.HealthCheckTimeout"/>), named by <paramref name="setting"/>.</summary>
+    internal SessionStoreTimeoutException(string store, string operation, TimeSpan timeout, string setting, TimeoutException waited)
+        : base($"The {store} session store did not complete {operation} within {timeout.TotalMilliseconds:0.###} ms " +
+            $"(SessionStoreOptions.{setting}); the operation was abandoned.", waited)
+    {
+        Store = store;
+        Operation = operation;
+        Timeout = timeout;
+        Setting = setting;
     }
 
     /// <summary>The store that timed out, as <c>postgresql</c> or <c>redis</c>; null when not given.</summary>
@@ -51,4 +63,10 @@ public sealed class SessionStoreTimeoutException : TimeoutException
 
     /// <summary>The bound that passed.</summary>
     public TimeSpan Timeout { get; }
+
+    /// <summary>
+    /// The setting that holds the bound: <c>OperationTimeout</c> (a store's), or the dual-write cache's
+    /// <c>SecondaryTimeout</c> or <c>HealthCheckTimeout</c>; null when not given.
+    /// </summary>
+    public string? Setting { get; }
 }

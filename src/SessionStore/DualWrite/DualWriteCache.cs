@@ -220,7 +220,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _breakers.For(kind).ExecuteAsync(
             static async (call, t) =>
             {
-                await Bounded.RunAsync(call.store.Name, "ping", c => new ValueTask(call.store.PingAsync(c)), call.timeout, call.time, t).ConfigureAwait(false);
+                await Bounded.RunAsync(call.store.Name, "ping", c => new ValueTask(call.store.PingAsync(c)), call.timeout, nameof(SessionStoreOptions.HealthCheckTimeout), call.time, t).ConfigureAwait(false);
                 return true;
             },
             (store, timeout, time: _time),

@@ -69,6 +69,28 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
     }
 
+    [Fact]
+    public async Task A_revoke_with_the_secondary_hung_fails_naming_the_store_and_the_secondary_s_timeout()
+    {
+        // The secondary's revoke is bounded by the dual-write cache's SecondaryTimeout (here shorter than the store's
+        // OperationTimeout): its timeout named neither the store (the CLI said "a server") nor a setting.
+        var table = await MigratedTableAsync();
+        await using var freezer = await FreezerAsync("PostgreSQL");
+        await freezer.FreezeAsync();
+
+        var watch = Stopwatch.StartNew();
+        var environment = new Dictionary<string, string?>(Environment) { ["SessionStore__SecondaryTimeout"] = (Timeout / 2).ToString() };
+        var (exitCode, text) = await CliRunner.RunAsync(environment, Token, ["revoke", "--user", "ada", "--phase", "dual-redis-primary", .. Stores(table)]);
+        watch.Stop();
+        await freezer.ThawAsync();
+
+        output.WriteLine($"revoke in DualWriteRedisPrimary with PostgreSQL hung: exit {exitCode} after {watch.ElapsedMilliseconds} ms: {text}");
+        Assert.Equal(3, exitCode);
+        Assert.Contains("PostgreSQL could not be reached or failed", text, StringComparison.Ordinal);
+        Assert.Contains("SessionStore:SecondaryTimeout", text, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
+    }
+
     [Theory]
     [InlineData("PostgreSQL", "status")]
     [InlineData("Redis", "stats")]

@@ -5,12 +5,13 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>
 /// Runs a store operation for at most a given time, and returns as soon as the caller gives up. A hung server
 /// does not answer cancellation (Npgsql's cancel request needs the server too), so the operation is abandoned
-/// rather than awaited, and left to finish on its own under the store's own timeouts.
+/// rather than awaited, and left to finish on its own under the store's own timeouts. Its timeout names the store,
+/// the operation and the <see cref="SessionStoreOptions"/> setting that holds the bound (<see cref="SessionStoreTimeoutException"/>).
 /// </summary>
 internal static class Bounded
 {
     public static async ValueTask<T> RunAsync<T>(
-        string store, string operation, Func<CancellationToken, ValueTask<T>> run, TimeSpan timeout, TimeProvider time, CancellationToken token)
+        string store, string operation, Func<CancellationToken, ValueTask<T>> run, TimeSpan timeout, string setting, TimeProvider time, CancellationToken token)
     {
         token.ThrowIfCancellationRequested();
         var pending = run(token);
@@ -27,7 +28,7 @@ internal static class Bounded
         catch (TimeoutException e) when (!task.IsCompleted)
         {
             StoreDeadline.Abandon(task);
-            throw new TimeoutException($"The {store} session store did not complete '{operation}' within {timeout.TotalMilliseconds:0} ms; the operation was abandoned.", e);
+            throw new SessionStoreTimeoutException(store, operation, timeout, setting, e);
         }
         catch (OperationCanceledException) when (!task.IsCompleted)
         {
@@ -36,10 +37,10 @@ internal static class Bounded
         }
     }
 
-    public static async ValueTask RunAsync(string store, string operation, Func<CancellationToken, ValueTask> run, TimeSpan timeout, TimeProvider time, CancellationToken token) =>
+    public static async ValueTask RunAsync(string store, string operation, Func<CancellationToken, ValueTask> run, TimeSpan timeout, string setting, TimeProvider time, CancellationToken token) =>
         await RunAsync(store, operation, async t =>
         {
             await run(t).ConfigureAwait(false);
             return true;
-        }, timeout, time, token).ConfigureAwait(false);
+        }, timeout, setting, time, token).ConfigureAwait(false);
 }

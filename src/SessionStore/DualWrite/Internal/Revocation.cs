@@ -47,7 +47,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         }
 
         return await breakers.For(kind).ExecuteAsync(
-            static (call, t) => Bounded.RunAsync(call.secondary.Name, "revoke", c => new ValueTask<long>(call.secondary.RevokeUserSessionsAsync(call.userId, c)), call.timeout, call.time, t),
+            static (call, t) => Bounded.RunAsync(call.secondary.Name, "revoke", c => new ValueTask<long>(call.secondary.RevokeUserSessionsAsync(call.userId, c)), call.timeout, nameof(SessionStoreOptions.SecondaryTimeout), call.time, t),
             (secondary, userId, timeout: options().SecondaryTimeout, time),
             token).ConfigureAwait(false);
     }

@@ -37,7 +37,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         try
         {
             var value = await breaker.ExecuteAsync(
-                static (call, t) => Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, c), call.timeout, call.time, t),
+                static (call, t) => Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, c), call.timeout, nameof(SessionStoreOptions.SecondaryTimeout), call.time, t),
                 (store, operation, run, timeout, time),
                 token).ConfigureAwait(false);
             return (true, value);

@@ -38,7 +38,9 @@ internal sealed class CliSettings
         {
             if (!File.Exists(path))
             {
-                throw new CliUsageException($"The configuration file {path} does not exist.");
+                throw new CliUsageException(Directory.Exists(path)
+                    ? $"The configuration file {path} is a directory; give the JSON file itself, e.g. {Path.Combine(path, "appsettings.json")}."
+                    : $"The configuration file {path} does not exist.");
             }
 
             builder.AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);

@@ -95,6 +95,20 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task A_configuration_path_that_is_a_directory_or_missing_is_named_as_such_with_exit_2()
+    {
+        var directory = Path.GetTempPath();
+        var missing = Path.Combine(directory, $"missing-{Guid.NewGuid():N}.json");
+
+        var (directoryExit, directoryOutput) = await CliRunner.RunAsync("stats", "--config", directory);
+        var (missingExit, missingOutput) = await CliRunner.RunAsync("stats", "--config", missing);
+
+        Assert.Equal((2, 2), (directoryExit, missingExit));
+        Assert.Contains("is a directory; give the JSON file itself", directoryOutput, StringComparison.Ordinal);
+        Assert.Contains($"The configuration file {missing} does not exist.", missingOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_settings_are_named_and_exit_with_2()
     {
         var (exitCode, output) = await CliRunner.RunAsync("backfill", "--postgres", "Host=127.0.0.1");

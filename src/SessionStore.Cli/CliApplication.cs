@@ -92,7 +92,9 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
             }
             catch (Exception e) when (e is CliUsageException or OptionsValidationException or ArgumentException or InvalidOperationException)
             {
-                console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                // An ArgumentException's message ends with the library's parameter name, which says nothing to an operator.
+                var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+                console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
                 return ExitCodes.UsageError;
             }
             catch (Exception e) when (e is NpgsqlException or RedisException or RedisSessionCacheException or SocketException or TimeoutException)

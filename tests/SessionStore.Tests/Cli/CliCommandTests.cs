@@ -109,6 +109,17 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task Stats_refuses_a_Redis_configuration_it_cannot_read_naming_it_rather_than_counting_Redis_as_absent()
+    {
+        // No server listens on port 1: reaching a store would be exit 3; before, this printed "not configured", exit 0.
+        var (exitCode, output) = await CliRunner.RunAsync("stats", "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1,connectTimeout=abc");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("error: SessionStore:Redis: ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter 'options')", output, StringComparison.Ordinal); // the library's parameter, not the operator's
+    }
+
+    [Fact]
     public async Task Missing_settings_are_named_and_exit_with_2()
     {
         var (exitCode, output) = await CliRunner.RunAsync("backfill", "--postgres", "Host=127.0.0.1");

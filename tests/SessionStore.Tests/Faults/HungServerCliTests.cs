@@ -114,15 +114,25 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
 
     [Theory]
     [MemberData(nameof(HungStoreCommands))]
-    public async Task Ctrl_C_stops_a_command_against_a_hung_server_at_once(string store, string command)
+    public async Task Ctrl_C_stops_a_command_against_a_hung_server_at_once(string store, string command) =>
+        await InterruptedAtOnceAsync(store, command, Arguments(store, command, await MigratedTableAsync()));
+
+    [Fact]
+    public async Task Ctrl_C_stops_a_backfill_at_once_before_its_first_batch_while_PostgreSQL_is_hung()
     {
-        var table = await MigratedTableAsync();
+        // Nothing is written before the first batch, so nothing needs to finish: it waited out the connect timeout, exit 3.
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-backfill-{Guid.NewGuid():N}.json");
+        await InterruptedAtOnceAsync("PostgreSQL", "backfill", ["backfill", "--checkpoint", checkpoint, .. Stores(await MigratedTableAsync())]);
+    }
+
+    private async Task InterruptedAtOnceAsync(string store, string command, string[] arguments)
+    {
         await using var freezer = await FreezerAsync(store);
         await freezer.FreezeAsync();
 
         // A timeout far beyond the test's wait, so that only the cancellation can end the command.
         using var interrupt = new CancellationTokenSource();
-        var run = CliRunner.RunAsync(WithOperationTimeout(TimeSpan.FromMinutes(1)), interrupt.Token, Arguments(store, command, table));
+        var run = CliRunner.RunAsync(WithOperationTimeout(TimeSpan.FromMinutes(1)), interrupt.Token, arguments);
         await Task.Delay(300, Token);
         Assert.False(run.IsCompleted, "The command ended before it was interrupted: the server is not hung.");
         var interruptedAt = Stopwatch.GetTimestamp();

@@ -25,13 +25,21 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
     public async Task<BackfillProgress> RunAsync(IProgress<BackfillProgress>? progress, CancellationToken cancellationToken)
     {
         options.ThrowIfInvalid();
-        await target.EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+
+        // Nothing is written before the first batch: Ctrl+C stops at once here, even while a server is hung.
+        await StoreDeadline.UntilCancelledAsync(
+            async t =>
+            {
+                await target.EnsureReadyAsync(t).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
         var resumed = options.CheckpointPath is { } path && !options.Restart
             ? CopyCheckpoint.Load(path, source, target)
             : null;
         var run = new Run(this, resumed, progress)
         {
-            EstimatedTotal = await source.EstimateAsync(cancellationToken).ConfigureAwait(false),
+            EstimatedTotal = await StoreDeadline.UntilCancelledAsync(source.EstimateAsync, cancellationToken).ConfigureAwait(false),
         };
         return await run.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -560,9 +560,10 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         }
 
         // After a timeout or a cancelled token Npgsql asks the server to cancel the statement, then by default
-        // waits up to 2 s for its answer, which a hung server never gives (3 s measured for a 1 s timeout). -1
-        // sends the request without waiting and breaks the connection at once; the cost is one new connection
-        // after each cancelled statement.
+        // waits up to 2 s for the statement's answer, which a hung server never gives (3 s measured for a 1 s
+        // timeout). -1 skips that wait and breaks the connection once the request is sent. Sending it still opens a
+        // connection to the hung server, which waits the connect Timeout, twice with GssEncryptionMode=Prefer (Npgsql
+        // 10): callers that must not wait that long stop waiting at OperationTimeout themselves (StoreDeadline).
         if (!ExplicitlySet(connectionString, "Cancellation Timeout", "CancellationTimeout"))
         {
             settings.CancellationTimeout = -1;

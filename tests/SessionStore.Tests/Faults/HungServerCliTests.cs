@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using SessionStore.Postgres;
 using SessionStore.Tests.Cli;
+using SessionStore.Tests.Migration;
 using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Faults;
@@ -66,6 +70,39 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
             // does not answer the connect is reported as one that could not be reached, its driver's own words.
             Assert.Contains("SessionStore:Postgres:OperationTimeout", text, StringComparison.Ordinal);
         }
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
+    }
+
+    [Theory]
+    [InlineData("backfill")]
+    [InlineData("sync")]
+    public async Task A_copy_against_PostgreSQL_hung_mid_run_fails_within_the_operation_timeout_naming_it(string command)
+    {
+        // The driver's own timeout took three times OperationTimeout: Npgsql then opens a connection to the hung server
+        // to send its cancel request, waits its connect Timeout there, and (GssEncryptionMode=Prefer) does it twice.
+        var table = await MigratedTableAsync();
+        var prefix = $"hungcopy-{Guid.NewGuid():N}:";
+        using (var theirs = new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache(Options.Create(new RedisCacheOptions { Configuration = servers.RedisConfiguration, InstanceName = prefix })))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 2_000).Select(i =>
+                theirs.SetAsync($"s{i}", MigrationScenario.Session(i), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token)));
+        }
+
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-copy-{Guid.NewGuid():N}.json");
+        string[] phase = command == "sync" ? ["--phase", "dual-redis-primary"] : [];
+        var run = CliRunner.RunAsync(Environment, Token, [command, "--checkpoint", checkpoint, "--rate", "200", "--batch-size", "50", "--instance-name", prefix, .. phase, .. Stores(table)]);
+        await UntilRowsAsync(table, 100);
+        await using var freezer = await servers.PostgresFreezerAsync();
+        await freezer.FreezeAsync();
+        var watch = Stopwatch.StartNew();
+        var (exitCode, text) = await run;
+        watch.Stop();
+        await freezer.ThawAsync();
+
+        output.WriteLine($"{command} with PostgreSQL hung mid-run: exit {exitCode} after {watch.ElapsedMilliseconds} ms (timeout {Timeout.TotalMilliseconds} ms): {text}");
+        Assert.Equal(3, exitCode);
+        Assert.Contains("PostgreSQL could not be reached or failed", text, StringComparison.Ordinal);
+        Assert.Contains("SessionStore:Postgres:OperationTimeout", text, StringComparison.Ordinal);
         Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
     }
 
@@ -179,6 +216,18 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
     private string[] Stores(string table) => ["--postgres", servers.PostgresConnectionString, "--redis", servers.RedisConfiguration, "--table", table];
 
     private Task<ProcessFreezer> FreezerAsync(string store) => store == "Redis" ? servers.RedisFreezerAsync() : servers.PostgresFreezerAsync();
+
+    /// <summary>Waits until <paramref name="table"/> holds at least <paramref name="rows"/> rows: a copy is under way.</summary>
+    private async Task UntilRowsAsync(string table, long rows)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(servers.PostgresConnectionString);
+        var waited = Stopwatch.StartNew();
+        while ((long)(await dataSource.CreateCommand($"SELECT count(*) FROM public.\"{table}\"").ExecuteScalarAsync(Token))! < rows)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"The copy did not reach {rows} rows in 30 s.");
+            await Task.Delay(50, Token);
+        }
+    }
 
     /// <summary>A session table at the latest schema version (with its fleet table), created while the server answers.</summary>
     private async Task<string> MigratedTableAsync()

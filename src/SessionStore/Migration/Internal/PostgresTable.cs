@@ -44,7 +44,10 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
     }
 
     /// <summary>The live entries of <paramref name="keys"/>, in their order; null where there is none.</summary>
-    public async Task<StoredEntry?[]> ReadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    public Task<StoredEntry?[]> ReadAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
+        BoundedAsync("copy read", t => ReadCoreAsync(keys, t), cancellationToken);
+
+    private async Task<StoredEntry?[]> ReadCoreAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, StoredEntry>(keys.Count, StringComparer.Ordinal);
         using (var command = DataSource.CreateCommand(Sql.ReadMany))
@@ -157,10 +160,13 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
 
     /// <summary>Deletes each copy's row only in the version the copy wrote: a write the application made since is kept.</summary>
     public Task TakeBackAsync(IReadOnlyList<LandedCopy> copies) =>
-        DeleteVersionsAsync(copies.Select(c => (c.Copy.Key, (uint)c.Write)).ToList(), CancellationToken.None);
+        BoundedAsync("copy take-back", t => DeleteVersionsAsync(copies.Select(c => (c.Copy.Key, (uint)c.Write)).ToList(), t), CancellationToken.None);
 
     /// <summary>Never cancelled half-way: the copier takes back what a batch wrote, so it must know what that was.</summary>
-    private async Task<List<LandedCopy>> WriteBatchAsync(IReadOnlyList<SessionCopy> copies)
+    private Task<List<LandedCopy>> WriteBatchAsync(IReadOnlyList<SessionCopy> copies) =>
+        BoundedAsync("copy write", _ => WriteBatchCoreAsync(copies), CancellationToken.None);
+
+    private async Task<List<LandedCopy>> WriteBatchCoreAsync(IReadOnlyList<SessionCopy> copies)
     {
         using var batch = DataSource.CreateBatch();
         using var buffers = new PooledBuffers();
@@ -215,7 +221,10 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
         return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<List<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object[] parameters)
+    public Task<List<T>> QueryAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params object[] parameters) =>
+        BoundedAsync("query", t => QueryCoreAsync(sql, read, t, parameters), cancellationToken);
+
+    private async Task<List<T>> QueryCoreAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, object[] parameters)
     {
         var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -223,4 +232,16 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
             return await PostgresCommand.QueryAsync(connection, sql, read, async: true, cancellationToken, parameters).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Waits for a statement at most <see cref="SessionCacheProviderOptions.OperationTimeout"/>, then abandons it
+    /// (<see cref="StoreDeadline"/>). The driver's timeout alone took three times that against a hung server: Npgsql
+    /// then sends a cancel request on a new connection and waits the connection Timeout for the hung postmaster (its
+    /// SSL request, or with SslMode=Disable the request itself), and with its default GssEncryptionMode=Prefer opens
+    /// that connection once more, waiting again, before it breaks the statement's connection. The abandoned statement
+    /// still ends that way, in the background. Nothing is cancelled: a batch no longer waited for fails the run before
+    /// its check back, as the driver's timeout did.
+    /// </summary>
+    private Task<T> BoundedAsync<T>(string operation, Func<CancellationToken, Task<T>> statement, CancellationToken cancellationToken) =>
+        StoreDeadline.RunAsync("postgresql", operation, Sql.DisplayName, cache.Options.OperationTimeout, t => new ValueTask<T>(statement(t)), cancellationToken).AsTask();
 }

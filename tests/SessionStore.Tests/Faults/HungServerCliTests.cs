@@ -74,9 +74,11 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
     }
 
     [Theory]
-    [InlineData("backfill")]
-    [InlineData("sync")]
-    public async Task A_copy_against_PostgreSQL_hung_mid_run_fails_within_the_operation_timeout_naming_it(string command)
+    [InlineData("PostgreSQL", "backfill")]
+    [InlineData("PostgreSQL", "sync")]
+    [InlineData("Redis", "backfill")]
+    [InlineData("Redis", "sync")]
+    public async Task A_copy_against_a_server_hung_mid_run_fails_within_the_operation_timeout_naming_it(string store, string command)
     {
         // The driver's own timeout took three times OperationTimeout: Npgsql then opens a connection to the hung server
         // to send its cancel request, waits its connect Timeout there, and (GssEncryptionMode=Prefer) does it twice.
@@ -92,15 +94,15 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         string[] phase = command == "sync" ? ["--phase", "dual-redis-primary"] : [];
         var run = CliRunner.RunAsync(Environment, Token, [command, "--checkpoint", checkpoint, "--rate", "200", "--batch-size", "50", "--instance-name", prefix, .. phase, .. Stores(table)]);
         await UntilRowsAsync(table, 100);
-        await using var freezer = await servers.PostgresFreezerAsync();
+        await using var freezer = await FreezerAsync(store);
         await freezer.FreezeAsync();
         var watch = Stopwatch.StartNew();
         var (exitCode, text) = await run;
         watch.Stop();
         await freezer.ThawAsync();
 
-        output.WriteLine($"{command} with PostgreSQL hung mid-run: exit {exitCode} after {watch.ElapsedMilliseconds} ms (timeout {Timeout.TotalMilliseconds} ms): {text}");
-        AssertGaveUpInTime(exitCode, text, watch.Elapsed, "PostgreSQL", "SessionStore:Postgres:OperationTimeout");
+        output.WriteLine($"{command} with {store} hung mid-run: exit {exitCode} after {watch.ElapsedMilliseconds} ms (timeout {Timeout.TotalMilliseconds} ms): {text}");
+        AssertGaveUpInTime(exitCode, text, watch.Elapsed, store, $"SessionStore:{(store == "Redis" ? "Redis" : "Postgres")}:OperationTimeout");
     }
 
     [Fact]

@@ -21,16 +21,20 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     private readonly byte[] _userIndexPrefix;
     private readonly string _pattern;
     private readonly byte[] _userIdKey;
+    private readonly TimeSpan _operationTimeout;
+    private readonly string _target;
 
-    private RedisSource(IConnectionMultiplexer connection, bool ownsConnection, string? instanceName, byte[] userIdKey)
+    private RedisSource(IConnectionMultiplexer connection, bool ownsConnection, string? instanceName, byte[] userIdKey, TimeSpan operationTimeout)
     {
         _userIdKey = userIdKey;
+        _operationTimeout = operationTimeout;
         _connection = connection;
         _ownsConnection = ownsConnection;
         _database = connection.GetDatabase();
         _prefix = Encoding.UTF8.GetBytes(instanceName ?? "");
         _userIndexPrefix = Encoding.UTF8.GetBytes((instanceName ?? "") + RedisUserIndex.Infix);
         _pattern = EscapeGlob(instanceName ?? "") + "*";
+        _target = Description;
     }
 
     /// <summary>
@@ -83,14 +87,14 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         {
             if (options.ConnectionMultiplexerFactory is { } factory)
             {
-                return new RedisSource(await factory().ConfigureAwait(false), ownsConnection: false, options.InstanceName, options.UserIdSessionKeyUtf8);
+                return new RedisSource(await factory().ConfigureAwait(false), ownsConnection: false, options.InstanceName, options.UserIdSessionKeyUtf8, options.OperationTimeout);
             }
 
             // Bounded by the operation timeout, where StackExchange.Redis's defaults gave a hung server three 5 s
             // connect attempts; and never abortConnect=false, common in an application's cloud connection string.
             var configuration = RedisConnectionSettings.ForTool(options.ConfigurationOptions ?? ConfigurationOptions.Parse(options.Configuration!), options.OperationTimeout);
             var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-            return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8);
+            return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8, options.OperationTimeout);
         }
         catch (RedisConnectionException e)
         {
@@ -111,7 +115,10 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     }
 
     /// <summary>One SCAN step on <paramref name="server"/>: the next cursor (0 when done) and the cache keys found, without the prefix.</summary>
-    public async Task<(long Cursor, List<string> Keys)> ScanAsync(IServer server, long cursor, int count)
+    public Task<(long Cursor, List<string> Keys)> ScanAsync(IServer server, long cursor, int count) =>
+        BoundedAsync("scan", () => ScanCoreAsync(server, cursor, count));
+
+    private async Task<(long Cursor, List<string> Keys)> ScanCoreAsync(IServer server, long cursor, int count)
     {
         var result = await server.ExecuteAsync(_database.Database, "SCAN", [cursor, "MATCH", _pattern, "COUNT", count]).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
@@ -154,7 +161,9 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     /// Reads the entries pipelined, each with its remaining TTL. Null where the key is gone, expired or is not a
     /// <c>RedisCache</c> entry.
     /// </summary>
-    public async Task<StoredEntry?[]> ReadAsync(IReadOnlyList<string> keys)
+    public Task<StoredEntry?[]> ReadAsync(IReadOnlyList<string> keys) => BoundedAsync("copy read", () => ReadCoreAsync(keys));
+
+    private async Task<StoredEntry?[]> ReadCoreAsync(IReadOnlyList<string> keys)
     {
         var batch = _database.CreateBatch();
         var reads = keys.Select(key =>
@@ -267,7 +276,9 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     }
 
     /// <summary>Which of the keys exist now, pipelined.</summary>
-    public async Task<bool[]> ExistAsync(IReadOnlyList<string> keys)
+    public Task<bool[]> ExistAsync(IReadOnlyList<string> keys) => BoundedAsync("copy check", () => ExistCoreAsync(keys));
+
+    private async Task<bool[]> ExistCoreAsync(IReadOnlyList<string> keys)
     {
         var batch = _database.CreateBatch();
         var checks = keys.Select(key => batch.KeyExistsAsync(Key(key))).ToArray();
@@ -279,11 +290,21 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     {
         if (_ownsConnection)
         {
+            // Every command of a tool has ended (or failed) by now: closing without waiting for commands to complete
+            // skips the QUIT a hung server would hold for a whole timeout after the command that found it hung.
+            await _connection.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
             await _connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     private RedisKey Key(string key) => ((RedisKey)_prefix).Append(key);
+
+    /// <summary>
+    /// Waits for a page's call at most the operation timeout (<see cref="StoreDeadline"/>): StackExchange.Redis notices
+    /// its own timeout only at its next heartbeat, up to a second later, when a server hung in the middle of a run.
+    /// </summary>
+    private Task<T> BoundedAsync<T>(string operation, Func<Task<T>> call) =>
+        StoreDeadline.RunAsync("redis", operation, _target, _operationTimeout, _ => new ValueTask<T>(call()), CancellationToken.None).AsTask();
 
     private sealed class ScanPosition
     {

@@ -39,7 +39,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     private readonly CatchUp _catchUp;
     private readonly Revocation _revocation;
     private readonly SecondaryTouches _touches;
-    private readonly SessionLocks _locks = new();
+    private readonly SessionLocks _locks;
     private readonly TimeProvider _time;
     private int _disposed;
 
@@ -58,6 +58,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _time = time;
         _touches = new SecondaryTouches(time);
         Func<SessionStoreOptions> current = () => _options.CurrentValue;
+        _locks = new SessionLocks(current);
         void KeptPrevious(StoreUnavailableException e) =>
             DualWriteLog.StoreUnavailable(logger, e.Message, StoreUnavailableException.SettingOf(e.Kind), e.InnerException!);
         void Rebuilt(StoreKind kind, string[] changed) =>

@@ -11,11 +11,14 @@ namespace SessionStore.DualWrite.Internal;
 /// (see docs/migration-guide.md).
 /// </summary>
 /// <remarks>
-/// A turn waits at most the primary's <see cref="SessionCacheProviderOptions.OperationTimeout"/>: the write before
-/// it is bounded by that (a primary that times out fails the next calls for the key at once, see
-/// <see cref="PrimaryCalls"/>) plus the secondary's timeout. Only keys with a turn held or awaited are kept.
+/// A turn waits at most as long as the write before it may take: the primary's
+/// <see cref="SessionCacheProviderOptions.OperationTimeout"/> plus <see cref="SessionStoreOptions.SecondaryTimeout"/>.
+/// In practice it waits one of the two, not both: a primary that timed out fails the next calls for the key at once
+/// (<see cref="PrimaryCalls"/>), and a secondary that timed out is skipped for it (<see cref="SecondaryCalls"/>), so
+/// a request behind a hung secondary still returns within about <see cref="SessionStoreOptions.SecondaryTimeout"/>.
+/// Only keys with a turn held or awaited are kept.
 /// </remarks>
-internal sealed class SessionLocks
+internal sealed class SessionLocks(Func<SessionStoreOptions> options)
 {
     private readonly Dictionary<string, Gate> _gates = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -37,11 +40,11 @@ internal sealed class SessionLocks
         var entered = false;
         try
         {
-            var timeout = primary.OperationTimeout;
+            var timeout = primary.OperationTimeout + options().SecondaryTimeout;
             entered = async ? await gate.Semaphore.WaitAsync(timeout, token).ConfigureAwait(false) : gate.Semaphore.Wait(timeout, token);
             return entered
                 ? new Turn(this, key, gate)
-                : throw new SessionStoreTimeoutException(primary.Name, operation, timeout, "a session whose previous write in this instance is still under way", innerException: null);
+                : throw new SessionStoreTimeoutException(primary.Name, operation, timeout, "a session whose previous write in this instance, to both stores, is still under way", innerException: null);
         }
         finally
         {

@@ -54,27 +54,26 @@ public sealed class StorageStatistics
     public static Task<StorageStatistics> CollectAsync(SessionStoreOptions options, CancellationToken cancellationToken = default) =>
         StoreDeadline.UntilCancelledAsync(t => CollectCoreAsync(options, t), cancellationToken);
 
+    /// <summary>
+    /// Whether a store can be counted. One configured but unusable (a bad table name, an unreadable Redis setting) is
+    /// refused, naming it, rather than left out silently as if it were not configured.
+    /// </summary>
+    private static bool Usable(string section, bool namesConnection, IReadOnlyList<string> failures)
+    {
+        if (failures.Count > 0 && namesConnection)
+        {
+            throw new ArgumentException($"{SessionStoreOptions.SectionName}:{section}: {string.Join(" ", failures)}", "options");
+        }
+
+        return failures.Count == 0;
+    }
+
     private static async Task<StorageStatistics> CollectCoreAsync(SessionStoreOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var statistics = new StorageStatistics();
-        var postgresFailures = options.Postgres.Validate();
-        var hasPostgres = postgresFailures.Count == 0;
-        var redisFailures = options.Redis.Validate();
-        var hasRedis = redisFailures.Count == 0;
-
-        // Configured but unusable (a bad table name, an unreadable Redis setting): say so rather than leave the store
-        // out silently, as if it were not configured.
-        if (!hasPostgres && (options.Postgres.DataSource is not null || !string.IsNullOrWhiteSpace(options.Postgres.ConnectionString)))
-        {
-            throw new ArgumentException($"SessionStore:Postgres: {string.Join(" ", postgresFailures)}", nameof(options));
-        }
-
-        if (!hasRedis && (options.Redis.ConfigurationOptions is not null || options.Redis.ConnectionMultiplexerFactory is not null || !string.IsNullOrWhiteSpace(options.Redis.Configuration)))
-        {
-            throw new ArgumentException($"SessionStore:Redis: {string.Join(" ", redisFailures)}", nameof(options));
-        }
-
+        var hasPostgres = Usable(nameof(SessionStoreOptions.Postgres), options.Postgres.NamesConnection, options.Postgres.Validate());
+        var hasRedis = Usable(nameof(SessionStoreOptions.Redis), options.Redis.NamesConnection, options.Redis.Validate());
         if (!hasPostgres && !hasRedis)
         {
             throw new InvalidOperationException("Neither SessionStore:Postgres:ConnectionString nor SessionStore:Redis:Configuration is set.");

@@ -87,12 +87,16 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     PostgresSessionCacheOptions IOptions<PostgresSessionCacheOptions>.Value => this;
 
     /// <inheritdoc />
+    /// <summary>Whether a connection is named at all (a connection string or a data source), usable or not.</summary>
+    internal bool NamesConnection => DataSource is not null || !string.IsNullOrWhiteSpace(ConnectionString);
+
+    /// <inheritdoc />
     public override IReadOnlyList<string> Validate()
     {
         var failures = new List<string>();
         ValidateShared(failures);
         PostgresPayloadColumn.For(PayloadFormat).ValidateMaximumValueSize(failures, MaximumValueSize);
-        if (DataSource is null && string.IsNullOrWhiteSpace(ConnectionString))
+        if (!NamesConnection)
         {
             failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
         }

@@ -50,12 +50,15 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
 
     RedisSessionCacheOptions IOptions<RedisSessionCacheOptions>.Value => this;
 
+    /// <summary>Whether a connection is named at all (a configuration, its options or a factory), usable or not.</summary>
+    internal bool NamesConnection => ConnectionMultiplexerFactory is not null || ConfigurationOptions is not null || !string.IsNullOrWhiteSpace(Configuration);
+
     /// <inheritdoc />
     public override IReadOnlyList<string> Validate()
     {
         var failures = new List<string>();
         ValidateShared(failures);
-        if (ConnectionMultiplexerFactory is null && ConfigurationOptions is null && string.IsNullOrWhiteSpace(Configuration))
+        if (!NamesConnection)
         {
             failures.Add($"None of {nameof(Configuration)}, {nameof(ConfigurationOptions)} or {nameof(ConnectionMultiplexerFactory)} is set; one of them is required.");
         }

@@ -16,7 +16,7 @@ internal static class ContainerConnections
 {
     public static void Borrow(PostgresSessionCacheOptions options, IServiceProvider provider)
     {
-        if (options.DataSource is not null || !string.IsNullOrWhiteSpace(options.ConnectionString))
+        if (options.NamesConnection)
         {
             return;
         }
@@ -29,7 +29,7 @@ internal static class ContainerConnections
 
     public static void Borrow(RedisSessionCacheOptions options, IServiceProvider provider)
     {
-        if (options.ConnectionMultiplexerFactory is not null || options.ConfigurationOptions is not null || !string.IsNullOrWhiteSpace(options.Configuration))
+        if (options.NamesConnection)
         {
             return;
         }

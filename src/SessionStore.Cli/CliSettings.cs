@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using SessionStore.Cli.Commands;
 
 namespace SessionStore.Cli;
 
@@ -123,9 +124,9 @@ internal sealed class CliSettings
 
         // A bare number is refused: TimeSpan reads "30" as 30 days, which the operator who typed it never meant.
         var (minimum, maximum) = (SessionCacheProviderOptions.MinimumOperationTimeout, SessionCacheProviderOptions.MaximumOperationTimeout);
-        if (!text.Contains(':', StringComparison.Ordinal) || !TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var timeout))
+        if (!OptionChecks.IsClockDuration(text) || !TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var timeout))
         {
-            throw new CliUsageException($"--timeout is '{text}', which is not a duration: give it as hh:mm:ss, e.g. 00:00:30 for 30 seconds or 00:00:00.500 for half a second.");
+            throw new CliUsageException(OptionChecks.NotADuration(Timeout.Name, text, "00:00:30 for 30 seconds or 00:00:00.500 for half a second"));
         }
 
         if (timeout < minimum || timeout > maximum)

@@ -36,9 +36,16 @@ internal static class OptionChecks
     public static void RefuseBareNumber(this Option<TimeSpan> option, string example) =>
         option.Validators.Add(result =>
         {
-            if (result.Tokens is [var token] && !token.Value.Contains(':', StringComparison.Ordinal))
+            if (result.Tokens is [var token] && !IsClockDuration(token.Value))
             {
-                result.AddError($"{option.Name} is '{token.Value}', which is not a duration: give it as hh:mm:ss, e.g. {example}.");
+                result.AddError(NotADuration(option.Name, token.Value, example));
             }
         });
+
+    /// <summary>Whether <paramref name="text"/> is written as hh:mm:ss: a bare number is not, whatever TimeSpan makes of it.</summary>
+    public static bool IsClockDuration(string text) => text.Contains(':', StringComparison.Ordinal);
+
+    /// <summary>The error for a duration option given something else.</summary>
+    public static string NotADuration(string option, string text, string example) =>
+        $"{option} is '{text}', which is not a duration: give it as hh:mm:ss, e.g. {example}.";
 }

@@ -40,11 +40,12 @@ internal sealed class RebuildableStore(
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var changed = _current is { } previousBuild ? ConnectionSettings.Changed(previousBuild.Settings, settings) : [];
-            if (_current is { } again && changed.Length == 0)
+            var previous = _current;
+            var changed = previous is null ? [] : ConnectionSettings.Changed(previous.Settings, settings);
+            if (previous is not null && changed.Length == 0)
             {
-                Volatile.Write(ref _current, again with { Source = current });
-                return again.Store;
+                Volatile.Write(ref _current, previous with { Source = current });
+                return previous.Store;
             }
 
             ISessionCacheProvider store;
@@ -55,7 +56,7 @@ internal sealed class RebuildableStore(
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 var failure = new StoreUnavailableException(kind, e);
-                if (_current is not { } previous)
+                if (previous is null)
                 {
                     throw failure;
                 }
@@ -66,14 +67,13 @@ internal sealed class RebuildableStore(
                 return previous.Store;
             }
 
-            var replacing = _current is not null;
-            if (_current is { Store: IDisposable replaced })
+            if (previous is { Store: IDisposable replaced })
             {
                 Retire(replaced);
             }
 
             Volatile.Write(ref _current, new Built(store, settings, current));
-            if (replacing)
+            if (previous is not null)
             {
                 rebuilt(kind, changed);
             }

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.LocalServers;
 using SessionStore.Migration.Internal;
 using SessionStore.Redis;
 
@@ -24,7 +23,7 @@ public sealed class RedisKeysInErrorsTests(FaultServers servers, ITestOutputHelp
     [Fact]
     public async Task A_revoke_against_a_Redis_that_is_not_listening_names_neither_the_user_nor_a_key()
     {
-        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = $"127.0.0.1:{UnusedPort()}", UserIdSessionKey = "UserId" });
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = $"127.0.0.1:{FreePort.Next()}", UserIdSessionKey = "UserId" });
 
         var revoke = await Assert.ThrowsAnyAsync<Exception>(() => cache.RevokeUserSessionsAsync(SecretUser, Token));
         var get = await Assert.ThrowsAnyAsync<Exception>(() => cache.GetAsync(SecretKey, Token));
@@ -82,12 +81,5 @@ public sealed class RedisKeysInErrorsTests(FaultServers servers, ITestOutputHelp
         output.WriteLine(text.Split('\n')[0]);
         Assert.DoesNotContain(SecretKey, text, StringComparison.Ordinal);
         Assert.DoesNotContain(SecretUser, text, StringComparison.Ordinal);
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Caching.Distributed;
+using SessionStore.LocalServers;
 using SessionStore.Redis;
 
 namespace SessionStore.Tests.Faults;
@@ -16,17 +15,10 @@ public sealed class RedisNotListeningTests(ITestOutputHelper output)
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task Every_request_fails_fast_with_the_default_settings()
     {
-        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = $"127.0.0.1:{UnusedPort()}" });
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = $"127.0.0.1:{FreePort.Next()}" });
         var timings = new List<double>();
         for (var request = 0; request < 10; request++)
         {

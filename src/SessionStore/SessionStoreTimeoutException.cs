@@ -44,10 +44,15 @@ public sealed class SessionStoreTimeoutException : TimeoutException
         Setting = nameof(SessionCacheProviderOptions.OperationTimeout);
     }
 
-    /// <summary>For a bound of the dual-write cache's own (<see cref="SessionStoreOptions.SecondaryTimeout"/>, <see cref="SessionStoreOptions.HealthCheckTimeout"/>), named by <paramref name="setting"/>.</summary>
-    internal SessionStoreTimeoutException(string store, string operation, TimeSpan timeout, string setting, TimeoutException waited)
-        : base($"The {store} session store did not complete {operation} within {timeout.TotalMilliseconds:0.###} ms " +
-            $"(SessionStoreOptions.{setting}); the operation was abandoned.", waited)
+    /// <summary>
+    /// For a bound of the dual-write cache's own (<see cref="SessionStoreOptions.SecondaryTimeout"/>,
+    /// <see cref="SessionStoreOptions.HealthCheckTimeout"/>), named by <paramref name="setting"/>; or of the cleanup's
+    /// (<see cref="Cleanup.PostgresCleanupOptions.StatementTimeout"/>), which <paramref name="bound"/> then spells out,
+    /// on <paramref name="target"/> (a table) when given.
+    /// </summary>
+    internal SessionStoreTimeoutException(string store, string operation, TimeSpan timeout, string setting, TimeoutException waited, string? bound = null, string? target = null)
+        : base($"The {store} session store did not complete {operation}{(target is null ? "" : " on " + target)} within {timeout.TotalMilliseconds:0.###} ms " +
+            $"({bound ?? "SessionStoreOptions." + setting}); the operation was abandoned.", waited)
     {
         Store = store;
         Operation = operation;
@@ -65,8 +70,8 @@ public sealed class SessionStoreTimeoutException : TimeoutException
     public TimeSpan Timeout { get; }
 
     /// <summary>
-    /// The setting that holds the bound: <c>OperationTimeout</c> (a store's), or the dual-write cache's
-    /// <c>SecondaryTimeout</c> or <c>HealthCheckTimeout</c>; null when not given.
+    /// The setting that holds the bound: <c>OperationTimeout</c> (a store's), the dual-write cache's
+    /// <c>SecondaryTimeout</c> or <c>HealthCheckTimeout</c>, or the cleanup's <c>StatementTimeout</c>; null when not given.
     /// </summary>
     public string? Setting { get; }
 }

@@ -49,7 +49,11 @@ public sealed class PostgresCleanupOptions
     /// <remarks>Live: read at every run.</remarks>
     public TimeSpan PauseBetweenBatches { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>The <c>statement_timeout</c> of each batch and partition maintenance transaction.</summary>
+    /// <summary>
+    /// The <c>statement_timeout</c> of each batch and partition maintenance transaction. The cleaner waits for one at
+    /// most this plus the cache's <see cref="SessionCacheProviderOptions.OperationTimeout"/>, then takes the server to
+    /// be hung and fails the run (<see cref="SessionStoreTimeoutException"/>).
+    /// </summary>
     /// <value>Default 30 seconds. From 100 milliseconds to 10 minutes.</value>
     /// <remarks>Live: read at every run.</remarks>
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -18,6 +18,7 @@ namespace SessionStore.Cleanup;
 /// </summary>
 public sealed partial class PostgresSessionCleaner
 {
+    private const string TransactionBound = "PostgresCleanupOptions.StatementTimeout, plus PostgresSessionCacheOptions.OperationTimeout for the answer";
     private readonly PostgresSessionCache _cache;
     private readonly Func<PostgresCleanupOptions> _options;
     private readonly ILogger _logger;
@@ -58,11 +59,15 @@ public sealed partial class PostgresSessionCleaner
     /// <summary>
     /// Runs one cleanup pass now, unless another instance is cleaning the same table. Cancelling stops it between
     /// or during batches: the call returns at once, and the batch in progress is rolled back behind it (against a
-    /// hung server, once its connection breaks).
+    /// hung server, once its connection breaks). Each step is waited for at most its bound, past which the run fails
+    /// with a <see cref="SessionStoreTimeoutException"/> naming the step: a batch or partition maintenance
+    /// <see cref="PostgresCleanupOptions.StatementTimeout"/> plus the cache's
+    /// <see cref="SessionCacheProviderOptions.OperationTimeout"/>, any other statement the latter.
     /// </summary>
     /// <param name="cancellationToken">Stops the run: the call returns at once, even while the server is hung.</param>
     /// <returns>What the run did.</returns>
     /// <exception cref="OptionsValidationException">The current options are invalid.</exception>
+    /// <exception cref="SessionStoreTimeoutException">A step of the run outlasted its bound: PostgreSQL is hung or overloaded.</exception>
     public Task<PostgresCleanupResult> RunOnceAsync(CancellationToken cancellationToken = default) =>
         StoreDeadline.UntilCancelledAsync(RunOnceCoreAsync, cancellationToken);
 
@@ -75,23 +80,28 @@ public sealed partial class PostgresSessionCleaner
         }
 
         var sql = _cache.Sql;
+        var operationTimeout = _cache.Options.OperationTimeout;
         var started = _time.GetTimestamp();
-        // A session-level lock, held across the batch transactions and released in the finally below.
+        // A session-level lock, held across the batch transactions and released as the connection is disposed.
         var lockKey = "sessionstore.cleanup:" + sql.Table;
-        NpgsqlConnection? connection = null;
+        CleanupConnection? connection = null;
         bool locked;
         try
         {
             await _cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
-            connection = await _cache.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            locked = (bool)(await PostgresCommand.ScalarAsync(connection, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", async: true, cancellationToken, lockKey).ConfigureAwait(false))!;
+            connection = await CleanupConnection.OpenAsync(_cache.DataSource, sql.DisplayName, lockKey, operationTimeout, cancellationToken).ConfigureAwait(false);
+            locked = await connection.TryLockAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
-            // Most often PostgreSQL is unreachable: worth a warning at each run, not a stack trace at error level.
-            LogCouldNotStart(sql.DisplayName, e.Message, e);
-            _metrics.Run("failed", _time.GetElapsedTime(started));
-            _metrics.Failed(e);
+            if (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Most often PostgreSQL is unreachable: worth a warning at each run, not a stack trace at error level.
+                LogCouldNotStart(sql.DisplayName, e.Message, e);
+                _metrics.Run("failed", _time.GetElapsedTime(started));
+                _metrics.Failed(e);
+            }
+
             if (connection is not null)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -111,7 +121,7 @@ public sealed partial class PostgresSessionCleaner
 
             try
             {
-                var result = await CleanAsync(connection, sql, options, started, cancellationToken).ConfigureAwait(false);
+                var result = await CleanAsync(connection, sql, options, operationTimeout, started, cancellationToken).ConfigureAwait(false);
                 await RecordAsync(connection, sql, result, cancellationToken).ConfigureAwait(false);
                 LogRunCompleted(sql.DisplayName, result.RowsDeleted, result.Batches, result.PartitionsCreated, result.PartitionsDropped, result.Duration.TotalMilliseconds, result.ReachedMaximumRunTime);
                 _metrics.Run("completed", result.Duration);
@@ -129,17 +139,16 @@ public sealed partial class PostgresSessionCleaner
                 _metrics.Failed(e);
                 throw;
             }
-            finally
-            {
-                await UnlockAsync(connection, lockKey).ConfigureAwait(false);
-            }
         }
     }
 
-    private async Task<PostgresCleanupResult> CleanAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, long started, CancellationToken cancellationToken)
+    private async Task<PostgresCleanupResult> CleanAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan operationTimeout, long started, CancellationToken cancellationToken)
     {
+        // A transaction's statements are cut by the server at StatementTimeout; the answer to that gets OperationTimeout
+        // more to arrive. Past both the server is taken to be hung, and the run stops waiting for it.
+        var transactionTimeout = options.StatementTimeout + operationTimeout;
         var (created, dropped) = sql.Partitioned
-            ? await MaintainPartitionsAsync(connection, sql, options, cancellationToken).ConfigureAwait(false)
+            ? await connection.RunAsync("partition maintenance", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, (c, t) => MaintainPartitionsAsync(c, sql, options, t), cancellationToken).ConfigureAwait(false)
             : (0, 0);
 
         long rows = 0;
@@ -147,15 +156,7 @@ public sealed partial class PostgresSessionCleaner
         var reachedMaximumRunTime = false;
         while (true)
         {
-            long selected, deleted;
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
-            {
-                await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
-                (selected, deleted) = (await PostgresCommand.QueryAsync(connection, sql.DeleteExpiredBatch, r => (r.GetInt64(0), r.GetInt64(1)), async: true, cancellationToken, options.BatchSize).ConfigureAwait(false))[0];
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-
+            var (selected, deleted) = await connection.RunAsync("cleanup batch", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, (c, t) => DeleteBatchAsync(c, sql, options, transactionTimeout, t), cancellationToken).ConfigureAwait(false);
             batches++;
             rows += deleted;
             _metrics.BatchDeleted(deleted);
@@ -179,6 +180,29 @@ public sealed partial class PostgresSessionCleaner
         }
 
         return new PostgresCleanupResult(skippedBecauseLocked: false, rows, batches, created, dropped, reachedMaximumRunTime, _time.GetElapsedTime(started));
+    }
+
+    private static async Task<(long Selected, long Deleted)> DeleteBatchAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan transactionTimeout, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
+
+            // Npgsql's own timeout (the cache's OperationTimeout) would cut a long batch short of its StatementTimeout.
+            using var command = PostgresCommand.Create(connection, sql.DeleteExpiredBatch, [options.BatchSize]);
+            command.CommandTimeout = (int)Math.Ceiling(transactionTimeout.TotalSeconds);
+            long selected, deleted;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                (selected, deleted) = (reader.GetInt64(0), reader.GetInt64(1));
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return (selected, deleted);
+        }
     }
 
     private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, CancellationToken cancellationToken)
@@ -205,30 +229,19 @@ public sealed partial class PostgresSessionCleaner
     }
 
     /// <summary>Records the run for <c>sessionstore stats</c>; a table still at schema version 1 has nowhere to record it.</summary>
-    private static async Task RecordAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupResult result, CancellationToken cancellationToken)
-    {
-        try
+    private static Task<bool> RecordAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupResult result, CancellationToken cancellationToken) =>
+        connection.RunAsync("cleanup record", async (c, t) =>
         {
-            await PostgresCommand.ScalarAsync(connection, sql.RecordCleanup, async: true, cancellationToken, result.RowsDeleted, result.PartitionsDropped, result.Duration).ConfigureAwait(false);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
-        {
-        }
-    }
-
-    private static async Task UnlockAsync(NpgsqlConnection connection, string lockKey)
-    {
-        try
-        {
-            await PostgresCommand.ScalarAsync(connection, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", async: true, CancellationToken.None, lockKey).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
-        {
-            // The pool does not reset connections (No Reset On Close), so one still holding the lock must never be
-            // reused: closing it is what releases the lock on the server.
-            NpgsqlConnection.ClearPool(connection);
-        }
-    }
+            try
+            {
+                await PostgresCommand.ScalarAsync(c, sql.RecordCleanup, async: true, t, result.RowsDeleted, result.PartitionsDropped, result.Duration).ConfigureAwait(false);
+                return true;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+            {
+                return false;
+            }
+        }, cancellationToken);
 
     private static Func<PostgresCleanupOptions> Fixed(PostgresCleanupOptions options)
     {

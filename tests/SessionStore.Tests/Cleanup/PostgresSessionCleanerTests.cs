@@ -209,6 +209,54 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         Assert.Equal([2], await table.Cache.GetAsync("live-7", Token));
     }
 
+    [Fact]
+    public async Task A_batch_longer_than_the_caches_operation_timeout_runs_up_to_its_statement_timeout()
+    {
+        // Npgsql's own timeout on these connections is the cache's OperationTimeout; it must not cut a batch that the
+        // cleanup's StatementTimeout allows.
+        using var table = new PostgresTestTable(server, o => o.OperationTimeout = TimeSpan.FromSeconds(1));
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
+        await SlowDeletesAsync(table, TimeSpan.FromSeconds(2.5));
+
+        var result = await new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions { StatementTimeout = TimeSpan.FromSeconds(10) }).RunOnceAsync(Token);
+
+        Assert.Equal(10, result.RowsDeleted);
+        Assert.Equal(0L, await table.ScalarAsync<long>("SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task A_batch_past_its_statement_timeout_fails_with_the_servers_error_and_leaves_the_lock_free()
+    {
+        using var table = new PostgresTestTable(server);
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
+        await SlowDeletesAsync(table, TimeSpan.FromSeconds(3));
+        var cleaner = new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions { StatementTimeout = TimeSpan.FromMilliseconds(300) });
+
+        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => cleaner.RunOnceAsync(Token));
+
+        Assert.Equal(Npgsql.PostgresErrorCodes.QueryCanceled, error.SqlState);
+        Assert.Contains("statement timeout", error.MessageText, StringComparison.Ordinal);
+        await table.ScalarAsync<object>("DROP TRIGGER slow_delete ON {table}");
+        var next = await cleaner.RunOnceAsync(Token);
+        Assert.False(next.SkippedBecauseLocked);
+        Assert.Equal(10, next.RowsDeleted);
+    }
+
+    private static Task SlowDeletesAsync(PostgresTestTable table, TimeSpan duration) =>
+        table.ScalarAsync<object>(SlowDeletes("{table}", duration));
+
+    /// <summary>SQL that makes every DELETE on <paramref name="table"/> take <paramref name="duration"/> on the server: a statement-level trigger named slow_delete.</summary>
+    internal static string SlowDeletes(string table, TimeSpan duration)
+    {
+        var function = $"slow_delete_{Guid.NewGuid():N}";
+        return $$"""
+            CREATE FUNCTION {{function}}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep({{duration.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}}); RETURN NULL; END $$;
+            CREATE TRIGGER slow_delete BEFORE DELETE ON {{table}} FOR EACH STATEMENT EXECUTE FUNCTION {{function}}();
+            """;
+    }
+
     /// <summary>Rows written with one INSERT … SELECT, straight into the table: keys <c>{prefix}-1</c> to <c>{prefix}-{count}</c>.</summary>
     internal static Task InsertRowsAsync(PostgresTestTable table, string prefix, int count, string expireSql, string? bucket = null) =>
         table.ScalarAsync<object>($$"""

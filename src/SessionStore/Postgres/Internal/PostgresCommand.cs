@@ -36,7 +36,7 @@ internal static class PostgresCommand
     public static string Milliseconds(TimeSpan value) =>
         Math.Max(1, (long)Math.Ceiling(value.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static NpgsqlCommand Create(NpgsqlConnection connection, string sql, object[] parameters)
+    public static NpgsqlCommand Create(NpgsqlConnection connection, string sql, object[] parameters)
     {
         var command = new NpgsqlCommand(sql, connection);
         foreach (var value in parameters)

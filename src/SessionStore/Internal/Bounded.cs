@@ -1,17 +1,16 @@
-using SessionStore.Internal;
-
-namespace SessionStore.DualWrite.Internal;
+namespace SessionStore.Internal;
 
 /// <summary>
 /// Runs a store operation for at most a given time, and returns as soon as the caller gives up. A hung server
 /// does not answer cancellation (Npgsql's cancel request needs the server too), so the operation is abandoned
 /// rather than awaited, and left to finish on its own under the store's own timeouts. Its timeout names the store,
-/// the operation and the <see cref="SessionStoreOptions"/> setting that holds the bound (<see cref="SessionStoreTimeoutException"/>).
+/// the operation (and its <c>target</c>, when given) and the setting that holds the bound
+/// (<see cref="SessionStoreTimeoutException"/>): a <see cref="SessionStoreOptions"/> one unless <c>bound</c> says otherwise.
 /// </summary>
 internal static class Bounded
 {
     public static async ValueTask<T> RunAsync<T>(
-        string store, string operation, Func<CancellationToken, ValueTask<T>> run, TimeSpan timeout, string setting, TimeProvider time, CancellationToken token)
+        string store, string operation, Func<CancellationToken, ValueTask<T>> run, TimeSpan timeout, string setting, TimeProvider time, CancellationToken token, string? bound = null, string? target = null)
     {
         token.ThrowIfCancellationRequested();
         var pending = run(token);
@@ -28,7 +27,7 @@ internal static class Bounded
         catch (TimeoutException e) when (!task.IsCompleted)
         {
             StoreDeadline.Abandon(task);
-            throw new SessionStoreTimeoutException(store, operation, timeout, setting, e);
+            throw new SessionStoreTimeoutException(store, operation, timeout, setting, e, bound, target);
         }
         catch (OperationCanceledException) when (!task.IsCompleted)
         {
@@ -37,10 +36,11 @@ internal static class Bounded
         }
     }
 
-    public static async ValueTask RunAsync(string store, string operation, Func<CancellationToken, ValueTask> run, TimeSpan timeout, string setting, TimeProvider time, CancellationToken token) =>
+    public static async ValueTask RunAsync(
+        string store, string operation, Func<CancellationToken, ValueTask> run, TimeSpan timeout, string setting, TimeProvider time, CancellationToken token, string? bound = null, string? target = null) =>
         await RunAsync(store, operation, async t =>
         {
             await run(t).ConfigureAwait(false);
             return true;
-        }, timeout, setting, time, token).ConfigureAwait(false);
+        }, timeout, setting, time, token, bound, target).ConfigureAwait(false);
 }

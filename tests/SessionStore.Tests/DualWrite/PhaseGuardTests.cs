@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.DualWrite;
@@ -51,6 +52,28 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
             Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
             var change = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseChanged);
             Assert.Contains("MemoryConfigurationProvider", change.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_phase_that_names_none_stops_start_up_quoting_it_and_naming_the_environment_variable_that_set_it()
+    {
+        var prefix = $"SSTEST_{Guid.NewGuid():N}_";
+        Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", "dual-writes");
+        try
+        {
+            // appsettings says a valid phase; the environment variable hides it.
+            await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
+            harness.Configuration.AddEnvironmentVariables(prefix);
+
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(harness.StartAsync);
+
+            Assert.Contains("SessionStore:Phase is 'dual-writes', which names no phase", error.Message, StringComparison.Ordinal);
+            Assert.Contains("It is set by configuration key SessionStore:Phase from EnvironmentVariablesConfigurationProvider", error.Message, StringComparison.Ordinal);
         }
         finally
         {

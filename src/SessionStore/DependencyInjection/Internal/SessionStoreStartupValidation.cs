@@ -15,11 +15,12 @@ internal sealed class SessionStoreStartupValidation(IOptionsMonitor<SessionStore
     {
         var current = options.CurrentValue;
         var failures = current.Validate().ToList();
-        // Quoting the value typed; not there when the section could not be bound at all (that failure says why).
+        // Quoting the value typed and where it came from (an environment variable can hide a correct appsettings
+        // value); not there when the section could not be bound at all (that failure says why).
         if (current.Phase == SessionStorePhase.Unspecified && phaseSource.RawValue is { } raw
             && failures.IndexOf(SessionStoreOptions.NoPhase(configuredValue: null)) is >= 0 and var noPhase)
         {
-            failures[noPhase] = SessionStoreOptions.NoPhase(raw);
+            failures[noPhase] = $"{SessionStoreOptions.NoPhase(raw)} It is set by {phaseSource.Describe()}.";
         }
 
         if (failures.Count > 0)

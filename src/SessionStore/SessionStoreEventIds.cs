@@ -60,6 +60,12 @@ public static class SessionStoreEventIds
     /// <summary>A store was built again because a reload changed its connection settings (a table, a connection string, an instance name): it now reads and writes elsewhere. A warning.</summary>
     public const int DualWriteStoreRebuilt = 3016;
 
+    /// <summary>
+    /// A background read of the store a comparison or a catch-up copies from (the primary) failed or timed out: not a
+    /// secondary failure, nothing was changed, and the comparison or copy is tried again later. Debug level.
+    /// </summary>
+    public const int DualWriteSourceReadFailed = 3017;
+
     /// <summary>A cleanup run finished; the message says how much it deleted and dropped.</summary>
     public const int CleanupRunCompleted = 4001;
 

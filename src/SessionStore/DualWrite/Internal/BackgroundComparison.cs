@@ -130,8 +130,8 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             return true;
         }).ConfigureAwait(false);
 
-        // Both copies and how they differ, or null when a read failed or was skipped (SecondaryCalls counts it among
-        // the secondary failures, whichever store it was). The secondary is read first: a request's write reaches it after the primary, so a
+        // Both copies and how they differ, or null when a read failed or was skipped (SecondaryCalls counts the
+        // secondary's among the secondary failures, and logs the primary's at debug level). The secondary is read first: a request's write reaches it after the primary, so a
         // round that straddles one sees the secondary older, which is what the repair's condition expects (a newer
         // secondary copy comes only from an instance in the other dual phase, above).
         async Task<(StoredEntry? Primary, StoredEntry? Secondary, SessionMismatchKind? Kind)?> ReadBothAsync()
@@ -142,7 +142,7 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
                 return null;
             }
 
-            var (readPrimary, p) = await calls.TryRunAsync(route.Primary, route.PrimaryKind, "get", key, (store, t) => store.GetEntryAsync(key, async: true, t), CancellationToken.None).ConfigureAwait(false);
+            var (readPrimary, p) = await calls.TryReadSourceAsync(route.Primary, route.PrimaryKind, key, CancellationToken.None).ConfigureAwait(false);
             return readPrimary ? (p, s, p is null ? null : SessionComparison.Classify(p, s, tolerance)) : null;
         }
     }

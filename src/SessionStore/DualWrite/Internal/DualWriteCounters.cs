@@ -39,6 +39,10 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
         }
     }
 
+    /// <summary>A background read of the store copied from failed: not the secondary's failure, so logged at debug level only.</summary>
+    public void SourceReadFailed(string store, string operation, string key, Exception e) =>
+        DualWriteLog.SourceReadFailed(logger, store, operation, KeyHash.Of(key), e);
+
     /// <summary>A secondary operation was not sent because the store's breaker is open: counted, not logged (the opening was).</summary>
     public void SecondarySkipped(string store, string operation)
     {

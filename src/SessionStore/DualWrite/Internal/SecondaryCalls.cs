@@ -17,19 +17,38 @@ namespace SessionStore.DualWrite.Internal;
 /// one session then wait one timeout between them, not two, before the breaker has opened;</item>
 /// <item>writes that were not done are remembered by <see cref="CatchUp"/> and copied once the store answers again.</item>
 /// </list>
+/// A comparison's or a catch-up's read of the store it copies from (mostly the primary) is bounded and guarded the same
+/// way (<see cref="TryReadSourceAsync"/>), but its failure is not the secondary's, and is not counted as one.
 /// </summary>
 internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, DualWriteCounters counters, TimeProvider time)
 {
     private readonly RecentTimeouts _recentTimeouts = new(time);
 
-    public async ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
-        ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, CancellationToken, ValueTask<T>> run, CancellationToken token)
+    public ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
+        ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, CancellationToken, ValueTask<T>> run, CancellationToken token) =>
+        TryRunAsync(store, kind, operation, key, run, secondary: true, token);
+
+    /// <summary>
+    /// Reads <paramref name="key"/> from the store a comparison or a catch-up copies from. A failure or an open
+    /// breaker gives "not done" as for a secondary call, but is not counted among the secondary failures (a go/no-go
+    /// signal for the migration): it is logged at debug level (<see cref="SessionStoreEventIds.DualWriteSourceReadFailed"/>),
+    /// and the caller leaves the comparison or the copy for later.
+    /// </summary>
+    public ValueTask<(bool Done, StoredEntry? Value)> TryReadSourceAsync(ISessionCacheProvider store, StoreKind kind, string key, CancellationToken token) =>
+        TryRunAsync(store, kind, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), secondary: false, token);
+
+    private async ValueTask<(bool Done, T? Value)> TryRunAsync<T>(
+        ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, CancellationToken, ValueTask<T>> run, bool secondary, CancellationToken token)
     {
         var breaker = breakers.For(kind);
         var timeout = options().SecondaryTimeout;
         if (breaker.IsOpen || _recentTimeouts.Contains(key, timeout))
         {
-            counters.SecondarySkipped(store.Name, operation);
+            if (secondary)
+            {
+                counters.SecondarySkipped(store.Name, operation);
+            }
+
             return (false, default);
         }
 
@@ -44,7 +63,11 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         }
         catch (BrokenCircuitException)
         {
-            counters.SecondarySkipped(store.Name, operation);
+            if (secondary)
+            {
+                counters.SecondarySkipped(store.Name, operation);
+            }
+
             return (false, default);
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, token))
@@ -54,7 +77,15 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
                 _recentTimeouts.Add(key);
             }
 
-            counters.SecondaryFailed(store.Name, operation, key, e);
+            if (secondary)
+            {
+                counters.SecondaryFailed(store.Name, operation, key, e);
+            }
+            else
+            {
+                counters.SourceReadFailed(store.Name, operation, key, e);
+            }
+
             return (false, default);
         }
         finally

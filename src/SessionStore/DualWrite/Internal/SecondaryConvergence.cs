@@ -20,7 +20,7 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
             // The target first: a write reaches it after the source, so what the target holds is never newer than what the source read next.
             var (readTarget, targetEntry) = await calls.TryRunAsync(target, targetKind, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false);
             var (readSource, sourceEntry) = readTarget
-                ? await calls.TryRunAsync(source, sourceKind, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false)
+                ? await calls.TryReadSourceAsync(source, sourceKind, key, token).ConfigureAwait(false)
                 : (false, null);
             if (!readSource)
             {

@@ -61,7 +61,7 @@ public static class SessionStoreEventIds
     public const int DualWriteStoreRebuilt = 3016;
 
     /// <summary>
-    /// A background read of the store a comparison or a catch-up copies from (the primary) failed or timed out: not a
+    /// A background read of the store a comparison or a catch-up copies from (mostly the primary) failed or timed out: not a
     /// secondary failure, nothing was changed, and the comparison or copy is tried again later. Debug level.
     /// </summary>
     public const int DualWriteSourceReadFailed = 3017;

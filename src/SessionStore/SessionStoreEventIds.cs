@@ -62,7 +62,7 @@ public static class SessionStoreEventIds
 
     /// <summary>
     /// A background read of the store a comparison or a catch-up copies from (mostly the primary) failed or timed out: not a
-    /// secondary failure, nothing was changed, and the comparison or copy is tried again later. Debug level.
+    /// secondary failure, nothing was changed; the comparison is dropped, a copy waits for a later catch-up. Debug level.
     /// </summary>
     public const int DualWriteSourceReadFailed = 3017;
 

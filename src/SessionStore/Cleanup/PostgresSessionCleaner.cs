@@ -88,8 +88,7 @@ public sealed partial class PostgresSessionCleaner
         bool locked;
         try
         {
-            await _cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
-            connection = await CleanupConnection.OpenAsync(_cache.DataSource, sql.DisplayName, lockKey, operationTimeout, cancellationToken).ConfigureAwait(false);
+            connection = await CleanupConnection.OpenAsync(_cache, lockKey, cancellationToken).ConfigureAwait(false);
             locked = await connection.TryLockAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
@@ -148,7 +147,7 @@ public sealed partial class PostgresSessionCleaner
         // more to arrive. Past both the server is taken to be hung, and the run stops waiting for it.
         var transactionTimeout = options.StatementTimeout + operationTimeout;
         var (created, dropped) = sql.Partitioned
-            ? await connection.RunAsync("partition maintenance", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, (c, t) => MaintainPartitionsAsync(c, sql, options, t), cancellationToken).ConfigureAwait(false)
+            ? await connection.RunAsync("partition maintenance", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, (c, t) => MaintainPartitionsAsync(c, sql, options, transactionTimeout, t), cancellationToken).ConfigureAwait(false)
             : (0, 0);
 
         long rows = 0;
@@ -189,23 +188,15 @@ public sealed partial class PostgresSessionCleaner
         {
             await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
 
-            // Npgsql's own timeout (the cache's OperationTimeout) would cut a long batch short of its StatementTimeout.
-            using var command = PostgresCommand.Create(connection, sql.DeleteExpiredBatch, [options.BatchSize]);
-            command.CommandTimeout = (int)Math.Ceiling(transactionTimeout.TotalSeconds);
-            long selected, deleted;
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                (selected, deleted) = (reader.GetInt64(0), reader.GetInt64(1));
-            }
-
+            // The connection's own Npgsql timeout (the cache's OperationTimeout, or a lent data source's Command Timeout)
+            // would cut a long batch short of its StatementTimeout.
+            var counts = (await PostgresCommand.QueryAsync(connection, PostgresCommand.CommandTimeout(transactionTimeout), sql.DeleteExpiredBatch, r => (Selected: r.GetInt64(0), Deleted: r.GetInt64(1)), async: true, cancellationToken, options.BatchSize).ConfigureAwait(false))[0];
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return (selected, deleted);
+            return counts;
         }
     }
 
-    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, CancellationToken cancellationToken)
+    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan transactionTimeout, CancellationToken cancellationToken)
     {
         try
         {
@@ -214,7 +205,9 @@ public sealed partial class PostgresSessionCleaner
             {
                 await PostgresCommand.SetLocalAsync(connection, "lock_timeout", options.LockTimeout, async: true, cancellationToken).ConfigureAwait(false);
                 await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
-                var counts = await PostgresPartitions.MaintainAsync(connection, sql, _cache.Options.Partitioning!.Horizon, dropExpired: true, async: true, cancellationToken).ConfigureAwait(false);
+                // As for a batch: a statement waiting on its lock_timeout is not to be cut short by Npgsql.
+                var counts = await PostgresPartitions.MaintainAsync(
+                    connection, sql, _cache.Options.Partitioning!.Horizon, dropExpired: true, async: true, cancellationToken, PostgresCommand.CommandTimeout(transactionTimeout)).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 _metrics.PartitionsDropped(counts.Dropped);
                 return counts;

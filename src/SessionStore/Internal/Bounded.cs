@@ -24,14 +24,20 @@ internal static class Bounded
         {
             return await task.WaitAsync(timeout, time, token).ConfigureAwait(false);
         }
-        catch (TimeoutException e) when (!task.IsCompleted)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
+            // The call may end in the instant the wait does: then its own answer or failure is the outcome.
+            if (task.IsCompleted)
+            {
+                return await task.ConfigureAwait(false);
+            }
+
             StoreDeadline.Abandon(task);
-            throw new SessionStoreTimeoutException(store, operation, timeout, setting, e, bound, target);
-        }
-        catch (OperationCanceledException) when (!task.IsCompleted)
-        {
-            StoreDeadline.Abandon(task);
+            if (e is TimeoutException waited)
+            {
+                throw new SessionStoreTimeoutException(store, operation, timeout, setting, waited, bound, target);
+            }
+
             throw;
         }
     }

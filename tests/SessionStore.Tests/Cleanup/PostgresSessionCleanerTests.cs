@@ -244,6 +244,35 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         Assert.Equal(10, next.RowsDeleted);
     }
 
+    [Fact]
+    public async Task Partition_maintenance_waits_for_its_lock_up_to_its_lock_timeout_even_past_the_caches_operation_timeout()
+    {
+        using var table = new PostgresTestTable(server, o =>
+        {
+            o.OperationTimeout = TimeSpan.FromSeconds(1);
+            o.Partitioning = new PostgresPartitioningOptions { Interval = TimeSpan.FromSeconds(1), Horizon = TimeSpan.FromSeconds(30) };
+        });
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+
+        // Another maintainer (an instance creating the table's partitions) holds their lock for two seconds.
+        await using var other = await server.DataSource.OpenConnectionAsync(Token);
+        await using var holdLock = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", other) { Parameters = { new() { Value = "sessionstore.partitions:" + table.QualifiedName } } };
+        await holdLock.ExecuteScalarAsync(Token);
+        var release = Task.Run(async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), Token);
+            await using var unlock = new Npgsql.NpgsqlCommand("SELECT pg_advisory_unlock_all()", other);
+            await unlock.ExecuteScalarAsync(Token);
+        }, Token);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions { LockTimeout = TimeSpan.FromSeconds(5) }).RunOnceAsync(Token);
+        await release;
+
+        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(1.5), $"the run took {watch.Elapsed}: it did not wait for the lock");
+        Assert.True(result.PartitionsCreated > 0, "the partitions for the two seconds that passed were not created");
+    }
+
     private static Task SlowDeletesAsync(PostgresTestTable table, TimeSpan duration) =>
         table.ScalarAsync<object>(SlowDeletes("{table}", duration));
 

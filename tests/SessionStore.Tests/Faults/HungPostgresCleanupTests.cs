@@ -44,6 +44,27 @@ public sealed class HungPostgresCleanupTests(FaultServers servers, ITestOutputHe
     }
 
     [Fact]
+    public async Task Hung_before_a_new_caches_first_run_it_fails_at_the_schema_check_within_the_operation_timeout()
+    {
+        var (cache, table) = await CacheOnNewTableAsync(checksTheSchema: true);
+        using var _ = cache;
+        var cleaner = new PostgresSessionCleaner(cache, new PostgresCleanupOptions { StatementTimeout = StatementTimeout });
+        SessionStoreTimeoutException error;
+        TimeSpan elapsed;
+        await using (var freezer = await servers.PostgresFreezerAsync())
+        {
+            await freezer.FreezeAsync();
+            (error, elapsed) = await HungServerTiming.FailsAsync<SessionStoreTimeoutException>(() => cleaner.RunOnceAsync(Token));
+            await freezer.ThawAsync();
+        }
+
+        output.WriteLine($"A new cache's first cleanup on hung PostgreSQL failed after {elapsed.TotalMilliseconds:0} ms: {error.Message}");
+        Assert.Equal(("postgresql", "cleanup schema check", "OperationTimeout"), (error.Store, error.Operation, error.Setting));
+        Assert.InRange(elapsed, OperationTimeout - TimeSpan.FromMilliseconds(50), OperationTimeout + HungServerTiming.Slack);
+        await AssertTheNextRunCleansAsync(cleaner, table, expected: 0);
+    }
+
+    [Fact]
     public async Task Hung_during_a_batch_it_fails_within_the_statement_timeout_plus_the_operation_timeout()
     {
         var (cache, table) = await CacheOnNewTableAsync();
@@ -88,8 +109,11 @@ public sealed class HungPostgresCleanupTests(FaultServers servers, ITestOutputHe
         Assert.Equal(expected, next.RowsDeleted);
     }
 
-    /// <summary>A cache with a one-second operation timeout on a table of its own, created while the server answers.</summary>
-    private async Task<(PostgresSessionCache Cache, string Table)> CacheOnNewTableAsync()
+    /// <summary>
+    /// A cache with a one-second operation timeout on a table of its own, created while the server answers; it checks
+    /// the table's schema on first use when <paramref name="checksTheSchema"/> (CreateTableIfMissing).
+    /// </summary>
+    private async Task<(PostgresSessionCache Cache, string Table)> CacheOnNewTableAsync(bool checksTheSchema = false)
     {
         var table = PostgresServer.UniqueTableName("hungclean");
         await using (var dataSource = Npgsql.NpgsqlDataSource.Create(servers.PostgresConnectionString))
@@ -97,7 +121,7 @@ public sealed class HungPostgresCleanupTests(FaultServers servers, ITestOutputHe
             await new PostgresSchemaMigrator(dataSource, "public", table).MigrateAsync(Token);
         }
 
-        var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = servers.PostgresConnectionString, TableName = table, OperationTimeout = OperationTimeout });
+        var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = servers.PostgresConnectionString, TableName = table, OperationTimeout = OperationTimeout, CreateTableIfMissing = checksTheSchema });
         return (cache, table);
     }
 

@@ -29,6 +29,10 @@ public sealed class HungPrimaryComparisonTests(FaultServers servers)
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().PendingComparisons == 0), "the comparison ended");
         await freezer.ThawAsync();
 
+        // The primary's timeout does not hold the key back from the healthy secondary: the next write reaches both.
+        await harness.Cache.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token);
+        Assert.Equal([2], await harness.Redis.GetAsync(key, Token));
+
         Assert.Equal(0, harness.Cache.GetStatistics().SecondaryFailures);
         var logs = harness.Logs.GetSnapshot();
         Assert.DoesNotContain(logs, r => r.Id.Id == SessionStoreEventIds.DualWriteSecondaryFailed);

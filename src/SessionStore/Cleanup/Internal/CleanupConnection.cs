@@ -1,6 +1,7 @@
 using System.Data;
 using Npgsql;
 using SessionStore.Internal;
+using SessionStore.Postgres;
 using SessionStore.Postgres.Internal;
 
 namespace SessionStore.Cleanup.Internal;
@@ -33,9 +34,14 @@ internal sealed class CleanupConnection : IAsyncDisposable
         _operationTimeout = operationTimeout;
     }
 
-    /// <summary>Opens a connection for a run on <paramref name="table"/> under the advisory lock <paramref name="lockKey"/>, waiting at most <paramref name="operationTimeout"/>.</summary>
-    public static async Task<CleanupConnection> OpenAsync(NpgsqlDataSource dataSource, string table, string lockKey, TimeSpan operationTimeout, CancellationToken token)
+    /// <summary>
+    /// Checks <paramref name="cache"/>'s table is ready (once per cache) and opens a connection for a run under the
+    /// advisory lock <paramref name="lockKey"/>, waiting for each at most the cache's operation timeout.
+    /// </summary>
+    public static async Task<CleanupConnection> OpenAsync(PostgresSessionCache cache, string lockKey, CancellationToken token)
     {
+        var (dataSource, table, operationTimeout) = (cache.DataSource, cache.Sql.DisplayName, cache.Options.OperationTimeout);
+        await Bounded.RunAsync(Store, "cleanup schema check", cache.EnsureSchemaReadyAsync, operationTimeout, OperationTimeout, TimeProvider.System, token, OperationTimeoutBound, table).ConfigureAwait(false);
         Task<NpgsqlConnection>? opening = null;
         try
         {
@@ -44,9 +50,9 @@ internal sealed class CleanupConnection : IAsyncDisposable
                 operationTimeout, OperationTimeout, TimeProvider.System, token, OperationTimeoutBound, table).ConfigureAwait(false);
             return new CleanupConnection(dataSource, connection, table, lockKey, operationTimeout);
         }
-        catch (Exception) when (opening is { IsCompleted: false })
+        catch (Exception) when (opening is not null)
         {
-            // Opened after the run stopped waiting: back to the pool, nothing was sent on it.
+            // Opened after the run stopped waiting (even in the same instant): back to the pool, nothing was sent on it.
             _ = opening.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             throw;
         }
@@ -118,12 +124,18 @@ internal sealed class CleanupConnection : IAsyncDisposable
                 await PostgresCommand.ScalarAsync(_connection, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", async: true, CancellationToken.None, _lockKey).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+#pragma warning disable CA1031 // Whatever the unlock failed with, the connection may hold the lock: it must not be pooled.
+        catch (Exception)
+#pragma warning restore CA1031
         {
             // The pool does not reset connections (No Reset On Close), so one that may still hold the lock is never
             // reused: clearing the pool has it closed when given back, and closing it ends the lock. (NpgsqlConnection.ClearPool
-            // would not do: it finds only pools made from a connection string, not a data source's.)
-            _dataSource.Clear();
+            // would not do: it finds only pools made from a connection string, not a data source's.) A data source the
+            // application lent the cache loses its idle connections too; this is rare (the unlock failed, the connection did not).
+            if (_connection.FullState == ConnectionState.Open)
+            {
+                _dataSource.Clear();
+            }
         }
         finally
         {

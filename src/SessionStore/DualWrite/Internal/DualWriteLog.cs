@@ -44,6 +44,6 @@ internal static partial class DualWriteLog
     [LoggerMessage(SessionStoreEventIds.DualWriteStoreRebuilt, LogLevel.Warning, "The {Store} store was built again: a reload changed {Changed} under {Section}. It now reads and writes there, where the sessions kept under the previous settings are not; restore them if that was not meant.")]
     public static partial void StoreRebuilt(ILogger logger, string store, string section, string changed);
 
-    [LoggerMessage(SessionStoreEventIds.DualWriteSourceReadFailed, LogLevel.Debug, "Store {Store} failed to {Operation} key hash {KeyHash} for a background comparison or catch-up; nothing was changed, and it is tried again later.")]
+    [LoggerMessage(SessionStoreEventIds.DualWriteSourceReadFailed, LogLevel.Debug, "Store {Store} failed to {Operation} key hash {KeyHash} for a background comparison or catch-up; nothing was changed: the comparison is dropped, a copy waits for a later catch-up.")]
     public static partial void SourceReadFailed(ILogger logger, string store, string operation, string keyHash, Exception exception);
 }

@@ -72,7 +72,8 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, token))
         {
-            if (e is TimeoutException)
+            // Only a secondary's timeout holds the key back: the source's would skip the next secondary write of a healthy store.
+            if (e is TimeoutException && secondary)
             {
                 _recentTimeouts.Add(key);
             }

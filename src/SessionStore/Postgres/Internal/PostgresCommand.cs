@@ -2,20 +2,30 @@ using Npgsql;
 
 namespace SessionStore.Postgres.Internal;
 
-/// <summary>Runs one statement on an open connection, synchronously or not, with positional parameters.</summary>
+/// <summary>
+/// Runs one statement on an open connection, synchronously or not, with positional parameters. Npgsql's own timeout
+/// is the connection's Command Timeout unless <c>commandTimeout</c> (whole seconds) says otherwise: a cleanup
+/// statement may run up to its StatementTimeout, longer than the cache's OperationTimeout the connection carries.
+/// </summary>
 internal static class PostgresCommand
 {
-    public static async ValueTask<object?> ScalarAsync(NpgsqlConnection connection, string sql, bool async, CancellationToken cancellationToken, params object[] parameters)
+    public static ValueTask<object?> ScalarAsync(NpgsqlConnection connection, string sql, bool async, CancellationToken cancellationToken, params object[] parameters) =>
+        ScalarAsync(connection, commandTimeout: null, sql, async, cancellationToken, parameters);
+
+    public static async ValueTask<object?> ScalarAsync(NpgsqlConnection connection, int? commandTimeout, string sql, bool async, CancellationToken cancellationToken, params object[] parameters)
     {
-        using var command = Create(connection, sql, parameters);
+        using var command = Create(connection, commandTimeout, sql, parameters);
         return async
             ? await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false)
             : command.ExecuteScalar();
     }
 
-    public static async ValueTask<List<T>> QueryAsync<T>(NpgsqlConnection connection, string sql, Func<NpgsqlDataReader, T> read, bool async, CancellationToken cancellationToken, params object[] parameters)
+    public static ValueTask<List<T>> QueryAsync<T>(NpgsqlConnection connection, string sql, Func<NpgsqlDataReader, T> read, bool async, CancellationToken cancellationToken, params object[] parameters) =>
+        QueryAsync(connection, commandTimeout: null, sql, read, async, cancellationToken, parameters);
+
+    public static async ValueTask<List<T>> QueryAsync<T>(NpgsqlConnection connection, int? commandTimeout, string sql, Func<NpgsqlDataReader, T> read, bool async, CancellationToken cancellationToken, params object[] parameters)
     {
-        using var command = Create(connection, sql, parameters);
+        using var command = Create(connection, commandTimeout, sql, parameters);
         using var reader = async
             ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
             : command.ExecuteReader();
@@ -36,9 +46,17 @@ internal static class PostgresCommand
     public static string Milliseconds(TimeSpan value) =>
         Math.Max(1, (long)Math.Ceiling(value.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public static NpgsqlCommand Create(NpgsqlConnection connection, string sql, object[] parameters)
+    /// <summary>Npgsql's timeout, in its unit (whole seconds, rounded up), for a statement that may take up to <paramref name="timeout"/>.</summary>
+    public static int CommandTimeout(TimeSpan timeout) => (int)Math.Ceiling(timeout.TotalSeconds);
+
+    private static NpgsqlCommand Create(NpgsqlConnection connection, int? commandTimeout, string sql, object[] parameters)
     {
         var command = new NpgsqlCommand(sql, connection);
+        if (commandTimeout is { } seconds)
+        {
+            command.CommandTimeout = seconds;
+        }
+
         foreach (var value in parameters)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = value });

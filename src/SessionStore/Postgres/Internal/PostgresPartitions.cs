@@ -29,14 +29,15 @@ internal static class PostgresPartitions
     /// least one bucket width ago (a grace period for a writer whose statement began before its bucket passed).
     /// </summary>
     /// <returns>How many partitions were created and dropped.</returns>
+    /// <remarks><paramref name="commandTimeout"/>: Npgsql's timeout for each statement, when not the connection's.</remarks>
     public static async ValueTask<(int Created, int Dropped)> MaintainAsync(
-        NpgsqlConnection connection, PostgresSql sql, TimeSpan horizon, bool dropExpired, bool async, CancellationToken cancellationToken)
+        NpgsqlConnection connection, PostgresSql sql, TimeSpan horizon, bool dropExpired, bool async, CancellationToken cancellationToken, int? commandTimeout = null)
     {
         // Two maintainers (a migrating instance and a cleaner) would otherwise both create the same partition.
-        await PostgresCommand.ScalarAsync(connection, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", async, cancellationToken,
+        await PostgresCommand.ScalarAsync(connection, commandTimeout, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", async, cancellationToken,
             "sessionstore.partitions:" + sql.Table).ConfigureAwait(false);
 
-        var missing = await PostgresCommand.QueryAsync(connection, $"""
+        var missing = await PostgresCommand.QueryAsync(connection, commandTimeout, $"""
             WITH {ExistingPartitions}
             SELECT b FROM {sql.Partitioning} AS m,
                 generate_series(date_bin(m.bucket_width, now(), {PostgresSql.BucketOrigin}) + m.bucket_width,
@@ -50,13 +51,13 @@ internal static class PostgresPartitions
         {
             // DDL takes no parameters: the bound is an instant this code formats, never outside text.
             var bound = bucket.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss'+00'", CultureInfo.InvariantCulture);
-            await PostgresCommand.ScalarAsync(connection,
+            await PostgresCommand.ScalarAsync(connection, commandTimeout,
                 $"CREATE TABLE {sql.QualifiedPartition(PartitionName(sql.TableName, bucket))} PARTITION OF {sql.Table} FOR VALUES IN ('{bound}')",
                 async, cancellationToken).ConfigureAwait(false);
         }
 
         // Only now that every bucket up to it has a partition may writers use it.
-        await PostgresCommand.ScalarAsync(connection, $"""
+        await PostgresCommand.ScalarAsync(connection, commandTimeout, $"""
             UPDATE {sql.Partitioning}
             SET horizon = greatest(horizon, date_bin(bucket_width, now() + $1, {PostgresSql.BucketOrigin}) + bucket_width)
             """, async, cancellationToken, horizon).ConfigureAwait(false);
@@ -66,7 +67,7 @@ internal static class PostgresPartitions
             return (missing.Count, 0);
         }
 
-        var expired = await PostgresCommand.QueryAsync(connection, $"""
+        var expired = await PostgresCommand.QueryAsync(connection, commandTimeout, $"""
             WITH {ExistingPartitions}
             SELECT e.relname FROM existing e, {sql.Partitioning} AS m
             WHERE isfinite(e.bound) AND e.bound + m.bucket_width <= now()
@@ -74,7 +75,7 @@ internal static class PostgresPartitions
             """, r => r.GetString(0), async, cancellationToken, sql.Table).ConfigureAwait(false);
         foreach (var partition in expired)
         {
-            await PostgresCommand.ScalarAsync(connection, $"DROP TABLE {sql.QualifiedPartition(partition)}", async, cancellationToken).ConfigureAwait(false);
+            await PostgresCommand.ScalarAsync(connection, commandTimeout, $"DROP TABLE {sql.QualifiedPartition(partition)}", async, cancellationToken).ConfigureAwait(false);
         }
 
         return (missing.Count, expired.Count);

@@ -147,7 +147,7 @@ public sealed partial class PostgresSessionCleaner
         // more to arrive. Past both the server is taken to be hung, and the run stops waiting for it.
         var transactionTimeout = options.StatementTimeout + operationTimeout;
         var (created, dropped) = sql.Partitioned
-            ? await connection.RunAsync("partition maintenance", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, (c, t) => MaintainPartitionsAsync(c, sql, options, transactionTimeout, t), cancellationToken).ConfigureAwait(false)
+            ? await MaintainPartitionsAsync(connection, sql, options, transactionTimeout, cancellationToken).ConfigureAwait(false)
             : (0, 0);
 
         long rows = 0;
@@ -155,7 +155,10 @@ public sealed partial class PostgresSessionCleaner
         var reachedMaximumRunTime = false;
         while (true)
         {
-            var (selected, deleted) = await connection.RunAsync("cleanup batch", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, (c, t) => DeleteBatchAsync(c, sql, options, transactionTimeout, t), cancellationToken).ConfigureAwait(false);
+            var (selected, deleted) = await connection.RunInTransactionAsync(
+                "cleanup batch", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, [("statement_timeout", options.StatementTimeout)],
+                async (c, commandTimeout, t) => (await PostgresCommand.QueryAsync(c, commandTimeout, sql.DeleteExpiredBatch, r => (Selected: r.GetInt64(0), Deleted: r.GetInt64(1)), async: true, t, options.BatchSize).ConfigureAwait(false))[0],
+                cancellationToken).ConfigureAwait(false);
             batches++;
             rows += deleted;
             _metrics.BatchDeleted(deleted);
@@ -181,37 +184,16 @@ public sealed partial class PostgresSessionCleaner
         return new PostgresCleanupResult(skippedBecauseLocked: false, rows, batches, created, dropped, reachedMaximumRunTime, _time.GetElapsedTime(started));
     }
 
-    private static async Task<(long Selected, long Deleted)> DeleteBatchAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan transactionTimeout, CancellationToken cancellationToken)
-    {
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
-        {
-            await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
-
-            // The connection's own Npgsql timeout (the cache's OperationTimeout, or a lent data source's Command Timeout)
-            // would cut a long batch short of its StatementTimeout.
-            var counts = (await PostgresCommand.QueryAsync(connection, PostgresCommand.CommandTimeout(transactionTimeout), sql.DeleteExpiredBatch, r => (Selected: r.GetInt64(0), Deleted: r.GetInt64(1)), async: true, cancellationToken, options.BatchSize).ConfigureAwait(false))[0];
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return counts;
-        }
-    }
-
-    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(NpgsqlConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan transactionTimeout, CancellationToken cancellationToken)
+    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan transactionTimeout, CancellationToken cancellationToken)
     {
         try
         {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
-            {
-                await PostgresCommand.SetLocalAsync(connection, "lock_timeout", options.LockTimeout, async: true, cancellationToken).ConfigureAwait(false);
-                await PostgresCommand.SetLocalAsync(connection, "statement_timeout", options.StatementTimeout, async: true, cancellationToken).ConfigureAwait(false);
-                // As for a batch: a statement waiting on its lock_timeout is not to be cut short by Npgsql.
-                var counts = await PostgresPartitions.MaintainAsync(
-                    connection, sql, _cache.Options.Partitioning!.Horizon, dropExpired: true, async: true, cancellationToken, PostgresCommand.CommandTimeout(transactionTimeout)).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                _metrics.PartitionsDropped(counts.Dropped);
-                return counts;
-            }
+            var counts = await connection.RunInTransactionAsync(
+                "partition maintenance", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, [("lock_timeout", options.LockTimeout), ("statement_timeout", options.StatementTimeout)],
+                (c, commandTimeout, t) => PostgresPartitions.MaintainAsync(c, sql, _cache.Options.Partitioning!.Horizon, dropExpired: true, async: true, t, commandTimeout).AsTask(),
+                cancellationToken).ConfigureAwait(false);
+            _metrics.PartitionsDropped(counts.Dropped);
+            return counts;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {

@@ -209,20 +209,50 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         Assert.Equal([2], await table.Cache.GetAsync("live-7", Token));
     }
 
-    [Fact]
-    public async Task A_batch_longer_than_the_caches_operation_timeout_runs_up_to_its_statement_timeout()
+    [Theory]
+    [InlineData("delete")]
+    [InlineData("commit")]
+    public async Task A_batch_longer_than_the_caches_operation_timeout_runs_up_to_its_statement_timeout(string slowPart)
     {
         // Npgsql's own timeout on these connections is the cache's OperationTimeout; it must not cut a batch that the
-        // cleanup's StatementTimeout allows.
+        // cleanup's StatementTimeout allows, in its DELETE or in its COMMIT (which runs deferred triggers).
         using var table = new PostgresTestTable(server, o => o.OperationTimeout = TimeSpan.FromSeconds(1));
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await InsertRowsAsync(table, "expired", 10, "now() - interval '1 minute'");
-        await SlowDeletesAsync(table, TimeSpan.FromSeconds(2.5));
+        var slowCommit = $"slow_commit_{Guid.NewGuid():N}";
+        await table.ScalarAsync<object>(slowPart == "delete"
+            ? SlowDeletes("{table}", TimeSpan.FromSeconds(2.5))
+            : $$"""
+                CREATE FUNCTION {{slowCommit}}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.25); RETURN NULL; END $$;
+                CREATE CONSTRAINT TRIGGER slow_commit AFTER DELETE ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {{slowCommit}}();
+                """);
 
         var result = await new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions { StatementTimeout = TimeSpan.FromSeconds(10) }).RunOnceAsync(Token);
 
         Assert.Equal(10, result.RowsDeleted);
         Assert.Equal(0L, await table.ScalarAsync<long>("SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task The_cleanup_session_asks_for_tcp_keepalives_so_that_a_vanished_instance_frees_the_lock_within_about_a_minute()
+    {
+        using var table = new PostgresTestTable(server);
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await InsertRowsAsync(table, "expired", 1, "now() - interval '1 minute'");
+        var seen = $"keepalives_{Guid.NewGuid():N}";
+        var function = $"record_keepalives_{Guid.NewGuid():N}";
+        // The batch's own session records its settings, from a trigger.
+        await table.ScalarAsync<object>($$"""
+            CREATE TABLE {{seen}} (settings text);
+            CREATE FUNCTION {{function}}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                INSERT INTO {{seen}} SELECT current_setting('tcp_keepalives_idle') || '/' || current_setting('tcp_keepalives_interval') || '/' || current_setting('tcp_keepalives_count');
+                RETURN NULL; END $$;
+            CREATE TRIGGER record_keepalives BEFORE DELETE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {{function}}();
+            """);
+
+        await new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions()).RunOnceAsync(Token);
+
+        Assert.Equal("30/10/3", await table.ScalarAsync<string>($"SELECT settings FROM {seen}"));
     }
 
     [Fact]
@@ -253,6 +283,11 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
             o.Partitioning = new PostgresPartitioningOptions { Interval = TimeSpan.FromSeconds(1), Horizon = TimeSpan.FromSeconds(30) };
         });
         await table.Cache.EnsureSchemaReadyAsync(Token);
+        var furthest = await table.ScalarAsync<string>("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = $1::regclass AND c.relname <> $2 ORDER BY c.relname DESC LIMIT 1
+            """, table.QualifiedName, table.Options.TableName + "_forever");
+        await table.ScalarAsync<object>($"DROP TABLE \"{furthest}\""); // so that maintenance has a partition to create
 
         // Another maintainer (an instance creating the table's partitions) holds their lock for two seconds.
         await using var other = await server.DataSource.OpenConnectionAsync(Token);
@@ -270,7 +305,7 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         await release;
 
         Assert.True(watch.Elapsed > TimeSpan.FromSeconds(1.5), $"the run took {watch.Elapsed}: it did not wait for the lock");
-        Assert.True(result.PartitionsCreated > 0, "the partitions for the two seconds that passed were not created");
+        Assert.True(result.PartitionsCreated > 0, $"the partition dropped ahead was not created again: {result.PartitionsCreated} created");
     }
 
     private static Task SlowDeletesAsync(PostgresTestTable table, TimeSpan duration) =>

@@ -41,13 +41,17 @@ internal sealed class CleanupConnection : IAsyncDisposable
     public static async Task<CleanupConnection> OpenAsync(PostgresSessionCache cache, string lockKey, CancellationToken token)
     {
         var (dataSource, table, operationTimeout) = (cache.DataSource, cache.Sql.DisplayName, cache.Options.OperationTimeout);
-        await Bounded.RunAsync(Store, "cleanup schema check", cache.EnsureSchemaReadyAsync, operationTimeout, OperationTimeout, TimeProvider.System, token, OperationTimeoutBound, table).ConfigureAwait(false);
+        await StepAsync("cleanup schema check", operationTimeout, OperationTimeout, OperationTimeoutBound, table, operationTimeout, async t =>
+        {
+            await cache.EnsureSchemaReadyAsync(t).ConfigureAwait(false);
+            return true;
+        }, token).ConfigureAwait(false);
         Task<NpgsqlConnection>? opening = null;
         try
         {
-            var connection = await Bounded.RunAsync(
-                Store, "cleanup connect", t => new ValueTask<NpgsqlConnection>(opening = dataSource.OpenConnectionAsync(t).AsTask()),
-                operationTimeout, OperationTimeout, TimeProvider.System, token, OperationTimeoutBound, table).ConfigureAwait(false);
+            var connection = await StepAsync(
+                "cleanup connect", operationTimeout, OperationTimeout, OperationTimeoutBound, table, operationTimeout,
+                t => new ValueTask<NpgsqlConnection>(opening = dataSource.OpenConnectionAsync(t).AsTask()), token).ConfigureAwait(false);
             return new CleanupConnection(dataSource, connection, table, lockKey, operationTimeout);
         }
         catch (Exception) when (opening is not null)
@@ -58,13 +62,21 @@ internal sealed class CleanupConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Takes the advisory lock unless another session holds it; false when it does.</summary>
+    /// <summary>
+    /// Takes the advisory lock unless another session holds it; false when it does. The session asks the server for
+    /// TCP keepalives first: a client that vanishes mid-run (a crash, a network partition) would otherwise leave its
+    /// backend holding the lock, and every instance skipping cleanup, for the system's default of two hours; with
+    /// them the server finds the peer gone, ends the session and frees the lock in about a minute.
+    /// </summary>
     public async Task<bool> TryLockAsync(CancellationToken token)
     {
         // From the moment the request is sent the lock may be held, even if its answer never comes.
         _mayHoldLock = true;
         _mayHoldLock = await RunAsync("cleanup lock", _operationTimeout, OperationTimeout, OperationTimeoutBound, async (c, t) =>
-            (bool)(await PostgresCommand.ScalarAsync(c, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", async: true, t, _lockKey).ConfigureAwait(false))!, token).ConfigureAwait(false);
+            (bool)(await PostgresCommand.ScalarAsync(c, """
+                SELECT pg_try_advisory_lock(hashtextextended($1, 0)),
+                       set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false)
+                """, async: true, t, _lockKey).ConfigureAwait(false))!, token).ConfigureAwait(false);
         return _mayHoldLock;
     }
 
@@ -83,7 +95,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
         Task<T>? running = null;
         try
         {
-            return await Bounded.RunAsync(Store, operation, t => new ValueTask<T>(running = statement(_connection, t)), timeout, setting, TimeProvider.System, token, bound, _table).ConfigureAwait(false);
+            return await StepAsync(operation, timeout, setting, bound, _table, _operationTimeout, t => new ValueTask<T>(running = statement(_connection, t)), token).ConfigureAwait(false);
         }
         catch (Exception) when (running is { IsCompleted: false })
         {
@@ -91,6 +103,38 @@ internal sealed class CleanupConnection : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a transaction with the <c>SET LOCAL</c> values <paramref name="locals"/>, as one
+    /// step waited for at most <paramref name="timeout"/>. Every statement, BEGIN and COMMIT included, gets an Npgsql
+    /// timeout as long as the step, which the body is handed for its own: the connection's (the cache's
+    /// OperationTimeout, or a lent data source's Command Timeout) would cut short a statement the server allows, and
+    /// NpgsqlTransaction's COMMIT would take it. A failure rolls the transaction back, when the connection still can.
+    /// </summary>
+    public Task<T> RunInTransactionAsync<T>(
+        string operation, TimeSpan timeout, string setting, string bound, (string Name, TimeSpan Value)[] locals,
+        Func<NpgsqlConnection, int, CancellationToken, Task<T>> body, CancellationToken token) =>
+        RunAsync(operation, timeout, setting, bound, async (connection, t) =>
+        {
+            var commandTimeout = PostgresCommand.CommandTimeout(timeout);
+            await PostgresCommand.ScalarAsync(connection, commandTimeout, "BEGIN", async: true, t).ConfigureAwait(false);
+            try
+            {
+                foreach (var (name, value) in locals)
+                {
+                    await PostgresCommand.SetLocalAsync(connection, name, value, async: true, t, commandTimeout).ConfigureAwait(false);
+                }
+
+                var result = await body(connection, commandTimeout, t).ConfigureAwait(false);
+                await PostgresCommand.ScalarAsync(connection, commandTimeout, "COMMIT", async: true, t).ConfigureAwait(false);
+                return result;
+            }
+            catch (Exception) when (connection.FullState == ConnectionState.Open)
+            {
+                await RollBackAsync(connection, commandTimeout).ConfigureAwait(false);
+                throw;
+            }
+        }, token);
 
     /// <summary>
     /// Releases the lock and gives the connection back: after an abandoned statement ends, in the background; else
@@ -111,6 +155,37 @@ internal sealed class CleanupConnection : IAsyncDisposable
         catch (SessionStoreTimeoutException)
         {
             // The release goes on: the lock is freed once the server answers, or once the connection breaks.
+        }
+    }
+
+    /// <summary>
+    /// One step of a run, waited for at most <paramref name="timeout"/>. Npgsql's own timeout of one of its
+    /// statements (the connection's Command Timeout or connect Timeout, <paramref name="operationTimeout"/> long) may
+    /// fire first: that too is reported as the step's timeout, naming it and the table, not as "Exception while reading from stream".
+    /// </summary>
+    private static async Task<T> StepAsync<T>(
+        string operation, TimeSpan timeout, string setting, string bound, string table, TimeSpan operationTimeout, Func<CancellationToken, ValueTask<T>> run, CancellationToken token)
+    {
+        try
+        {
+            return await Bounded.RunAsync(Store, operation, run, timeout, setting, TimeProvider.System, token, bound, table).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreDeadline.IsDriverTimeout(e))
+        {
+            throw new SessionStoreTimeoutException(Store, operation, operationTimeout, table, e);
+        }
+    }
+
+    private static async Task RollBackAsync(NpgsqlConnection connection, int commandTimeout)
+    {
+        try
+        {
+            await PostgresCommand.ScalarAsync(connection, commandTimeout, "ROLLBACK", async: true, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The step's own failure is what the run reports; a connection that cannot roll back is broken, and closed when given back.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
     }
 

@@ -39,8 +39,8 @@ internal static class PostgresCommand
     }
 
     /// <summary>Sets a parameter for the rest of the current transaction (<c>SET LOCAL</c>, but with a parameter).</summary>
-    public static ValueTask<object?> SetLocalAsync(NpgsqlConnection connection, string setting, TimeSpan value, bool async, CancellationToken cancellationToken) =>
-        ScalarAsync(connection, "SELECT set_config($1, $2, true)", async, cancellationToken, setting, Milliseconds(value));
+    public static ValueTask<object?> SetLocalAsync(NpgsqlConnection connection, string setting, TimeSpan value, bool async, CancellationToken cancellationToken, int? commandTimeout = null) =>
+        ScalarAsync(connection, commandTimeout, "SELECT set_config($1, $2, true)", async, cancellationToken, setting, Milliseconds(value));
 
     /// <summary>A duration as PostgreSQL's timeout settings read it: whole milliseconds, never 0 (which means none).</summary>
     public static string Milliseconds(TimeSpan value) =>

@@ -16,7 +16,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
 {
     private const string Store = "postgresql";
     private const string OperationTimeoutBound = "PostgresSessionCacheOptions.OperationTimeout";
-    private const string OperationTimeout = nameof(SessionCacheProviderOptions.OperationTimeout);
+    private const string OperationTimeoutSetting = nameof(SessionCacheProviderOptions.OperationTimeout);
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlConnection _connection;
     private readonly string _lockKey;
@@ -41,7 +41,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
     public static async Task<CleanupConnection> OpenAsync(PostgresSessionCache cache, string lockKey, CancellationToken token)
     {
         var (dataSource, table, operationTimeout) = (cache.DataSource, cache.Sql.DisplayName, cache.Options.OperationTimeout);
-        await StepAsync("cleanup schema check", operationTimeout, OperationTimeout, OperationTimeoutBound, table, operationTimeout, async t =>
+        await StepAsync("cleanup schema check", operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, table, operationTimeout, async t =>
         {
             await cache.EnsureSchemaReadyAsync(t).ConfigureAwait(false);
             return true;
@@ -50,7 +50,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
         try
         {
             var connection = await StepAsync(
-                "cleanup connect", operationTimeout, OperationTimeout, OperationTimeoutBound, table, operationTimeout,
+                "cleanup connect", operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, table, operationTimeout,
                 t => new ValueTask<NpgsqlConnection>(opening = dataSource.OpenConnectionAsync(t).AsTask()), token).ConfigureAwait(false);
             return new CleanupConnection(dataSource, connection, table, lockKey, operationTimeout);
         }
@@ -63,8 +63,8 @@ internal sealed class CleanupConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes the advisory lock unless another session holds it; false when it does. The session asks the server for
-    /// TCP keepalives first: a client that vanishes mid-run (a crash, a network partition) would otherwise leave its
+    /// Takes the advisory lock unless another session holds it; false when it does. The same statement asks the server
+    /// for TCP keepalives on the session: a client that vanishes mid-run (a crash, a network partition) would otherwise leave its
     /// backend holding the lock, and every instance skipping cleanup, for the system's default of two hours; with
     /// them the server finds the peer gone, ends the session and frees the lock in about a minute.
     /// </summary>
@@ -72,7 +72,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
     {
         // From the moment the request is sent the lock may be held, even if its answer never comes.
         _mayHoldLock = true;
-        _mayHoldLock = await RunAsync("cleanup lock", _operationTimeout, OperationTimeout, OperationTimeoutBound, async (c, t) =>
+        _mayHoldLock = await RunAsync("cleanup lock", _operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, async (c, t) =>
             (bool)(await PostgresCommand.ScalarAsync(c, """
                 SELECT pg_try_advisory_lock(hashtextextended($1, 0)),
                        set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false)
@@ -82,7 +82,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
 
     /// <summary>Runs <paramref name="statement"/> on the connection for at most the cache's operation timeout.</summary>
     public Task<T> RunAsync<T>(string operation, Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken token) =>
-        RunAsync(operation, _operationTimeout, OperationTimeout, OperationTimeoutBound, statement, token);
+        RunAsync(operation, _operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, statement, token);
 
     /// <summary>Runs <paramref name="statement"/> on the connection for at most <paramref name="timeout"/>, held by <paramref name="setting"/> and spelled out by <paramref name="bound"/>.</summary>
     public async Task<T> RunAsync<T>(string operation, TimeSpan timeout, string setting, string bound, Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken token)
@@ -150,7 +150,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
 
         try
         {
-            await Bounded.RunAsync(Store, "cleanup unlock", _ => new ValueTask(ReleaseAsync()), _operationTimeout, OperationTimeout, TimeProvider.System, CancellationToken.None, OperationTimeoutBound, _table).ConfigureAwait(false);
+            await Bounded.RunAsync(Store, "cleanup unlock", _ => new ValueTask(ReleaseAsync()), _operationTimeout, OperationTimeoutSetting, TimeProvider.System, CancellationToken.None, OperationTimeoutBound, _table).ConfigureAwait(false);
         }
         catch (SessionStoreTimeoutException)
         {

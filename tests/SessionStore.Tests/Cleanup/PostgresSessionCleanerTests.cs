@@ -234,7 +234,7 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
     }
 
     [Fact]
-    public async Task The_cleanup_session_asks_for_tcp_keepalives_so_that_a_vanished_instance_frees_the_lock_within_about_a_minute()
+    public async Task The_cleanup_session_asks_for_tcp_keepalives_and_a_user_timeout_so_that_a_vanished_instance_frees_the_lock_within_about_a_minute()
     {
         using var table = new PostgresTestTable(server);
         await table.Cache.EnsureSchemaReadyAsync(Token);
@@ -245,14 +245,14 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         await table.ScalarAsync<object>($$"""
             CREATE TABLE {{seen}} (settings text);
             CREATE FUNCTION {{function}}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-                INSERT INTO {{seen}} SELECT current_setting('tcp_keepalives_idle') || '/' || current_setting('tcp_keepalives_interval') || '/' || current_setting('tcp_keepalives_count');
+                INSERT INTO {{seen}} SELECT current_setting('tcp_keepalives_idle') || '/' || current_setting('tcp_keepalives_interval') || '/' || current_setting('tcp_keepalives_count') || '/' || current_setting('tcp_user_timeout');
                 RETURN NULL; END $$;
             CREATE TRIGGER record_keepalives BEFORE DELETE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {{function}}();
             """);
 
         await new PostgresSessionCleaner(table.Cache, new PostgresCleanupOptions()).RunOnceAsync(Token);
 
-        Assert.Equal("30/10/3", await table.ScalarAsync<string>($"SELECT settings FROM {seen}"));
+        Assert.Equal("30/10/3/60000", await table.ScalarAsync<string>($"SELECT settings FROM {seen}"));
     }
 
     [Fact]

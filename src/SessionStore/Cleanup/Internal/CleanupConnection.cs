@@ -64,9 +64,11 @@ internal sealed class CleanupConnection : IAsyncDisposable
 
     /// <summary>
     /// Takes the advisory lock unless another session holds it; false when it does. The same statement asks the server
-    /// for TCP keepalives on the session: a client that vanishes mid-run (a crash, a network partition) would otherwise leave its
-    /// backend holding the lock, and every instance skipping cleanup, for the system's default of two hours; with
-    /// them the server finds the peer gone, ends the session and frees the lock in about a minute.
+    /// for TCP keepalives on the session, and a TCP user timeout: a client that vanishes mid-run (a crash, a network
+    /// partition) would otherwise leave its backend holding the lock, and every instance skipping cleanup, for the
+    /// system's default of two hours (keepalives), or about fifteen minutes while the server's answer goes unacknowledged
+    /// (retransmissions, when Linux sends no keepalives). With both the server finds the peer gone, ends the session and
+    /// frees the lock in about a minute.
     /// </summary>
     public async Task<bool> TryLockAsync(CancellationToken token)
     {
@@ -75,7 +77,8 @@ internal sealed class CleanupConnection : IAsyncDisposable
         _mayHoldLock = await RunAsync("cleanup lock", _operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, async (c, t) =>
             (bool)(await PostgresCommand.ScalarAsync(c, """
                 SELECT pg_try_advisory_lock(hashtextextended($1, 0)),
-                       set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false)
+                       set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false),
+                       set_config('tcp_user_timeout', '60000', false)
                 """, async: true, t, _lockKey).ConfigureAwait(false))!, token).ConfigureAwait(false);
         return _mayHoldLock;
     }

@@ -20,6 +20,10 @@ public sealed partial class PostgresSessionCleaner
         "Partition maintenance of {Table} postponed: its lock was not granted within {LockTimeoutMs} ms (a long query on the table?). Rows are still deleted; partitions are created and dropped at a later run.")]
     private partial void LogPartitionsPostponed(string table, double lockTimeoutMs);
 
+    [LoggerMessage(SessionStoreEventIds.CleanupPartitionsPostponed, LogLevel.Warning,
+        "Partition maintenance of {Table} postponed: it did not finish within its statement timeout of {StatementTimeoutMs} ms (waiting for a lock longer than that? keep LockTimeout below StatementTimeout). Rows are still deleted; partitions are created and dropped at a later run.")]
+    private partial void LogPartitionsPostponedByStatementTimeout(string table, double statementTimeoutMs);
+
     [LoggerMessage(SessionStoreEventIds.CleanupCouldNotStart, LogLevel.Warning,
         "Cleanup of {Table} could not start: {Reason} It is tried again at the next run.")]
     private partial void LogCouldNotStart(string table, string reason, Exception exception);

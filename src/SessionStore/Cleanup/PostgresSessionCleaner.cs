@@ -201,6 +201,13 @@ public sealed partial class PostgresSessionCleaner
             LogPartitionsPostponed(sql.DisplayName, options.LockTimeout.TotalMilliseconds);
             return (0, 0);
         }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && !cancellationToken.IsCancellationRequested)
+        {
+            // The statement timeout came first (a LockTimeout at least as long, or a slow server): the same as above,
+            // rather than a failed run whose batches never start while a long query holds the table.
+            LogPartitionsPostponedByStatementTimeout(sql.DisplayName, options.StatementTimeout.TotalMilliseconds);
+            return (0, 0);
+        }
     }
 
     /// <summary>Records the run for <c>sessionstore stats</c>; a table still at schema version 1 has nowhere to record it.</summary>

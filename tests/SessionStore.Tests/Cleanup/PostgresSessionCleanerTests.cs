@@ -283,11 +283,7 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
             o.Partitioning = new PostgresPartitioningOptions { Interval = TimeSpan.FromSeconds(1), Horizon = TimeSpan.FromSeconds(30) };
         });
         await table.Cache.EnsureSchemaReadyAsync(Token);
-        var furthest = await table.ScalarAsync<string>("""
-            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = $1::regclass AND c.relname <> $2 ORDER BY c.relname DESC LIMIT 1
-            """, table.QualifiedName, table.Options.TableName + "_forever");
-        await table.ScalarAsync<object>($"DROP TABLE \"{furthest}\""); // so that maintenance has a partition to create
+        await DropFurthestPartitionAsync(table);
 
         // Another maintainer (an instance creating the table's partitions) holds their lock for two seconds.
         await using var other = await server.DataSource.OpenConnectionAsync(Token);
@@ -306,6 +302,41 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
 
         Assert.True(watch.Elapsed > TimeSpan.FromSeconds(1.5), $"the run took {watch.Elapsed}: it did not wait for the lock");
         Assert.True(result.PartitionsCreated > 0, $"the partition dropped ahead was not created again: {result.PartitionsCreated} created");
+    }
+
+    [Fact]
+    public async Task Partition_maintenance_that_reaches_its_statement_timeout_is_postponed_and_the_batches_still_run()
+    {
+        using var table = new PostgresTestTable(server, o => o.Partitioning = new PostgresPartitioningOptions { Interval = TimeSpan.FromSeconds(1), Horizon = TimeSpan.FromSeconds(30) });
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await DropFurthestPartitionAsync(table);
+        await InsertRowsAsync(table, "forever-expired", 10, "now() - interval '1 minute'", bucket: "'infinity'");
+
+        // A long read (a report, pg_dump) holds the table; LockTimeout is longer than StatementTimeout.
+        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
+        await using var reading = await reader.BeginTransactionAsync(Token);
+        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table.QualifiedName}", reader, reading))
+        {
+            await read.ExecuteScalarAsync(Token);
+        }
+
+        var logger = new FakeLogger<PostgresSessionCleaner>();
+        var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { LockTimeout = TimeSpan.FromSeconds(3), StatementTimeout = TimeSpan.FromSeconds(1) });
+        var result = await new PostgresSessionCleaner(table.Cache, options, logger, TimeProvider.System, null).RunOnceAsync(Token);
+
+        Assert.Equal((10L, 0), (result.RowsDeleted, result.PartitionsCreated));
+        var postponed = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.CleanupPartitionsPostponed);
+        Assert.Contains("statement timeout of 1000 ms", postponed.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Drops the partition furthest ahead, so that maintenance has one to create.</summary>
+    private static async Task DropFurthestPartitionAsync(PostgresTestTable table)
+    {
+        var furthest = await table.ScalarAsync<string>("""
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = $1::regclass AND c.relname <> $2 ORDER BY c.relname DESC LIMIT 1
+            """, table.QualifiedName, table.Options.TableName + "_forever");
+        await table.ScalarAsync<object>($"DROP TABLE \"{furthest}\"");
     }
 
     private static Task SlowDeletesAsync(PostgresTestTable table, TimeSpan duration) =>

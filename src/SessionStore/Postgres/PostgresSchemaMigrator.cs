@@ -17,6 +17,9 @@ public sealed class PostgresSchemaMigrator
     private const string ResourcePrefix = "SessionStore.Postgres.Schema.";
     private const string PartitionedResourcePrefix = ResourcePrefix + "Partitioned.";
 
+    /// <summary>How long creating the partitions ahead waits for its lock, as the cleanup's default LockTimeout.</summary>
+    private static readonly TimeSpan PartitionLockTimeout = TimeSpan.FromMilliseconds(250);
+
     private static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
     // A version the partitioned layout has no script of its own for is the same for both layouts.
     private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix)
@@ -153,7 +156,22 @@ public sealed class PostgresSchemaMigrator
         if (_partitioning is not null)
         {
             await ExecuteAsync(connection, $"INSERT INTO {_sql.Partitioning} (bucket_width) VALUES ($1) ON CONFLICT DO NOTHING", _partitioning.Interval).ConfigureAwait(false);
-            await PostgresPartitions.MaintainAsync(connection, _sql, _partitioning.Horizon, dropExpired: false, async, cancellationToken).ConfigureAwait(false);
+
+            // Creating a partition takes an exclusive lock on the table, and every statement on the table queues
+            // behind a request waiting for one: behind a long read (a report, pg_dump) the whole table would stall,
+            // at each start-up. So the wait is short, in a savepoint; when it runs out the partitions are left to the
+            // cleanup's maintenance, and until then writes past the horizon go to the forever partition.
+            await ExecuteAsync(connection, "SAVEPOINT partitions").ConfigureAwait(false);
+            await ExecuteAsync(connection, "SELECT set_config('lock_timeout', $1, true)", PostgresCommand.Milliseconds(PartitionLockTimeout)).ConfigureAwait(false);
+            try
+            {
+                await PostgresPartitions.MaintainAsync(connection, _sql, _partitioning.Horizon, dropExpired: false, async, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(connection, "RELEASE SAVEPOINT partitions").ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                await ExecuteAsync(connection, "ROLLBACK TO SAVEPOINT partitions").ConfigureAwait(false);
+            }
         }
 
         if (async)

@@ -330,7 +330,7 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
     }
 
     /// <summary>Drops the partition furthest ahead, so that maintenance has one to create.</summary>
-    private static async Task DropFurthestPartitionAsync(PostgresTestTable table)
+    internal static async Task DropFurthestPartitionAsync(PostgresTestTable table)
     {
         var furthest = await table.ScalarAsync<string>("""
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid

@@ -106,6 +106,40 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task An_instance_starting_behind_a_long_read_serves_at_once_and_leaves_the_partition_it_could_not_lock_to_the_cleanup()
+    {
+        using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(30));
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await SessionStore.Tests.Cleanup.PostgresSessionCleanerTests.DropFurthestPartitionAsync(table);
+
+        // A long read (a report, pg_dump) holds the table while another instance starts.
+        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
+        await using var reading = await reader.BeginTransactionAsync(Token);
+        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table.QualifiedName}", reader, reading))
+        {
+            await read.ExecuteScalarAsync(Token);
+        }
+
+        // Its first request checks the schema, which would create the missing partition: it must not wait for the read.
+        using var starting = new PostgresSessionCache(new PostgresSessionCacheOptions
+        {
+            ConnectionString = table.Options.ConnectionString,
+            SchemaName = table.Options.SchemaName,
+            TableName = table.Options.TableName,
+            Partitioning = OneSecondBuckets(30),
+            CreateTableIfMissing = true,
+            OperationTimeout = TimeSpan.FromSeconds(2),
+        });
+        var key = Guid.NewGuid().ToString();
+        await starting.SetAsync(key, [1], Sliding(20), Token);
+        Assert.Equal([1], await starting.GetAsync(key, Token));
+        await reading.CommitAsync(Token);
+
+        var cleanup = await new SessionStore.Cleanup.PostgresSessionCleaner(starting, new SessionStore.Cleanup.PostgresCleanupOptions()).RunOnceAsync(Token);
+        Assert.True(cleanup.PartitionsCreated > 0, "the partition left behind was not created by the cleanup");
+    }
+
+    [Fact]
     public async Task Past_the_horizon_rows_go_to_the_forever_partition()
     {
         using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(horizonSeconds: 5));

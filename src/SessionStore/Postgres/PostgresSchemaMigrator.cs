@@ -155,7 +155,9 @@ public sealed class PostgresSchemaMigrator
 
         if (_partitioning is not null)
         {
-            await ExecuteAsync(connection, $"INSERT INTO {_sql.Partitioning} (bucket_width) VALUES ($1) ON CONFLICT DO NOTHING", _partitioning.Interval).ConfigureAwait(false);
+            // A new table's one row; an existing table's is read, not written, so that this never waits for a cleaner's
+            // uncommitted move of the horizon (ON CONFLICT would). The schema lock above keeps two creators apart.
+            await ExecuteAsync(connection, $"INSERT INTO {_sql.Partitioning} (bucket_width) SELECT $1 WHERE NOT EXISTS (SELECT FROM {_sql.Partitioning})", _partitioning.Interval).ConfigureAwait(false);
 
             // Creating a partition takes an exclusive lock on the table, and every statement on the table queues
             // behind a request waiting for one: behind a long read (a report, pg_dump) the whole table would stall,

@@ -329,6 +329,21 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         Assert.Contains("statement timeout of 1000 ms", postponed.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_multiplexing_data_source_is_refused_naming_the_setting_before_any_row_is_touched()
+    {
+        await using var multiplexing = Npgsql.NpgsqlDataSource.Create(server.ConnectionString + ";Multiplexing=true");
+        using var table = new PostgresTestTable(server);
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await InsertRowsAsync(table, "expired", 5, "now() - interval '1 minute'");
+        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { DataSource = multiplexing, SchemaName = table.Options.SchemaName, TableName = table.Options.TableName });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new PostgresSessionCleaner(cache, new PostgresCleanupOptions()).RunOnceAsync(Token));
+
+        Assert.Contains("Multiplexing=true", error.Message, StringComparison.Ordinal);
+        Assert.Equal(5L, await table.ScalarAsync<long>("SELECT count(*) FROM {table}"));
+    }
+
     /// <summary>Drops the partition furthest ahead, so that maintenance has one to create.</summary>
     internal static async Task DropFurthestPartitionAsync(PostgresTestTable table)
     {

@@ -9,8 +9,9 @@ namespace SessionStore.Cleanup.Internal;
 /// <summary>
 /// The connection a cleanup run holds its advisory lock on and sends its statements on, each waited for at most its
 /// bound. A hung server answers neither a statement nor Npgsql's cancel request, so a statement that overruns its
-/// bound, or whose run is cancelled, is abandoned still running (<see cref="Bounded"/>). Nothing more is sent on the
-/// connection then; once that statement ends, the lock is released and the connection given back, in the background.
+/// bound, or whose run is cancelled, is abandoned still running (<see cref="Bounded"/>). The run sends nothing more on
+/// the connection then (an abandoned transaction goes on to its COMMIT or ROLLBACK); once the abandoned step ends,
+/// the lock is released and the connection given back, in the background.
 /// </summary>
 internal sealed class CleanupConnection : IAsyncDisposable
 {
@@ -41,6 +42,13 @@ internal sealed class CleanupConnection : IAsyncDisposable
     public static async Task<CleanupConnection> OpenAsync(PostgresSessionCache cache, string lockKey, CancellationToken token)
     {
         var (dataSource, table, operationTimeout) = (cache.DataSource, cache.Sql.DisplayName, cache.Options.OperationTimeout);
+        if (new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing)
+        {
+            // Npgsql refuses a transaction begun by a command there, and would spread the lock and its release over connections.
+            throw new InvalidOperationException(
+                $"Cleanup of {table} needs one connection for the whole run (its lock and its transactions), which Npgsql's Multiplexing does not give: use a connection string or data source without Multiplexing=true.");
+        }
+
         await StepAsync("cleanup schema check", operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, table, operationTimeout, async t =>
         {
             await cache.EnsureSchemaReadyAsync(t).ConfigureAwait(false);
@@ -120,9 +128,9 @@ internal sealed class CleanupConnection : IAsyncDisposable
         RunAsync(operation, timeout, setting, bound, async (connection, t) =>
         {
             var commandTimeout = PostgresCommand.CommandTimeout(timeout);
-            await PostgresCommand.ScalarAsync(connection, commandTimeout, "BEGIN", async: true, t).ConfigureAwait(false);
             try
             {
+                await PostgresCommand.ScalarAsync(connection, commandTimeout, "BEGIN", async: true, t).ConfigureAwait(false);
                 foreach (var (name, value) in locals)
                 {
                     await PostgresCommand.SetLocalAsync(connection, name, value, async: true, t, commandTimeout).ConfigureAwait(false);

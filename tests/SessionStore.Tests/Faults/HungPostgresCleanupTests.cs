@@ -46,8 +46,9 @@ public sealed class HungPostgresCleanupTests(FaultServers servers, ITestOutputHe
         }
 
         output.WriteLine($"Cleanup on hung PostgreSQL failed after {elapsed.TotalMilliseconds:0} ms: {error.Message}");
+        // The step's bound and Npgsql's own timeout are both OperationTimeout: either may fire first, and both name it.
         Assert.Equal(("postgresql", step, "OperationTimeout"), (error.Store, error.Operation, error.Setting));
-        Assert.Contains("PostgresSessionCacheOptions.OperationTimeout", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Options.OperationTimeout", error.Message, StringComparison.Ordinal);
         Assert.Contains($"{step} on public.{table}", error.Message, StringComparison.Ordinal);
         Assert.InRange(elapsed, OperationTimeout - TimeSpan.FromMilliseconds(50), OperationTimeout + HungServerTiming.Slack);
         await AssertTheNextRunCleansAsync(cleaner, table, expected: 0);

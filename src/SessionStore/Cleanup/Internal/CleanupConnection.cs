@@ -118,7 +118,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="body"/> in a transaction with the <c>SET LOCAL</c> values <paramref name="locals"/>, as one
     /// step waited for at most <paramref name="timeout"/>. Every statement, BEGIN and COMMIT included, gets an Npgsql
-    /// timeout as long as the step, which the body is handed for its own: the connection's (the cache's
+    /// timeout a second longer than the step, which the body is handed for its own: the connection's (the cache's
     /// OperationTimeout, or a lent data source's Command Timeout) would cut short a statement the server allows, and
     /// NpgsqlTransaction's COMMIT would take it. A failure rolls the transaction back, when the connection still can.
     /// </summary>
@@ -127,7 +127,8 @@ internal sealed class CleanupConnection : IAsyncDisposable
         Func<NpgsqlConnection, int, CancellationToken, Task<T>> body, CancellationToken token) =>
         RunAsync(operation, timeout, setting, bound, async (connection, t) =>
         {
-            var commandTimeout = PostgresCommand.CommandTimeout(timeout);
+            // A second past the step's bound: against a hung server the step's own timeout, naming its setting, comes first.
+            var commandTimeout = PostgresCommand.CommandTimeout(timeout) + 1;
             try
             {
                 await PostgresCommand.ScalarAsync(connection, commandTimeout, "BEGIN", async: true, t).ConfigureAwait(false);

@@ -18,7 +18,6 @@ namespace SessionStore.Cleanup;
 /// </summary>
 public sealed partial class PostgresSessionCleaner
 {
-    private const string TransactionBound = "PostgresCleanupOptions.StatementTimeout, plus PostgresSessionCacheOptions.OperationTimeout for the answer";
     private readonly PostgresSessionCache _cache;
     private readonly Func<PostgresCleanupOptions> _options;
     private readonly ILogger _logger;
@@ -80,7 +79,6 @@ public sealed partial class PostgresSessionCleaner
         }
 
         var sql = _cache.Sql;
-        var operationTimeout = _cache.Options.OperationTimeout;
         var started = _time.GetTimestamp();
         // A session-level lock, held across the batch transactions and released as the connection is disposed.
         var lockKey = "sessionstore.cleanup:" + sql.Table;
@@ -120,7 +118,7 @@ public sealed partial class PostgresSessionCleaner
 
             try
             {
-                var result = await CleanAsync(connection, sql, options, operationTimeout, started, cancellationToken).ConfigureAwait(false);
+                var result = await CleanAsync(connection, sql, options, started, cancellationToken).ConfigureAwait(false);
                 await RecordAsync(connection, sql, result, cancellationToken).ConfigureAwait(false);
                 LogRunCompleted(sql.DisplayName, result.RowsDeleted, result.Batches, result.PartitionsCreated, result.PartitionsDropped, result.Duration.TotalMilliseconds, result.ReachedMaximumRunTime);
                 _metrics.Run("completed", result.Duration);
@@ -141,13 +139,10 @@ public sealed partial class PostgresSessionCleaner
         }
     }
 
-    private async Task<PostgresCleanupResult> CleanAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan operationTimeout, long started, CancellationToken cancellationToken)
+    private async Task<PostgresCleanupResult> CleanAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupOptions options, long started, CancellationToken cancellationToken)
     {
-        // A transaction's statements are cut by the server at StatementTimeout; the answer to that gets OperationTimeout
-        // more to arrive. Past both the server is taken to be hung, and the run stops waiting for it.
-        var transactionTimeout = options.StatementTimeout + operationTimeout;
         var (created, dropped) = sql.Partitioned
-            ? await MaintainPartitionsAsync(connection, sql, options, transactionTimeout, cancellationToken).ConfigureAwait(false)
+            ? await MaintainPartitionsAsync(connection, sql, options, cancellationToken).ConfigureAwait(false)
             : (0, 0);
 
         long rows = 0;
@@ -156,7 +151,7 @@ public sealed partial class PostgresSessionCleaner
         while (true)
         {
             var (selected, deleted) = await connection.RunInTransactionAsync(
-                "cleanup batch", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, [("statement_timeout", options.StatementTimeout)],
+                "cleanup batch", options.StatementTimeout, [],
                 async (c, commandTimeout, t) => (await PostgresCommand.QueryAsync(c, commandTimeout, sql.DeleteExpiredBatch, r => (Selected: r.GetInt64(0), Deleted: r.GetInt64(1)), async: true, t, options.BatchSize).ConfigureAwait(false))[0],
                 cancellationToken).ConfigureAwait(false);
             batches++;
@@ -184,12 +179,12 @@ public sealed partial class PostgresSessionCleaner
         return new PostgresCleanupResult(skippedBecauseLocked: false, rows, batches, created, dropped, reachedMaximumRunTime, _time.GetElapsedTime(started));
     }
 
-    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupOptions options, TimeSpan transactionTimeout, CancellationToken cancellationToken)
+    private async Task<(int Created, int Dropped)> MaintainPartitionsAsync(CleanupConnection connection, PostgresSql sql, PostgresCleanupOptions options, CancellationToken cancellationToken)
     {
         try
         {
             var counts = await connection.RunInTransactionAsync(
-                "partition maintenance", transactionTimeout, nameof(options.StatementTimeout), TransactionBound, [("lock_timeout", options.LockTimeout), ("statement_timeout", options.StatementTimeout)],
+                "partition maintenance", options.StatementTimeout, [("lock_timeout", options.LockTimeout)],
                 (c, commandTimeout, t) => PostgresPartitions.MaintainAsync(c, sql, _cache.Options.Partitioning!.Horizon, dropExpired: true, async: true, t, commandTimeout).AsTask(),
                 cancellationToken).ConfigureAwait(false);
             _metrics.PartitionsDropped(counts.Dropped);

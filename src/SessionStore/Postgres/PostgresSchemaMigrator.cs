@@ -164,7 +164,7 @@ public sealed class PostgresSchemaMigrator
             // at each start-up. So the wait is short, in a savepoint; when it runs out the partitions are left to the
             // cleanup's maintenance, and until then writes past the horizon go to the forever partition.
             await ExecuteAsync(connection, "SAVEPOINT partitions").ConfigureAwait(false);
-            await ExecuteAsync(connection, "SELECT set_config('lock_timeout', $1, true)", PostgresCommand.Milliseconds(PartitionLockTimeout)).ConfigureAwait(false);
+            await PostgresCommand.SetLocalAsync(connection, "lock_timeout", PartitionLockTimeout, async, cancellationToken).ConfigureAwait(false);
             try
             {
                 await PostgresPartitions.MaintainAsync(connection, _sql, _partitioning.Horizon, dropExpired: false, async, cancellationToken).ConfigureAwait(false);

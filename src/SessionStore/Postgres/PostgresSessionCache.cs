@@ -76,7 +76,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         // A synchronous statement cannot be abandoned: it always gets a driver timeout, OperationTimeout's when the data source has none.
         _synchronousCommandTimeout = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).CommandTimeout is > 0 and var configured
             ? configured
-            : DriverSeconds(_options.OperationTimeout);
+            : PostgresCommand.CommandTimeout(_options.OperationTimeout);
         _sql = new PostgresSql(_options.SchemaName, _options.TableName, partitioned: _options.Partitioning is not null);
         _migrator = new PostgresSchemaMigrator(_dataSource, _options);
         _userIdKey = _options.UserIdSessionKeyUtf8;
@@ -532,7 +532,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         // The cache never changes connection state, so the reset on return to the pool is pure overhead.
         settings.NoResetOnClose = true;
 
-        var seconds = DriverSeconds(operationTimeout);
+        var seconds = PostgresCommand.CommandTimeout(operationTimeout);
         if (!ExplicitlySet(connectionString, "Timeout"))
         {
             settings.Timeout = seconds;
@@ -571,9 +571,6 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
         return builder.Build();
     }
-
-    /// <summary>A timeout in Npgsql's unit, whole seconds, rounded up and at least 1 (0 would mean none).</summary>
-    private static int DriverSeconds(TimeSpan timeout) => (int)Math.Clamp(Math.Ceiling(timeout.TotalSeconds), 1, int.MaxValue);
 
     private static bool ExplicitlySet(string connectionString, params string[] keys)
     {

@@ -17,6 +17,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
 {
     private const string Store = "postgresql";
     private const string OperationTimeoutBound = "PostgresSessionCacheOptions.OperationTimeout";
+    private const string TransactionBound = "PostgresCleanupOptions.StatementTimeout, plus PostgresSessionCacheOptions.OperationTimeout for the answer";
     private const string OperationTimeoutSetting = nameof(SessionCacheProviderOptions.OperationTimeout);
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlConnection _connection;
@@ -82,7 +83,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
     {
         // From the moment the request is sent the lock may be held, even if its answer never comes.
         _mayHoldLock = true;
-        _mayHoldLock = await RunAsync("cleanup lock", _operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, async (c, t) =>
+        _mayHoldLock = await RunAsync("cleanup lock", async (c, t) =>
             (bool)(await PostgresCommand.ScalarAsync(c, """
                 SELECT pg_try_advisory_lock(hashtextextended($1, 0)),
                        set_config('tcp_keepalives_idle', '30', false), set_config('tcp_keepalives_interval', '10', false), set_config('tcp_keepalives_count', '3', false),
@@ -96,7 +97,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
         RunAsync(operation, _operationTimeout, OperationTimeoutSetting, OperationTimeoutBound, statement, token);
 
     /// <summary>Runs <paramref name="statement"/> on the connection for at most <paramref name="timeout"/>, held by <paramref name="setting"/> and spelled out by <paramref name="bound"/>.</summary>
-    public async Task<T> RunAsync<T>(string operation, TimeSpan timeout, string setting, string bound, Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken token)
+    private async Task<T> RunAsync<T>(string operation, TimeSpan timeout, string setting, string bound, Func<NpgsqlConnection, CancellationToken, Task<T>> statement, CancellationToken token)
     {
         if (_abandoned is not null)
         {
@@ -116,23 +117,26 @@ internal sealed class CleanupConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> in a transaction with the <c>SET LOCAL</c> values <paramref name="locals"/>, as one
-    /// step waited for at most <paramref name="timeout"/>. Every statement, BEGIN and COMMIT included, gets an Npgsql
+    /// Runs <paramref name="body"/> in a transaction whose <c>statement_timeout</c> is <paramref name="statementTimeout"/>,
+    /// with the further <c>SET LOCAL</c> values <paramref name="locals"/>, as one step waited for at most that plus the
+    /// cache's operation timeout (for the server's answer). Every statement, BEGIN and COMMIT included, gets an Npgsql
     /// timeout a second longer than the step, which the body is handed for its own: the connection's (the cache's
     /// OperationTimeout, or a lent data source's Command Timeout) would cut short a statement the server allows, and
     /// NpgsqlTransaction's COMMIT would take it. A failure rolls the transaction back, when the connection still can.
     /// </summary>
     public Task<T> RunInTransactionAsync<T>(
-        string operation, TimeSpan timeout, string setting, string bound, (string Name, TimeSpan Value)[] locals,
-        Func<NpgsqlConnection, int, CancellationToken, Task<T>> body, CancellationToken token) =>
-        RunAsync(operation, timeout, setting, bound, async (connection, t) =>
+        string operation, TimeSpan statementTimeout, (string Name, TimeSpan Value)[] locals,
+        Func<NpgsqlConnection, int, CancellationToken, Task<T>> body, CancellationToken token)
+    {
+        var timeout = statementTimeout + _operationTimeout;
+        return RunAsync(operation, timeout, nameof(PostgresCleanupOptions.StatementTimeout), TransactionBound, async (connection, t) =>
         {
             // A second past the step's bound: against a hung server the step's own timeout, naming its setting, comes first.
             var commandTimeout = PostgresCommand.CommandTimeout(timeout) + 1;
             try
             {
                 await PostgresCommand.ScalarAsync(connection, commandTimeout, "BEGIN", async: true, t).ConfigureAwait(false);
-                foreach (var (name, value) in locals)
+                foreach (var (name, value) in locals.Prepend(("statement_timeout", statementTimeout)))
                 {
                     await PostgresCommand.SetLocalAsync(connection, name, value, async: true, t, commandTimeout).ConfigureAwait(false);
                 }
@@ -147,6 +151,7 @@ internal sealed class CleanupConnection : IAsyncDisposable
                 throw;
             }
         }, token);
+    }
 
     /// <summary>
     /// Releases the lock and gives the connection back: after an abandoned statement ends, in the background; else

@@ -46,8 +46,8 @@ internal static class PostgresCommand
     public static string Milliseconds(TimeSpan value) =>
         Math.Max(1, (long)Math.Ceiling(value.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Npgsql's timeout, in its unit (whole seconds, rounded up), for a statement that may take up to <paramref name="timeout"/>.</summary>
-    public static int CommandTimeout(TimeSpan timeout) => (int)Math.Ceiling(timeout.TotalSeconds);
+    /// <summary>A timeout in Npgsql's unit, whole seconds, rounded up and at least 1 (0 would mean none).</summary>
+    public static int CommandTimeout(TimeSpan timeout) => (int)Math.Clamp(Math.Ceiling(timeout.TotalSeconds), 1, int.MaxValue);
 
     private static NpgsqlCommand Create(NpgsqlConnection connection, int? commandTimeout, string sql, object[] parameters)
     {

@@ -32,14 +32,9 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
     }
 
     [Fact]
-    public async Task The_phase_in_force_and_the_provider_that_set_it_are_logged_at_start_up_and_on_change()
-    {
-        var prefix = $"SSTEST_{Guid.NewGuid():N}_";
-        Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", "dual-redis-primary");
-        try
+    public Task The_phase_in_force_and_the_provider_that_set_it_are_logged_at_start_up_and_on_change() =>
+        WithPhaseFromEnvironmentAsync("dual-redis-primary", async (harness, variable) =>
         {
-            await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
-            harness.Configuration.AddEnvironmentVariables(prefix);
             await harness.StartAsync();
 
             // The environment variable wins over the in-memory (appsettings-like) value, and the log says so.
@@ -47,39 +42,22 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
             Assert.Contains("DualWriteRedisPrimary", inForce.Message, StringComparison.Ordinal);
             Assert.Contains("EnvironmentVariablesConfigurationProvider", inForce.Message, StringComparison.Ordinal);
 
-            Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", null);
+            Environment.SetEnvironmentVariable(variable, null);
             ((IConfigurationRoot)harness.Configuration).Reload();
             Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
             var change = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseChanged);
             Assert.Contains("MemoryConfigurationProvider", change.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", null);
-        }
-    }
+        });
 
     [Fact]
-    public async Task A_phase_that_names_none_stops_start_up_quoting_it_and_naming_the_environment_variable_that_set_it()
-    {
-        var prefix = $"SSTEST_{Guid.NewGuid():N}_";
-        Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", "dual-writes");
-        try
+    public Task A_phase_that_names_none_stops_start_up_quoting_it_and_naming_the_environment_variable_that_set_it() =>
+        WithPhaseFromEnvironmentAsync("dual-writes", async (harness, _) =>
         {
-            // appsettings says a valid phase; the environment variable hides it.
-            await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
-            harness.Configuration.AddEnvironmentVariables(prefix);
-
             var error = await Assert.ThrowsAsync<OptionsValidationException>(harness.StartAsync);
 
             Assert.Contains("SessionStore:Phase is 'dual-writes', which names no phase", error.Message, StringComparison.Ordinal);
             Assert.Contains("It is set by configuration key SessionStore:Phase from EnvironmentVariablesConfigurationProvider", error.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(prefix + "SessionStore__Phase", null);
-        }
-    }
+        });
 
     [Fact]
     public async Task A_store_that_cannot_be_built_refuses_the_switch_keeps_serving_and_recovers_once_fixed()
@@ -148,5 +126,26 @@ public sealed class PhaseGuardTests(PostgresServer postgres, RedisServer redis)
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, [7], DualWriteHarness.IdleTimeout, Token);
         return (harness, key);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="test"/> on a harness whose appsettings-like phase is <c>redis-only</c> while the environment
+    /// variable (its name given to the test, under a prefix of its own) says <paramref name="phase"/>, and hides it.
+    /// </summary>
+    private async Task WithPhaseFromEnvironmentAsync(string phase, Func<DualWriteHarness, string, Task> test)
+    {
+        var prefix = $"SSTEST_{Guid.NewGuid():N}_";
+        var variable = prefix + "SessionStore__Phase";
+        Environment.SetEnvironmentVariable(variable, phase);
+        try
+        {
+            await using var harness = new DualWriteHarness("redis-only", postgres.ConnectionString, redis.Configuration);
+            harness.Configuration.AddEnvironmentVariables(prefix);
+            await test(harness, variable);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
     }
 }

@@ -12,6 +12,12 @@ public static class SessionStoreEventIds
     /// <summary>The cache created or upgraded its table on first use.</summary>
     public const int PostgresSchemaMigrated = 1002;
 
+    /// <summary>
+    /// Creating a partitioned table's partitions ahead, on first use, waited 250 ms for the table's lock and was left
+    /// to the cleanup service.
+    /// </summary>
+    public const int PostgresPartitionsPostponed = 1003;
+
     /// <summary>The database clock differs from the application clock by more than a second; logged once per cache.</summary>
     public const int PostgresClockSkew = 1050;
 

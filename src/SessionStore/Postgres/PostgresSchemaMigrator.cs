@@ -100,14 +100,18 @@ public sealed class PostgresSchemaMigrator
     /// <summary>Applies every script newer than the table's recorded version.</summary>
     /// <param name="cancellationToken">Cancels the migration: the call returns at once, even against a hung server, and the transaction is rolled back behind it (a commit already sent may still land).</param>
     /// <returns>The versions applied, empty when the table was already current.</returns>
-    public Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
-        StoreDeadline.UntilCancelledAsync(t => MigrateCoreAsync(async: true, t).AsTask(), cancellationToken);
+    public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
+        (await MigrateWithOutcomeAsync(cancellationToken).ConfigureAwait(false)).Applied;
 
     /// <summary>Applies every script newer than the table's recorded version.</summary>
     /// <returns>The versions applied, empty when the table was already current.</returns>
-    public IReadOnlyList<int> Migrate() => MigrateCoreAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public IReadOnlyList<int> Migrate() => MigrateCoreAsync(async: false, CancellationToken.None).GetAwaiter().GetResult().Applied;
 
-    internal async ValueTask<IReadOnlyList<int>> MigrateCoreAsync(bool async, CancellationToken cancellationToken)
+    /// <summary>As <see cref="MigrateAsync"/>, saying also whether creating the partitions ahead was left to the cleanup.</summary>
+    internal Task<MigrationOutcome> MigrateWithOutcomeAsync(CancellationToken cancellationToken) =>
+        StoreDeadline.UntilCancelledAsync(t => MigrateCoreAsync(async: true, t).AsTask(), cancellationToken);
+
+    internal async ValueTask<MigrationOutcome> MigrateCoreAsync(bool async, CancellationToken cancellationToken)
     {
         using var connection = async
             ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
@@ -153,6 +157,7 @@ public sealed class PostgresSchemaMigrator
                 : $"The session table {_sql.Table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresSessionCacheOptions.Partitioning unset.");
         }
 
+        var partitionsPostponed = false;
         if (_partitioning is not null)
         {
             // A new table's one row; an existing table's is read, not written, so that this never waits for a cleaner's
@@ -173,6 +178,7 @@ public sealed class PostgresSchemaMigrator
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
             {
                 await ExecuteAsync(connection, "ROLLBACK TO SAVEPOINT partitions").ConfigureAwait(false);
+                partitionsPostponed = true;
             }
         }
 
@@ -185,11 +191,17 @@ public sealed class PostgresSchemaMigrator
             transaction.Commit();
         }
 
-        return applied;
+        return new MigrationOutcome(applied, partitionsPostponed);
 
         ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters) =>
             PostgresCommand.ScalarAsync(c, sql, async, cancellationToken, parameters);
     }
+
+    /// <summary>
+    /// What a migration did: the versions it applied, and whether the partitions ahead were left to the cleanup's
+    /// maintenance because the table's lock was not granted within 250 ms.
+    /// </summary>
+    internal sealed record MigrationOutcome(IReadOnlyList<int> Applied, bool PartitionsPostponed);
 
     private string Render(string script) => PostgresScriptTemplate.Render(script, _placeholders);
 

@@ -11,4 +11,8 @@ public sealed partial class PostgresSessionCache
     [LoggerMessage(SessionStoreEventIds.PostgresSchemaMigrated, LogLevel.Information,
         "Session table {Table} created or upgraded to schema version {Version}.")]
     private partial void LogSchemaMigrated(string table, int version);
+
+    [LoggerMessage(SessionStoreEventIds.PostgresPartitionsPostponed, LogLevel.Warning,
+        "Creating the partitions ahead of session table {Table} was left to the cleanup service: the table's lock was not granted within 250 ms (a long query or a dump holds it). Until the cleanup creates them, sessions expiring past the current horizon are written to the forever partition.")]
+    private partial void LogPartitionsPostponed(string table);
 }

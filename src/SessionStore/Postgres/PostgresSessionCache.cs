@@ -477,10 +477,15 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         {
             if (!_schemaReady)
             {
-                var applied = await _migrator.MigrateCoreAsync(async, token).ConfigureAwait(false);
+                var (applied, partitionsPostponed) = await _migrator.MigrateCoreAsync(async, token).ConfigureAwait(false);
                 if (applied.Count > 0)
                 {
                     LogSchemaMigrated(_sql.Table, applied[^1]);
+                }
+
+                if (partitionsPostponed)
+                {
+                    LogPartitionsPostponed(_sql.Table);
                 }
 
                 _schemaReady = true;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SessionStore.Postgres;
 using SessionStore.Tests.Migration;
 using SessionStore.Tests.TestServers;
 
@@ -156,6 +157,47 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
 
         Assert.Equal(2, exitCode);
         Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_says_when_a_long_read_kept_it_from_creating_the_partitions_ahead()
+    {
+        var token = TestContext.Current.CancellationToken;
+        // A partitioned table that misses its furthest partition, as when the cleanup has not run for a while.
+        var table = PostgresServer.UniqueTableName("cli_part");
+        var partitioned = new PostgresSessionCacheOptions { TableName = table, Partitioning = new PostgresPartitioningOptions() };
+        await new PostgresSchemaMigrator(postgres.DataSource, partitioned).MigrateAsync(token);
+        await using (var drop = postgres.DataSource.CreateCommand($"""
+            SELECT format('DROP TABLE %I', max(c.relname)) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = '"{table}"'::regclass AND c.relname <> '{table}_forever'
+            """))
+        {
+            await using var dropFurthest = postgres.DataSource.CreateCommand((string)(await drop.ExecuteScalarAsync(token))!);
+            await dropFurthest.ExecuteNonQueryAsync(token);
+        }
+
+        string[] migrate = ["migrate", "--postgres", postgres.ConnectionString, "--table", table];
+        var environment = new Dictionary<string, string?> { ["SessionStore__Postgres__Partitioning__Interval"] = "01:00:00" };
+
+        // A long read (a report, pg_dump) holds the table: creating a partition would queue every statement behind it.
+        await using (var reader = await postgres.DataSource.OpenConnectionAsync(token))
+        await using (var reading = await reader.BeginTransactionAsync(token))
+        {
+            await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\"", reader, reading))
+            {
+                await read.ExecuteScalarAsync(token);
+            }
+
+            var (exitCode, output) = await CliRunner.RunAsync(environment, token, migrate);
+
+            Assert.Equal(0, exitCode);
+            Assert.Contains("up to date", output, StringComparison.Ordinal);
+            Assert.Contains("The partitions ahead were not created", output, StringComparison.Ordinal);
+        }
+
+        var afterTheRead = await CliRunner.RunAsync(environment, token, migrate);
+        Assert.Equal(0, afterTheRead.ExitCode);
+        Assert.DoesNotContain("not created", afterTheRead.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -121,7 +121,8 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
         }
 
         // Its first request checks the schema, which would create the missing partition: it must not wait for the read.
-        using var starting = new PostgresSessionCache(new PostgresSessionCacheOptions
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<PostgresSessionCache>();
+        using var starting = new PostgresSessionCache(Microsoft.Extensions.Options.Options.Create(new PostgresSessionCacheOptions
         {
             ConnectionString = table.Options.ConnectionString,
             SchemaName = table.Options.SchemaName,
@@ -129,11 +130,13 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
             Partitioning = OneSecondBuckets(30),
             CreateTableIfMissing = true,
             OperationTimeout = TimeSpan.FromSeconds(2),
-        });
+        }), logger, TimeProvider.System);
         var key = Guid.NewGuid().ToString();
         await starting.SetAsync(key, [1], Sliding(20), Token);
         Assert.Equal([1], await starting.GetAsync(key, Token));
         await reading.CommitAsync(Token);
+        var postponed = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresPartitionsPostponed);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, postponed.Level);
 
         var cleanup = await new SessionStore.Cleanup.PostgresSessionCleaner(starting, new SessionStore.Cleanup.PostgresCleanupOptions()).RunOnceAsync(Token);
         Assert.True(cleanup.PartitionsCreated > 0, "the partition left behind was not created by the cleanup");

@@ -60,6 +60,15 @@ public sealed class SessionStoreTimeoutException : TimeoutException
         Setting = setting;
     }
 
+    private SessionStoreTimeoutException(string store, string operation, TimeSpan timeout, string message)
+        : base(message)
+    {
+        Store = store;
+        Operation = operation;
+        Timeout = timeout;
+        Setting = nameof(SessionCacheProviderOptions.OperationTimeout);
+    }
+
     /// <summary>The store that timed out, as <c>postgresql</c> or <c>redis</c>; null when not given.</summary>
     public string? Store { get; }
 
@@ -74,4 +83,13 @@ public sealed class SessionStoreTimeoutException : TimeoutException
     /// <c>SecondaryTimeout</c> or <c>HealthCheckTimeout</c>, or the cleanup's <c>StatementTimeout</c>; null when not given.
     /// </summary>
     public string? Setting { get; }
+
+    /// <summary>
+    /// A dual-write call not sent: the same session's previous call to <paramref name="store"/> timed out moments ago,
+    /// and the store has answered no call since. A request then waits one timeout, not one per call.
+    /// </summary>
+    internal static SessionStoreTimeoutException NotSentAfterTimeout(string store, string operation, TimeSpan timeout) =>
+        new(store, operation, timeout,
+            $"The {store} session store was not sent {operation}: this session's previous call to it timed out (after {timeout.TotalMilliseconds:0.###} ms, " +
+            "SessionCacheProviderOptions.OperationTimeout) moments ago, and the store has answered no call since; the server may be hung or overloaded.");
 }

@@ -19,15 +19,17 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstrumen
     public async ValueTask<T> RunAsync<T>(ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, bool, CancellationToken, ValueTask<T>> run, bool async, CancellationToken token)
     {
         var timeout = store.OperationTimeout;
-        if (_recentTimeouts.Contains(key, timeout))
+        if (_recentTimeouts.Contains(kind, key, timeout))
         {
-            throw new SessionStoreTimeoutException(store.Name, operation, timeout, "a session whose previous call timed out moments ago", innerException: null);
+            throw SessionStoreTimeoutException.NotSentAfterTimeout(store.Name, operation, timeout);
         }
 
         var started = time.GetTimestamp();
         try
         {
-            return await breakers.For(kind).ExecuteAsync(static (call, t) => call.run(call.store, call.async, t), (store, run, async), token).ConfigureAwait(false);
+            var result = await breakers.For(kind).ExecuteAsync(static (call, t) => call.run(call.store, call.async, t), (store, run, async), token).ConfigureAwait(false);
+            _recentTimeouts.Answered(kind);
+            return result;
         }
         catch (BrokenCircuitException e)
         {
@@ -35,7 +37,7 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstrumen
         }
         catch (TimeoutException) when (!token.IsCancellationRequested)
         {
-            _recentTimeouts.Add(key);
+            _recentTimeouts.Add(kind, key);
             throw;
         }
         finally

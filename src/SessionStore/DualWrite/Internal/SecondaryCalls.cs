@@ -42,7 +42,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
     {
         var breaker = breakers.For(kind);
         var timeout = options().SecondaryTimeout;
-        if (breaker.IsOpen || _recentTimeouts.Contains(key, timeout))
+        if (breaker.IsOpen || _recentTimeouts.Contains(kind, key, timeout))
         {
             if (secondary)
             {
@@ -59,6 +59,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
                 static (call, t) => Bounded.RunAsync(call.store.Name, call.operation, c => call.run(call.store, c), call.timeout, nameof(SessionStoreOptions.SecondaryTimeout), call.time, t),
                 (store, operation, run, timeout, time),
                 token).ConfigureAwait(false);
+            _recentTimeouts.Answered(kind);
             return (true, value);
         }
         catch (BrokenCircuitException)
@@ -75,7 +76,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
             // Only a secondary's timeout holds the key back: the source's would skip the next secondary write of a healthy store.
             if (e is TimeoutException && secondary)
             {
-                _recentTimeouts.Add(key);
+                _recentTimeouts.Add(kind, key);
             }
 
             if (secondary)

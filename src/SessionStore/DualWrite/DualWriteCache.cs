@@ -354,12 +354,33 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
         if (route.Secondary is null)
         {
+            if (operation == "remove" && _routing.Idle(route, _options.CurrentValue) is { } idle)
+            {
+                await Blocking(RemoveFromIdleStoreAsync(idle.Store, idle.Kind, key, token), async).ConfigureAwait(false);
+            }
+
             return;
         }
 
         // The secondary is written after the primary, never before: a background comparison that finds the
         // secondary ahead of the primary can then only be looking at a write still on its way, and leaves it be.
         await Blocking(_secondaryWriter.WriteAsync(route, key, operation, secondaryWrite ?? ((s, t) => write(s, true, t)), token), async).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A removal in a single-store phase, in the other configured store: best effort, bounded like a secondary's
+    /// call. A copy left there would be read-repaired back by the adjacent dual phase and sign the user in again, so
+    /// one the call could not remove waits in the catch-up backlog until that store answers.
+    /// </summary>
+    private async ValueTask<bool> RemoveFromIdleStoreAsync(ISessionCacheProvider idle, StoreKind kind, string key, CancellationToken token)
+    {
+        if (await _secondaryCalls.TryRunAsync(idle, kind, "remove", key, (s, t) => new ValueTask(s.RemoveAsync(key, t)), token).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        _catchUp.Missed(kind, key, removed: true);
+        return false;
     }
 
     /// <summary>

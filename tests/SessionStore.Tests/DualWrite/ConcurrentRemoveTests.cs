@@ -16,6 +16,75 @@ public sealed class ConcurrentRemoveTests(PostgresServer postgres, RedisServer r
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// A sign-out in a single-store phase, next to the dual phase it rolls back to (or, in a rolling deploy, that
+    /// another instance still runs): the copy in the store the phase does not use went on living, and the dual phase's
+    /// read-repair brought it back: 20 of 20 signed-out users signed in again.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(SessionStorePhase.RedisOnly), nameof(SessionStorePhase.DualWriteRedisPrimary))]
+    [InlineData(nameof(SessionStorePhase.PostgresOnly), nameof(SessionStorePhase.DualWritePostgresPrimary))]
+    public async Task A_session_removed_in_a_single_store_phase_is_not_read_back_by_the_dual_phase_next_to_it(string single, string dual)
+    {
+        await using var dualInstance = new DualWriteHarness(dual, postgres.ConnectionString, redis.Configuration);
+        var keys = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid().ToString()).ToList();
+        foreach (var key in keys)
+        {
+            await dualInstance.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        }
+
+        // Another instance, on the same table and prefix, already (or still) in the single-store phase.
+        await using var singleInstance = new DualWriteHarness(single, postgres.ConnectionString, redis.Configuration, settings =>
+        {
+            settings["SessionStore:Postgres:TableName"] = dualInstance.Configuration["SessionStore:Postgres:TableName"];
+            settings["SessionStore:Redis:InstanceName"] = dualInstance.Configuration["SessionStore:Redis:InstanceName"];
+        });
+        foreach (var (key, i) in keys.Select((k, i) => (k, i)))
+        {
+            if (i % 2 == 0)
+            {
+                await singleInstance.Cache.RemoveAsync(key, Token);
+            }
+            else
+            {
+                singleInstance.Cache.Remove(key);
+            }
+        }
+
+        foreach (var key in keys)
+        {
+            Assert.Null(await dualInstance.Cache.GetAsync(key, Token));
+            Assert.Null(await dualInstance.Postgres.GetAsync(key, Token));
+            Assert.Null(await dualInstance.Redis.GetAsync(key, Token));
+        }
+    }
+
+    [Fact]
+    public async Task A_removal_the_idle_store_refuses_is_made_there_once_it_answers_again()
+    {
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, redis.Configuration);
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        harness.Phase = nameof(SessionStorePhase.RedisOnly);
+
+        // PostgreSQL refuses the removal (its table is away for a moment): the sign-out still succeeds, in Redis.
+        var table = harness.Configuration["SessionStore:Postgres:TableName"];
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+        await using (var away = dataSource.CreateCommand($"ALTER TABLE \"{table}\" RENAME TO \"{table}_away\""))
+        {
+            await away.ExecuteNonQueryAsync(Token);
+        }
+
+        await harness.Cache.RemoveAsync(key, Token);
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
+        await using (var back = dataSource.CreateCommand($"ALTER TABLE \"{table}_away\" RENAME TO \"{table}\""))
+        {
+            await back.ExecuteNonQueryAsync(Token);
+        }
+
+        await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is null, "the catch-up removed the PostgreSQL copy");
+    }
+
     [Theory]
     [InlineData(nameof(SessionStorePhase.DualWriteRedisPrimary))]
     [InlineData(nameof(SessionStorePhase.DualWritePostgresPrimary))]

@@ -26,13 +26,9 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         }
 
         var revoked = await Task.WhenAll(revokes).ConfigureAwait(false);
-        if (route.Secondary is null && PhaseRoles.Idle(route.Phase) is { } idleKind && !options().StoreFailures(PhaseRoles.AlonePhase(idleKind)).Any())
+        if (routing.Idle(route, options()) is { } idle)
         {
-            var idle = routing.Store(idleKind);
-            if (TryGet(idle) is { } store)
-            {
-                await secondaryCalls.TryRunAsync(store, idleKind, "revoke", NotAKey, (s, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), token).ConfigureAwait(false);
-            }
+            await secondaryCalls.TryRunAsync(idle.Store, idle.Kind, "revoke", NotAKey, (s, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), token).ConfigureAwait(false);
         }
 
         return revoked.Max();
@@ -50,17 +46,5 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             static (call, t) => Bounded.RunAsync(call.secondary.Name, "revoke", c => new ValueTask<long>(call.secondary.RevokeUserSessionsAsync(call.userId, c)), call.timeout, nameof(SessionStoreOptions.SecondaryTimeout), call.time, t),
             (secondary, userId, timeout: options().SecondaryTimeout, time),
             token).ConfigureAwait(false);
-    }
-
-    private static ISessionCacheProvider? TryGet(RebuildableStore store)
-    {
-        try
-        {
-            return store.Get();
-        }
-        catch (StoreUnavailableException)
-        {
-            return null;
-        }
     }
 }

@@ -25,6 +25,28 @@ internal sealed class StoreRouting(RebuildableStore redis, RebuildableStore post
 
     public RebuildableStore Store(StoreKind kind) => kind == StoreKind.Redis ? redis : postgres;
 
+    /// <summary>
+    /// In a single-store phase, the configured store the phase does not use, when it can be built; null in a dual
+    /// phase. A session removed or revoked must go from there too: the adjacent dual phase (after a rollback, or on
+    /// an instance still in it during a rolling deploy) would read-repair the copy back and sign the user in again.
+    /// </summary>
+    public (ISessionCacheProvider Store, StoreKind Kind)? Idle(Route route, SessionStoreOptions options)
+    {
+        if (route.Secondary is not null || PhaseRoles.Idle(route.Phase) is not { } kind || options.StoreFailures(PhaseRoles.AlonePhase(kind)).Any())
+        {
+            return null;
+        }
+
+        try
+        {
+            return (Store(kind).Get(), kind);
+        }
+        catch (StoreUnavailableException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose()
     {
         redis.Dispose();

@@ -53,7 +53,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         ILogger<DualWriteCache> logger)
     {
         // A reload that breaks a setting read live is logged and the last valid settings stay in force; the phase
-        // is judged on its own (PhaseResolver), so a bad timeout never holds back a valid phase switch or vice versa.
+        // switch it carries is refused too (PhaseResolver), so an edit is applied whole or not at all.
         _options = new LastValidOptionsMonitor<SessionStoreOptions>(options, o => o.TuningFailures(), SessionStoreOptions.SectionName, logger);
         _time = time;
         _touches = new SecondaryTouches(time);
@@ -70,6 +70,14 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _counters = new DualWriteCounters(instruments, current, logger);
         CatchUp? catchUp = null;
         var breakerSettings = options.CurrentValue;
+        // The breakers and the catch-up's capacity are built once, from these. A hosted service that needs the cache
+        // (the cleanup) builds it before the start-up validation runs, so an out-of-range value stops start-up here,
+        // with the validation's message naming the key, rather than with Polly's.
+        if (breakerSettings.TuningFailures() is { Count: > 0 } failures)
+        {
+            throw new OptionsValidationException(SessionStoreOptions.SectionName, typeof(SessionStoreOptions), failures);
+        }
+
         _breakers = new StoreBreakers(kind => new StoreBreaker(
             kind,
             breakerSettings,

@@ -253,6 +253,49 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
         Assert.Contains("SessionStore:Postgres:ConnectionString", error.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string> OutOfRangeStartUpSettings => new()
+    {
+        { "BreakDuration", "00:00:00.100" },
+        { "BreakDuration", "2.00:00:00" },
+        { "BreakerSamplingDuration", "00:00:00.100" },
+        { "BreakerMinimumThroughput", "1" },
+        { "BreakerFailureRatio", "NaN" },
+        { "CatchUpCapacity", "-1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRangeStartUpSettings))]
+    public async Task Start_up_stops_on_an_out_of_range_breaker_setting_naming_its_key_and_value(string key, string value)
+    {
+        // The breakers are built with the cache, which the cleanup's hosted service asks for before the start-up
+        // validation runs: the error must still be the validation's, not the circuit breaker library's.
+        await using var harness = Harness("dual-redis-primary", s => s[$"SessionStore:{key}"] = value);
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(harness.StartAsync);
+
+        Assert.Contains($"SessionStore:{key} is ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("must be", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_phase_switch_in_an_edit_that_breaks_another_setting_is_refused_with_the_rest_of_the_edit()
+    {
+        await using var harness = Harness("redis-only");
+        await harness.StartAsync();
+
+        harness.Configuration["SessionStore:SecondaryTimeout"] = "-00:00:01";
+        harness.Phase = "dual-redis-primary";
+
+        Assert.Equal(SessionStorePhase.RedisOnly, harness.Cache.Phase);
+        var refusal = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.DualWritePhaseRefused);
+        Assert.Contains("SessionStore:SecondaryTimeout is -00:00:01", refusal.Message, StringComparison.Ordinal);
+
+        harness.Configuration["SessionStore:SecondaryTimeout"] = "00:00:02";
+        harness.Phase = "dual-redis-primary";
+
+        Assert.Equal(SessionStorePhase.DualWriteRedisPrimary, harness.Cache.Phase);
+    }
+
     [Fact]
     public async Task Reads_fail_over_to_the_secondary_when_asked_to()
     {

@@ -6,8 +6,8 @@ namespace SessionStore.DualWrite.Internal;
 
 /// <summary>
 /// The phase in force, following configuration live. A configured phase is entered only when it is safe: it
-/// names a phase, its stores are configured and can be built, and it is at most one step from the current one
-/// (skipping a dual phase would serve sessions one store never received). Otherwise the current phase stays
+/// names a phase, the rest of the section is valid, its stores are configured and can be built, and it is at most
+/// one step from the current one (skipping a dual phase would serve sessions one store never received). Otherwise the current phase stays
 /// and the refusal is logged once per configuration change, quoting the value typed and naming its source.
 /// </summary>
 internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options, StoreRouting routing, PhaseSource source, ILogger logger)
@@ -65,6 +65,13 @@ internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options
         if (current.BindingFailure is { } unreadable)
         {
             return unreadable;
+        }
+
+        // The edit that changed the phase also broke a setting: it is refused whole, as the error logged for that
+        // setting (4012) says, rather than leaving the operator to guess which half of it is in force.
+        if (current.TuningFailures() is { Count: > 0 } tuning)
+        {
+            return $"The same configuration holds an invalid setting, and an edit is applied whole or not at all: {string.Join(" ", tuning)}";
         }
 
         if (configured == SessionStorePhase.Unspecified)

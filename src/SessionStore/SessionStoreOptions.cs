@@ -256,7 +256,7 @@ public sealed class SessionStoreOptions
         {
             foreach (var failure in Postgres.Validate())
             {
-                yield return $"{SectionName}:{nameof(Postgres)}: {failure} (phase {phase} uses PostgreSQL; set {SectionName}:{nameof(Postgres)}:{nameof(PostgresSessionCacheOptions.ConnectionString)}.)";
+                yield return $"{SectionName}:{nameof(Postgres)}: {failure} (phase {phase} uses PostgreSQL{SetHint(Postgres.NamesConnection, nameof(Postgres), nameof(PostgresSessionCacheOptions.ConnectionString))}.)";
             }
 
             foreach (var failure in Cleanup.Validate())
@@ -269,8 +269,12 @@ public sealed class SessionStoreOptions
         {
             foreach (var failure in Redis.Validate())
             {
-                yield return $"{SectionName}:{nameof(Redis)}: {failure} (phase {phase} uses Redis; set {SectionName}:{nameof(Redis)}:{nameof(RedisSessionCacheOptions.Configuration)}.)";
+                yield return $"{SectionName}:{nameof(Redis)}: {failure} (phase {phase} uses Redis{SetHint(Redis.NamesConnection, nameof(Redis), nameof(RedisSessionCacheOptions.Configuration))}.)";
             }
         }
     }
+
+    // Pointing at the connection setting helps only when none is set: beside an invalid timeout it misleads.
+    private static string SetHint(bool namesConnection, string store, string key) =>
+        namesConnection ? "" : $"; set {SectionName}:{store}:{key}";
 }

@@ -58,6 +58,10 @@ internal static class LiveOptions
         services.AddSingleton<IHostedService>(provider => new RestartRequiredMonitor<SessionStoreOptions>(
             provider.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>(),
             SessionStoreStartupOnlyKeys,
+            // What start-up would refuse in the stores of the configured phase; the live settings' own monitor
+            // reports the rest (4012), and an invalid phase is refused on its own (3006).
+            o => Enum.IsDefined(o.Phase) ? o.StoreFailures(o.Phase) : [],
+            SessionStoreOptions.SectionName,
             (provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<SessionStoreOptions>()));
 
     private static (string Key, Func<SessionStoreOptions, object?> Read) Key(string key, Func<SessionStoreOptions, object?> read) =>

@@ -10,16 +10,21 @@ namespace SessionStore.DependencyInjection.Internal;
 /// </summary>
 /// <remarks>
 /// The values themselves are never logged: a connection string may hold a password. Each key is reported once
-/// per distinct new value; changing it back to the start-up value is silent.
+/// per distinct new value; changing it back to the start-up value is silent. A change that makes the options
+/// invalid (<paramref name="invalidAtStartUp"/>) is also logged as an error, with the validation's messages: nothing
+/// else reads a start-up-only value before the next start-up, which it would stop.
 /// </remarks>
 internal sealed partial class RestartRequiredMonitor<TOptions>(
     IOptionsMonitor<TOptions> options,
     IReadOnlyList<(string Key, Func<TOptions, object?> Read)> startupOnlyKeys,
+    Func<TOptions, IEnumerable<string>> invalidAtStartUp,
+    string section,
     ILogger logger) : IHostedService, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, string?> _atStartup = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _reported = new(StringComparer.Ordinal);
+    private string? _reportedInvalid;
     private IDisposable? _subscription;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -57,14 +62,23 @@ internal sealed partial class RestartRequiredMonitor<TOptions>(
 
         lock (_lock)
         {
+            var changedKeys = new List<string>();
             foreach (var (key, read) in startupOnlyKeys)
             {
                 var value = Format(read(changed));
                 if (value != _atStartup[key] && (!_reported.TryGetValue(key, out var reported) || reported != value))
                 {
                     _reported[key] = value;
+                    changedKeys.Add(key);
                     LogRestartRequired(key);
                 }
+            }
+
+            var failures = string.Join(" ", invalidAtStartUp(changed));
+            if (changedKeys.Count > 0 && failures.Length > 0 && failures != _reportedInvalid)
+            {
+                _reportedInvalid = failures;
+                LogInvalidForNextStartUp(section, string.Join(", ", changedKeys), failures);
             }
         }
     }
@@ -79,4 +93,8 @@ internal sealed partial class RestartRequiredMonitor<TOptions>(
     [LoggerMessage(SessionStoreEventIds.OptionsRestartRequired, LogLevel.Warning,
         "{Key} changed, but it is read only at start-up: the application goes on with the value it started with until it is restarted.")]
     private partial void LogRestartRequired(string key);
+
+    [LoggerMessage(SessionStoreEventIds.OptionsReloadRefused, LogLevel.Error,
+        "The configuration of {Section} is invalid and was not applied ({Keys} changed; they are read only at start-up), and the next start-up will stop on it until it is fixed: {Failures}")]
+    private partial void LogInvalidForNextStartUp(string section, string keys, string failures);
 }

@@ -51,6 +51,39 @@ public sealed class RestartRequiredMonitorTests
     }
 
     [Fact]
+    public async Task A_reloaded_start_up_only_key_the_next_start_up_would_refuse_is_also_logged_as_an_error_naming_it()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SessionStore:Phase"] = "DualWriteRedisPrimary",
+            ["SessionStore:Postgres:ConnectionString"] = "Host=a;Password=secret",
+            ["SessionStore:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false",
+        }).Build();
+        var logs = new FakeLogCollector();
+        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
+        services.AddDualWriteSessionStore(configuration.GetSection("SessionStore"));
+        await using var provider = services.BuildServiceProvider();
+        var monitor = provider.GetServices<IHostedService>().OfType<RestartRequiredMonitor<SessionStoreOptions>>().Single();
+        await monitor.StartAsync(Token);
+
+        configuration["SessionStore:Postgres:OperationTimeout"] = "-00:00:05";
+        configuration.Reload();
+        configuration.Reload();
+
+        var error = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.OptionsReloadRefused);
+        Assert.Equal(LogLevel.Error, error.Level);
+        Assert.Contains("SessionStore:Postgres: OperationTimeout is -00:00:05; it must be between", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the next start-up will stop on it", error.Message, StringComparison.Ordinal);
+        // The connection string is set: pointing at it would send the operator to the wrong key.
+        Assert.DoesNotContain("ConnectionString", error.Message, StringComparison.Ordinal);
+        Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.OptionsRestartRequired);
+
+        configuration["SessionStore:Postgres:OperationTimeout"] = "00:00:03";
+        configuration.Reload();
+        Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.OptionsReloadRefused);
+    }
+
+    [Fact]
     public void Every_start_up_only_key_is_named_under_the_SessionStore_section()
     {
         Assert.All(LiveOptions.SessionStoreStartupOnlyKeys, k => Assert.StartsWith("SessionStore:", k.Key, StringComparison.Ordinal));

@@ -25,11 +25,7 @@ public sealed class RestartRequiredMonitorTests
             ["SessionStore:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false",
         }).Build();
         var logs = new FakeLogCollector();
-        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
-        services.AddDualWriteSessionStore(configuration.GetSection("SessionStore"));
-        await using var provider = services.BuildServiceProvider();
-        var monitor = provider.GetServices<IHostedService>().OfType<RestartRequiredMonitor<SessionStoreOptions>>().Single();
-        await monitor.StartAsync(Token);
+        await using var provider = await StartMonitorAsync(configuration, logs);
 
         configuration["SessionStore:Postgres:TouchThreshold"] = "0.2";
         configuration["SessionStore:Postgres:CreateTableIfMissing"] = "true";
@@ -60,11 +56,7 @@ public sealed class RestartRequiredMonitorTests
             ["SessionStore:Redis:Configuration"] = "127.0.0.1:1,abortConnect=false",
         }).Build();
         var logs = new FakeLogCollector();
-        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
-        services.AddDualWriteSessionStore(configuration.GetSection("SessionStore"));
-        await using var provider = services.BuildServiceProvider();
-        var monitor = provider.GetServices<IHostedService>().OfType<RestartRequiredMonitor<SessionStoreOptions>>().Single();
-        await monitor.StartAsync(Token);
+        await using var provider = await StartMonitorAsync(configuration, logs);
 
         configuration["SessionStore:Postgres:OperationTimeout"] = "-00:00:05";
         configuration.Reload();
@@ -81,6 +73,16 @@ public sealed class RestartRequiredMonitorTests
         configuration["SessionStore:Postgres:OperationTimeout"] = "00:00:03";
         configuration.Reload();
         Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.OptionsReloadRefused);
+    }
+
+    /// <summary>The dual-write registration an application makes, with its restart monitor started and its logs collected.</summary>
+    private static async Task<ServiceProvider> StartMonitorAsync(IConfiguration configuration, FakeLogCollector logs)
+    {
+        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
+        services.AddDualWriteSessionStore(configuration.GetSection("SessionStore"));
+        var provider = services.BuildServiceProvider();
+        await provider.GetServices<IHostedService>().OfType<RestartRequiredMonitor<SessionStoreOptions>>().Single().StartAsync(Token);
+        return provider;
     }
 
     [Fact]

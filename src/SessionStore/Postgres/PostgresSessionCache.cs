@@ -565,13 +565,23 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         }
 
         // After a timeout or a cancelled token Npgsql asks the server to cancel the statement, then by default
-        // waits up to 2 s for the statement's answer, which a hung server never gives (3 s measured for a 1 s
-        // timeout). -1 skips that wait and breaks the connection once the request is sent. Sending it still opens a
-        // connection to the hung server, which waits the connect Timeout, twice with GssEncryptionMode=Prefer (Npgsql
-        // 10): callers that must not wait that long stop waiting at OperationTimeout themselves (StoreDeadline).
+        // waits up to 2 s for the statement's answer, which a hung server never gives. -1 skips that wait and breaks
+        // the connection once the request is sent. Sending it still opens a connection to the hung server, which
+        // waits the connect Timeout: callers that must not wait that long stop waiting at OperationTimeout
+        // themselves (StoreDeadline); a synchronous statement cannot, so it takes the command and the connect
+        // timeouts, about 2 × OperationTimeout.
         if (!ExplicitlySet(connectionString, "Cancellation Timeout", "CancellationTimeout"))
         {
             settings.CancellationTimeout = -1;
+        }
+
+        // With Npgsql's default (Prefer), every new connection, the cancel request's included, first asks for GSS
+        // (Kerberos) encryption and waits the whole connect Timeout for a hung server's answer before asking again
+        // without it: a synchronous Get took 3 × OperationTimeout instead of 2 ×. Prefer falls back to no GSS
+        // encryption anyway; a connection string that needs it says so (GSS Encryption Mode=Require).
+        if (!ExplicitlySet(connectionString, "GSS Encryption Mode", "GssEncryptionMode"))
+        {
+            settings.GssEncryptionMode = GssEncryptionMode.Disable;
         }
 
         return builder.Build();

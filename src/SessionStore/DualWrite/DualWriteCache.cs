@@ -382,7 +382,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     /// </summary>
     private async ValueTask<bool> RemoveFromIdleStoreAsync(ISessionCacheProvider idle, StoreKind kind, string key, CancellationToken token)
     {
-        if (await _secondaryCalls.TryRunAsync(idle, kind, "remove", key, (s, t) => new ValueTask(s.RemoveAsync(key, t)), token).ConfigureAwait(false))
+        if (await _secondaryCalls.TryRunAsync(idle, kind, "remove", key, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask(s.RemoveAsync(key, t))), token).ConfigureAwait(false))
         {
             return true;
         }

@@ -28,7 +28,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         var revoked = await Task.WhenAll(revokes).ConfigureAwait(false);
         if (routing.Idle(route, options()) is { } idle)
         {
-            await secondaryCalls.TryRunAsync(idle.Store, idle.Kind, "revoke", NotAKey, (s, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), token).ConfigureAwait(false);
+            await secondaryCalls.TryRunAsync(idle.Store, idle.Kind, "revoke", NotAKey, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), 0L), token).ConfigureAwait(false);
         }
 
         return revoked.Max();

@@ -1,3 +1,4 @@
+using Npgsql;
 using SessionStore.Internal;
 
 namespace SessionStore.DualWrite.Internal;
@@ -46,6 +47,31 @@ internal sealed class StoreRouting(RebuildableStore redis, RebuildableStore post
             return null;
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="clear"/> (a removal or a revocation) in the idle store. A PostgreSQL table that does not
+    /// exist yet (step 0 of a migration: PostgreSQL configured, the table created in step 1) holds nothing to
+    /// clear: that is success, not a failure to log, count and catch up on every sign-out.
+    /// </summary>
+    public static async ValueTask<T> ClearInIdleAsync<T>(Func<ValueTask<T>> clear, T nothingCleared)
+    {
+        try
+        {
+            return await clear().ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable })
+        {
+            return nothingCleared;
+        }
+    }
+
+    /// <inheritdoc cref="ClearInIdleAsync{T}"/>
+    public static async ValueTask ClearInIdleAsync(Func<ValueTask> clear) =>
+        await ClearInIdleAsync(async () =>
+        {
+            await clear().ConfigureAwait(false);
+            return true;
+        }, nothingCleared: true).ConfigureAwait(false);
 
     public void Dispose()
     {

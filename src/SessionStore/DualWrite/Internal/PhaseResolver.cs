@@ -15,6 +15,7 @@ internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options
     private readonly Lock _lock = new();
     private SessionStorePhase _phase = options.CurrentValue.Phase;
     private SessionStoreOptions? _refused;
+    private string? _refusalLogged;
 
     /// <summary>The phase in force, without building any store.</summary>
     public SessionStorePhase Phase
@@ -49,12 +50,21 @@ internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options
             if (RefusalOf(current, configured) is { } reason)
             {
                 _refused = current;
-                DualWriteLog.PhaseRefused(logger, source.RawValue ?? configured.ToString(), _phase, reason, source.Describe());
+                // A file watcher often reloads twice for one save, each time with new options: the same refusal is
+                // logged once, like the same invalid setting (4012).
+                var refusal = $"{source.RawValue ?? configured.ToString()} {_phase} {reason}";
+                if (refusal != _refusalLogged)
+                {
+                    _refusalLogged = refusal;
+                    DualWriteLog.PhaseRefused(logger, source.RawValue ?? configured.ToString(), _phase, reason, source.Describe());
+                }
+
                 return _phase;
             }
 
             DualWriteLog.PhaseChanged(logger, _phase, configured, source.Describe());
             _refused = null;
+            _refusalLogged = null;
             _phase = configured;
             return configured;
         }

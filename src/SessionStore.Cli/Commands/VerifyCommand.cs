@@ -61,14 +61,24 @@ internal static class VerifyCommand
                 mismatches.AddRow(Describe(kind), count == 0 ? "0" : $"[red]{count:N0}[/]");
             }
 
+            var secondary = result.PostgresIsPrimary ? "Redis" : "PostgreSQL";
+            if (result.OnlyInSecondary is { } onlyInSecondary)
+            {
+                mismatches.AddRow($"Only in the secondary ({secondary})", onlyInSecondary == 0 ? "0" : $"[red]{onlyInSecondary:N0}[/]");
+            }
+
             CliOutput.WriteTable(console, mismatches, $"{result.Compared:N0} {primary} sessions compared; {result.Unconfirmed:N0} differed only while a write was in flight");
             if (result.IsReadyForNextPhase)
             {
                 console.MarkupLine("[green]Ready for the next phase:[/] the live counts are close and no mismatch is confirmed.");
+                if (result.OnlyInSecondary is null)
+                {
+                    console.MarkupLine($"Only {primary}'s sessions were compared: before the switch, run [bold]verify --full[/], which also looks for sessions only {secondary} holds.");
+                }
+
                 return ExitCodes.Success;
             }
 
-            var secondary = result.PostgresIsPrimary ? "Redis" : "PostgreSQL";
             var empty = result.RedisLiveSessions == 0 ? "Redis" : result.PostgresLiveSessions == 0 ? "PostgreSQL" : null;
             if (!result.CountsAreClose && empty is not null)
             {
@@ -92,7 +102,21 @@ internal static class VerifyCommand
                 console.MarkupLine("[red]Not ready for the next phase:[/] mismatches confirmed.");
             }
 
-            console.MarkupLine($"Copy the {primary} sessions {secondary} lacks or holds older with [bold]sessionstore sync[/] (or, before the first dual phase, [bold]sessionstore backfill[/]), then verify again.");
+            if (result.OnlyInSecondary is > 0)
+            {
+                // Not copied by sync, which goes from the primary: they left the primary without SessionStore.
+                console.MarkupLine(
+                    $"[red]Not ready for the next phase:[/] {result.OnlyInSecondary:N0} live sessions are in {secondary} only: they left {primary} " +
+                    $"without SessionStore (a script deleting keys, Redis evicting under maxmemory, a restore). Read-repair and failover serve them " +
+                    $"again, and so does {secondary} once it is primary. Stop what removes them, then wait until they expire (unused for their " +
+                    "sliding window) and verify --full again.");
+            }
+
+            if (!result.CountsAreClose || result.Mismatches.Values.Any(count => count > 0))
+            {
+                console.MarkupLine($"Copy the {primary} sessions {secondary} lacks or holds older with [bold]sessionstore sync[/] (or, before the first dual phase, [bold]sessionstore backfill[/]), then verify again.");
+            }
+
             return ExitCodes.ProblemsFound;
         });
         return command;
@@ -112,7 +136,8 @@ internal static class VerifyCommand
             result.CountsAreClose,
             result.Compared,
             result.Unconfirmed,
-            new MismatchCounts(Count(SessionMismatchKind.MissingInSecondary), Count(SessionMismatchKind.ValueDiffers), Count(SessionMismatchKind.ExpiryDiffers)));
+            new MismatchCounts(Count(SessionMismatchKind.MissingInSecondary), Count(SessionMismatchKind.ValueDiffers), Count(SessionMismatchKind.ExpiryDiffers)),
+            result.OnlyInSecondary);
 
         long Count(SessionMismatchKind kind) => result.Mismatches.GetValueOrDefault(kind);
     }

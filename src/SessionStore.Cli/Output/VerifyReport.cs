@@ -13,4 +13,5 @@ internal sealed record VerifyReport(
     bool CountsAreClose,
     long Compared,
     long Unconfirmed,
-    MismatchCounts Mismatches);
+    MismatchCounts Mismatches,
+    long? OnlyInSecondary);

@@ -5,7 +5,7 @@ namespace SessionStore.Migration;
 /// <summary>What a <see cref="SessionStoreVerifier"/> run found.</summary>
 public sealed class VerificationResult
 {
-    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, double countTolerance, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches)
+    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, double countTolerance, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches, long? onlyInSecondary)
     {
         Phase = phase;
         PostgresIsPrimary = postgresIsPrimary;
@@ -16,6 +16,7 @@ public sealed class VerificationResult
         Compared = compared;
         Unconfirmed = unconfirmed;
         Mismatches = mismatches;
+        OnlyInSecondary = onlyInSecondary;
     }
 
     /// <summary>The phase the comparison assumed: it decides which store is the primary, the one held to be right.</summary>
@@ -56,8 +57,15 @@ public sealed class VerificationResult
     public IReadOnlyDictionary<SessionMismatchKind, long> Mismatches { get; }
 
     /// <summary>
-    /// True when no mismatch was confirmed and the live counts are close: the stores agree well enough to move to the
-    /// next phase.
+    /// Live sessions of the secondary that the primary lacks (signed out or lost there without the secondary hearing
+    /// of it), confirmed like a mismatch; null when only a sample was compared. They are not harmless: while the
+    /// secondary is read (read-repair, failover) or once it is primary, they are served again.
     /// </summary>
-    public bool IsReadyForNextPhase => CountsAreClose && Mismatches.Values.All(count => count == 0);
+    public long? OnlyInSecondary { get; }
+
+    /// <summary>
+    /// True when no mismatch was confirmed, the secondary holds no session the primary lacks, and the live counts are
+    /// close: the stores agree well enough to move to the next phase.
+    /// </summary>
+    public bool IsReadyForNextPhase => CountsAreClose && Mismatches.Values.All(count => count == 0) && OnlyInSecondary is null or 0;
 }

@@ -87,7 +87,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _primary = new PrimaryCalls(_breakers, instruments, time);
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
-        _catchUp = catchUp = new CatchUp(breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, time, logger);
+        _catchUp = catchUp = new CatchUp(breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, () => _phase.Phase, time, logger);
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
         _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters);
         _comparison = new BackgroundComparison(_secondaryCalls, convergence, _locks, _counters, current, time, logger);

@@ -6,7 +6,11 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>
 /// Copies to a store the keys it missed writes for, from the other store, once it answers again: when its
 /// circuit breaker closes, or shortly after a single missed write while it stays closed. The other store is the
-/// truth for those keys whatever the phase is now: it took the writes the missing store did not.
+/// truth for those keys, as it took the writes the missing store did not — until the missing store becomes the
+/// primary: from then on it takes every write first, and copying the other store's older copy over them would undo
+/// acknowledged writes (a cart that lost the items added after a step back). A missed write is then turned around:
+/// the other store, if the phase still writes it, is brought up to date from the new primary. A missed removal is
+/// still made, whatever the phase: a signed-out session must not come back.
 /// </summary>
 internal sealed class CatchUp : IDisposable
 {
@@ -30,12 +34,14 @@ internal sealed class CatchUp : IDisposable
     private int _redisRunning;
     private int _postgresRunning;
 
-    public CatchUp(int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options, TimeProvider time, ILogger logger)
+    private readonly Func<SessionStorePhase> _phase;
+
+    public CatchUp(int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options, Func<SessionStorePhase> phase, TimeProvider time, ILogger logger)
     {
         _capacity = capacity;
         _redis = new CatchUpBacklog(capacity);
         _postgres = new CatchUpBacklog(capacity);
-        (_routing, _breakers, _convergence, _counters, _options, _time, _logger) = (routing, breakers, convergence, counters, options, time, logger);
+        (_routing, _breakers, _convergence, _counters, _options, _phase, _time, _logger) = (routing, breakers, convergence, counters, options, phase, time, logger);
     }
 
     public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
@@ -134,11 +140,25 @@ internal sealed class CatchUp : IDisposable
             }
 
             var tolerance = _options().ExpiryTolerance;
+            var phase = _phase();
+            var isPrimary = phase != SessionStorePhase.Unspecified && PhaseRoles.Of(phase).Primary == kind;
+            var otherIsWritten = phase != SessionStorePhase.Unspecified && PhaseRoles.Of(phase).Secondary == PhaseRoles.Other(kind);
             var failed = 0;
             await Parallel.ForEachAsync(backlog.Snapshot(), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = token }, async (entry, t) =>
             {
                 if (Volatile.Read(ref failed) > 0)
                 {
+                    return;
+                }
+
+                if (isPrimary && !entry.Value.Removed)
+                {
+                    backlog.Done(entry);
+                    if (otherIsWritten)
+                    {
+                        Missed(PhaseRoles.Other(kind), entry.Key, removed: false);
+                    }
+
                     return;
                 }
 

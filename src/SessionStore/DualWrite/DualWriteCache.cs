@@ -87,11 +87,13 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _primary = new PrimaryCalls(_breakers, instruments, time);
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
-        _catchUp = catchUp = new CatchUp(breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, () => _phase.Phase, time, logger);
+        _catchUp = catchUp = new CatchUp(
+            breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, () => _phase.Phase,
+            (store, kind, userId, t) => _revocation!.TryRevokeInIdleAsync(store, kind, userId, t), time, logger); // assigned below, before any call
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
         _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters);
         _comparison = new BackgroundComparison(_secondaryCalls, convergence, _locks, _counters, current, time, logger);
-        _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, time);
+        _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, _catchUp, time);
         instruments.ObserveDualWrite(
             () => _breakers.All.Select(b => new Measurement<int>((int)b.State, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))),
             () => _breakers.All.Select(b => new Measurement<long>(_catchUp.Backlog(b.Kind).Count, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))));
@@ -222,7 +224,8 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     internal int SessionsInTurn => _locks.Count;
 
     /// <summary>A store's circuit breaker and catch-up backlog, for health checks.</summary>
-    internal (StoreBreaker Breaker, CatchUpBacklog Backlog) StateOf(StoreKind kind) => (_breakers.For(kind), _catchUp.Backlog(kind));
+    internal (StoreBreaker Breaker, CatchUpBacklog Backlog, int PendingRevocations) StateOf(StoreKind kind) =>
+        (_breakers.For(kind), _catchUp.Backlog(kind), _catchUp.PendingRevocations(kind));
 
     /// <summary>Pings a store through its circuit breaker (so a health check can be the probe that closes it), bounded by <paramref name="timeout"/>.</summary>
     internal ValueTask<bool> PingAsync(ISessionCacheProvider store, StoreKind kind, TimeSpan timeout, CancellationToken token) =>

@@ -56,7 +56,7 @@ internal sealed class SessionStoreHealthCheck(DualWriteCache cache, FleetHeartbe
 
         foreach (var kind in new[] { StoreKind.Redis, StoreKind.Postgres })
         {
-            var (breaker, backlog) = cache.StateOf(kind);
+            var (breaker, backlog, revocations) = cache.StateOf(kind);
             var name = PhaseRoles.NameOf(kind);
             data[$"{name}.breaker"] = breaker.State.ToString();
             data[$"{name}.catch_up_backlog"] = backlog.Count;
@@ -68,6 +68,11 @@ internal sealed class SessionStoreHealthCheck(DualWriteCache cache, FleetHeartbe
             if (backlog.Count > 0)
             {
                 problems.Add($"{backlog.Count} keys wait to be copied to {name}, which missed their writes.");
+            }
+
+            if (revocations > 0)
+            {
+                problems.Add($"{revocations} users' \"log out everywhere\" wait to be made in {name}, which missed them.");
             }
 
             if (backlog.Overflow > 0)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using SessionStore.Internal;
 
@@ -35,16 +36,42 @@ internal sealed class CatchUp : IDisposable
     private int _postgresRunning;
 
     private readonly Func<SessionStorePhase> _phase;
+    private readonly Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> _revokeInIdle;
 
-    public CatchUp(int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options, Func<SessionStorePhase> phase, TimeProvider time, ILogger logger)
+    // "Log out everywhere" that a store the phase does not use missed, by user id, made once it answers again: a
+    // session left there would be read-repaired back after a step back. Held in memory only, never logged.
+    private readonly ConcurrentDictionary<string, byte> _redisRevocations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _postgresRevocations = new(StringComparer.Ordinal);
+
+    public CatchUp(
+        int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options,
+        Func<SessionStorePhase> phase, Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> revokeInIdle, TimeProvider time, ILogger logger)
     {
         _capacity = capacity;
         _redis = new CatchUpBacklog(capacity);
         _postgres = new CatchUpBacklog(capacity);
-        (_routing, _breakers, _convergence, _counters, _options, _phase, _time, _logger) = (routing, breakers, convergence, counters, options, phase, time, logger);
+        (_routing, _breakers, _convergence, _counters, _options, _phase, _revokeInIdle, _time, _logger) = (routing, breakers, convergence, counters, options, phase, revokeInIdle, time, logger);
     }
 
     public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
+
+    /// <summary>How many users' revocations <paramref name="kind"/> missed and still waits for.</summary>
+    public int PendingRevocations(StoreKind kind) => Revocations(kind).Count;
+
+    /// <summary>Remembers that <paramref name="kind"/>, not used by the phase, missed the revocation of <paramref name="userId"/>'s sessions.</summary>
+    public void RevocationMissed(StoreKind kind, string userId)
+    {
+        if (Revocations(kind).Count < _capacity)
+        {
+            Revocations(kind).TryAdd(userId, 0);
+        }
+
+        Start(kind, DelayAfterMiss);
+    }
+
+    private ConcurrentDictionary<string, byte> Revocations(StoreKind kind) => kind == StoreKind.Redis ? _redisRevocations : _postgresRevocations;
+
+    private bool Pending(StoreKind kind) => Backlog(kind).Count > 0 || !Revocations(kind).IsEmpty;
 
     /// <summary>Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of <paramref name="key"/>.</summary>
     public void Missed(StoreKind kind, string key, bool removed)
@@ -101,7 +128,7 @@ internal sealed class CatchUp : IDisposable
 
                     wait = _breakers.For(kind).IsOpen ? WhileOpen : RetryDelay;
                 }
-                while (Backlog(kind).Count > 0);
+                while (Pending(kind));
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -114,15 +141,50 @@ internal sealed class CatchUp : IDisposable
 
             // A miss recorded after the last check of the backlog but before the flag was cleared found the loop
             // still running and started none: look once more.
-            if (!_stopping.IsCancellationRequested && Backlog(kind).Count > 0)
+            if (!_stopping.IsCancellationRequested && Pending(kind))
             {
                 Start(kind, RetryDelay);
             }
         });
     }
 
+    private async Task<bool> RevokeMissedAsync(StoreKind kind, CancellationToken token)
+    {
+        if (Revocations(kind).IsEmpty)
+        {
+            return true;
+        }
+
+        ISessionCacheProvider target;
+        try
+        {
+            target = _routing.Store(kind).Get();
+        }
+        catch (StoreUnavailableException)
+        {
+            return false;
+        }
+
+        foreach (var userId in Revocations(kind).Keys)
+        {
+            if (_breakers.For(kind).IsOpen || !await _revokeInIdle(target, kind, userId, token).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            Revocations(kind).TryRemove(userId, out _);
+        }
+
+        return true;
+    }
+
     private async Task DrainAsync(StoreKind kind, CancellationToken token)
     {
+        if (!await RevokeMissedAsync(kind, token).ConfigureAwait(false))
+        {
+            return; // the store still does not answer: everything waits for the next try
+        }
+
         var backlog = Backlog(kind);
         var copied = 0;
         while (backlog.Count > 0 && !_breakers.For(kind).IsOpen)

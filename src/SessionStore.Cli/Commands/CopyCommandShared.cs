@@ -71,10 +71,20 @@ internal sealed class CopyCommandShared
             checkOptions(options);
             CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
             var copyOptions = Options(parse);
+            ThrowIfCheckpointCannotBeWritten(copyOptions.CheckpointPath!);
             Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> run = (progress, t) => copy(options, copyOptions, progress, t);
             if (parse.GetValue(Output) == OutputFormat.Json)
             {
                 return await RunForJsonAsync(context.Console, copyOptions, run, token).ConfigureAwait(false);
+            }
+
+            if (string.IsNullOrEmpty(options.UserIdSessionKey ?? options.Postgres.UserIdSessionKey))
+            {
+                // Not an error (an application may have no signed-in users), but a copy without it leaves user_id empty
+                // and the Redis per-user index unbuilt, so "log out everywhere" finds none of the copied sessions.
+                context.Console.MarkupLine(
+                    "[yellow]warning:[/] SessionStore:UserIdSessionKey is not set: the copies get no user id, and \"log out everywhere\" will not find them. " +
+                    "Set it as the application does, unless its sessions name no user.");
             }
 
             return await RunAsync(
@@ -85,6 +95,29 @@ internal sealed class CopyCommandShared
                 token).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Fails before any server is contacted when the checkpoint cannot be written: a copy found out after its first
+    /// batch, with a stack trace. The probe is the file the checkpoint is written to first.
+    /// </summary>
+    private static void ThrowIfCheckpointCannotBeWritten(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new CliUsageException($"--checkpoint is '{path}', a directory; give the path of a file.");
+        }
+
+        try
+        {
+            using (File.Create(path + ".tmp", 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliUsageException($"--checkpoint is '{path}', which cannot be written: {e.Message}");
+        }
     }
 
     /// <summary>Runs a copy under a progress bar and prints its summary; returns the exit code.</summary>

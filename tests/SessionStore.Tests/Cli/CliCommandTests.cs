@@ -226,6 +226,39 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Contains("Redis could not be reached", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("directory")]
+    [InlineData("missing-directory")]
+    public async Task A_checkpoint_that_cannot_be_written_exits_2_before_anything_is_copied(string kind)
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(10);
+        var checkpoint = kind == "directory" ? Path.GetTempPath() : Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "cp.json");
+
+        var text = await CliRunner.RunAsync(Flags("backfill", "--checkpoint", checkpoint));
+        var json = await CliRunner.RunAsync(Flags("sync", "--checkpoint", checkpoint, "--output", "json"));
+
+        Assert.Equal(2, text.ExitCode);
+        Assert.Contains($"--checkpoint is '{checkpoint}'", text.Output, StringComparison.Ordinal);
+        Assert.Equal(2, json.ExitCode);
+        Assert.DoesNotContain("   at ", text.Output + json.Output, StringComparison.Ordinal);
+        Assert.Empty(await _scenario.PostgresKeysAsync());
+    }
+
+    [Fact]
+    public async Task A_backfill_without_a_user_id_key_warns_that_log_out_everywhere_will_not_find_the_copies()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(10);
+
+        var without = await CliRunner.RunAsync(Flags("backfill", "--checkpoint", TempCheckpoint()));
+        var with = await CliRunner.RunAsync(new Dictionary<string, string?> { ["SessionStore__UserIdSessionKey"] = "UserId" }, TestContext.Current.CancellationToken, Flags("backfill", "--checkpoint", TempCheckpoint()));
+
+        Assert.Equal(0, without.ExitCode);
+        Assert.Contains("SessionStore:UserIdSessionKey is not set", without.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("UserIdSessionKey is not set", with.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_missing_table_exits_with_2_and_says_to_migrate()
     {

@@ -57,7 +57,8 @@ internal sealed class CopyCommandShared
         CommandContext context,
         string description,
         Action<SessionStoreOptions> checkOptions,
-        Func<SessionStoreOptions, BackfillOptions, IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy)
+        Func<SessionStoreOptions, BackfillOptions, IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy,
+        Func<SessionStoreOptions, CancellationToken, Task>? checkServers = null)
     {
         var command = new Command(_name, description);
         foreach (var option in All)
@@ -72,6 +73,10 @@ internal sealed class CopyCommandShared
             CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
             var copyOptions = Options(parse);
             ThrowIfCheckpointCannotBeWritten(copyOptions.CheckpointPath!);
+            if (checkServers is not null)
+            {
+                await checkServers(options, token).ConfigureAwait(false);
+            }
             Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> run = (progress, t) => copy(options, copyOptions, progress, t);
             if (parse.GetValue(Output) == OutputFormat.Json)
             {

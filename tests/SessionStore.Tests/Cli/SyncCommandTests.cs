@@ -36,6 +36,29 @@ public sealed class SyncCommandTests(PostgresServer postgres, RedisServer redis)
         Assert.Equal(keys.ToHashSet(), await scenario.RedisKeysAsync());
     }
 
+    [Fact]
+    public async Task Sync_refuses_a_phase_whose_primary_the_live_instances_do_not_read()
+    {
+        // A stale SessionStore__Phase in the operator's shell: the application reads PostgreSQL first, the sync would
+        // copy Redis's older sessions over PostgreSQL's.
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(20);
+        await using (var instance = postgres.DataSource.CreateCommand($"INSERT INTO \"public\".\"{scenario.Table}_instances\" (instance_id, phase) VALUES ('web-a', 'DualWritePostgresPrimary')"))
+        {
+            await instance.ExecuteNonQueryAsync(Token);
+        }
+
+        var environment = VerifyCommandTests.Environment(scenario);
+        var wrong = await CliRunner.RunAsync(environment, Token, ["sync", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario, "dual-redis-primary")]);
+        var right = await CliRunner.RunAsync(environment, Token, ["sync", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario, "dual-pg-primary")]);
+
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Contains("1 live application instance(s) run DualWritePostgresPrimary", wrong.Output, StringComparison.Ordinal);
+        Assert.Empty(await scenario.PostgresKeysAsync());
+        Assert.Equal(0, right.ExitCode);
+    }
+
     [Theory]
     [InlineData("redis-only")]
     [InlineData("pg-only")]

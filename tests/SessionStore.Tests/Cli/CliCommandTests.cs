@@ -224,6 +224,8 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
 
         Assert.Equal(3, exitCode);
         Assert.Contains("Redis could not be reached", output, StringComparison.Ordinal);
+        Assert.Contains("SessionStore:Redis:OperationTimeout", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("use abortConnect=false", output, StringComparison.Ordinal); // the driver's advice, wrong for a tool
     }
 
     [Theory]

@@ -98,7 +98,11 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         }
         catch (RedisConnectionException e)
         {
-            throw new RedisSessionCacheException($"Redis could not be reached: {e.Message}", e);
+            // The driver's message ends with advice to set abortConnect=false, which a tool must not follow: it would
+            // take a server that does not answer for one that holds nothing. Its own bound is named instead.
+            var reason = e.Message.Split(" To allow this multiplexer", 2)[0].TrimEnd();
+            throw new RedisSessionCacheException(
+                $"Redis could not be reached (each connect attempt waits at most SessionStore:Redis:OperationTimeout, {options.OperationTimeout.TotalMilliseconds:0} ms; a tool's --timeout sets it): {reason}", e);
         }
     }
 

@@ -17,6 +17,7 @@ internal sealed class CopyCommandShared
         Rate.Refuse(value => value is { } rate && !(rate >= BackfillOptions.MinimumRatePerSecond && double.IsFinite(rate))
             ? $"--rate is {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number of at least {BackfillOptions.MinimumRatePerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)} (sessions per second)."
             : null);
+        Rate.RefuseGroupedNumber("5000 or 0.5");
         BatchSize.Refuse(value => value is < 1 or > 10_000 ? $"--batch-size is {value}; it must be between 1 and 10000." : null);
         MaxPasses.Refuse(value => value is < 1 or > 100 ? $"--max-passes is {value}; it must be between 1 and 100." : null);
         Checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint file: resumed from when it exists, deleted when the run completes.", DefaultValueFactory = _ => defaultCheckpoint };

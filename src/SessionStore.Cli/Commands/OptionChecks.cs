@@ -42,6 +42,30 @@ internal static class OptionChecks
             }
         });
 
+    /// <summary>
+    /// Refuses a number written with a group separator: .NET reads "5,000" as 5000 and "0,5" as 5, which an operator
+    /// used to a decimal comma never meant (<c>--rate 0,5</c> ran at 5 sessions a second).
+    /// </summary>
+    public static void RefuseGroupedNumber<T>(this Option<T> option, string example) =>
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens is [var token] && token.Value.Contains(',', StringComparison.Ordinal))
+            {
+                result.AddError($"{option.Name} is '{token.Value}'; write a number without separators, with '.' for decimals, e.g. {example}.");
+            }
+        });
+
+    /// <summary>Refuses an enum option given a number: .NET parses "5" as a value no name has, which then silently meant the default.</summary>
+    public static void RefuseNumberForName<T>(this Option<T> option)
+        where T : struct, Enum =>
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens is [var token] && !Enum.GetNames<T>().Contains(token.Value, StringComparer.OrdinalIgnoreCase))
+            {
+                result.AddError($"{option.Name} is '{token.Value}'; allowed: {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
+            }
+        });
+
     /// <summary>Whether <paramref name="text"/> is written as hh:mm:ss: a bare number is not, whatever TimeSpan makes of it.</summary>
     public static bool IsClockDuration(string text) => text.Contains(':', StringComparison.Ordinal);
 

@@ -23,6 +23,7 @@ internal static class VerifyCommand
         countTolerance.Refuse(value => value is not (>= 0 and <= 1)
             ? $"--count-tolerance is {value.ToString(CultureInfo.InvariantCulture)}; it must be between 0 and 1 (0.01 = 1 %)."
             : null);
+        countTolerance.RefuseGroupedNumber("0.05");
         var output = CliOutput.CreateOption();
         var command = new Command("verify", "Compare the stores; exit 0 only when the live counts are close and no mismatch is confirmed (ready for the next phase).")
         {

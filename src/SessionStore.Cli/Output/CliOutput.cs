@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SessionStore.Cli.Commands;
 using Spectre.Console;
 
 namespace SessionStore.Cli.Output;
@@ -22,12 +23,17 @@ internal static class CliOutput
     };
 
     /// <summary>A new <c>--output</c> option, one per command (an option belongs to one command).</summary>
-    public static Option<OutputFormat> CreateOption() => new("--output")
+    public static Option<OutputFormat> CreateOption()
     {
-        Description = "text (default): tables for people; json: one JSON document on standard output for scripts (camelCase names, see docs/cli.md).",
-        DefaultValueFactory = _ => OutputFormat.Text,
-        HelpName = "text|json",
-    };
+        var option = new Option<OutputFormat>("--output")
+        {
+            Description = "text (default): tables for people; json: one JSON document on standard output for scripts (camelCase names, see docs/cli.md).",
+            DefaultValueFactory = _ => OutputFormat.Text,
+            HelpName = "text|json",
+        };
+        option.RefuseNumberForName();
+        return option;
+    }
 
     /// <summary>A console for a pipe or a file: no colours, no escape codes, nothing animated, and no wrapping.</summary>
     public static IAnsiConsole Plain(TextWriter writer)

@@ -83,6 +83,11 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [InlineData("status", "--stale-after", "x", "'x'")]
     [InlineData("status", "--stale-after", "99999999.00:00:00", "'99999999.00:00:00'")]
     [InlineData("status", "--stale-after", "30", "--stale-after is '30', which is not a duration: give it as hh:mm:ss")] // TimeSpan alone would read 30 days
+    [InlineData("backfill", "--rate", "0,5", "--rate is '0,5'; write a number without separators")] // .NET alone would read 5
+    [InlineData("backfill", "--rate", "5,000", "--rate is '5,000'")]
+    [InlineData("verify", "--count-tolerance", "0,05", "--count-tolerance is '0,05'")]
+    [InlineData("stats", "--output", "5", "--output is '5'; allowed: text, json.")] // .NET alone would read an unnamed value, printed as text
+    [InlineData("verify", "--output", "1", "--output is '1'")]
     public async Task A_value_that_does_not_parse_or_is_out_of_range_is_refused_naming_the_option_and_the_value(string command, string option, string value, string expected)
     {
         // No server listens on port 1: a command that went on to connect would exit 3, not 2. A validator that read a

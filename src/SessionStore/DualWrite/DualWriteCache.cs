@@ -383,15 +383,12 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     /// call. A copy left there would be read-repaired back by the adjacent dual phase and sign the user in again, so
     /// one the call could not remove waits in the catch-up backlog until that store answers.
     /// </summary>
-    private async ValueTask<bool> RemoveFromIdleStoreAsync(ISessionCacheProvider idle, StoreKind kind, string key, CancellationToken token)
+    private async Task RemoveFromIdleStoreAsync(ISessionCacheProvider idle, StoreKind kind, string key, CancellationToken token)
     {
-        if (await _secondaryCalls.TryRunAsync(idle, kind, "remove", key, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask(s.RemoveAsync(key, t))), token).ConfigureAwait(false))
+        if (!await _secondaryCalls.TryRunAsync(idle, kind, "remove", key, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask(s.RemoveAsync(key, t))), token).ConfigureAwait(false))
         {
-            return true;
+            _catchUp.Missed(kind, key, removed: true);
         }
-
-        _catchUp.Missed(kind, key, removed: true);
-        return false;
     }
 
     /// <summary>

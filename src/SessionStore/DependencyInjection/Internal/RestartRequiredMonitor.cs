@@ -74,8 +74,14 @@ internal sealed partial class RestartRequiredMonitor<TOptions>(
                 }
             }
 
+            // Validated only when a start-up-only key changed: a reload of live settings is judged elsewhere.
+            if (changedKeys.Count == 0)
+            {
+                return;
+            }
+
             var failures = string.Join(" ", invalidAtStartUp(changed));
-            if (changedKeys.Count > 0 && failures.Length > 0 && failures != _reportedInvalid)
+            if (failures.Length > 0 && failures != _reportedInvalid)
             {
                 _reportedInvalid = failures;
                 LogInvalidForNextStartUp(section, string.Join(", ", changedKeys), failures);

@@ -52,11 +52,12 @@ internal sealed class PhaseResolver(IOptionsMonitor<SessionStoreOptions> options
                 _refused = current;
                 // A file watcher often reloads twice for one save, each time with new options: the same refusal is
                 // logged once, like the same invalid setting (4012).
-                var refusal = $"{source.RawValue ?? configured.ToString()} {_phase} {reason}";
+                var typed = source.RawValue ?? configured.ToString();
+                var refusal = $"{typed} {_phase} {reason}";
                 if (refusal != _refusalLogged)
                 {
                     _refusalLogged = refusal;
-                    DualWriteLog.PhaseRefused(logger, source.RawValue ?? configured.ToString(), _phase, reason, source.Describe());
+                    DualWriteLog.PhaseRefused(logger, typed, _phase, reason, source.Describe());
                 }
 
                 return _phase;

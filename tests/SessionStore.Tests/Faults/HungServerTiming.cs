@@ -33,8 +33,24 @@ internal static class HungServerTiming
         return (error, watch.Elapsed);
     }
 
-    /// <summary>Cancels the token after <paramref name="after"/> and returns how long the call went on after that.</summary>
+    /// <summary>
+    /// Cancels the token after <paramref name="after"/> and returns how long the call went on after that: the best of
+    /// three tries, because a loaded machine (a collection, the first run of the cancellation path, a busy thread pool)
+    /// only ever adds delay, while a call that ignores its token is late on every try.
+    /// </summary>
     public static async Task<TimeSpan> CancellationLatencyAsync(Func<CancellationToken, Task> run, TimeSpan after)
+    {
+        var best = TimeSpan.MaxValue;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var latency = await OneCancellationLatencyAsync(run, after);
+            best = latency < best ? latency : best;
+        }
+
+        return best;
+    }
+
+    private static async Task<TimeSpan> OneCancellationLatencyAsync(Func<CancellationToken, Task> run, TimeSpan after)
     {
         using var cancellation = new CancellationTokenSource();
         var call = Assert.ThrowsAnyAsync<OperationCanceledException>(() => run(cancellation.Token));

@@ -17,6 +17,9 @@ public sealed class PostgresSchemaMigrator
     private const string ResourcePrefix = "SessionStore.Postgres.Schema.";
     private const string PartitionedResourcePrefix = ResourcePrefix + "Partitioned.";
 
+    /// <summary>The schema version that adds the <c>ver</c> column (003_add_version_column.sql).</summary>
+    private const int VersionColumnVersion = 3;
+
     /// <summary>How long creating the partitions ahead waits for its lock, as the cleanup's default LockTimeout.</summary>
     private static readonly TimeSpan PartitionLockTimeout = TimeSpan.FromMilliseconds(250);
 
@@ -32,6 +35,7 @@ public sealed class PostgresSchemaMigrator
     private readonly PostgresPartitioningOptions? _partitioning;
     private readonly IReadOnlyList<(int Version, string Script)> _scripts;
     private readonly Dictionary<string, string> _placeholders;
+    private readonly PostgresPayloadColumn _payload;
 
     /// <summary>Creates a migrator for one plain session table.</summary>
     /// <param name="dataSource">The database to migrate; not disposed by the migrator.</param>
@@ -74,6 +78,7 @@ public sealed class PostgresSchemaMigrator
         _partitioning = partitioning;
         _sql = new PostgresSql(schemaName, tableName, partitioning is not null);
         _scripts = partitioning is null ? PlainScripts : PartitionedScripts;
+        _payload = PostgresPayloadColumn.For(payloadFormat);
 
         // Every value is a quoted identifier from PostgresSql or a keyword chosen here; none comes from raw text.
         _placeholders = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -86,7 +91,7 @@ public sealed class PostgresSchemaMigrator
             ["partitioning"] = _sql.Partitioning,
             ["last_cleanup"] = _sql.LastCleanup,
             ["instances"] = Fleet.Internal.FleetTable.QualifiedName(_sql),
-            ["payload_type"] = PostgresPayloadColumn.For(payloadFormat).ColumnType,
+            ["payload_type"] = _payload.ColumnType,
         };
     }
 
@@ -138,6 +143,21 @@ public sealed class PostgresSchemaMigrator
         var current = Convert.ToInt32(
             await ExecuteAsync(connection, $"SELECT coalesce(max(version), 0) FROM {history} WHERE table_name = $1", _tableName).ConfigureAwait(false),
             CultureInfo.InvariantCulture);
+
+        // Checked before any script runs: a table of this name that SessionStore did not create (or created with the other
+        // payload format) is refused as it is, rather than given a column by script 3 and then failing somewhere later.
+        var columns = (await PostgresCommand.QueryAsync(connection, PostgresTableShape.DescribeColumns, r => (Name: r.GetString(0), Type: r.GetString(1)), async, cancellationToken, _sql.Table).ConfigureAwait(false))
+            .ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
+        var (problem, reason) = PostgresTableShape.Of(columns, _payload, requireVersion: current >= VersionColumnVersion);
+        switch (problem)
+        {
+            case TableShapeProblem.NotASessionTable:
+                throw PostgresTableShape.NotASessionTable(_sql.Table, reason);
+            case TableShapeProblem.OtherPayloadFormat:
+                throw PostgresTableShape.OtherPayloadFormat(_sql.Table, reason, innerException: null);
+            case TableShapeProblem.NoVersionColumn:
+                throw PostgresTableShape.NotASessionTable(_sql.Table, $"{reason}, though {HistoryTableName} records version {current}");
+        }
 
         var applied = new List<int>();
         foreach (var (version, script) in _scripts.Where(s => s.Version > current))

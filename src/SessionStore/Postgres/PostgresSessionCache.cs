@@ -157,34 +157,45 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         SetCoreAsync(key, value, options, condition, async, token);
 
     /// <summary>
-    /// One round trip that also checks what every other operation needs: the table exists, its payload column is
-    /// of the configured format, and it has the version column (schema version 3).
+    /// One round trip that also checks what every other operation needs: the table exists, has the columns the
+    /// statements use, its payload column is of the configured format, and it has the version column (schema version 3).
     /// </summary>
     async Task ISessionCacheProvider.PingAsync(CancellationToken token)
     {
-        var (payloadType, hasVersion) = await ExecuteAsync("ping", async (a, t) =>
+        var (problem, reason) = await DescribeTableAsync(token).ConfigureAwait(false);
+        if (problem != TableShapeProblem.None)
         {
-            using var command = await CreateCommandAsync(PostgresSql.DescribeTable, a, t).ConfigureAwait(false);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.Table });
-            using var reader = await command.ExecuteReaderAsync(t).ConfigureAwait(false);
-            await reader.ReadAsync(t).ConfigureAwait(false);
-            return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1));
-        }, async: true, token).ConfigureAwait(false);
-        if (payloadType is null)
-        {
-            throw TableMissing(innerException: null);
-        }
-
-        if (payloadType != _payload.ColumnType)
-        {
-            throw PayloadFormatMismatch(innerException: null);
-        }
-
-        if (!hasVersion)
-        {
-            throw VersionColumnMissing(innerException: null);
+            throw UnfitTable(problem, reason);
         }
     }
+
+    /// <summary>What, if anything, keeps the table from serving this cache's statements (see <see cref="PostgresTableShape"/>).</summary>
+    internal async Task<(TableShapeProblem Problem, string Reason)> DescribeTableAsync(CancellationToken token)
+    {
+        var columns = await ExecuteAsync("ping", async (a, t) =>
+        {
+            using var command = await CreateCommandAsync(PostgresTableShape.DescribeColumns, a, t).ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.Table });
+            using var reader = await command.ExecuteReaderAsync(t).ConfigureAwait(false);
+            var found = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(t).ConfigureAwait(false))
+            {
+                found[reader.GetString(0)] = reader.GetString(1);
+            }
+
+            return found;
+        }, async: true, token).ConfigureAwait(false);
+        return PostgresTableShape.Of(columns, _payload, requireVersion: true);
+    }
+
+    /// <summary>The error, saying what to do, for a problem <see cref="DescribeTableAsync"/> found.</summary>
+    internal InvalidOperationException UnfitTable(TableShapeProblem problem, string reason) => problem switch
+    {
+        TableShapeProblem.Missing => TableMissing(innerException: null),
+        TableShapeProblem.OtherPayloadFormat => PostgresTableShape.OtherPayloadFormat(_sql.Table, reason, innerException: null),
+        TableShapeProblem.NoVersionColumn => VersionColumnMissing(innerException: null),
+        _ => PostgresTableShape.NotASessionTable(_sql.Table, reason),
+    };
 
     /// <inheritdoc />
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
@@ -444,7 +455,9 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     {
         PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } => TableMissing(e),
         PostgresException { SqlState: PostgresErrorCodes.DatatypeMismatch or PostgresErrorCodes.UndefinedFunction } => PayloadFormatMismatch(e),
-        PostgresException { SqlState: PostgresErrorCodes.UndefinedColumn } => VersionColumnMissing(e),
+        // Only a missing ver column is an old schema; any other missing column is a table SessionStore did not create.
+        PostgresException { SqlState: PostgresErrorCodes.UndefinedColumn } p when p.MessageText.Contains("\"ver\"", StringComparison.Ordinal) => VersionColumnMissing(e),
+        PostgresException { SqlState: PostgresErrorCodes.UndefinedColumn } p => PostgresTableShape.NotASessionTable(_sql.Table, p.MessageText, e),
         _ when StoreDeadline.IsDriverTimeout(e) => new SessionStoreTimeoutException(StoreName, operation, _options.OperationTimeout, _sql.DisplayName, e),
         _ => null,
     };
@@ -454,10 +467,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         $"(its SQL: PostgresSchemaMigrator.GetScript()), or set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.CreateTableIfMissing)} = true.",
         innerException);
 
-    private InvalidOperationException PayloadFormatMismatch(Exception? innerException) => new(
-        $"The sess column of {_sql.Table} is not {_payload.ColumnType}: the table was created with the other payload format. " +
-        $"Set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.PayloadFormat)} to match the table.",
-        innerException);
+    private InvalidOperationException PayloadFormatMismatch(Exception? innerException) =>
+        PostgresTableShape.OtherPayloadFormat(_sql.Table, $"its sess column is not {_payload.ColumnType}", innerException);
 
     private InvalidOperationException VersionColumnMissing(Exception? innerException) => new(
         $"The session table {_sql.Table} has no ver column: it is at a schema version older than 3. Upgrade it with PostgresSchemaMigrator.MigrateAsync() " +

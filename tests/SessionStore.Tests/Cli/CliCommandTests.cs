@@ -275,6 +275,31 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Contains("sessionstore migrate", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("backfill")]
+    [InlineData("sync")]
+    [InlineData("verify")]
+    [InlineData("stats")]
+    [InlineData("migrate")]
+    public async Task A_table_of_another_shape_under_the_configured_name_exits_2_naming_it_before_anything_is_copied(string command)
+    {
+        await using (var create = postgres.DataSource.CreateCommand($"CREATE TABLE public.\"{_scenario.Table}\" (id text PRIMARY KEY, value bytea NOT NULL, expires_at timestamptz)"))
+        {
+            await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        await _scenario.WriteRedisSessionsAsync(10);
+        string[] extra = command is "backfill" or "sync" ? ["--checkpoint", TempCheckpoint()] : [];
+
+        var (exitCode, output) = await CliRunner.RunAsync(Flags([command, .. extra]));
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains($"{_scenario.Table}\" exists but is not a SessionStore session table: it has no column sid", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("longer than 255", output, StringComparison.Ordinal);
+        await using var rows = postgres.DataSource.CreateCommand($"SELECT count(*) FROM public.\"{_scenario.Table}\"");
+        Assert.Equal(0L, await rows.ExecuteScalarAsync(TestContext.Current.CancellationToken));
+    }
+
     [Fact]
     public async Task Backfill_copies_and_verify_then_says_ready()
     {

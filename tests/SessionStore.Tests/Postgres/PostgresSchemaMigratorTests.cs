@@ -37,4 +37,48 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
         Assert.Contains("\"Sessions_user_id_idx\"", script, StringComparison.Ordinal);
         Assert.DoesNotContain("{{", script, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("id text PRIMARY KEY, value bytea NOT NULL, expires_at timestamptz NOT NULL", "it has no column sid, user_id, expire, sliding_expiration, absolute_expire, sess")]
+    [InlineData("sid integer PRIMARY KEY, sess jsonb NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz", "its column sid is integer")]
+    [InlineData("sid varchar(255) PRIMARY KEY, sess text NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz", "its column sess is text")]
+    public async Task A_table_of_that_name_that_is_not_a_session_table_is_refused_by_name_and_left_as_it_was(string columns, string reason)
+    {
+        var table = PostgresServer.UniqueTableName("foreign");
+        await using (var create = server.DataSource.CreateCommand($"CREATE TABLE \"{table}\" ({columns})"))
+        {
+            await create.ExecuteNonQueryAsync(Token);
+        }
+
+        var before = await ColumnsAsync(table);
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => migrator.MigrateAsync(Token));
+
+        Assert.Contains($"\"public\".\"{table}\" exists but is not a SessionStore session table: {reason}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SessionStore:Postgres:TableName", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await ColumnsAsync(table)); // no ver column added, nothing else changed
+        Assert.Throws<InvalidOperationException>(() => migrator.Migrate());
+    }
+
+    [Fact]
+    public async Task A_session_table_of_the_other_payload_format_is_refused_naming_the_setting()
+    {
+        var table = PostgresServer.UniqueTableName("format");
+        await new PostgresSchemaMigrator(server.DataSource, new PostgresSessionCacheOptions { TableName = table, PayloadFormat = PostgresPayloadFormat.Jsonb }).MigrateAsync(Token);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            new PostgresSchemaMigrator(server.DataSource, new PostgresSessionCacheOptions { TableName = table, PayloadFormat = PostgresPayloadFormat.Bytea }).MigrateAsync(Token));
+
+        Assert.Contains($"\"public\".\"{table}\" was created with the other payload format: its sess column is jsonb, where PayloadFormat Bytea writes bytea", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SessionStore:Postgres:PayloadFormat", error.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<string> ColumnsAsync(string table)
+    {
+        await using var command = server.DataSource.CreateCommand(
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped");
+        command.Parameters.AddWithValue($"\"{table}\"");
+        return (string)(await command.ExecuteScalarAsync(Token))!;
+    }
 }

@@ -96,4 +96,23 @@ public sealed class PostgresSessionCacheVersionTests(PostgresServer server)
         error = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionCacheProvider)missing).PingAsync(Token));
         Assert.Contains("no ver column", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_table_SessionStore_did_not_create_is_named_as_such_by_the_ping_and_by_a_read()
+    {
+        var table = PostgresServer.UniqueTableName("foreign");
+        await using (var create = server.DataSource.CreateCommand($"CREATE TABLE public.\"{table}\" (id text PRIMARY KEY, value bytea, expires_at timestamptz)"))
+        {
+            await create.ExecuteNonQueryAsync(Token);
+        }
+
+        using var cache = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = server.ConnectionString, TableName = table, CreateTableIfMissing = false });
+
+        var ping = await Assert.ThrowsAsync<InvalidOperationException>(() => ((ISessionCacheProvider)cache).PingAsync(Token));
+        var read = await Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("a", Token));
+
+        Assert.Contains($"\"{table}\" exists but is not a SessionStore session table: it has no column sid", ping.Message, StringComparison.Ordinal);
+        Assert.Contains("is not a SessionStore session table", read.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ver column", read.Message, StringComparison.Ordinal);
+    }
 }

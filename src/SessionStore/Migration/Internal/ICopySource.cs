@@ -17,6 +17,9 @@ internal interface ICopySource
     /// <summary>Whether a checkpoint written before format 2 named this store <paramref name="description"/>.</summary>
     bool IsLegacyDescription(string description) => description == Description;
 
+    /// <summary>Fails, saying what to do, when the store cannot be read as a source (a table of another shape).</summary>
+    Task EnsureReadyAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>An upper bound on the entries to list, for a progress estimate.</summary>
     Task<long> EstimateAsync(CancellationToken cancellationToken);
 

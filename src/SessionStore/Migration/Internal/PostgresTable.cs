@@ -34,12 +34,18 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
     public async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         await cache.EnsureSchemaReadyAsync(cancellationToken).ConfigureAwait(false);
-        using var command = DataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Sql.Table });
-        if (!(bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+        // The whole shape, not only that the table exists: a table of another shape failed mid-copy, each batch
+        // counted as errors blamed on long keys.
+        var (problem, reason) = await cache.DescribeTableAsync(cancellationToken).ConfigureAwait(false);
+        if (problem == TableShapeProblem.Missing)
         {
             throw new InvalidOperationException(
                 $"The session table {Sql.DisplayName} does not exist. Create it first: `sessionstore migrate`, or PostgresSchemaMigrator.MigrateAsync().");
+        }
+
+        if (problem != TableShapeProblem.None)
+        {
+            throw cache.UnfitTable(problem, reason);
         }
     }
 

@@ -30,6 +30,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
         await StoreDeadline.UntilCancelledAsync(
             async t =>
             {
+                await source.EnsureReadyAsync(t).ConfigureAwait(false);
                 await target.EnsureReadyAsync(t).ConfigureAwait(false);
                 return true;
             },

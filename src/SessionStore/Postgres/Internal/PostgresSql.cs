@@ -219,13 +219,6 @@ internal sealed class PostgresSql
 
     public string SetIfOlderReturningVersion { get; }
 
-    /// <summary>The statements that report whether the table and its columns are as this version of the cache expects.</summary>
-    public const string DescribeTable = """
-        SELECT max(format_type(atttypid, atttypmod)) FILTER (WHERE attname = 'sess'), coalesce(bool_or(attname = 'ver'), false)
-        FROM pg_catalog.pg_attribute
-        WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped
-        """;
-
     public string RevokeUser { get; }
 
     public string SetLock { get; }

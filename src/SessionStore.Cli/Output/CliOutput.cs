@@ -65,6 +65,19 @@ internal static class CliOutput
         console.MarkupLine(captionMarkup);
     }
 
+    /// <summary>
+    /// <paramref name="text"/> from a server (an instance name anyone with write access to the table chose), safe to
+    /// print as one cell: control and format characters (a line break that forges a row, a right-to-left override
+    /// that reverses one) are written as <c>\u</c> escapes. Markup is escaped too.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        var printable = string.Concat(text.Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format
+            ? $"\\u{(int)c:x4}"
+            : c.ToString()));
+        return Markup.Escape(printable);
+    }
+
     /// <summary>Writes <paramref name="document"/> as the command's one JSON document, bypassing layout so nothing is wrapped or escaped.</summary>
     public static void WriteJson<T>(IAnsiConsole console, T document)
     {

@@ -56,6 +56,52 @@ public sealed class StatusCommandTests(PostgresServer postgres)
         Assert.Contains("SessionStore:Postgres", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_live_instance_whose_phase_cannot_be_read_is_shown_as_such_and_exits_1()
+    {
+        var table = await CreateTableAsync();
+        await InsertAsync(table, "web-1", "DualWriteRedisPrimary", TimeSpan.Zero);
+        await InsertAsync(table, "web-next", "DualWriteWithSomethingNew", TimeSpan.Zero);
+
+        var (exitCode, output) = await CliRunner.RunAsync("status", "--postgres", postgres.ConnectionString, "--table", table);
+        var json = await CliRunner.RunAsync("status", "--postgres", postgres.ConnectionString, "--table", table, "--output", "json");
+
+        Assert.True(exitCode == 1, output);
+        Assert.Matches(@"web-next\s*│\s*unreadable\s*│", output);
+        Assert.Contains("1 live instance(s) record a phase this tool cannot read: web-next", output, StringComparison.Ordinal);
+        Assert.Equal(1, json.ExitCode);
+        using var document = System.Text.Json.JsonDocument.Parse(json.Output);
+        Assert.Equal(1, document.RootElement.GetProperty("unreadablePhases").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_instance_name_cannot_forge_a_row_or_reverse_the_text()
+    {
+        var table = await CreateTableAsync();
+        await InsertAsync(table, "web-1\n│ web-9 │ PostgresOnly │ [red]x[/] \u202Eevil", "DualWriteRedisPrimary", TimeSpan.Zero);
+
+        var (exitCode, output) = await CliRunner.RunAsync("status", "--postgres", postgres.ConnectionString, "--table", table);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains(@"web-1\u000a│ web-9 │ PostgresOnly │ [red]x[/] \u202eevil", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u202E", output, StringComparison.Ordinal);
+        Assert.Equal(1, output.Split('\n').Count(line => line.Contains("web-9", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_heartbeat_in_the_future_beyond_the_stale_limit_is_stale_and_shown_ahead()
+    {
+        var table = await CreateTableAsync();
+        await InsertAsync(table, "web-1", "RedisOnly", TimeSpan.Zero);
+        await InsertAsync(table, "web-ahead", "PostgresOnly", -TimeSpan.FromHours(2)); // a RedisOnly fleet would be three steps away from it
+
+        var (exitCode, output) = await CliRunner.RunAsync("status", "--postgres", postgres.ConnectionString, "--table", table);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"web-ahead\s*│\s*PostgresOnly\s*│[^│]*│\s*7,\d{3} s ahead\s*│\s*stale", output);
+        Assert.Contains("A heartbeat is in the future", output, StringComparison.Ordinal);
+    }
+
     private async Task<string> CreateTableAsync()
     {
         var table = PostgresServer.UniqueTableName("status");

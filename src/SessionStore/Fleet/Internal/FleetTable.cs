@@ -25,9 +25,12 @@ internal sealed class FleetTable(NpgsqlDataSource dataSource, string schemaName,
     public Task RemoveAsync(string instanceId, CancellationToken cancellationToken) =>
         ExecuteAsync($"DELETE FROM {_table} WHERE instance_id = $1", cancellationToken, instanceId);
 
-    /// <summary>Forgets instances silent for a day: a fleet view is about the instances running now.</summary>
+    /// <summary>
+    /// Forgets instances silent for a day: a fleet view is about the instances running now. A heartbeat a day in the
+    /// future (written before the database's clock was set back) is as old as can be known, so it goes too.
+    /// </summary>
     public Task PruneAsync(CancellationToken cancellationToken) =>
-        ExecuteAsync($"DELETE FROM {_table} WHERE last_heartbeat < now() - interval '1 day'", cancellationToken);
+        ExecuteAsync($"DELETE FROM {_table} WHERE last_heartbeat NOT BETWEEN now() - interval '1 day' AND now() + interval '1 day'", cancellationToken);
 
     public async Task<IReadOnlyList<FleetInstance>> ReadAsync(TimeSpan staleAfter, CancellationToken cancellationToken)
     {
@@ -41,9 +44,11 @@ internal sealed class FleetTable(NpgsqlDataSource dataSource, string schemaName,
                     $"SELECT instance_id, phase, started_at, last_heartbeat, now() - last_heartbeat FROM {_table} ORDER BY instance_id",
                     r =>
                     {
+                        // A heartbeat is written with the database's now(), so one in the future was written before its clock
+                        // was set back: beyond the limit it says no more about the instance being alive than an old one.
                         var age = r.GetFieldValue<TimeSpan>(4);
                         return new FleetInstance(
-                            r.GetString(0), SessionStorePhaseConverter.Parse(r.GetString(1)), r.GetFieldValue<DateTimeOffset>(2), r.GetFieldValue<DateTimeOffset>(3), age, age > staleAfter);
+                            r.GetString(0), SessionStorePhaseConverter.Parse(r.GetString(1)), r.GetFieldValue<DateTimeOffset>(2), r.GetFieldValue<DateTimeOffset>(3), age, age.Duration() > staleAfter);
                     },
                     async: true,
                     cancellationToken).ConfigureAwait(false);

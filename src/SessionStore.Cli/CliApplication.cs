@@ -23,10 +23,11 @@ internal static class CliApplication
     /// <param name="console">Where everything is written.</param>
     /// <param name="environment">Environment variables to read instead of the process's own (for tests); null reads the real ones.</param>
     /// <param name="cancellationToken">Interrupts the command, as Ctrl+C does.</param>
-    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken)
+    /// <param name="gracefulStop">How long an interrupted command may take to stop; <see cref="GracefulStop"/> unless a test says otherwise.</param>
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken, TimeSpan? gracefulStop = null)
     {
         var settings = new CliSettings();
-        var context = new CommandContext(settings, console, environment);
+        var context = new CommandContext(settings, console, environment, gracefulStop ?? GracefulStop);
         // Not a RootCommand, which names itself after the assembly: help should show the tool's command name.
         var root = new Command("sessionstore", "Operations around a Redis-to-PostgreSQL session migration with SessionStore.")
         {
@@ -60,14 +61,16 @@ internal static class CliApplication
         // Help and version go through System.CommandLine's own writer, straight to the console's: already laid out.
         var output = console.Profile.Out.Writer;
         // Ctrl+C lets a copy finish the batch in progress, whose insert must not land without its check in the source:
-        // System.CommandLine's default 2 s ended the process while a hung server held the batch's statements.
-        var invocation = new InvocationConfiguration { Output = output, Error = output, ProcessTerminationTimeout = GracefulStop };
+        // System.CommandLine's default 2 s ended the process while a hung server held the batch's statements. Each
+        // command's own grace (CommandContext.SetAction) ends first and says so; this one, later, is only a backstop
+        // (it ends the process without a word).
+        var invocation = new InvocationConfiguration { Output = output, Error = output, ProcessTerminationTimeout = GracefulStop + TimeSpan.FromSeconds(5) };
         return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
     }
 }
 
 /// <summary>What a command needs: the shared options, the console, and a way to run its body with uniform error handling.</summary>
-internal sealed class CommandContext(CliSettings settings, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment)
+internal sealed class CommandContext(CliSettings settings, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, TimeSpan gracefulStop)
 {
     public CliSettings Settings => settings;
 
@@ -77,41 +80,72 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
 
     public Microsoft.Extensions.Configuration.IConfigurationSection Section(ParseResult parse) => settings.Section(parse, environment);
 
-    /// <summary>Sets a command's action: runs <paramref name="body"/> and turns its failures into messages and exit codes.</summary>
+    /// <summary>
+    /// Sets a command's action: runs <paramref name="body"/> and turns its failures into messages and exit codes. An
+    /// interrupted command that has not stopped within the grace period (a copy's batch waiting on a hung server's
+    /// statements) is left behind with a message, rather than the process ending without a word.
+    /// </summary>
     public void SetAction(Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
         command.SetAction(async (parse, token) =>
         {
-            try
+            using var finished = new CancellationTokenSource();
+            var run = RunAsync(body, parse, token);
+            await Task.WhenAny(run, GraceAfterInterruptAsync(token, finished.Token)).ConfigureAwait(false);
+            await finished.CancelAsync().ConfigureAwait(false);
+            if (run.IsCompleted)
             {
-                return await body(parse, token).ConfigureAwait(false);
+                return await run.ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                console.MarkupLine("[yellow]Interrupted.[/]");
-                return ExitCodes.Interrupted;
-            }
-            catch (Exception e) when (e is CliUsageException or OptionsValidationException or ArgumentException or InvalidOperationException)
-            {
-                // An ArgumentException's message ends with the library's parameter name, which says nothing to an operator.
-                var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
-                console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
-                return ExitCodes.UsageError;
-            }
-            catch (Exception e) when (e is NpgsqlException or RedisException or RedisSessionCacheException or SocketException or TimeoutException)
-            {
-                var store = StoreOf(e);
-                // A timeout names no setting the operator can change (a driver's says only "Exception while reading from stream"): name it.
-                var section = store switch { "PostgreSQL" => "Postgres", "Redis" => "Redis", _ => null };
-                var setting = e is SessionStoreTimeoutException { Setting: { } named and not nameof(SessionCacheProviderOptions.OperationTimeout) }
-                    ? $"SessionStore:{named}"
-                    : $"SessionStore:{section}:OperationTimeout";
-                var bound = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e))
-                    ? $" (no answer within {setting}; raise it{(setting.EndsWith(":OperationTimeout", StringComparison.Ordinal) ? ", or give --timeout," : "")} to wait longer)"
-                    : "";
-                console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
-                return ExitCodes.ServerError;
-            }
+
+            console.MarkupLine(
+                $"[red]Interrupted, but the command did not stop within {gracefulStop.TotalSeconds:0} s[/]: a server does not answer, and the batch in progress waits for its statements' OperationTimeout. " +
+                "Exiting without it. A session signed out during that batch may have been copied without the check that takes it back: once the servers answer, " +
+                "run [bold]sessionstore verify --full[/] (it lists sessions only the copy holds), then the same command again to resume from its checkpoint.");
+            return ExitCodes.Interrupted;
         });
+
+    /// <summary>Completes the grace period after <paramref name="interrupted"/> is cancelled, or once <paramref name="finished"/> is.</summary>
+    private async Task GraceAfterInterruptAsync(CancellationToken interrupted, CancellationToken finished)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(interrupted, finished);
+        await Task.Delay(Timeout.InfiniteTimeSpan, either.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.Delay(gracefulStop, finished).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Runs a command's body, turning its failures into messages and exit codes.</summary>
+    private async Task<int> RunAsync(Func<ParseResult, CancellationToken, Task<int>> body, ParseResult parse, CancellationToken token)
+    {
+        try
+        {
+            return await body(parse, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            console.MarkupLine("[yellow]Interrupted.[/]");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (e is CliUsageException or OptionsValidationException or ArgumentException or InvalidOperationException)
+        {
+            // An ArgumentException's message ends with the library's parameter name, which says nothing to an operator.
+            var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+            return ExitCodes.UsageError;
+        }
+        catch (Exception e) when (e is NpgsqlException or RedisException or RedisSessionCacheException or SocketException or TimeoutException)
+        {
+            var store = StoreOf(e);
+            // A timeout names no setting the operator can change (a driver's says only "Exception while reading from stream"): name it.
+            var section = store switch { "PostgreSQL" => "Postgres", "Redis" => "Redis", _ => null };
+            var setting = e is SessionStoreTimeoutException { Setting: { } named and not nameof(SessionCacheProviderOptions.OperationTimeout) }
+                ? $"SessionStore:{named}"
+                : $"SessionStore:{section}:OperationTimeout";
+            var bound = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e))
+                ? $" (no answer within {setting}; raise it{(setting.EndsWith(":OperationTimeout", StringComparison.Ordinal) ? ", or give --timeout," : "")} to wait longer)"
+                : "";
+            console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
+            return ExitCodes.ServerError;
+        }
+    }
 
     /// <summary>Which store a failure came from, for the operator to know where to look: its own type or an inner one says.</summary>
     private static string StoreOf(Exception e)

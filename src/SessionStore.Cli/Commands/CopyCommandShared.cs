@@ -134,7 +134,12 @@ internal sealed class CopyCommandShared
         {
             if (!console.Profile.Capabilities.Interactive)
             {
-                last = await copy(new Reporter(PlainProgress(console)), token).ConfigureAwait(false);
+                var plain = PlainProgress(console);
+                last = await copy(new Reporter(p =>
+                {
+                    last = p; // so that an interrupted run still prints its summary
+                    plain(p);
+                }), token).ConfigureAwait(false);
             }
             else
             {
@@ -233,7 +238,8 @@ internal sealed class CopyCommandShared
 
     private string Title => char.ToUpperInvariant(_name[0]) + _name[1..];
 
-    private static double SessionsPerSecond(BackfillProgress p) => p.Elapsed > TimeSpan.Zero ? p.Scanned / p.Elapsed.TotalSeconds : 0;
+    /// <summary>This run's rate: a resumed run's <see cref="BackfillProgress.Scanned"/> includes what earlier runs listed.</summary>
+    private static double SessionsPerSecond(BackfillProgress p) => p.Elapsed > TimeSpan.Zero ? p.ScannedThisRun / p.Elapsed.TotalSeconds : 0;
 
     private void WriteSummary(IAnsiConsole console, BackfillProgress p)
     {

@@ -60,6 +60,9 @@ public sealed class BackfillProgress
     /// <summary>Whether the source's topology changed during a pass (slots moved between Redis Cluster nodes, a failover).</summary>
     public bool TopologyChanged { get; internal set; }
 
+    /// <summary>Keys listed in this run alone (<see cref="Scanned"/> counts those of the runs it resumes too): the run's rate is this over <see cref="Elapsed"/>.</summary>
+    public long ScannedThisRun { get; internal set; }
+
     /// <summary>Time spent in this run.</summary>
     public TimeSpan Elapsed { get; internal set; }
 

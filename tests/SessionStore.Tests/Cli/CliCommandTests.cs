@@ -337,6 +337,31 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task An_interrupted_backfill_prints_every_batch_it_copied_in_plain_mode_and_the_resumed_run_reports_its_own_rate()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(1_000);
+        var checkpoint = TempCheckpoint();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+
+        // Pages of 500 keys copied 200 at a time at 200/s: the interrupt comes inside the first page.
+        var first = await CliRunner.RunPlainAsync(null, interrupt.Token, Flags("backfill", "--checkpoint", checkpoint, "--rate", "200", "--batch-size", "500"));
+        var copied = (await _scenario.PostgresKeysAsync()).Count;
+        var second = await CliRunner.RunPlainAsync(null, TestContext.Current.CancellationToken, Flags("backfill", "--checkpoint", checkpoint, "--rate", "200", "--batch-size", "500"));
+
+        Assert.True(first.ExitCode == 130, first.Output);
+        Assert.InRange(copied, 1, 999);
+        Assert.Matches($@"Copied\s*│\s*{copied:N0}\s*│", first.Output);
+        Assert.Contains("Interrupted.", first.Output, StringComparison.Ordinal);
+
+        // Its first progress line comes after its first page, 500 keys at 200/s: counting the interrupted run's keys as
+        // its own made it twice as fast as the limit.
+        Assert.True(second.ExitCode == 0, second.Output);
+        var rate = int.Parse(System.Text.RegularExpressions.Regex.Match(second.Output, @"copied, ([\d,]+)/s").Groups[1].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(rate, 1, 230);
+    }
+
+    [Fact]
     public async Task Verify_confirms_mismatches_per_kind_and_exits_with_1()
     {
         await _scenario.CreateTableAsync();

@@ -15,10 +15,14 @@ public static class CliRunner
     }
 
     /// <summary>Runs with the console the tool uses when standard output is a pipe or a file.</summary>
-    public static async Task<(int ExitCode, string Output)> RunPlainAsync(IReadOnlyDictionary<string, string?>? environment, CancellationToken token, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunPlainAsync(IReadOnlyDictionary<string, string?>? environment, CancellationToken token, params string[] args) =>
+        RunPlainAsync(environment, token, CliApplication.GracefulStop, args);
+
+    /// <summary>Runs with the console of a pipe, an interrupted command given <paramref name="gracefulStop"/> to stop.</summary>
+    public static async Task<(int ExitCode, string Output)> RunPlainAsync(IReadOnlyDictionary<string, string?>? environment, CancellationToken token, TimeSpan gracefulStop, params string[] args)
     {
         await using var writer = new StringWriter();
-        var exitCode = await CliApplication.RunAsync(args, SessionStore.Cli.Output.CliOutput.Plain(writer), environment ?? new Dictionary<string, string?>(), token);
+        var exitCode = await CliApplication.RunAsync(args, SessionStore.Cli.Output.CliOutput.Plain(writer), environment ?? new Dictionary<string, string?>(), token, gracefulStop);
         return (exitCode, writer.ToString());
     }
 

@@ -83,12 +83,7 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         // The driver's own timeout took three times OperationTimeout: Npgsql then opens a connection to the hung server
         // to send its cancel request, waits its connect Timeout there, and (GssEncryptionMode=Prefer) does it twice.
         var table = await MigratedTableAsync();
-        var prefix = $"hungcopy-{Guid.NewGuid():N}:";
-        using (var theirs = new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache(Options.Create(new RedisCacheOptions { Configuration = servers.RedisConfiguration, InstanceName = prefix })))
-        {
-            await Task.WhenAll(Enumerable.Range(0, 2_000).Select(i =>
-                theirs.SetAsync($"s{i}", MigrationScenario.Session(i), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token)));
-        }
+        var prefix = await RedisCacheSessionsAsync("hungcopy");
 
         var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-copy-{Guid.NewGuid():N}.json");
         string[] phase = command == "sync" ? ["--phase", "dual-redis-primary"] : [];
@@ -156,6 +151,35 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         // Nothing is written before the first batch, so nothing needs to finish: it waited out the connect timeout, exit 3.
         var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-backfill-{Guid.NewGuid():N}.json");
         await InterruptedAtOnceAsync("PostgreSQL", "backfill", ["backfill", "--checkpoint", checkpoint, .. Stores(await MigratedTableAsync())]);
+    }
+
+    [Fact]
+    public async Task An_interrupted_copy_whose_batch_hangs_past_the_grace_period_exits_130_saying_what_to_check()
+    {
+        // The copy's statements wait a minute for the hung server; Ctrl+C waits for the batch in progress, but only for
+        // the grace period (30 s in the tool, 2 s here). The process used to end then without a word.
+        var table = await MigratedTableAsync();
+        var prefix = await RedisCacheSessionsAsync("hunggrace");
+
+        var grace = TimeSpan.FromSeconds(2);
+        using var interrupt = new CancellationTokenSource();
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-grace-{Guid.NewGuid():N}.json");
+        var run = CliRunner.RunPlainAsync(WithOperationTimeout(TimeSpan.FromMinutes(1)), interrupt.Token, grace, ["backfill", "--checkpoint", checkpoint, "--rate", "200", "--batch-size", "50", "--instance-name", prefix, .. Stores(table)]);
+        await UntilRowsAsync(table, 100);
+        await using var freezer = await FreezerAsync("PostgreSQL");
+        await freezer.FreezeAsync();
+        await Task.Delay(300, Token); // the batch in progress is now waiting on the hung server
+        var interruptedAt = Stopwatch.GetTimestamp();
+        await interrupt.CancelAsync();
+        var (exitCode, text) = await run;
+        var waited = Stopwatch.GetElapsedTime(interruptedAt);
+        await freezer.ThawAsync();
+
+        output.WriteLine($"Interrupted copy with PostgreSQL hung: exit {exitCode} {waited.TotalMilliseconds:0} ms after Ctrl+C (grace {grace.TotalSeconds} s): {text}");
+        Assert.Equal(130, exitCode);
+        Assert.Contains("did not stop within 2 s", text, StringComparison.Ordinal);
+        Assert.Contains("sessionstore verify --full", text, StringComparison.Ordinal);
+        Assert.InRange(waited, grace - TimeSpan.FromMilliseconds(50), grace + Slack);
     }
 
     private async Task InterruptedAtOnceAsync(string store, string command, string[] arguments)
@@ -232,6 +256,16 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"The copy did not reach {rows} rows in 30 s.");
             await Task.Delay(50, Token);
         }
+    }
+
+    /// <summary>2,000 sessions written by Microsoft's RedisCache under a new instance prefix, which it returns: a copy of them takes a while.</summary>
+    private async Task<string> RedisCacheSessionsAsync(string name)
+    {
+        var prefix = $"{name}-{Guid.NewGuid():N}:";
+        using var theirs = new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache(Options.Create(new RedisCacheOptions { Configuration = servers.RedisConfiguration, InstanceName = prefix }));
+        await Task.WhenAll(Enumerable.Range(0, 2_000).Select(i =>
+            theirs.SetAsync($"s{i}", MigrationScenario.Session(i), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token)));
+        return prefix;
     }
 
     /// <summary>A session table at the latest schema version (with its fleet table), created while the server answers.</summary>

@@ -119,6 +119,21 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
 
         private async Task ListAndCopyAsync(CancellationToken cancellationToken)
         {
+            try
+            {
+                await ListAndCopyPagesAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The interrupted run's summary counts the batches of the page in progress too; the checkpoint does not
+                // (resuming repeats that page, whose sessions then count as already present).
+                progress?.Report(Snapshot(completed: false));
+                throw;
+            }
+        }
+
+        private async Task ListAndCopyPagesAsync(CancellationToken cancellationToken)
+        {
             await foreach (var page in owner.Source.PagesAsync(_state.Position, _options.BatchSize, cancellationToken).ConfigureAwait(false))
             {
                 foreach (var chunk in page.Keys.Chunk(Chunk))
@@ -233,6 +248,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
             _totals.Passes = _state.Pass;
             _totals.TopologyChanged = _state.TopologyChanged;
             _totals.Elapsed = _clock.Elapsed;
+            _totals.ScannedThisRun = _processedThisRun;
             return _totals.Snapshot();
         }
     }

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
+using SessionStore.DualWrite;
+using SessionStore.DualWrite.Internal;
 using Spectre.Console;
 
 namespace SessionStore.Cli.Commands;
@@ -24,14 +26,43 @@ internal static class RevokeCommand
             var provider = services.BuildServiceProvider();
             await using (provider.ConfigureAwait(false))
             {
-                var revoked = await provider.GetRequiredService<IUserSessionRevoker>().RevokeUserSessionsAsync(userId, token).ConfigureAwait(false);
-
-                // The user id is not echoed: this output ends up in terminal logs and CI records.
-                context.Console.MarkupLine($"[green]{revoked:N0} session(s) of the user revoked[/] (phase {options.Phase}).");
-                return ExitCodes.Success;
+                var outcomes = await provider.GetRequiredService<DualWriteCache>().RevokeInEachStoreAsync(userId, token).ConfigureAwait(false);
+                return Report(context.Console, options.Phase, outcomes);
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// One line per store, so that a revoke that failed in one store still says what the other did (the user is
+    /// signed out there already; running it again is safe). The user id is not echoed: this output ends up in terminal
+    /// logs and CI records. A failure is then thrown, for the usual message naming the store and the exit code 3.
+    /// </summary>
+    private static int Report(IAnsiConsole console, SessionStorePhase phase, IReadOnlyList<StoreRevocation> outcomes)
+    {
+        foreach (var outcome in outcomes)
+        {
+            var store = outcome.Store == "redis" ? "Redis" : "PostgreSQL";
+            var role = outcome.Role == StoreRole.Idle ? $"not used by phase {phase}" : outcome.Role.ToString().ToLowerInvariant();
+            console.MarkupLine(outcome switch
+            {
+                { Revoked: { } revoked } => $"[green]{store}[/] ({role}): {revoked:N0} session(s) of the user revoked.",
+                { Error: { } } => $"[red]{store}[/] ({role}): not revoked, the store failed (below).",
+                _ => $"[red]{store}[/] ({role}): did not answer within SessionStore:SecondaryTimeout. Run this again once it answers (or remove its settings if it is retired): a copy left there is read back after a step back.",
+            });
+        }
+
+        if (outcomes.FirstOrDefault(o => o.Error is not null)?.Error is { } error)
+        {
+            if (outcomes.Any(o => o.Revoked is not null))
+            {
+                console.MarkupLine("[yellow]The revoke is incomplete:[/] the stores above that say so are done; run it again once the failed store answers.");
+            }
+
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
+
+        return outcomes.All(o => o.Revoked is not null) ? ExitCodes.Success : ExitCodes.ServerError;
     }
 
     /// <summary>

@@ -89,7 +89,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
         _catchUp = catchUp = new CatchUp(
             breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, () => _phase.Phase,
-            (store, kind, userId, t) => _revocation!.TryRevokeInIdleAsync(store, kind, userId, t), time, logger); // assigned below, before any call
+            async (store, kind, userId, t) => (await _revocation!.TryRevokeInIdleAsync(store, kind, userId, t).ConfigureAwait(false)).Done, time, logger); // assigned below, before any call
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
         _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters);
         _comparison = new BackgroundComparison(_secondaryCalls, convergence, _locks, _counters, current, time, logger);
@@ -194,6 +194,13 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         return SessionStoreActivities.TraceOperationAsync("revoke", (cache: this, userId, cancellationToken), static s => s.cache.Phase, static s => new ValueTask<long>(s.cache._revocation.RevokeAsync(s.cache._phase.Current(), s.userId, s.cancellationToken)), cancellationToken).AsTask();
+    }
+
+    /// <summary>"Log out everywhere" as <see cref="RevokeUserSessionsAsync"/>, with what it did in each store, failures returned rather than thrown (for the tool's report).</summary>
+    internal Task<IReadOnlyList<StoreRevocation>> RevokeInEachStoreAsync(string userId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        return _revocation.RevokeEachAsync(_phase.Current(), userId, cancellationToken);
     }
 
     /// <summary>Disposes the stores the cache created.</summary>

@@ -58,6 +58,46 @@ public sealed class RevokeCommandTests(PostgresServer postgres, RedisServer redi
     }
 
     [Fact]
+    public async Task Revoke_in_PostgresOnly_reports_the_sessions_it_cleared_from_the_Redis_the_phase_no_longer_uses()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var keys = await scenario.WriteRedisSessionsAsync(5, userOf: i => i < 3 ? User : "bob");
+        var environment = VerifyCommandTests.Environment(scenario);
+        await CliRunner.RunAsync(environment, Token, ["backfill", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario)]);
+
+        var (exitCode, output) = await CliRunner.RunAsync(environment, Token, ["revoke", "--user", User, .. CliRunner.Flags(scenario, "pg-only")]);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("PostgreSQL (primary): 3 session(s) of the user revoked.", output, StringComparison.Ordinal);
+        Assert.Contains("Redis (not used by phase PostgresOnly): 3 session(s) of the user revoked.", output, StringComparison.Ordinal);
+        Assert.Equal(keys[3..].ToHashSet(), await scenario.RedisKeysAsync());
+        Assert.Equal(keys[3..].ToHashSet(), await scenario.PostgresKeysAsync());
+    }
+
+    [Theory]
+    [InlineData("dual-pg-primary", "Redis (secondary): not revoked, the store failed")]
+    [InlineData("pg-only", "Redis (not used by phase PostgresOnly): did not answer")]
+    public async Task Revoke_with_Redis_down_says_PostgreSQL_is_revoked_and_exits_3(string phase, string redisLine)
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var keys = await scenario.WriteRedisSessionsAsync(4, userOf: i => i < 2 ? User : "bob");
+        var environment = VerifyCommandTests.Environment(scenario);
+        await CliRunner.RunAsync(environment, Token, ["backfill", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario)]);
+        var flags = CliRunner.Flags(scenario, phase);
+        flags[Array.IndexOf(flags, "--redis") + 1] = "127.0.0.1:1,connectTimeout=500";
+
+        var (exitCode, output) = await CliRunner.RunAsync(environment, Token, ["revoke", "--user", User, .. flags]);
+
+        Assert.True(exitCode == 3, output);
+        Assert.Contains("PostgreSQL (primary): 2 session(s) of the user revoked.", output, StringComparison.Ordinal);
+        Assert.Contains(redisLine, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(User, output, StringComparison.Ordinal);
+        Assert.Equal(keys[2..].ToHashSet(), await scenario.PostgresKeysAsync());
+    }
+
+    [Fact]
     public async Task A_failed_revoke_logs_neither_the_user_id_nor_a_hash_of_it()
     {
         // RedisOnly with PostgreSQL configured but down: the revoke in the idle store fails and is logged.

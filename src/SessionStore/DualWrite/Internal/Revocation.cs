@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using SessionStore.Internal;
 
 namespace SessionStore.DualWrite.Internal;
@@ -16,27 +17,58 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
 
     public async Task<long> RevokeAsync(Route route, string userId, CancellationToken token)
     {
-        var revokes = new List<Task<long>>
+        var outcomes = await RevokeEachAsync(route, userId, token).ConfigureAwait(false);
+        if (outcomes.FirstOrDefault(o => o.Error is not null)?.Error is { } error)
         {
-            primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "revoke", NotAKey, (s, _, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), async: true, token).AsTask(),
-        };
-        if (route.Secondary is { } secondary)
-        {
-            revokes.Add(RevokeInSecondaryAsync(secondary, route.SecondaryKind!.Value, userId, token));
+            ExceptionDispatchInfo.Throw(error);
         }
 
-        var revoked = await Task.WhenAll(revokes).ConfigureAwait(false);
-        if (routing.Idle(route, options()) is { } idle && !await TryRevokeInIdleAsync(idle.Store, idle.Kind, userId, token).ConfigureAwait(false))
-        {
-            catchUp.RevocationMissed(idle.Kind, userId);
-        }
-
-        return revoked.Max();
+        return outcomes.Where(o => o.Role != StoreRole.Idle).Max(o => o.Revoked ?? 0);
     }
 
-    /// <summary>Revokes in a store the phase does not use: best effort and bounded; false when it did not answer.</summary>
-    public async ValueTask<bool> TryRevokeInIdleAsync(ISessionCacheProvider idle, StoreKind kind, string userId, CancellationToken token) =>
-        (await secondaryCalls.TryRunAsync(idle, kind, "revoke", NotAKey, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), 0L), token).ConfigureAwait(false)).Done;
+    /// <summary>
+    /// The revoke in each store, with what each did: the tool reports them one by one, so that a revoke that failed in
+    /// one store still says the other is done. The primary's and the secondary's failures are returned, not thrown.
+    /// </summary>
+    public async Task<IReadOnlyList<StoreRevocation>> RevokeEachAsync(Route route, string userId, CancellationToken token)
+    {
+        var primary = OutcomeAsync(route.Primary, StoreRole.Primary, primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "revoke", NotAKey, (s, _, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), async: true, token).AsTask());
+        var secondary = route.Secondary is { } store ? OutcomeAsync(store, StoreRole.Secondary, RevokeInSecondaryAsync(store, route.SecondaryKind!.Value, userId, token)) : null;
+        var outcomes = new List<StoreRevocation> { await primary.ConfigureAwait(false) };
+        if (secondary is not null)
+        {
+            outcomes.Add(await secondary.ConfigureAwait(false));
+        }
+
+        if (routing.Idle(route, options()) is { } idle)
+        {
+            var (done, revoked) = await TryRevokeInIdleAsync(idle.Store, idle.Kind, userId, token).ConfigureAwait(false);
+            if (!done)
+            {
+                catchUp.RevocationMissed(idle.Kind, userId);
+            }
+
+            outcomes.Add(new StoreRevocation(idle.Store.Name, StoreRole.Idle, done ? revoked : null, Error: null));
+        }
+
+        return outcomes;
+
+        async Task<StoreRevocation> OutcomeAsync(ISessionCacheProvider store, StoreRole role, Task<long> revoke)
+        {
+            try
+            {
+                return new StoreRevocation(store.Name, role, await revoke.ConfigureAwait(false), Error: null);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                return new StoreRevocation(store.Name, role, Revoked: null, e);
+            }
+        }
+    }
+
+    /// <summary>Revokes in a store the phase does not use: best effort and bounded; not done when it did not answer.</summary>
+    public async ValueTask<(bool Done, long Revoked)> TryRevokeInIdleAsync(ISessionCacheProvider idle, StoreKind kind, string userId, CancellationToken token) =>
+        await secondaryCalls.TryRunAsync(idle, kind, "revoke", NotAKey, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), 0L), token).ConfigureAwait(false);
 
     /// <summary>The secondary must be revoked too, so its failure fails the call: bounded, but thrown.</summary>
     private async Task<long> RevokeInSecondaryAsync(ISessionCacheProvider secondary, StoreKind kind, string userId, CancellationToken token)
@@ -52,3 +84,17 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             token).ConfigureAwait(false);
     }
 }
+
+/// <summary>The part a store plays in a call: the phase's primary or secondary, or a configured store the phase does not use.</summary>
+internal enum StoreRole
+{
+    Primary,
+    Secondary,
+    Idle,
+}
+
+/// <summary>
+/// What a "log out everywhere" did in one store: the sessions it deleted, or the failure; for the idle store, a null
+/// count and no error when it did not answer (the catch-up makes it later).
+/// </summary>
+internal sealed record StoreRevocation(string Store, StoreRole Role, long? Revoked, Exception? Error);

@@ -102,6 +102,49 @@ public sealed class VerifyCommandTests(PostgresServer postgres, RedisServer redi
         Assert.Contains("--count-tolerance", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Under_an_empty_instance_name_the_application_s_other_keys_are_not_counted_as_sessions()
+    {
+        // A database of its own: an empty prefix covers every key in it. The application keeps counters, queues and
+        // sets beside its sessions; only RedisCache's entries (hashes) are sessions.
+        const int database = 12;
+        var db = redis.Connection.GetDatabase(database);
+        await redis.Connection.GetServers()[0].FlushDatabaseAsync(database);
+        var configuration = $"{redis.Configuration},defaultDatabase={database}";
+        var table = PostgresServer.UniqueTableName("noprefix");
+        await new PostgresSchemaMigrator(postgres.DataSource, "public", table).MigrateAsync(Token);
+        using (var theirs = new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.StackExchangeRedis.RedisCacheOptions { Configuration = configuration })))
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await theirs.SetAsync(Guid.NewGuid().ToString(), MigrationScenario.Session(i), new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+            }
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            await db.StringSetAsync($"app:counter:{i}", i);
+            await db.ListLeftPushAsync($"app:queue:{i}", "job");
+            await db.SetAddAsync($"app:tags:{i}", "x");
+        }
+
+        string[] stores = ["--postgres", postgres.ConnectionString, "--table", table, "--redis", configuration, "--phase", "dual-redis-primary"];
+        var backfill = await CliRunner.RunAsync(null, Token, ["backfill", "--checkpoint", TempFile(), "--output", "json", .. stores]);
+        var verify = await CliRunner.RunAsync(null, Token, ["verify", "--output", "json", .. stores]);
+        var stats = await CliRunner.RunAsync(null, Token, ["stats", "--output", "json", .. stores]);
+
+        Assert.True(backfill.ExitCode == 0, backfill.Output);
+        using var copied = System.Text.Json.JsonDocument.Parse(backfill.Output);
+        Assert.Equal(30, copied.RootElement.GetProperty("scanned").GetInt64());
+        Assert.Equal(30, copied.RootElement.GetProperty("copied").GetInt64());
+        Assert.True(verify.ExitCode == 0, verify.Output);
+        using var verdict = System.Text.Json.JsonDocument.Parse(verify.Output);
+        Assert.Equal(30, verdict.RootElement.GetProperty("redisLiveSessions").GetInt64());
+        Assert.True(verdict.RootElement.GetProperty("readyForNextPhase").GetBoolean());
+        Assert.Contains("\"redisLiveSessions\": 30", stats.Output, StringComparison.Ordinal);
+        await redis.Connection.GetServers()[0].FlushDatabaseAsync(database);
+    }
+
     internal static Dictionary<string, string?> Environment(MigrationScenario scenario) => new()
     {
         ["SessionStore__Postgres__PayloadFormat"] = scenario.PayloadFormat.ToString(),

@@ -118,13 +118,15 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         return total;
     }
 
-    /// <summary>One SCAN step on <paramref name="server"/>: the next cursor (0 when done) and the cache keys found, without the prefix.</summary>
+    /// <summary>One SCAN step on <paramref name="server"/>: the next cursor (0 when done) and the cache keys (hashes) found, without the prefix.</summary>
     public Task<(long Cursor, List<string> Keys)> ScanAsync(IServer server, long cursor, int count) =>
         BoundedAsync("scan", () => ScanCoreAsync(server, cursor, count));
 
     private async Task<(long Cursor, List<string> Keys)> ScanCoreAsync(IServer server, long cursor, int count)
     {
-        var result = await server.ExecuteAsync(_database.Database, "SCAN", [cursor, "MATCH", _pattern, "COUNT", count]).ConfigureAwait(false);
+        // TYPE hash (Redis 6+, Garnet): a RedisCache entry is always a hash, and under an empty InstanceName every
+        // other key of the database (the application's own strings, lists, sets) was counted as a session.
+        var result = await server.ExecuteAsync(_database.Database, "SCAN", [cursor, "MATCH", _pattern, "COUNT", count, "TYPE", "hash"]).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var keys = new List<string>();
         foreach (var key in (byte[][])parts[1]!)

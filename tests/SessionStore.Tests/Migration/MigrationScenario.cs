@@ -19,9 +19,10 @@ public sealed class MigrationScenario : IDisposable
     private readonly IRedisTestServer _redis;
     private readonly MicrosoftRedisCache _theirs;
 
-    public MigrationScenario(PostgresServer postgres, IRedisTestServer redis, PostgresPayloadFormat payloadFormat = PostgresPayloadFormat.Jsonb)
+    public MigrationScenario(PostgresServer postgres, IRedisTestServer redis, PostgresPayloadFormat payloadFormat = PostgresPayloadFormat.Jsonb, PostgresPartitioningOptions? partitioning = null)
     {
         PayloadFormat = payloadFormat;
+        Partitioning = partitioning;
         _postgres = postgres;
         _redis = redis;
         Table = PostgresServer.UniqueTableName("mig");
@@ -31,12 +32,15 @@ public sealed class MigrationScenario : IDisposable
             Configuration = redis.Configuration,
             InstanceName = Prefix,
         }));
-        Postgres = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = Table, UserIdSessionKey = "UserId", PayloadFormat = payloadFormat });
+        Postgres = new PostgresSessionCache(new PostgresSessionCacheOptions { ConnectionString = postgres.ConnectionString, TableName = Table, UserIdSessionKey = "UserId", PayloadFormat = payloadFormat, Partitioning = partitioning });
     }
 
     public string Table { get; }
 
     public PostgresPayloadFormat PayloadFormat { get; }
+
+    /// <summary>The partitioned layout of the table, or null for a plain one.</summary>
+    public PostgresPartitioningOptions? Partitioning { get; }
 
     public string Prefix { get; }
 
@@ -63,13 +67,14 @@ public sealed class MigrationScenario : IDisposable
         options.Postgres.ConnectionString = _postgres.ConnectionString;
         options.Postgres.TableName = Table;
         options.Postgres.PayloadFormat = PayloadFormat;
+        options.Postgres.Partitioning = Partitioning;
         options.Redis.Configuration = _redis.Configuration;
         options.Redis.InstanceName = Prefix;
         return options;
     }
 
     public Task CreateTableAsync() =>
-        new PostgresSchemaMigrator(_postgres.DataSource, new PostgresSessionCacheOptions { TableName = Table, PayloadFormat = PayloadFormat }).MigrateAsync(TestContext.Current.CancellationToken);
+        new PostgresSchemaMigrator(_postgres.DataSource, new PostgresSessionCacheOptions { TableName = Table, PayloadFormat = PayloadFormat, Partitioning = Partitioning }).MigrateAsync(TestContext.Current.CancellationToken);
 
     public static byte[] Session(int n, string? userId = null)
     {

@@ -83,26 +83,29 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
         Assert.Equal(inRedis.Count, inPostgres.Count);
     }
 
-    [Fact]
-    public async Task A_session_deleted_in_Redis_while_it_is_copied_is_taken_back()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a partitioned table returned no row version from its insert: every copy failed
+    public async Task A_session_deleted_in_Redis_while_it_is_copied_is_taken_back(bool partitioned)
     {
-        await _scenario.CreateTableAsync();
-        await _scenario.WriteRedisSessionsAsync(10);
+        using var scenario = new MigrationScenario(postgres, redis, partitioning: partitioned ? new SessionStore.Postgres.PostgresPartitioningOptions() : null);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(10);
         string? loggedOut = null;
-        var backfill = new RedisToPostgresBackfill(_scenario.Options(), source => new BeforeHoldCheckSource(source, async copied =>
+        var backfill = new RedisToPostgresBackfill(scenario.Options(), source => new BeforeHoldCheckSource(source, async copied =>
         {
             if (loggedOut is null)
             {
                 loggedOut = copied[0];
-                await _scenario.Redis.KeyDeleteAsync(_scenario.Prefix + loggedOut);
+                await scenario.Redis.KeyDeleteAsync(scenario.Prefix + loggedOut);
             }
         }));
 
         var result = await backfill.RunAsync(new BackfillOptions(), cancellationToken: Token);
 
-        Assert.Equal(1, result.ResurrectionsAvoided);
-        Assert.Equal(9, result.Copied);
-        Assert.DoesNotContain(loggedOut!, await _scenario.PostgresKeysAsync());
+        Assert.Equal((0, 1, 9), (result.Errors, result.ResurrectionsAvoided, result.Copied));
+        Assert.DoesNotContain(loggedOut!, await scenario.PostgresKeysAsync());
+        Assert.Equal(9, (await scenario.PostgresKeysAsync()).Count);
     }
 
     [Fact]

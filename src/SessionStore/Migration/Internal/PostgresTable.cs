@@ -166,7 +166,7 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
 
     /// <summary>Deletes each copy's row only in the version the copy wrote: a write the application made since is kept.</summary>
     public Task TakeBackAsync(IReadOnlyList<LandedCopy> copies) =>
-        BoundedAsync("copy take-back", t => DeleteVersionsAsync(copies.Select(c => (c.Copy.Key, (uint)c.Write)).ToList(), t), CancellationToken.None);
+        BoundedAsync("copy take-back", t => DeleteVersionsAsync(copies.Select(c => (c.Copy.Key, c.Write)).ToList(), t), CancellationToken.None);
 
     /// <summary>Never cancelled half-way: the copier takes back what a batch wrote, so it must know what that was.</summary>
     private Task<List<LandedCopy>> WriteBatchAsync(IReadOnlyList<SessionCopy> copies) =>
@@ -178,8 +178,10 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
         using var buffers = new PooledBuffers();
         var writes = copies.Select(c => cache.AddSetCommands(
             batch, buffers, c.Key, c.Entry.Value, cache.UserIdOf(c.Entry.Value), EntryExpiration.From(c.Entry.Expiry.ToEntryOptions()!, DateTimeOffset.UtcNow), c.Condition,
-            // Each statement aliases the table as s, except the partitioned insert, whose only table is the new row's.
-            c.Condition.IfValue is null ? "\nRETURNING xmin" : "\nRETURNING s.xmin")).ToHashSet();
+            // A plain table's statements return the row version (xmin) written, aliased s except in the insert; a
+            // partitioned table's return the version stamp (null: the statements' own RETURNING), for PostgreSQL
+            // cannot return a system column from an insert into a partitioned table.
+            Sql.Partitioned ? null : c.Condition.IfValue is null ? "\nRETURNING xmin" : "\nRETURNING s.xmin")).ToHashSet();
         var landed = new List<LandedCopy>();
         using var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
         var index = 0;
@@ -190,7 +192,7 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
             {
                 if (await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false))
                 {
-                    landed.Add(new LandedCopy(copies[copy], reader.GetFieldValue<uint>(0)));
+                    landed.Add(new LandedCopy(copies[copy], Sql.Partitioned ? (object)reader.GetInt64(0) : reader.GetFieldValue<uint>(0)));
                 }
 
                 copy++;
@@ -203,8 +205,8 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
         return landed;
     }
 
-    /// <summary>Deletes each (key, row version) pair in one batch; returns how many rows went.</summary>
-    public async Task<int> DeleteVersionsAsync(IReadOnlyList<(string Key, uint Version)> rows, CancellationToken cancellationToken)
+    /// <summary>Deletes each (key, row version) pair in one batch, a version as a write returned it; returns how many rows went.</summary>
+    public async Task<int> DeleteVersionsAsync(IReadOnlyList<(string Key, object Version)> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
@@ -219,7 +221,7 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
                 Parameters =
                 {
                     new NpgsqlParameter<string> { TypedValue = key },
-                    new NpgsqlParameter<uint> { NpgsqlDbType = NpgsqlDbType.Xid, TypedValue = version },
+                    version is uint xmin ? new NpgsqlParameter<uint> { NpgsqlDbType = NpgsqlDbType.Xid, TypedValue = xmin } : new NpgsqlParameter<long> { TypedValue = (long)version },
                 },
             });
         }

@@ -144,8 +144,12 @@ internal sealed class PostgresSql
 
         CountRows = $"SELECT count(*) FILTER (WHERE expire > now()), count(*) FILTER (WHERE expire <= now()) FROM {Table}";
 
-        // Deletes one row version only ($2 the xmin a write returned): any later write to the key made a new one.
-        DeleteVersion = $"DELETE FROM {Table} WHERE sid = $1 AND xmin = $2";
+        // Deletes one row version only ($2 what a write returned): any later write to the key made a new one. A plain
+        // table names it by xmin; a partitioned table cannot return a system column from its insert, so by the
+        // version stamp, which every later write of the key raises.
+        DeleteVersion = partitioned
+            ? $"DELETE FROM {Table} WHERE sid = $1 AND ver = $2"
+            : $"DELETE FROM {Table} WHERE sid = $1 AND xmin = $2";
 
         // Rows still locked by a writer are skipped, and the expiry is checked again on the row actually deleted,
         // so a session refreshed or overwritten meanwhile survives. Returns rows selected and rows deleted: only a

@@ -48,7 +48,7 @@ internal static class RevokeCommand
             {
                 { Revoked: { } revoked } => $"[green]{store}[/] ({role}): {revoked:N0} session(s) of the user revoked.",
                 { Error: { } } => $"[red]{store}[/] ({role}): not revoked, the store failed (below).",
-                _ => $"[red]{store}[/] ({role}): did not answer within SessionStore:SecondaryTimeout. Run this again once it answers (or remove its settings if it is retired): a copy left there is read back after a step back.",
+                _ => $"[red]{store}[/] ({role}): not revoked: it failed or did not answer within SessionStore:SecondaryTimeout (the log says which). Run this again once it answers (or remove its settings if it is retired): a copy left there is read back after a step back.",
             });
         }
 

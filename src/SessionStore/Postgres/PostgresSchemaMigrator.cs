@@ -146,17 +146,20 @@ public sealed class PostgresSchemaMigrator
 
         // Checked before any script runs: a table of this name that SessionStore did not create (or created with the other
         // payload format) is refused as it is, rather than given a column by script 3 and then failing somewhere later.
-        var columns = (await PostgresCommand.QueryAsync(connection, PostgresTableShape.DescribeColumns, r => (Name: r.GetString(0), Type: r.GetString(1)), async, cancellationToken, _sql.Table).ConfigureAwait(false))
-            .ToDictionary(c => c.Name, c => c.Type, StringComparer.Ordinal);
-        var (problem, reason) = PostgresTableShape.Of(columns, _payload, requireVersion: current >= VersionColumnVersion);
+        var table = await PostgresTableShape.DescribeAsync(connection, _sql.Table, async, cancellationToken).ConfigureAwait(false);
+        var (problem, reason) = PostgresTableShape.Of(table, _payload, _partitioning is not null, requireVersion: current >= VersionColumnVersion);
         switch (problem)
         {
             case TableShapeProblem.NotASessionTable:
                 throw PostgresTableShape.NotASessionTable(_sql.Table, reason);
             case TableShapeProblem.OtherPayloadFormat:
                 throw PostgresTableShape.OtherPayloadFormat(_sql.Table, reason, innerException: null);
+            case TableShapeProblem.OtherLayout:
+                // The history records versions, not layouts: a table created plain stays plain.
+                throw PostgresTableShape.OtherLayout(_sql.Table, _partitioning is not null);
             case TableShapeProblem.NoVersionColumn:
-                throw PostgresTableShape.NotASessionTable(_sql.Table, $"{reason}, though {HistoryTableName} records version {current}");
+                throw PostgresTableShape.NotASessionTable(
+                    _sql.Table, $"{reason}, though {HistoryTableName} records version {current} for it (dropped by hand?): add it back with ALTER TABLE {_sql.Table} ADD COLUMN ver bigint NOT NULL DEFAULT 0");
         }
 
         var applied = new List<int>();
@@ -165,16 +168,6 @@ public sealed class PostgresSchemaMigrator
             await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
             await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
             applied.Add(version);
-        }
-
-        // The history records versions, not layouts: a table created plain stays plain, and statements written
-        // for the other layout would fail on it in confusing ways, so say so here.
-        var kind = Convert.ToChar(await ExecuteAsync(connection, "SELECT relkind FROM pg_catalog.pg_class WHERE oid = $1::regclass", _sql.Table).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        if ((kind == 'p') != (_partitioning is not null))
-        {
-            throw new InvalidOperationException(_partitioning is null
-                ? $"The session table {_sql.Table} is partitioned, but PostgresSessionCacheOptions.Partitioning is not set. Set it, or use another table."
-                : $"The session table {_sql.Table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresSessionCacheOptions.Partitioning unset.");
         }
 
         var partitionsPostponed = false;

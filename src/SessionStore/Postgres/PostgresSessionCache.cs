@@ -172,20 +172,12 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <summary>What, if anything, keeps the table from serving this cache's statements (see <see cref="PostgresTableShape"/>).</summary>
     internal async Task<(TableShapeProblem Problem, string Reason)> DescribeTableAsync(CancellationToken token)
     {
-        var columns = await ExecuteAsync("ping", async (a, t) =>
+        var table = await ExecuteAsync("ping", async (a, t) =>
         {
-            using var command = await CreateCommandAsync(PostgresTableShape.DescribeColumns, a, t).ConfigureAwait(false);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.Table });
-            using var reader = await command.ExecuteReaderAsync(t).ConfigureAwait(false);
-            var found = new Dictionary<string, string>(StringComparer.Ordinal);
-            while (await reader.ReadAsync(t).ConfigureAwait(false))
-            {
-                found[reader.GetString(0)] = reader.GetString(1);
-            }
-
-            return found;
+            using var command = await CreateCommandAsync("", a, t).ConfigureAwait(false);
+            return await PostgresTableShape.DescribeAsync(command, _sql.Table, t).ConfigureAwait(false);
         }, async: true, token).ConfigureAwait(false);
-        return PostgresTableShape.Of(columns, _payload, requireVersion: true);
+        return PostgresTableShape.Of(table, _payload, _sql.Partitioned, requireVersion: true);
     }
 
     /// <summary>The error, saying what to do, for a problem <see cref="DescribeTableAsync"/> found.</summary>
@@ -194,6 +186,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         TableShapeProblem.Missing => TableMissing(innerException: null),
         TableShapeProblem.OtherPayloadFormat => PostgresTableShape.OtherPayloadFormat(_sql.Table, reason, innerException: null),
         TableShapeProblem.NoVersionColumn => VersionColumnMissing(innerException: null),
+        TableShapeProblem.OtherLayout => PostgresTableShape.OtherLayout(_sql.Table, _sql.Partitioned),
         _ => PostgresTableShape.NotASessionTable(_sql.Table, reason),
     };
 

@@ -39,9 +39,11 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
     }
 
     [Theory]
-    [InlineData("id text PRIMARY KEY, value bytea NOT NULL, expires_at timestamptz NOT NULL", "it has no column sid, user_id, expire, sliding_expiration, absolute_expire, sess")]
-    [InlineData("sid integer PRIMARY KEY, sess jsonb NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz", "its column sid is integer")]
-    [InlineData("sid varchar(255) PRIMARY KEY, sess text NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz", "its column sess is text")]
+    [InlineData("id text PRIMARY KEY, value bytea NOT NULL, expires_at timestamptz NOT NULL", "it has no column sid, user_id, expire, sliding_expiration, absolute_expire, created_at, updated_at, sess")]
+    [InlineData("sid integer PRIMARY KEY, sess jsonb NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now()", "its column sid is integer")]
+    [InlineData("sid varchar(255) PRIMARY KEY, sess text NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now()", "its column sess is text")]
+    [InlineData("sid varchar(255), sess jsonb NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(), ver bigint DEFAULT 0", "it has no primary key or unique index on sid alone")]
+    [InlineData("sid varchar(255) PRIMARY KEY, sess jsonb NOT NULL, user_id text, expire timestamptz NOT NULL, sliding_expiration interval, absolute_expire timestamptz, created_at timestamptz DEFAULT now(), updated_at timestamptz DEFAULT now(), tenant int NOT NULL", "its column tenant is NOT NULL without a default")]
     public async Task A_table_of_that_name_that_is_not_a_session_table_is_refused_by_name_and_left_as_it_was(string columns, string reason)
     {
         var table = PostgresServer.UniqueTableName("foreign");
@@ -59,6 +61,22 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
         Assert.Contains("SessionStore:Postgres:TableName", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, await ColumnsAsync(table)); // no ver column added, nothing else changed
         Assert.Throws<InvalidOperationException>(() => migrator.Migrate());
+    }
+
+    [Fact]
+    public async Task A_view_of_that_name_is_refused_as_a_view()
+    {
+        var table = PostgresServer.UniqueTableName("base");
+        await new PostgresSchemaMigrator(server.DataSource, "public", table).MigrateAsync(Token);
+        var view = PostgresServer.UniqueTableName("view");
+        await using (var create = server.DataSource.CreateCommand($"CREATE VIEW \"{view}\" AS SELECT * FROM \"{table}\""))
+        {
+            await create.ExecuteNonQueryAsync(Token);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new PostgresSchemaMigrator(server.DataSource, "public", view).MigrateAsync(Token));
+
+        Assert.Contains($"\"public\".\"{view}\" exists but is not a SessionStore session table: it is a view, not a table", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace SessionStore.Postgres.Internal;
 
 /// <summary>What an existing table lacks to be a session table for a cache, as <see cref="PostgresTableShape.Of"/> finds it.</summary>
@@ -6,28 +8,43 @@ internal enum TableShapeProblem
     None,
     Missing,
     OtherPayloadFormat,
+    OtherLayout,
     NoVersionColumn,
     NotASessionTable,
 }
 
+/// <summary>One column of a table, as the catalog describes it.</summary>
+/// <param name="Type">Its type, as <c>format_type</c> writes it.</param>
+/// <param name="NeedsValue">NOT NULL without a default: an insert that does not set it fails.</param>
+internal readonly record struct TableColumn(string Type, bool NeedsValue);
+
+/// <summary>A relation as the catalog describes it: its kind (<c>pg_class.relkind</c>), whether <c>sid</c> alone is unique, and its columns; no columns when it does not exist.</summary>
+internal sealed record TableDescription(char Kind, bool SidIsUnique, IReadOnlyDictionary<string, TableColumn> Columns)
+{
+    public static readonly TableDescription None = new(' ', false, new Dictionary<string, TableColumn>());
+}
+
 /// <summary>
-/// The columns the statements rely on, and the one check of an existing table against them: the migrator runs it
-/// before it changes anything (a table of that name made by something else must not get columns added), the cache's
-/// ping and the migration tools before they read or write. A table of another shape failed later, mid-copy, with an
-/// error that blamed the keys.
+/// The shape the statements rely on, and the one check of an existing table against it: the migrator runs it before
+/// it changes anything (a table of that name made by something else must not get columns and indexes added), the
+/// cache's ping and the migration tools before they read or write. A table of another shape failed later, mid-copy,
+/// with an error that blamed the keys.
 /// </summary>
 internal static class PostgresTableShape
 {
-    /// <summary>The table's columns with their types as <c>format_type</c> writes them; no row when the table does not exist.</summary>
-    public const string DescribeColumns = """
-        SELECT attname, format_type(atttypid, atttypmod)
-        FROM pg_catalog.pg_attribute
-        WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped
+    /// <summary>Each column of the relation $1 with its type, whether an insert must set it, the relation's kind and whether sid alone is unique; no row when it does not exist.</summary>
+    private const string DescribeSql = """
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '',
+               c.relkind::text,
+               EXISTS (SELECT FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute k ON k.attrelid = c.oid AND k.attnum = i.indkey[0]
+                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL AND k.attname = 'sid')
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+        WHERE c.oid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
         """;
 
     /// <summary>
-    /// The columns every statement uses, as the schema scripts create them (the payload and version columns are checked
-    /// apart; the layout, plain or partitioned, is the migrator's own check).
+    /// The columns the statements use, as the schema scripts create them (the payload and version columns are
+    /// checked apart). The statements set all but the two timestamps, which take their defaults on insert.
     /// </summary>
     private static readonly (string Name, string Type)[] KeyColumns =
     [
@@ -36,27 +53,58 @@ internal static class PostgresTableShape
         ("expire", "timestamp with time zone"),
         ("sliding_expiration", "interval"),
         ("absolute_expire", "timestamp with time zone"),
+        ("created_at", "timestamp with time zone"),
+        ("updated_at", "timestamp with time zone"),
     ];
+
+    private static readonly HashSet<string> Written = ["sid", "sess", "user_id", "expire", "sliding_expiration", "absolute_expire", "ver", "bucket"];
 
     private const string VersionType = "bigint";
 
-    /// <summary>The problem with a table of <paramref name="columns"/> for a cache writing <paramref name="payload"/>, and what it is in words.</summary>
-    /// <param name="columns">The table's columns and their types, from <see cref="DescribeColumns"/>.</param>
-    /// <param name="payload">The payload column the cache writes.</param>
-    /// <param name="requireVersion">Whether the <c>ver</c> column must already be there (schema version 3 and later).</param>
-    public static (TableShapeProblem Problem, string Reason) Of(IReadOnlyDictionary<string, string> columns, PostgresPayloadColumn payload, bool requireVersion)
+    /// <summary>Describes the relation named <paramref name="table"/> (quoted and qualified) on <paramref name="connection"/>.</summary>
+    public static async ValueTask<TableDescription> DescribeAsync(NpgsqlConnection connection, string table, bool async, CancellationToken cancellationToken) =>
+        Describe(await PostgresCommand.QueryAsync(connection, DescribeSql, Row, async, cancellationToken, table).ConfigureAwait(false));
+
+    /// <summary>Describes the relation named <paramref name="table"/> with <paramref name="command"/> (the cache's own, bounded), whose text it sets.</summary>
+    public static async ValueTask<TableDescription> DescribeAsync(NpgsqlCommand command, string table, CancellationToken cancellationToken)
     {
+        command.CommandText = DescribeSql;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table });
+        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<(string, TableColumn, char, bool)>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(Row(reader));
+        }
+
+        return Describe(rows);
+    }
+
+    private static (string Name, TableColumn Column, char Kind, bool SidIsUnique) Row(NpgsqlDataReader r) =>
+        (r.GetString(0), new TableColumn(r.GetString(1), r.GetBoolean(2)), r.GetString(3)[0], r.GetBoolean(4));
+
+    private static TableDescription Describe(List<(string Name, TableColumn Column, char Kind, bool SidIsUnique)> rows) =>
+        rows.Count == 0 ? TableDescription.None : new(rows[0].Kind, rows[0].SidIsUnique, rows.ToDictionary(r => r.Name, r => r.Column, StringComparer.Ordinal));
+
+    /// <summary>The problem with <paramref name="table"/> for a cache writing <paramref name="payload"/> in the given layout, and what it is in words.</summary>
+    /// <param name="table">The relation, from <see cref="DescribeAsync(NpgsqlConnection, string, bool, CancellationToken)"/>.</param>
+    /// <param name="payload">The payload column the cache writes.</param>
+    /// <param name="partitioned">Whether the cache is set up for the partitioned layout.</param>
+    /// <param name="requireVersion">Whether the <c>ver</c> column must already be there (schema version 3 and later).</param>
+    public static (TableShapeProblem Problem, string Reason) Of(TableDescription table, PostgresPayloadColumn payload, bool partitioned, bool requireVersion)
+    {
+        var columns = table.Columns;
         if (columns.Count == 0)
         {
             return (TableShapeProblem.Missing, "it does not exist");
         }
 
-        var missing = KeyColumns.Where(c => !columns.ContainsKey(c.Name)).Select(c => c.Name).ToList();
-        if (!columns.ContainsKey("sess"))
+        if (table.Kind is not ('r' or 'p'))
         {
-            missing.Add("sess");
+            return (TableShapeProblem.NotASessionTable, $"it is {KindName(table.Kind)}, not a table");
         }
 
+        var missing = KeyColumns.Select(c => c.Name).Append("sess").Where(name => !columns.ContainsKey(name)).ToList();
         if (missing.Count > 0)
         {
             return (TableShapeProblem.NotASessionTable, $"it has no column {string.Join(", ", missing)}");
@@ -64,24 +112,49 @@ internal static class PostgresTableShape
 
         foreach (var (name, type) in KeyColumns.Append(("ver", VersionType)))
         {
-            if (columns.TryGetValue(name, out var found) && found != type)
+            if (columns.TryGetValue(name, out var found) && found.Type != type)
             {
-                return (TableShapeProblem.NotASessionTable, $"its column {name} is {found}, where SessionStore needs {type}");
+                return (TableShapeProblem.NotASessionTable, $"its column {name} is {found.Type}, where SessionStore needs {type}");
             }
         }
 
-        if (columns["sess"] != payload.ColumnType)
+        if (columns.FirstOrDefault(c => c.Value.NeedsValue && !Written.Contains(c.Key)) is { Key: { } unset })
+        {
+            return (TableShapeProblem.NotASessionTable, $"its column {unset} is NOT NULL without a default, and SessionStore's inserts do not set it");
+        }
+
+        if ((table.Kind == 'p') != partitioned)
+        {
+            return (TableShapeProblem.OtherLayout, table.Kind == 'p' ? "it is partitioned" : "it is not partitioned");
+        }
+
+        if (!partitioned && !table.SidIsUnique)
+        {
+            return (TableShapeProblem.NotASessionTable, "it has no primary key or unique index on sid alone, which its writes need");
+        }
+
+        if (columns["sess"].Type != payload.ColumnType)
         {
             var other = PostgresPayloadColumn.For(payload.Format == PostgresPayloadFormat.Jsonb ? PostgresPayloadFormat.Bytea : PostgresPayloadFormat.Jsonb);
-            return columns["sess"] == other.ColumnType
+            return columns["sess"].Type == other.ColumnType
                 ? (TableShapeProblem.OtherPayloadFormat, $"its sess column is {other.ColumnType}, where PayloadFormat {payload.Format} writes {payload.ColumnType}")
-                : (TableShapeProblem.NotASessionTable, $"its column sess is {columns["sess"]}, where SessionStore needs {payload.ColumnType}");
+                : (TableShapeProblem.NotASessionTable, $"its column sess is {columns["sess"].Type}, where SessionStore needs {payload.ColumnType}");
         }
 
         return requireVersion && !columns.ContainsKey("ver")
             ? (TableShapeProblem.NoVersionColumn, "it has no ver column")
             : (TableShapeProblem.None, "");
     }
+
+    private static string KindName(char kind) => kind switch
+    {
+        'v' => "a view",
+        'm' => "a materialized view",
+        'f' => "a foreign table",
+        'S' => "a sequence",
+        'i' or 'I' => "an index",
+        _ => $"a relation of kind '{kind}'",
+    };
 
     /// <summary>The error for a table that something other than SessionStore created under the configured name.</summary>
     public static InvalidOperationException NotASessionTable(string table, string reason, Exception? innerException = null) => new(
@@ -94,4 +167,9 @@ internal static class PostgresTableShape
         $"The session table {table} was created with the other payload format: {reason}. " +
         $"Set SessionStore:Postgres:PayloadFormat ({nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.PayloadFormat)}) to match the table.",
         innerException);
+
+    /// <summary>The error for a session table of the other layout: a table created plain stays plain, and the other way round.</summary>
+    public static InvalidOperationException OtherLayout(string table, bool partitioned) => new(partitioned
+        ? $"The session table {table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresSessionCacheOptions.Partitioning (SessionStore:Postgres:Partitioning) unset."
+        : $"The session table {table} is partitioned, but PostgresSessionCacheOptions.Partitioning (SessionStore:Postgres:Partitioning) is not set. Set it, or use another table.");
 }

@@ -156,6 +156,17 @@ internal sealed class CopyCommandShared
             console.MarkupLine($"[yellow]Interrupted.[/] Run the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
             return ExitCodes.Interrupted;
         }
+        catch (Exception) when (last is not null)
+        {
+            // A store failed part-way (a hung server's timeout, an interrupt included): the failure follows, named by
+            // the usual handler. The batch it stopped may have landed without the check that takes back a session
+            // signed out meanwhile.
+            WriteSummary(console, last);
+            console.MarkupLine(
+                $"[yellow]{Title} stopped on the failure below[/], in the middle of a batch: a session signed out during it may have been copied without the check " +
+                $"that takes it back. Once the servers answer, run [bold]sessionstore verify --full[/], then the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
+            throw;
+        }
 
         WriteSummary(console, last!);
         if (last!.Errors > 0)

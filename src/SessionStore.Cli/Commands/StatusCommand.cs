@@ -40,7 +40,7 @@ internal static class StatusCommand
                     live.Count,
                     adjacent,
                     unreadable.Count,
-                    [.. instances.Select(i => new StatusInstance(i.InstanceId, i.Phase, i.StartedAt, i.LastHeartbeat, i.HeartbeatAge.TotalSeconds, i.IsStale))]));
+                    [.. instances.Select(i => new StatusInstance(i.InstanceId, PhaseName(i.Phase), i.StartedAt, i.LastHeartbeat, i.HeartbeatAge.TotalSeconds, i.IsStale))]));
                 return exitCode;
             }
 
@@ -49,7 +49,7 @@ internal static class StatusCommand
             {
                 table.AddRow(
                     CliOutput.Printable(instance.InstanceId),
-                    instance.Phase == SessionStorePhase.Unspecified ? "[red]unreadable[/]" : instance.Phase.ToString(),
+                    instance.Phase == SessionStorePhase.Unspecified ? $"[red]{PhaseName(instance.Phase)}[/]" : PhaseName(instance.Phase),
                     instance.LastHeartbeat.UtcDateTime.ToString("u", CultureInfo.InvariantCulture),
                     instance.HeartbeatAge >= TimeSpan.Zero ? $"{instance.HeartbeatAge.TotalSeconds:N0} s" : $"{instance.HeartbeatAge.Duration().TotalSeconds:N0} s ahead",
                     instance.IsStale ? "[yellow]stale[/]" : "[green]live[/]");
@@ -88,4 +88,7 @@ internal static class StatusCommand
         });
         return command;
     }
+
+    /// <summary>A phase as printed: Unspecified is what the fleet table's text parses to when it names no phase this tool knows.</summary>
+    private static string PhaseName(SessionStorePhase phase) => phase == SessionStorePhase.Unspecified ? "unreadable" : phase.ToString();
 }

@@ -1,9 +1,9 @@
 namespace SessionStore.Cli.Output;
 
-/// <summary>One application instance in <see cref="StatusReport"/>.</summary>
+/// <summary>One application instance in <see cref="StatusReport"/>; <see cref="Phase"/> is a phase's name, or <c>unreadable</c>.</summary>
 internal sealed record StatusInstance(
     string InstanceId,
-    SessionStorePhase Phase,
+    string Phase,
     DateTimeOffset StartedAt,
     DateTimeOffset LastHeartbeat,
     double HeartbeatAgeSeconds,

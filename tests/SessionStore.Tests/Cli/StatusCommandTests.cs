@@ -72,6 +72,7 @@ public sealed class StatusCommandTests(PostgresServer postgres)
         Assert.Equal(1, json.ExitCode);
         using var document = System.Text.Json.JsonDocument.Parse(json.Output);
         Assert.Equal(1, document.RootElement.GetProperty("unreadablePhases").GetInt32());
+        Assert.Contains(document.RootElement.GetProperty("instances").EnumerateArray(), i => i.GetProperty("phase").GetString() == "unreadable");
     }
 
     [Fact]

@@ -98,6 +98,8 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
 
         output.WriteLine($"{command} with {store} hung mid-run: exit {exitCode} after {watch.ElapsedMilliseconds} ms (timeout {Timeout.TotalMilliseconds} ms): {text}");
         AssertGaveUpInTime(exitCode, text, watch.Elapsed, store, $"SessionStore:{(store == "Redis" ? "Redis" : "Postgres")}:OperationTimeout");
+        Assert.Contains("in the middle of a batch", text, StringComparison.Ordinal);
+        Assert.Matches(@"verify\s+--full", text); // the test console wraps at 200 columns
     }
 
     [Fact]

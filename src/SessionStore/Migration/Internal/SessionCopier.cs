@@ -123,10 +123,10 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
             {
                 await ListAndCopyPagesAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception)
             {
-                // The interrupted run's summary counts the batches of the page in progress too; the checkpoint does not
-                // (resuming repeats that page, whose sessions then count as already present).
+                // An interrupted or failed run's summary counts the batches of the page in progress too; the checkpoint
+                // does not (resuming repeats that page, whose sessions then count as already present).
                 progress?.Report(Snapshot(completed: false));
                 throw;
             }

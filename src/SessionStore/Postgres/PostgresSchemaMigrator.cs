@@ -157,12 +157,17 @@ public sealed class PostgresSchemaMigrator
             case TableShapeProblem.OtherLayout:
                 // The history records versions, not layouts: a table created plain stays plain.
                 throw PostgresTableShape.OtherLayout(_sql.Table, _partitioning is not null);
-            case TableShapeProblem.NoVersionColumn:
-                throw PostgresTableShape.NotASessionTable(
-                    _sql.Table, $"{reason}, though {HistoryTableName} records version {current} for it (dropped by hand?): add it back with ALTER TABLE {_sql.Table} ADD COLUMN ver bigint NOT NULL DEFAULT 0");
         }
 
         var applied = new List<int>();
+        if (problem == TableShapeProblem.NoVersionColumn)
+        {
+            // The history records version 3 or later, yet the column is gone (dropped by hand): script 3 adds it again,
+            // as the cache's error tells the operator to run the migrator.
+            await ExecuteAsync(connection, Render(_scripts.Single(s => s.Version == VersionColumnVersion).Script)).ConfigureAwait(false);
+            applied.Add(VersionColumnVersion);
+        }
+
         foreach (var (version, script) in _scripts.Where(s => s.Version > current))
         {
             await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);

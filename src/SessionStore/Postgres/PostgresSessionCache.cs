@@ -464,7 +464,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         PostgresTableShape.OtherPayloadFormat(_sql.Table, $"its sess column is not {_payload.ColumnType}", innerException);
 
     private InvalidOperationException VersionColumnMissing(Exception? innerException) => new(
-        $"The session table {_sql.Table} has no ver column: it is at a schema version older than 3. Upgrade it with PostgresSchemaMigrator.MigrateAsync() " +
+        $"The session table {_sql.Table} has no ver column (a schema version older than 3, or the column was dropped). Add it with PostgresSchemaMigrator.MigrateAsync() " +
         $"(or `sessionstore migrate`), or set {nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.CreateTableIfMissing)} = true.",
         innerException);
 

@@ -80,6 +80,23 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_version_column_dropped_by_hand_is_added_again_by_the_next_migration()
+    {
+        var table = PostgresServer.UniqueTableName("dropped");
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
+        await migrator.MigrateAsync(Token);
+        var before = await ColumnsAsync(table);
+        await using (var drop = server.DataSource.CreateCommand($"ALTER TABLE \"{table}\" DROP COLUMN ver"))
+        {
+            await drop.ExecuteNonQueryAsync(Token);
+        }
+
+        Assert.Equal([3], await migrator.MigrateAsync(Token));
+        Assert.Equal(before, await ColumnsAsync(table));
+        Assert.Empty(await migrator.MigrateAsync(Token));
+    }
+
+    [Fact]
     public async Task A_session_table_of_the_other_payload_format_is_refused_naming_the_setting()
     {
         var table = PostgresServer.UniqueTableName("format");

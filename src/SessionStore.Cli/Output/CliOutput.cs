@@ -68,11 +68,12 @@ internal static class CliOutput
     /// <summary>
     /// <paramref name="text"/> from a server (an instance name anyone with write access to the table chose), safe to
     /// print as one cell: control and format characters (a line break that forges a row, a right-to-left override
-    /// that reverses one) are written as <c>\u</c> escapes. Markup is escaped too.
+    /// that reverses one) and box-drawing characters (a border that forges a column) are written as <c>\u</c>
+    /// escapes. Markup is escaped too.
     /// </summary>
     public static string Printable(string text)
     {
-        var printable = string.Concat(text.Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format
+        var printable = string.Concat(text.Select(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format || c is >= '\u2500' and <= '\u257f'
             ? $"\\u{(int)c:x4}"
             : c.ToString()));
         return Markup.Escape(printable);

@@ -76,7 +76,7 @@ public sealed class StatusCommandTests(PostgresServer postgres)
     }
 
     [Fact]
-    public async Task An_instance_name_cannot_forge_a_row_or_reverse_the_text()
+    public async Task An_instance_name_cannot_forge_a_row_or_a_column_or_reverse_the_text()
     {
         var table = await CreateTableAsync();
         await InsertAsync(table, "web-1\n│ web-9 │ PostgresOnly │ [red]x[/] \u202Eevil", "DualWriteRedisPrimary", TimeSpan.Zero);
@@ -84,7 +84,7 @@ public sealed class StatusCommandTests(PostgresServer postgres)
         var (exitCode, output) = await CliRunner.RunAsync("status", "--postgres", postgres.ConnectionString, "--table", table);
 
         Assert.True(exitCode == 0, output);
-        Assert.Contains(@"web-1\u000a│ web-9 │ PostgresOnly │ [red]x[/] \u202eevil", output, StringComparison.Ordinal);
+        Assert.Contains(@"web-1\u000a\u2502 web-9 \u2502 PostgresOnly \u2502 [red]x[/] \u202eevil", output, StringComparison.Ordinal);
         Assert.DoesNotContain("\u202E", output, StringComparison.Ordinal);
         Assert.Equal(1, output.Split('\n').Count(line => line.Contains("web-9", StringComparison.Ordinal)));
     }

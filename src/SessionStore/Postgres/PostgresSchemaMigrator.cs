@@ -168,10 +168,16 @@ public sealed class PostgresSchemaMigrator
             applied.Add(VersionColumnVersion);
         }
 
-        foreach (var (version, script) in _scripts.Where(s => s.Version > current))
+        // A table the history records but that is gone (dropped by hand) is created again: every script is idempotent.
+        var from = problem == TableShapeProblem.Missing ? 0 : current;
+        foreach (var (version, script) in _scripts.Where(s => s.Version > from))
         {
             await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
-            await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
+            if (version > current)
+            {
+                await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
+            }
+
             applied.Add(version);
         }
 

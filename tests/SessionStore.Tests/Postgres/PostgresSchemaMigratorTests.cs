@@ -97,6 +97,51 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_table_dropped_by_hand_is_created_again_by_the_next_migration()
+    {
+        var table = PostgresServer.UniqueTableName("gone");
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
+        await migrator.MigrateAsync(Token);
+        var before = await ColumnsAsync(table);
+        await using (var drop = server.DataSource.CreateCommand($"DROP TABLE \"{table}\""))
+        {
+            await drop.ExecuteNonQueryAsync(Token);
+        }
+
+        Assert.Equal(Enumerable.Range(1, PostgresSchemaMigrator.LatestVersion), await migrator.MigrateAsync(Token));
+        Assert.Equal(before, await ColumnsAsync(table));
+        Assert.Empty(await migrator.MigrateAsync(Token));
+    }
+
+    [Theory]
+    [InlineData("ALTER TABLE {0} DROP CONSTRAINT {1}; ALTER TABLE {0} ADD PRIMARY KEY (sid) DEFERRABLE", false)]
+    [InlineData("ALTER TABLE {0} ADD COLUMN tenant int; CREATE FUNCTION {2}() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.tenant := 7; RETURN NEW; END$$; CREATE TRIGGER t BEFORE INSERT ON {0} FOR EACH ROW EXECUTE FUNCTION {2}(); ALTER TABLE {0} ALTER COLUMN tenant SET NOT NULL", true)]
+    [InlineData("ALTER TABLE {0} ADD COLUMN note text, ADD COLUMN tenant int NOT NULL DEFAULT 1; CREATE INDEX ON {0} (updated_at)", true)]
+    public async Task A_session_table_a_DBA_changed_is_accepted_exactly_while_its_writes_still_work(string change, bool accepted)
+    {
+        var table = PostgresServer.UniqueTableName("dba");
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
+        await migrator.MigrateAsync(Token);
+        await using (var command = server.DataSource.CreateCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, change, $"\"{table}\"", $"\"{table}_pkey\"", $"\"{table}_fill\"")))
+        {
+            await command.ExecuteNonQueryAsync(Token);
+        }
+
+        var migrate = migrator.MigrateAsync(Token);
+
+        if (accepted)
+        {
+            Assert.Empty(await migrate);
+        }
+        else
+        {
+            // A deferrable key cannot serve ON CONFLICT: every write failed, blamed on the keys.
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => migrate);
+            Assert.Contains("no primary key or unique index on sid alone that its writes can use", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_session_table_of_the_other_payload_format_is_refused_naming_the_setting()
     {
         var table = PostgresServer.UniqueTableName("format");

@@ -18,10 +18,13 @@ internal enum TableShapeProblem
 /// <param name="NeedsValue">NOT NULL without a default: an insert that does not set it fails.</param>
 internal readonly record struct TableColumn(string Type, bool NeedsValue);
 
-/// <summary>A relation as the catalog describes it: its kind (<c>pg_class.relkind</c>), whether <c>sid</c> alone is unique, and its columns; no columns when it does not exist.</summary>
-internal sealed record TableDescription(char Kind, bool SidIsUnique, IReadOnlyDictionary<string, TableColumn> Columns)
+/// <summary>
+/// A relation as the catalog describes it: its kind (<c>pg_class.relkind</c>), whether <c>sid</c> alone is unique,
+/// whether it has triggers of its own (which may fill a column), and its columns; no columns when it does not exist.
+/// </summary>
+internal sealed record TableDescription(char Kind, bool SidIsUnique, bool HasTriggers, IReadOnlyDictionary<string, TableColumn> Columns)
 {
-    public static readonly TableDescription None = new(' ', false, new Dictionary<string, TableColumn>());
+    public static readonly TableDescription None = new(' ', false, false, new Dictionary<string, TableColumn>());
 }
 
 /// <summary>
@@ -32,12 +35,18 @@ internal sealed record TableDescription(char Kind, bool SidIsUnique, IReadOnlyDi
 /// </summary>
 internal static class PostgresTableShape
 {
-    /// <summary>Each column of the relation $1 with its type, whether an insert must set it, the relation's kind and whether sid alone is unique; no row when it does not exist.</summary>
+    /// <summary>
+    /// Each column of the relation $1 with its type and whether an insert must set it, then the relation's kind, whether
+    /// sid alone has a unique index ON CONFLICT can use (immediate and valid), and whether it has triggers of its own;
+    /// no row when it does not exist.
+    /// </summary>
     private const string DescribeSql = """
         SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '',
                c.relkind::text,
                EXISTS (SELECT FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute k ON k.attrelid = c.oid AND k.attnum = i.indkey[0]
-                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL AND k.attname = 'sid')
+                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
+                         AND i.indpred IS NULL AND i.indexprs IS NULL AND k.attname = 'sid'),
+               EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
         WHERE c.oid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
         """;
@@ -57,7 +66,8 @@ internal static class PostgresTableShape
         ("updated_at", "timestamp with time zone"),
     ];
 
-    private static readonly HashSet<string> Written = ["sid", "sess", "user_id", "expire", "sliding_expiration", "absolute_expire", "ver", "bucket"];
+    /// <summary>The columns every insert sets; a partitioned table's also set <c>bucket</c>.</summary>
+    private static readonly HashSet<string> Written = ["sid", "sess", "user_id", "expire", "sliding_expiration", "absolute_expire", "ver"];
 
     private const string VersionType = "bigint";
 
@@ -71,7 +81,7 @@ internal static class PostgresTableShape
         command.CommandText = DescribeSql;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table });
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = new List<(string, TableColumn, char, bool)>();
+        var rows = new List<(string, TableColumn, char, bool, bool)>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             rows.Add(Row(reader));
@@ -80,11 +90,11 @@ internal static class PostgresTableShape
         return Describe(rows);
     }
 
-    private static (string Name, TableColumn Column, char Kind, bool SidIsUnique) Row(NpgsqlDataReader r) =>
-        (r.GetString(0), new TableColumn(r.GetString(1), r.GetBoolean(2)), r.GetString(3)[0], r.GetBoolean(4));
+    private static (string Name, TableColumn Column, char Kind, bool SidIsUnique, bool HasTriggers) Row(NpgsqlDataReader r) =>
+        (r.GetString(0), new TableColumn(r.GetString(1), r.GetBoolean(2)), r.GetString(3)[0], r.GetBoolean(4), r.GetBoolean(5));
 
-    private static TableDescription Describe(List<(string Name, TableColumn Column, char Kind, bool SidIsUnique)> rows) =>
-        rows.Count == 0 ? TableDescription.None : new(rows[0].Kind, rows[0].SidIsUnique, rows.ToDictionary(r => r.Name, r => r.Column, StringComparer.Ordinal));
+    private static TableDescription Describe(List<(string Name, TableColumn Column, char Kind, bool SidIsUnique, bool HasTriggers)> rows) =>
+        rows.Count == 0 ? TableDescription.None : new(rows[0].Kind, rows[0].SidIsUnique, rows[0].HasTriggers, rows.ToDictionary(r => r.Name, r => r.Column, StringComparer.Ordinal));
 
     /// <summary>The problem with <paramref name="table"/> for a cache writing <paramref name="payload"/> in the given layout, and what it is in words.</summary>
     /// <param name="table">The relation, from <see cref="DescribeAsync(NpgsqlConnection, string, bool, CancellationToken)"/>.</param>
@@ -118,7 +128,8 @@ internal static class PostgresTableShape
             }
         }
 
-        if (columns.FirstOrDefault(c => c.Value.NeedsValue && !Written.Contains(c.Key)) is { Key: { } unset })
+        // A trigger may fill such a column (a tenant id), so a table with triggers is given the benefit of the doubt.
+        if (!table.HasTriggers && columns.FirstOrDefault(c => c.Value.NeedsValue && !Written.Contains(c.Key) && !(table.Kind == 'p' && c.Key == "bucket")) is { Key: { } unset })
         {
             return (TableShapeProblem.NotASessionTable, $"its column {unset} is NOT NULL without a default, and SessionStore's inserts do not set it");
         }
@@ -130,7 +141,7 @@ internal static class PostgresTableShape
 
         if (!partitioned && !table.SidIsUnique)
         {
-            return (TableShapeProblem.NotASessionTable, "it has no primary key or unique index on sid alone, which its writes need");
+            return (TableShapeProblem.NotASessionTable, "it has no primary key or unique index on sid alone that its writes can use (immediate, valid, without a WHERE clause)");
         }
 
         if (columns["sess"].Type != payload.ColumnType)
@@ -158,7 +169,7 @@ internal static class PostgresTableShape
 
     /// <summary>The error for a table that something other than SessionStore created under the configured name.</summary>
     public static InvalidOperationException NotASessionTable(string table, string reason, Exception? innerException = null) => new(
-        $"The table {table} exists but is not a SessionStore session table: {reason}. SessionStore does not change a table it did not create: " +
+        $"The table {table} exists but is not a SessionStore session table: {reason}. SessionStore does not change such a table: " +
         $"set SessionStore:Postgres:TableName ({nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.TableName)}) to a table of its own, or SchemaName to another schema.",
         innerException);
 

@@ -148,15 +148,9 @@ public sealed class PostgresSchemaMigrator
         // payload format) is refused as it is, rather than given a column by script 3 and then failing somewhere later.
         var table = await PostgresTableShape.DescribeAsync(connection, _sql.Table, async, cancellationToken).ConfigureAwait(false);
         var (problem, reason) = PostgresTableShape.Of(table, _payload, _partitioning is not null, requireVersion: current >= VersionColumnVersion);
-        switch (problem)
+        if (PostgresTableShape.ErrorFor(problem, reason, _sql.Table, _partitioning is not null) is { } error)
         {
-            case TableShapeProblem.NotASessionTable:
-                throw PostgresTableShape.NotASessionTable(_sql.Table, reason);
-            case TableShapeProblem.OtherPayloadFormat:
-                throw PostgresTableShape.OtherPayloadFormat(_sql.Table, reason, innerException: null);
-            case TableShapeProblem.OtherLayout:
-                // The history records versions, not layouts: a table created plain stays plain.
-                throw PostgresTableShape.OtherLayout(_sql.Table, _partitioning is not null);
+            throw error;
         }
 
         var applied = new List<int>();

@@ -175,7 +175,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         var table = await ExecuteAsync("ping", async (a, t) =>
         {
             using var command = await CreateCommandAsync("", a, t).ConfigureAwait(false);
-            return await PostgresTableShape.DescribeAsync(command, _sql.Table, t).ConfigureAwait(false);
+            return await PostgresTableShape.DescribeAsync(command, _sql.Table, a, t).ConfigureAwait(false);
         }, async: true, token).ConfigureAwait(false);
         return PostgresTableShape.Of(table, _payload, _sql.Partitioned, requireVersion: true);
     }
@@ -184,10 +184,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     internal InvalidOperationException UnfitTable(TableShapeProblem problem, string reason) => problem switch
     {
         TableShapeProblem.Missing => TableMissing(innerException: null),
-        TableShapeProblem.OtherPayloadFormat => PostgresTableShape.OtherPayloadFormat(_sql.Table, reason, innerException: null),
         TableShapeProblem.NoVersionColumn => VersionColumnMissing(innerException: null),
-        TableShapeProblem.OtherLayout => PostgresTableShape.OtherLayout(_sql.Table, _sql.Partitioned),
-        _ => PostgresTableShape.NotASessionTable(_sql.Table, reason),
+        _ => PostgresTableShape.ErrorFor(problem, reason, _sql.Table, _sql.Partitioned)!,
     };
 
     /// <inheritdoc />

@@ -72,17 +72,20 @@ internal static class PostgresTableShape
     private const string VersionType = "bigint";
 
     /// <summary>Describes the relation named <paramref name="table"/> (quoted and qualified) on <paramref name="connection"/>.</summary>
-    public static async ValueTask<TableDescription> DescribeAsync(NpgsqlConnection connection, string table, bool async, CancellationToken cancellationToken) =>
-        Describe(await PostgresCommand.QueryAsync(connection, DescribeSql, Row, async, cancellationToken, table).ConfigureAwait(false));
+    public static async ValueTask<TableDescription> DescribeAsync(NpgsqlConnection connection, string table, bool async, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        return await DescribeAsync(command, table, async, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Describes the relation named <paramref name="table"/> with <paramref name="command"/> (the cache's own, bounded), whose text it sets.</summary>
-    public static async ValueTask<TableDescription> DescribeAsync(NpgsqlCommand command, string table, CancellationToken cancellationToken)
+    public static async ValueTask<TableDescription> DescribeAsync(NpgsqlCommand command, string table, bool async, CancellationToken cancellationToken)
     {
         command.CommandText = DescribeSql;
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table });
-        using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var reader = async ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false) : command.ExecuteReader();
         var rows = new List<(string, TableColumn, char, bool, bool)>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        while (async ? await reader.ReadAsync(cancellationToken).ConfigureAwait(false) : reader.Read())
         {
             rows.Add(Row(reader));
         }
@@ -97,7 +100,7 @@ internal static class PostgresTableShape
         rows.Count == 0 ? TableDescription.None : new(rows[0].Kind, rows[0].SidIsUnique, rows[0].HasTriggers, rows.ToDictionary(r => r.Name, r => r.Column, StringComparer.Ordinal));
 
     /// <summary>The problem with <paramref name="table"/> for a cache writing <paramref name="payload"/> in the given layout, and what it is in words.</summary>
-    /// <param name="table">The relation, from <see cref="DescribeAsync(NpgsqlConnection, string, bool, CancellationToken)"/>.</param>
+    /// <param name="table">The relation, from <see cref="DescribeAsync(NpgsqlCommand, string, bool, CancellationToken)"/>.</param>
     /// <param name="payload">The payload column the cache writes.</param>
     /// <param name="partitioned">Whether the cache is set up for the partitioned layout.</param>
     /// <param name="requireVersion">Whether the <c>ver</c> column must already be there (schema version 3 and later).</param>
@@ -167,6 +170,18 @@ internal static class PostgresTableShape
         _ => $"a relation of kind '{kind}'",
     };
 
+    /// <summary>
+    /// The error every caller reports alike for <paramref name="problem"/>: a table of another shape, payload format
+    /// or layout. Null for the problems each caller handles its own way (none, missing, no version column).
+    /// </summary>
+    public static InvalidOperationException? ErrorFor(TableShapeProblem problem, string reason, string table, bool partitioned) => problem switch
+    {
+        TableShapeProblem.NotASessionTable => NotASessionTable(table, reason),
+        TableShapeProblem.OtherPayloadFormat => OtherPayloadFormat(table, reason, innerException: null),
+        TableShapeProblem.OtherLayout => OtherLayout(table, partitioned),
+        _ => null,
+    };
+
     /// <summary>The error for a table that something other than SessionStore created under the configured name.</summary>
     public static InvalidOperationException NotASessionTable(string table, string reason, Exception? innerException = null) => new(
         $"The table {table} exists but is not a SessionStore session table: {reason}. SessionStore does not change such a table: " +
@@ -179,8 +194,8 @@ internal static class PostgresTableShape
         $"Set SessionStore:Postgres:PayloadFormat ({nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.PayloadFormat)}) to match the table.",
         innerException);
 
-    /// <summary>The error for a session table of the other layout: a table created plain stays plain, and the other way round.</summary>
-    public static InvalidOperationException OtherLayout(string table, bool partitioned) => new(partitioned
+    /// <summary>The error for a session table of the other layout: the history records versions, not layouts, so a table created plain stays plain, and the other way round.</summary>
+    private static InvalidOperationException OtherLayout(string table, bool partitioned) => new(partitioned
         ? $"The session table {table} exists and is not partitioned; a plain table is not converted. Use a new table name for the partitioned layout, or leave PostgresSessionCacheOptions.Partitioning (SessionStore:Postgres:Partitioning) unset."
         : $"The session table {table} is partitioned, but PostgresSessionCacheOptions.Partitioning (SessionStore:Postgres:Partitioning) is not set. Set it, or use another table.");
 }

@@ -19,6 +19,9 @@ public sealed class SessionStoreOptions
     /// <summary>The configuration section these options are usually bound from.</summary>
     public const string SectionName = "SessionStore";
 
+    // docs/cli.md: applications bind SessionStore:Fleet to SessionStoreFleetOptions themselves.
+    private static readonly Dictionary<string, Type> SubsectionsBoundElsewhere = new() { ["Fleet"] = typeof(Fleet.SessionStoreFleetOptions) };
+
     /// <summary>
     /// The migration phase. Read on every request: a change in appsettings (with reload on change) or any
     /// configuration provider takes effect on the next request. A value that names no phase stops start-up;
@@ -123,7 +126,8 @@ public sealed class SessionStoreOptions
     internal string? BindingFailure { get; private set; }
 
     /// <summary>
-    /// Binds <paramref name="section"/> without throwing: a bad value must not throw inside a configuration reload,
+    /// Binds <paramref name="section"/> without throwing: a bad value, or a key that would bind to nothing (a
+    /// misspelt setting would leave its default in force unseen), must not throw inside a configuration reload,
     /// which the options monitor (and a file watcher's thread) would not survive. The failure is kept instead, on
     /// these options and their <see cref="Cleanup"/> (bound in part, they are not to be used), and reported by
     /// <see cref="Validate"/>: start-up fails with it, and a reload is refused with it, the last valid options
@@ -131,15 +135,21 @@ public sealed class SessionStoreOptions
     /// </summary>
     internal void BindFrom(IConfiguration section)
     {
-        try
+        var path = section is IConfigurationSection { Path.Length: > 0 } named ? named.Path : SectionName;
+        BindingFailure = ConfigurationShape.FindUnboundKey(section, typeof(SessionStoreOptions), path, SubsectionsBoundElsewhere);
+        if (BindingFailure is null)
         {
-            section.Bind(this);
+            try
+            {
+                section.Bind(this);
+            }
+            catch (InvalidOperationException e)
+            {
+                BindingFailure = $"{SectionName}: {e.Message}";
+            }
         }
-        catch (InvalidOperationException e)
-        {
-            BindingFailure = $"{SectionName}: {e.Message}";
-            Cleanup.BindingFailure = BindingFailure;
-        }
+
+        Cleanup.BindingFailure = BindingFailure;
     }
 
     /// <summary>Lists every invalid setting for the configured phase; empty when the options can be used.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace SessionStore.Tests.DualWrite;
 
 public sealed class SessionStoreOptionsTests
@@ -48,5 +50,56 @@ public sealed class SessionStoreOptionsTests
 
         var failure = Assert.Single(options.Validate());
         Assert.StartsWith("SessionStore:SecondaryFailureLogLevel is 7; allowed: Trace,", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SecondaryTimout", "00:00:01", "SessionStore:SecondaryTimout is not a setting, so it would be ignored; the settings under SessionStore are BreakDuration,")]
+    [InlineData("Postgres:OperationTimout", "00:00:01", "SessionStore:Postgres:OperationTimout is not a setting")]
+    [InlineData("Fleet:StaleAftr", "00:05:00", "SessionStore:Fleet:StaleAftr is not a setting")]
+    [InlineData("OnMismatch", "Log", "SessionStore:OnMismatch is not a setting")]
+    [InlineData("Postgres", "Host=db;Password=secret", "SessionStore:Postgres holds a value, but it is a section: set its keys instead, such as SessionStore:Postgres:ConnectionString.")]
+    [InlineData("SecondaryTimeout:0", "00:00:01", "SessionStore:SecondaryTimeout holds a section or a list, but it takes one value.")]
+    public void A_key_that_would_bind_to_nothing_is_reported_instead_of_ignored(string key, string value, string expected)
+    {
+        var options = Bind(new()
+        {
+            ["SessionStore:Phase"] = "RedisOnly",
+            ["SessionStore:Redis:Configuration"] = "localhost",
+            [$"SessionStore:{key}"] = value,
+        });
+
+        var failure = Assert.Single(options.Validate());
+        Assert.StartsWith(expected, failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", failure, StringComparison.Ordinal);
+        Assert.Equal(failure, Assert.Single(options.Cleanup.Validate()));
+    }
+
+    [Fact]
+    public void Every_documented_setting_binds_in_any_case()
+    {
+        var options = Bind(new()
+        {
+            ["SessionStore:phase"] = "DualWritePostgresPrimary",
+            ["SessionStore:SecondaryTimeout"] = "00:00:01",
+            ["SessionStore:Postgres:ConnectionString"] = "Host=localhost",
+            ["SessionStore:Postgres:Partitioning:Interval"] = "01:00:00",
+            ["SessionStore:Postgres:TouchThreshold"] = "0.5",
+            ["SessionStore:Redis:configuration"] = "localhost",
+            ["SessionStore:Redis:InstanceName"] = "",
+            ["SessionStore:Cleanup:BatchSize"] = "500",
+            ["SessionStore:Fleet:StaleAfter"] = "00:05:00",
+        });
+
+        Assert.Empty(options.Validate());
+        Assert.Equal(TimeSpan.FromSeconds(1), options.SecondaryTimeout);
+        Assert.Equal(TimeSpan.FromHours(1), options.Postgres.Partitioning?.Interval);
+        Assert.Equal(500, options.Cleanup.BatchSize);
+    }
+
+    private static SessionStoreOptions Bind(Dictionary<string, string?> settings)
+    {
+        var options = new SessionStoreOptions();
+        options.BindFrom(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection(SessionStoreOptions.SectionName));
+        return options;
     }
 }

@@ -1,0 +1,67 @@
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace SessionStore.Internal;
+
+/// <summary>
+/// Finds configuration the binder would ignore in silence, leaving a default in force: a misspelt key, a value
+/// where a section belongs (<c>"Postgres": "Host=…"</c>) and a section or list where one value belongs.
+/// </summary>
+/// <remarks>
+/// The binder's own <c>ErrorOnUnknownConfiguration</c> reports only the first kind, and names a class instead of the
+/// key. Values are never quoted: a section given a value may have been given a connection string with its password.
+/// </remarks>
+internal static class ConfigurationShape
+{
+    /// <summary>The first key under <paramref name="section"/> that binds to nothing in <paramref name="type"/>, as a message; null when every key binds.</summary>
+    /// <param name="section">The configuration to check.</param>
+    /// <param name="type">The options type it is bound to.</param>
+    /// <param name="path">The section's key, to name keys in the message.</param>
+    /// <param name="boundElsewhere">Subsections bound to other options types, by name.</param>
+    public static string? FindUnboundKey(IConfiguration section, Type type, string path, IReadOnlyDictionary<string, Type>? boundElsewhere = null)
+    {
+        var settings = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => Configurable(p.PropertyType) && (p.SetMethod?.IsPublic == true || IsSection(p.PropertyType)))
+            .ToDictionary(p => p.Name, p => p.PropertyType, StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, subsection) in boundElsewhere ?? new Dictionary<string, Type>())
+        {
+            settings[name] = subsection;
+        }
+
+        foreach (var child in section.GetChildren())
+        {
+            var key = $"{path}:{child.Key}";
+            if (!settings.TryGetValue(child.Key, out var settingType))
+            {
+                return $"{key} is not a setting, so it would be ignored; the settings under {path} are {string.Join(", ", settings.Keys.Order(StringComparer.Ordinal))}.";
+            }
+
+            var takesValue = !IsSection(settingType);
+            if (takesValue && child.GetChildren().Any())
+            {
+                return $"{key} holds a section or a list, but it takes one value.";
+            }
+
+            if (!takesValue && !string.IsNullOrEmpty(child.Value))
+            {
+                return $"{key} holds a value, but it is a section: set its keys instead, such as {key}:{FirstSetting(settingType)}.";
+            }
+
+            if (!takesValue && FindUnboundKey(child, settingType, key) is { } inner)
+            {
+                return inner;
+            }
+        }
+
+        return null;
+    }
+
+    // Delegates and abstract types (a data source, a callback) are set in code only.
+    private static bool Configurable(Type type) => !type.IsAbstract && !typeof(Delegate).IsAssignableFrom(type);
+
+    // A class the binder fills key by key; strings and values take one value.
+    private static bool IsSection(Type type) => type.IsClass && type != typeof(string);
+
+    private static string FirstSetting(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).First(p => p.SetMethod?.IsPublic == true).Name;
+}

@@ -93,14 +93,10 @@ internal sealed class CliSettings
     public SessionStoreOptions Options(ParseResult parse, IReadOnlyDictionary<string, string?>? environment)
     {
         var options = new SessionStoreOptions();
-        try
+        options.BindFrom(Section(parse, environment));
+        if (options.BindingFailure is { } failure)
         {
-            Section(parse, environment).Bind(options);
-        }
-        catch (InvalidOperationException e)
-        {
-            // The binder's own message names the key and the value; its inner one only the value.
-            throw new CliUsageException($"The SessionStore configuration is invalid: {e.Message}");
+            throw new CliUsageException($"The configuration is invalid: {failure}");
         }
 
         // The binder turns a phase it cannot read into Unspecified rather than failing; a tool must not then guess one.

@@ -139,6 +139,8 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [InlineData("status", "SessionStore__Postgres__OperationTimeout", "00:00:00", "SessionStore:Postgres: OperationTimeout is 00:00:00; it must be between 10 ms and 5 minutes.")]
     [InlineData("migrate", "SessionStore__Postgres__OperationTimeout", "00:00:00", "SessionStore:Postgres: OperationTimeout is 00:00:00; it must be between 10 ms and 5 minutes.")]
     [InlineData("verify", "SessionStore__Redis__OperationTimeout", "-00:00:01", "SessionStore:Redis: OperationTimeout is -00:00:01; it must be between 10 ms and 5 minutes.")]
+    [InlineData("backfill", "SessionStore__Redis__OperationTimout", "00:00:01", "SessionStore:Redis:OperationTimout is not a setting, so it would be ignored")]
+    [InlineData("sync", "SessionStore__Postgres", "Host=127.0.0.1", "SessionStore:Postgres holds a value, but it is a section")]
     public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string value, string expected)
     {
         // No server listens on port 1: a command that went on to connect would exit 3, not 2.

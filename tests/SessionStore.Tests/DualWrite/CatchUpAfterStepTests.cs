@@ -1,13 +1,17 @@
 using SessionStore.DualWrite;
 using SessionStore.Postgres;
+using SessionStore.LocalServers;
 using SessionStore.Tests.TestServers;
+using StackExchange.Redis;
 
 namespace SessionStore.Tests.DualWrite;
 
 /// <summary>
 /// A store that missed writes as the secondary and became the primary before it answered again (the guide's "roll
-/// one step so the healthy store answers"): the writes it took as primary are the newest, and the catch-up must not
-/// copy the other store's older copy over them. Before, carts lost the items added after the step.
+/// one step so the healthy store answers", or a rollback): the catch-up copies whichever copy is newer, by version.
+/// The writes it took as primary are the newest and must not be overwritten (before, carts lost the items added
+/// after the step); but when it took none, the write it missed is the newest, and must not be overwritten by its
+/// older copy either (before, that write was then in neither store).
 /// </summary>
 public sealed class CatchUpAfterStepTests(PostgresServer postgres, RedisServer redis)
 {
@@ -41,6 +45,65 @@ public sealed class CatchUpAfterStepTests(PostgresServer postgres, RedisServer r
         Assert.Equal([3], await harness.Postgres.GetAsync(key, Token));
         Assert.Equal([3], await harness.Redis.GetAsync(key, Token));
         Assert.Equal([3], await harness.Cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_write_the_new_primary_missed_before_a_step_forward_is_copied_to_it_not_lost()
+    {
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, redis.Configuration);
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+
+        // PostgreSQL, the secondary, refuses the second write; then the phase steps on and it becomes the primary.
+        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+        await RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.Cache.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token);
+        Assert.Equal(1, harness.Cache.GetStatistics().CatchUpBacklog["postgresql"]);
+        harness.Phase = nameof(SessionStorePhase.DualWritePostgresPrimary);
+        await RefuseWritesAsync(dataSource, table, refuse: false);
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog.Values.Sum() == 0), "the catch-up emptied its backlogs");
+
+        Assert.Equal([2], await harness.Postgres.GetAsync(key, Token));
+        Assert.Equal([2], await harness.Redis.GetAsync(key, Token));
+        Assert.Equal([2], await harness.Cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_write_Redis_missed_before_a_rollback_is_copied_to_it_not_lost()
+    {
+        // A Redis of its own: it is made to refuse writes, which would fail every other test sharing one.
+        await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWritePostgresPrimary), postgres.ConnectionString, ownRedis.Configuration);
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+
+        // Redis, the secondary, refuses the second write (out of memory); then the phase rolls back to Redis first.
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
+        var server = admin.GetServers()[0];
+        await server.ConfigSetAsync("maxmemory-policy", "noeviction");
+        await server.ConfigSetAsync("maxmemory", "1");
+        await harness.Cache.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token);
+        Assert.Equal(1, harness.Cache.GetStatistics().CatchUpBacklog["redis"]);
+        harness.Phase = nameof(SessionStorePhase.DualWriteRedisPrimary);
+        await server.ConfigSetAsync("maxmemory", "0");
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog.Values.Sum() == 0), "the catch-up emptied its backlogs");
+
+        Assert.Equal([2], await harness.Redis.GetAsync(key, Token));
+        Assert.Equal([2], await harness.Postgres.GetAsync(key, Token));
+        Assert.Equal([2], await harness.Cache.GetAsync(key, Token));
+    }
+
+    /// <summary>Makes every write to <paramref name="table"/> fail while reads go on, as a full disk or a revoked grant would.</summary>
+    internal static async Task RefuseWritesAsync(Npgsql.NpgsqlDataSource dataSource, string table, bool refuse)
+    {
+        await using var command = dataSource.CreateCommand(refuse
+            ? $"""
+              CREATE FUNCTION "{table}_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;
+              CREATE TRIGGER "{table}_refuse" BEFORE INSERT OR UPDATE OR DELETE ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION "{table}_refuse"();
+              """
+            : $"""DROP TRIGGER "{table}_refuse" ON "{table}"; DROP FUNCTION "{table}_refuse"();""");
+        await command.ExecuteNonQueryAsync(Token);
     }
 
     private static async Task RenameAsync(Npgsql.NpgsqlDataSource dataSource, string from, string to)

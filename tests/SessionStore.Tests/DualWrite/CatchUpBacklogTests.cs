@@ -37,13 +37,14 @@ public sealed class CatchUpBacklogTests
     }
 
     [Fact]
-    public void A_key_remembers_whether_its_last_miss_was_a_remove()
+    public void A_missed_remove_is_remembered_through_the_later_misses_of_its_key()
     {
         var backlog = new CatchUpBacklog(capacity: 10);
         backlog.Add("a", removed: true);
         backlog.Add("b", removed: true);
-        backlog.Add("b");
+        backlog.Add("b"); // a refresh of the removed key, missed too
+        backlog.Add("c");
 
-        Assert.Equal([("a", true), ("b", false)], backlog.Snapshot().Select(e => (e.Key, e.Value.Removed)).Order());
+        Assert.Equal([("a", true), ("b", true), ("c", false)], backlog.Snapshot().Select(e => (e.Key, e.Value.Removed)).Order());
     }
 }

@@ -181,6 +181,31 @@ public sealed class ConcurrentRemoveTests(PostgresServer postgres, RedisServer r
         Assert.Equal(0, harness.Cache.SessionsInTurn);
     }
 
+    /// <summary>
+    /// A sign-out the secondary refused, then another tab's request ending with a refresh that it refused too: the
+    /// catch-up must still remove the secondary's copy. Before, the refresh's miss replaced the removal's, the copy
+    /// stayed, and the next read repaired the signed-out session back into the primary.
+    /// </summary>
+    [Fact]
+    public async Task A_removal_the_secondary_missed_is_made_even_after_it_missed_a_refresh_of_the_key_too()
+    {
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, redis.Configuration);
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+
+        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.Cache.RemoveAsync(key, Token);
+        await harness.Cache.RefreshAsync(key, Token);
+        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: false);
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog["postgresql"] == 0), "the catch-up emptied its backlog");
+
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Cache.GetAsync(key, Token));
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
+    }
+
     /// <summary>Starts both calls at once, on the thread pool, and waits for both.</summary>
     private static async Task Together(Func<Task> first, Func<Task> second)
     {

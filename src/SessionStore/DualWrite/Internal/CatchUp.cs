@@ -7,11 +7,12 @@ namespace SessionStore.DualWrite.Internal;
 /// <summary>
 /// Copies to a store the keys it missed writes for, from the other store, once it answers again: when its
 /// circuit breaker closes, or shortly after a single missed write while it stays closed. The other store is the
-/// truth for those keys, as it took the writes the missing store did not — until the missing store becomes the
-/// primary: from then on it takes every write first, and copying the other store's older copy over them would undo
-/// acknowledged writes (a cart that lost the items added after a step back). A missed write is then turned around:
-/// the other store, if the phase still writes it, is brought up to date from the new primary. A missed removal is
-/// still made, whatever the phase: a signed-out session must not come back.
+/// truth for those keys, as it took the writes the missing store did not — unless the missing store has taken a
+/// newer write since (it became the primary in a step): the versions say which copy is newer, whatever the phase
+/// now is. Copying an older copy over a newer one would undo an acknowledged write, either way round: the items
+/// added to a cart after a step back, or the write the new primary missed before the step. A newer copy in the
+/// missing store is turned around: the other store, if the phase uses it, is brought up to date from it. A missed
+/// removal is still made, whatever the phase: a signed-out session must not come back.
 /// </summary>
 internal sealed class CatchUp : IDisposable
 {
@@ -204,7 +205,8 @@ internal sealed class CatchUp : IDisposable
             var tolerance = _options().ExpiryTolerance;
             var phase = _phase();
             var isPrimary = phase != SessionStorePhase.Unspecified && PhaseRoles.Of(phase).Primary == kind;
-            var otherIsWritten = phase != SessionStorePhase.Unspecified && PhaseRoles.Of(phase).Secondary == PhaseRoles.Other(kind);
+            var (usesPostgres, usesRedis) = PhaseRoles.StoresOf(phase);
+            var otherIsUsed = PhaseRoles.Other(kind) == StoreKind.Redis ? usesRedis : usesPostgres;
             var failed = 0;
             await Parallel.ForEachAsync(backlog.Snapshot(), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = token }, async (entry, t) =>
             {
@@ -213,26 +215,25 @@ internal sealed class CatchUp : IDisposable
                     return;
                 }
 
-                if (isPrimary && !entry.Value.Removed)
+                switch (await _convergence.ConvergeAsync(entry.Key, source, PhaseRoles.Other(kind), target, kind, isPrimary, tolerance, removeOrphan: entry.Value.Removed, t).ConfigureAwait(false))
                 {
-                    backlog.Done(entry);
-                    if (otherIsWritten)
-                    {
-                        Missed(PhaseRoles.Other(kind), entry.Key, removed: false);
-                    }
+                    case Convergence.Converged:
+                        backlog.Done(entry);
+                        _counters.Replayed(target.Name);
+                        Interlocked.Increment(ref copied);
+                        break;
+                    case Convergence.TargetIsNewer:
+                        // It took a newer write since (as the primary after a step): the other store is the one behind.
+                        backlog.Done(entry);
+                        if (otherIsUsed)
+                        {
+                            Missed(PhaseRoles.Other(kind), entry.Key, removed: false);
+                        }
 
-                    return;
-                }
-
-                if (await _convergence.ConvergeAsync(entry.Key, source, PhaseRoles.Other(kind), target, kind, tolerance, removeOrphan: entry.Value.Removed, t).ConfigureAwait(false))
-                {
-                    backlog.Done(entry);
-                    _counters.Replayed(target.Name);
-                    Interlocked.Increment(ref copied);
-                }
-                else
-                {
-                    Interlocked.Increment(ref failed);
+                        break;
+                    default:
+                        Interlocked.Increment(ref failed);
+                        break;
                 }
             }).ConfigureAwait(false);
 

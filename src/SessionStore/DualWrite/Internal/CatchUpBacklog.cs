@@ -10,7 +10,9 @@ namespace SessionStore.DualWrite.Internal;
 internal sealed class CatchUpBacklog(int capacity)
 {
     // Each key carries the sequence number of its last miss (a key missed again while it is being copied stays),
-    // and whether that miss was a remove.
+    // and whether any of its misses was a remove. A removal stays one through later misses: a refresh of the removed
+    // key missed too would otherwise leave the signed-out copy in the store, to be read-repaired back. Kept, it only
+    // means "remove the copy if the other store has none": a missed write since is still copied.
     private readonly ConcurrentDictionary<string, Miss> _keys = new(StringComparer.Ordinal);
     private long _sequence;
     private long _overflow;
@@ -28,7 +30,8 @@ internal sealed class CatchUpBacklog(int capacity)
             return false;
         }
 
-        _keys[key] = new Miss(Interlocked.Increment(ref _sequence), removed);
+        var sequence = Interlocked.Increment(ref _sequence);
+        _keys.AddOrUpdate(key, _ => new Miss(sequence, removed), (_, last) => new Miss(sequence, removed || last.Removed));
         return true;
     }
 
@@ -38,6 +41,6 @@ internal sealed class CatchUpBacklog(int capacity)
     /// <summary>Forgets a key copied since the miss <paramref name="entry"/> recorded, unless it was missed again since.</summary>
     public void Done(KeyValuePair<string, Miss> entry) => _keys.TryRemove(entry);
 
-    /// <summary>The last miss of a key: its order, and whether it was a remove.</summary>
+    /// <summary>The last miss of a key: its order, and whether a remove was missed.</summary>
     public readonly record struct Miss(long Sequence, bool Removed);
 }

@@ -7,13 +7,15 @@ namespace SessionStore.DualWrite.Internal;
 /// copy: the target is read first, and the copy lands only if the target still holds what was read. A key whose
 /// removal the target missed is removed from it when the source no longer has it either, so a removed session is
 /// never brought back; a key the source merely lacks is left alone (a Redis restarted empty lost it, it was not removed).
+/// A target holding a newer version than the source (it took a write since, as the primary after a step, or the
+/// source missed one) is not overwritten: the caller copies the other way.
 /// </summary>
 internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters)
 {
     private const int Attempts = 3;
 
-    /// <summary>Whether the target now matches the source (or nothing could be done about it: false when a store did not answer).</summary>
-    public async ValueTask<bool> ConvergeAsync(string key, ISessionCacheProvider source, StoreKind sourceKind, ISessionCacheProvider target, StoreKind targetKind, TimeSpan tolerance, bool removeOrphan, CancellationToken token)
+    /// <summary>Whether the target now matches the source (or nothing could be done about it), holds the newer write, or a store did not answer.</summary>
+    public async ValueTask<Convergence> ConvergeAsync(string key, ISessionCacheProvider source, StoreKind sourceKind, ISessionCacheProvider target, StoreKind targetKind, bool targetIsPrimary, TimeSpan tolerance, bool removeOrphan, CancellationToken token)
     {
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
@@ -24,19 +26,19 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
                 : (false, null);
             if (!readSource)
             {
-                return false;
+                return Convergence.Unanswered;
             }
 
             if (sourceEntry is null)
             {
                 if (targetEntry is null || !removeOrphan)
                 {
-                    return true;
+                    return Convergence.Converged;
                 }
 
                 if (!await calls.TryRunAsync(target, targetKind, "remove", key, (s, t) => new ValueTask(s.RemoveAsync(key, t)), token).ConfigureAwait(false))
                 {
-                    return false;
+                    return Convergence.Unanswered;
                 }
 
                 counters.Repaired(target.Name);
@@ -48,23 +50,33 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
             // An entry with no time left is as good as gone; the target's copy expires on its own.
             if (sourceEntry.Expiry.ToEntryOptions() is null)
             {
-                return true;
+                return Convergence.Converged;
             }
 
             if (SessionComparison.Classify(sourceEntry, targetEntry, tolerance) is null)
             {
                 // The same session, its expiry within tolerance; but a missed touch must not leave the target's copy expiring first.
                 return !ExpiresFirst(targetEntry!, sourceEntry)
-                    || await calls.TryRunAsync(target, targetKind, "refresh", key, (s, t) => s.TouchAsync(key, t), token).ConfigureAwait(false);
+                    || await calls.TryRunAsync(target, targetKind, "refresh", key, (s, t) => s.TouchAsync(key, t), token).ConfigureAwait(false)
+                    ? Convergence.Converged
+                    : Convergence.Unanswered;
+            }
+
+            // Versions order the writes across both stores (WriteCondition); a source without one (a RedisCache entry)
+            // cannot be ordered, and is copied as before. A primary's lack of the key is its own: it may have removed
+            // it since (and a read repairs a key it never had).
+            if (targetEntry is null ? targetIsPrimary : sourceEntry.Version > 0 && targetEntry.Version > sourceEntry.Version)
+            {
+                return Convergence.TargetIsNewer;
             }
 
             if (await CopyAsync(key, sourceEntry, targetEntry, target, targetKind, token).ConfigureAwait(false))
             {
-                return true;
+                return Convergence.Converged;
             }
         }
 
-        return false;
+        return Convergence.Unanswered;
     }
 
     /// <summary>
@@ -91,4 +103,17 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
 
         return done && written is not null;
     }
+}
+
+/// <summary>What <see cref="SecondaryConvergence.ConvergeAsync"/> found.</summary>
+internal enum Convergence
+{
+    /// <summary>The target matches the source, or has nothing to take from it.</summary>
+    Converged,
+
+    /// <summary>The target holds a newer write than the source: the source is the one to bring up to date.</summary>
+    TargetIsNewer,
+
+    /// <summary>A store did not answer, or the key kept changing: try again later.</summary>
+    Unanswered,
 }

@@ -28,6 +28,9 @@ internal interface ISessionCacheProvider : IBufferDistributedCache, IUserSession
     /// </summary>
     ValueTask TouchAsync(string key, CancellationToken token);
 
+    /// <summary>The signed-in user a session payload names (<see cref="SessionCacheProviderOptions.UserIdSessionKey"/>); null when it names none.</summary>
+    string? UserIdOf(ReadOnlySpan<byte> value);
+
     /// <summary>One cheap round trip to the server, for health checks; throws when it cannot be reached.</summary>
     Task PingAsync(CancellationToken token);
 }

@@ -148,6 +148,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
     TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
+    string? ISessionCacheProvider.UserIdOf(ReadOnlySpan<byte> value) => UserIdOf(value);
+
     ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) => ReadCoreAsync<WholeEntry, StoredEntry>(key, async, token);
 
     async ValueTask ISessionCacheProvider.TouchAsync(string key, CancellationToken token) =>

@@ -133,6 +133,8 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
     TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
+    string? ISessionCacheProvider.UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindText(value, _userIdKey);
+
     ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) =>
         async ? ReadAsync(key, wantData: true, token) : new(Wait(ReadAsync(key, wantData: true, token)));
 
@@ -189,9 +191,17 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             }
 
             var sessions = await Task.WhenAll(members.Select(m => database.HashGetAsync(_prefix.Append((string)m!), RedisEntry.DataField))).ConfigureAwait(false);
-            var owned = members.Where((_, i) => SessionPayload.FindText((byte[]?)sessions[i], _userIdKey) == userId).ToArray();
+            var isOwned = sessions.Select(s => SessionPayload.FindText((byte[]?)s, _userIdKey) == userId).ToArray();
+            var owned = members.Where((_, i) => isOwned[i]).ToArray();
             var deleted = await Task.WhenAll(owned.Select(m => database.KeyDeleteAsync(_prefix.Append((string)m!)))).ConfigureAwait(false);
-            await database.SetRemoveAsync(index, members).ConfigureAwait(false);
+
+            // A deleted session stays in the index until the next revoke finds it gone: a write of it racing this
+            // revoke (its index entry added before, its entry written after the delete) is then still found by the
+            // next one, which the dual-write cache makes shortly after (Revocation).
+            if (members.Where((_, i) => !isOwned[i]).ToArray() is { Length: > 0 } stale)
+            {
+                await database.SetRemoveAsync(index, stale).ConfigureAwait(false);
+            }
             foreach (var member in owned)
             {
                 _recentReads.Forget((string)member!);

@@ -207,7 +207,7 @@ public sealed class ConcurrentRemoveTests(PostgresServer postgres, RedisServer r
     }
 
     /// <summary>Starts both calls at once, on the thread pool, and waits for both.</summary>
-    private static async Task Together(Func<Task> first, Func<Task> second)
+    internal static async Task Together(Func<Task> first, Func<Task> second)
     {
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = new[] { first, second }.Select(call => Task.Run(async () =>

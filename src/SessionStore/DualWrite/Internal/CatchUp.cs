@@ -59,7 +59,10 @@ internal sealed class CatchUp : IDisposable
     /// <summary>How many users' revocations <paramref name="kind"/> missed and still waits for.</summary>
     public int PendingRevocations(StoreKind kind) => Revocations(kind).Count;
 
-    /// <summary>Remembers that <paramref name="kind"/>, not used by the phase, missed the revocation of <paramref name="userId"/>'s sessions.</summary>
+    /// <summary>Whether <paramref name="kind"/> missed the revocation of <paramref name="userId"/>'s sessions and still waits for it.</summary>
+    public bool RevocationPending(StoreKind kind, string userId) => Revocations(kind).ContainsKey(userId);
+
+    /// <summary>Remembers that <paramref name="kind"/> (not used by the phase, or the secondary) missed the revocation of <paramref name="userId"/>'s sessions.</summary>
     public void RevocationMissed(StoreKind kind, string userId)
     {
         if (Revocations(kind).Count < _capacity)

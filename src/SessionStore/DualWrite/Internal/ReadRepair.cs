@@ -6,15 +6,18 @@ namespace SessionStore.DualWrite.Internal;
 /// A primary miss found in the secondary is copied to the primary, so sessions that are only ever read still
 /// migrate. The secondary's read is bounded like every secondary call: with the secondary hung or its breaker
 /// open, the miss is answered as a miss (a new visitor gets a new session) without waiting. It runs in the key's
-/// turn (<see cref="SessionLocks"/>): a remove under way has then removed the secondary's copy too.
+/// turn (<see cref="SessionLocks"/>): a remove under way has then removed the secondary's copy too. A session of a
+/// user whose "log out everywhere" is under way in the secondary, or waits for it to answer, is not copied: it is
+/// on its way out (<see cref="Revocation"/>).
 /// </summary>
-internal sealed class ReadRepair(SecondaryCalls secondaryCalls, PrimaryCalls primaryCalls, SessionLocks locks, DualWriteCounters counters)
+internal sealed class ReadRepair(SecondaryCalls secondaryCalls, PrimaryCalls primaryCalls, SessionLocks locks, DualWriteCounters counters, Func<StoreKind, string, bool> revoking)
 {
     public async ValueTask<StoredEntry?> RepairAsync(Route route, string key, bool async, CancellationToken token)
     {
         using var turn = await locks.EnterAsync(key, route.Primary, "get", async, token).ConfigureAwait(false);
         var (done, found) = await secondaryCalls.TryRunAsync(route.Secondary!, route.SecondaryKind!.Value, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false);
-        if (!done || found?.Expiry.ToEntryOptions() is not { } lifetime)
+        if (!done || found?.Expiry.ToEntryOptions() is not { } lifetime
+            || (route.Secondary!.UserIdOf(found.Value) is { } userId && revoking(route.SecondaryKind!.Value, userId)))
         {
             return null;
         }

@@ -9,11 +9,25 @@ namespace SessionStore.DualWrite.Internal;
 /// configured store the phase does not use: a copy left there would be read-repaired back after a rollback,
 /// and the user would be signed in again. One that store did not take is made by the catch-up once it answers.
 /// </summary>
+/// <remarks>
+/// In a dual phase the secondary's copies are the danger: a read that misses in the revoked primary repairs the
+/// secondary's copy back, and a write of one of the user's sessions racing the revoke may reach the secondary just
+/// after it. So from the start of a revoke until the secondary has been revoked once more,
+/// <see cref="SessionStoreOptions.SecondaryTimeout"/> later (by when this instance's racing writes have landed or been abandoned), or
+/// by the catch-up if it does not answer, read repair leaves the user's sessions in the secondary alone
+/// (<see cref="IsUnderWay"/>).
+/// </remarks>
 internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions> options, PrimaryCalls primaryCalls, SecondaryCalls secondaryCalls, StoreBreakers breakers, CatchUp catchUp, TimeProvider time)
 {
     // Failures are logged with a hash of the "key": a short hash of a user id (often an e-mail) is reversible by
     // dictionary, so the log gets this fixed text instead.
     private const string NotAKey = "(a user's sessions)";
+
+    // Users whose revoke in a store is under way or not yet confirmed, counted: one user may be revoked twice at once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(StoreKind Store, string UserId), int> _underWay = new();
+
+    /// <summary>Whether a revoke of <paramref name="userId"/>'s sessions in <paramref name="kind"/> is under way, or waits for the store to answer.</summary>
+    public bool IsUnderWay(StoreKind kind, string userId) => _underWay.ContainsKey((kind, userId)) || catchUp.RevocationPending(kind, userId);
 
     public async Task<long> RevokeAsync(Route route, string userId, CancellationToken token)
     {
@@ -31,6 +45,49 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
     /// one store still says the other is done. The primary's and the secondary's failures are returned, not thrown.
     /// </summary>
     public async Task<IReadOnlyList<StoreRevocation>> RevokeEachAsync(Route route, string userId, CancellationToken token)
+    {
+        if (route.Secondary is not { } secondaryStore)
+        {
+            return await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
+        }
+
+        var held = (route.SecondaryKind!.Value, userId);
+        _underWay.AddOrUpdate(held, 1, (_, n) => n + 1);
+        try
+        {
+            return await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _ = ConfirmInSecondaryAsync(secondaryStore, held);
+        }
+    }
+
+    /// <summary>Revokes in the secondary once more, <see cref="SessionStoreOptions.SecondaryTimeout"/> after the revoke; one it does not take waits for the catch-up.</summary>
+    private async Task ConfirmInSecondaryAsync(ISessionCacheProvider secondary, (StoreKind Store, string UserId) held)
+    {
+        try
+        {
+            await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
+            if (!(await TryRevokeInIdleAsync(secondary, held.Store, held.UserId, CancellationToken.None).ConfigureAwait(false)).Done)
+            {
+                catchUp.RevocationMissed(held.Store, held.UserId);
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        {
+            // The cache is being disposed.
+        }
+        finally
+        {
+            if (_underWay.AddOrUpdate(held, 0, (_, n) => n - 1) <= 0)
+            {
+                _underWay.TryRemove(KeyValuePair.Create(held, 0));
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<StoreRevocation>> RevokeInEachAsync(Route route, string userId, CancellationToken token)
     {
         var primary = OutcomeAsync(route.Primary, StoreRole.Primary, primaryCalls.RunAsync(route.Primary, route.PrimaryKind, "revoke", NotAKey, (s, _, t) => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), async: true, token).AsTask());
         var secondary = route.Secondary is { } store ? OutcomeAsync(store, StoreRole.Secondary, RevokeInSecondaryAsync(store, route.SecondaryKind!.Value, userId, token)) : null;
@@ -66,7 +123,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         }
     }
 
-    /// <summary>Revokes in a store the phase does not use: best effort and bounded; not done when it did not answer.</summary>
+    /// <summary>Revokes in a store the phase does not use, or once more in the secondary: best effort and bounded; not done when it did not answer.</summary>
     public async ValueTask<(bool Done, long Revoked)> TryRevokeInIdleAsync(ISessionCacheProvider idle, StoreKind kind, string userId, CancellationToken token) =>
         await secondaryCalls.TryRunAsync(idle, kind, "revoke", NotAKey, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), 0L), token).ConfigureAwait(false);
 

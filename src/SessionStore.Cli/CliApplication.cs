@@ -26,6 +26,9 @@ internal static class CliApplication
     /// <param name="gracefulStop">How long an interrupted command may take to stop; <see cref="GracefulStop"/> unless a test says otherwise.</param>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken, TimeSpan? gracefulStop = null)
     {
+        // Numbers take "." for decimals on every machine (docs/cli.md): under a German locale "0.05" read as 5, and
+        // "--rate 0.0001" as 1. Set here, the culture flows to this call only, not to its caller.
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
         var settings = new CliSettings();
         var context = new CommandContext(settings, console, environment, gracefulStop ?? GracefulStop);
         // Not a RootCommand, which names itself after the assembly: help should show the tool's command name.

@@ -99,6 +99,12 @@ internal sealed class CliSettings
             throw new CliUsageException($"The configuration is invalid: {failure}");
         }
 
+        // Refused by the application's start-up too; here a negative SecondaryTimeout would hang verify and sync.
+        if (options.TuningFailures() is { Count: > 0 } failures)
+        {
+            throw new CliUsageException($"The configuration is invalid: {string.Join(" ", failures)}");
+        }
+
         // The binder turns a phase it cannot read into Unspecified rather than failing; a tool must not then guess one.
         // An empty value too: it is not a missing key, and a default must not stand in for a phase typed wrong.
         if (options.Phase == SessionStorePhase.Unspecified && Section(parse, environment)["Phase"] is { } typed)

@@ -12,6 +12,7 @@ internal static class RevokeCommand
     public static Command Create(CommandContext context)
     {
         var user = new Option<string>("--user") { Description = "The user id, as the sessions store it under UserIdSessionKey.", Required = true };
+        user.Refuse(value => string.IsNullOrWhiteSpace(value) ? $"--user is '{value}'; give the user id, as the sessions store it under UserIdSessionKey." : null);
         var command = new Command("revoke", "Log a user out everywhere: delete their sessions in every store the current phase uses.") { user };
         context.SetAction(command, async (parse, token) =>
         {

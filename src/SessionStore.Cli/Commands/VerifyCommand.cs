@@ -13,7 +13,8 @@ internal static class VerifyCommand
     public static Command Create(CommandContext context)
     {
         var sample = new Option<int>("--sample") { Description = "Compare this many sessions of the primary, chosen at random.", DefaultValueFactory = _ => 1_000 };
-        sample.Refuse(value => value < 0 ? $"--sample is {value}; it must not be negative." : null);
+        // A sample of none compares nothing: its "ready" would be a verdict on the counts alone.
+        sample.Refuse(value => value < 1 ? $"--sample is {value}; it must be at least 1 (or use --full to compare every session)." : null);
         var full = new Option<bool>("--full") { Description = "Compare every session of the primary instead of a sample." };
         var countTolerance = new Option<double>("--count-tolerance")
         {

@@ -141,6 +141,9 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [InlineData("verify", "SessionStore__Redis__OperationTimeout", "-00:00:01", "SessionStore:Redis: OperationTimeout is -00:00:01; it must be between 10 ms and 5 minutes.")]
     [InlineData("backfill", "SessionStore__Redis__OperationTimout", "00:00:01", "SessionStore:Redis:OperationTimout is not a setting, so it would be ignored")]
     [InlineData("sync", "SessionStore__Postgres", "Host=127.0.0.1", "SessionStore:Postgres holds a value, but it is a section")]
+    [InlineData("verify", "SessionStore__Phase__0", "DualWritePostgresPrimary", "SessionStore:Phase holds a section or a list, but it takes one value.")]
+    [InlineData("verify", "SessionStore__SecondaryTimeout", "-00:00:00.001", "SessionStore:SecondaryTimeout is -00:00:00.0010000; it must be between 00:00:00.010 and 00:01:00.")]
+    [InlineData("sync", "SessionStore__ExpiryTolerance", "-00:05:00", "SessionStore:ExpiryTolerance is -00:05:00; it must not be negative.")]
     public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string value, string expected)
     {
         // No server listens on port 1: a command that went on to connect would exit 3, not 2.
@@ -150,6 +153,38 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Equal(2, exitCode);
         Assert.Contains(expected, output, StringComparison.Ordinal);
         Assert.DoesNotContain("set --postgres", output, StringComparison.Ordinal); // the connection is not what is wrong
+    }
+
+    [Theory]
+    [InlineData("--sample 0 is refused: it compares nothing", "verify", "--sample", "0", "--sample is 0; it must be at least 1")]
+    [InlineData("a blank user id", "revoke", "--user", "  ", "--user is '  '; give the user id")]
+    [InlineData("an empty user id", "revoke", "--user", "", "--user is ''; give the user id")]
+    public async Task A_bad_flag_is_refused_naming_it_before_any_server_is_contacted(string why, string command, string flag, string value, string expected)
+    {
+        // No server listens on port 1: a command that went on to connect would exit 3, not 2.
+        var (exitCode, output) = await CliRunner.RunAsync(command, flag, value, "--phase", "dual-pg-primary", "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.True(exitCode == 2, $"{why}: exit {exitCode}. {output}");
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decimals_take_a_point_whatever_the_machines_locale()
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            // Read in German, 0.05 was 5 and refused; read right it passes, and the command goes on to find no server.
+            var (exitCode, output) = await CliRunner.RunAsync("verify", "--count-tolerance", "0.05", "--phase", "dual-pg-primary", "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1", "--timeout", "00:00:01");
+
+            Assert.True(exitCode == 3, $"exit {exitCode}: {output}");
+            Assert.DoesNotContain("--count-tolerance", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
     }
 
     [Theory]

@@ -46,6 +46,33 @@ public sealed class SessionComparisonTests
     }
 
     [Fact]
+    public void Copies_with_the_same_time_left_that_expire_another_way_differ()
+    {
+        var twenty = TimeSpan.FromMinutes(20);
+        var slidingUnderCap = new ExpiryState(TimeSpan.FromMinutes(3), twenty, TimeSpan.FromMinutes(3));
+        var slidingWithoutCap = slidingUnderCap with { AbsoluteRemaining = null };
+        var absolute = new ExpiryState(twenty, null, null);
+
+        // Signed out at the 20-minute mark while in use, or living past its cap: both part after the switch.
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionComparison.Classify(new([1], TwentyMinutes), new([1], absolute), Tolerance));
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionComparison.Classify(new([1], absolute), new([1], TwentyMinutes), Tolerance));
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionComparison.Classify(new([1], slidingUnderCap), new([1], slidingWithoutCap), Tolerance));
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionComparison.Classify(new([1], TwentyMinutes), new([1], TwentyMinutes with { Sliding = TimeSpan.FromHours(1) }), Tolerance));
+        Assert.Null(SessionComparison.Classify(new([1], slidingUnderCap), new([1], slidingUnderCap with { AbsoluteRemaining = TimeSpan.FromMinutes(4) }), Tolerance));
+        Assert.Null(SessionComparison.Classify(new([1], absolute), new([1], absolute with { AbsoluteRemaining = twenty }), Tolerance));
+    }
+
+    [Fact]
+    public void A_fresh_window_copy_is_no_mismatch_only_under_its_sources_cap()
+    {
+        var source = new ExpiryState(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(40));
+        var freshCopy = source with { Remaining = TimeSpan.FromMinutes(20) };
+
+        Assert.Null(SessionStore.Migration.Internal.CopyComparison.Classify(new([1], source), new([1], freshCopy), Tolerance));
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionStore.Migration.Internal.CopyComparison.Classify(new([1], source), new([1], freshCopy with { AbsoluteRemaining = null }), Tolerance));
+    }
+
+    [Fact]
     public void A_missing_secondary_copy_is_its_own_kind() =>
         Assert.Equal(SessionMismatchKind.MissingInSecondary, SessionComparison.Classify(new([1], TwentyMinutes), null, Tolerance));
 

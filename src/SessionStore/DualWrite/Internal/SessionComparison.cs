@@ -17,13 +17,35 @@ internal static class SessionComparison
             return SessionMismatchKind.ValueDiffers;
         }
 
-        return (primary.Expiry.Remaining, secondary.Expiry.Remaining) switch
+        var sameTimeLeft = (primary.Expiry.Remaining, secondary.Expiry.Remaining) switch
         {
-            (null, null) => null,
-            ({ } p, { } s) when (p - s).Duration() <= expiryTolerance => null,
-            _ => SessionMismatchKind.ExpiryDiffers,
+            (null, null) => true,
+            ({ } p, { } s) => (p - s).Duration() <= expiryTolerance,
+            _ => false,
         };
+        return sameTimeLeft && SameKindOfExpiry(primary.Expiry, secondary.Expiry, expiryTolerance) ? null : SessionMismatchKind.ExpiryDiffers;
     }
+
+    /// <summary>
+    /// Whether both copies expire the same way, not only after the same time: both sliding, by the same window and
+    /// under the same absolute cap, or neither. With 20 minutes left on each, a sliding copy and an absolute one part
+    /// after the switch (active users signed out, or a cap gone), as does a copy that lost its cap.
+    /// </summary>
+    public static bool SameKindOfExpiry(ExpiryState primary, ExpiryState secondary, TimeSpan tolerance) =>
+        (primary.Sliding, secondary.Sliding) switch
+        {
+            (null, null) => true, // then the time left is the cap itself
+            ({ } p, { } s) => (p - s).Duration() <= tolerance && Within(primary.AbsoluteRemaining, secondary.AbsoluteRemaining, tolerance),
+            _ => false,
+        };
+
+    private static bool Within(TimeSpan? left, TimeSpan? right, TimeSpan tolerance) =>
+        (left, right) switch
+        {
+            (null, null) => true,
+            ({ } l, { } r) => (l - r).Duration() <= tolerance,
+            _ => false,
+        };
 
     /// <summary>
     /// Whether a store's copy was written (or removed) between two reads of it: another version, or another value

@@ -33,8 +33,11 @@ internal readonly record struct ExpiryState(TimeSpan? Remaining, TimeSpan? Slidi
             return null;
         }
 
-        var options = new DistributedCacheEntryOptions { SlidingExpiration = Sliding };
-        var cap = Sliding is null ? Remaining : AbsoluteRemaining;
+        // A window of zero or less (written by hand, or by another client) cannot slide: the entry lives out its
+        // time left, and so does its copy. The options would refuse it, failing the copy of the whole batch.
+        var sliding = Sliding > TimeSpan.Zero ? Sliding : null;
+        var options = new DistributedCacheEntryOptions { SlidingExpiration = sliding };
+        var cap = sliding is null ? Remaining : AbsoluteRemaining;
         if (cap is { } relative)
         {
             if (relative <= TimeSpan.Zero)

@@ -147,12 +147,17 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
     public async Task Ctrl_C_stops_a_command_against_a_hung_server_at_once(string store, string command) =>
         await InterruptedAtOnceAsync(store, command, Arguments(store, command, await MigratedTableAsync()));
 
-    [Fact]
-    public async Task Ctrl_C_stops_a_backfill_at_once_before_its_first_batch_while_PostgreSQL_is_hung()
+    [Theory]
+    [InlineData("PostgreSQL", "backfill")]
+    [InlineData("Redis", "backfill")]
+    [InlineData("Redis", "sync")]
+    public async Task Ctrl_C_stops_a_copy_at_once_before_its_first_batch_while_a_store_is_hung(string store, string command)
     {
-        // Nothing is written before the first batch, so nothing needs to finish: it waited out the connect timeout, exit 3.
-        var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-backfill-{Guid.NewGuid():N}.json");
-        await InterruptedAtOnceAsync("PostgreSQL", "backfill", ["backfill", "--checkpoint", checkpoint, .. Stores(await MigratedTableAsync())]);
+        // Nothing is written before the first batch, so nothing needs to finish: it waited out the connect timeout, exit 3
+        // (with Redis hung, 30 s of grace period, as the Redis connect took no token).
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-{command}-{Guid.NewGuid():N}.json");
+        string[] phase = command == "sync" ? ["--phase", "dual-redis-primary"] : [];
+        await InterruptedAtOnceAsync(store, command, [command, "--checkpoint", checkpoint, .. phase, .. Stores(await MigratedTableAsync())]);
     }
 
     [Fact]

@@ -126,6 +126,23 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
         Assert.InRange(remaining, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
     }
 
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-10_000_000L)]
+    public async Task An_entry_whose_sliding_window_cannot_slide_is_copied_with_its_time_left_and_stops_nothing(long slidingTicks)
+    {
+        await _scenario.CreateTableAsync();
+        var keys = await _scenario.WriteRedisSessionsAsync(5, TimeSpan.FromMinutes(10));
+        // Written by hand, or by another client: the application reads it; one such entry used to fail the whole backfill.
+        await _scenario.Redis.HashSetAsync(_scenario.Prefix + keys[0], "sldexp", slidingTicks);
+
+        var result = await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token);
+
+        Assert.Equal((5, 5), (result.Scanned, result.Copied));
+        var remaining = (TimeSpan)(await _scenario.ScalarAsync("SELECT expire - now() FROM {table} WHERE sid = $1", keys[0]))!;
+        Assert.InRange(remaining, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
     [Fact]
     public async Task The_rate_limit_holds()
     {

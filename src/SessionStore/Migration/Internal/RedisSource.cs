@@ -93,8 +93,19 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
             // Bounded by the operation timeout, where StackExchange.Redis's defaults gave a hung server three 5 s
             // connect attempts; and never abortConnect=false, common in an application's cloud connection string.
             var configuration = RedisConnectionSettings.ForTool(options.ConfigurationOptions ?? ConfigurationOptions.Parse(options.Configuration!), options.OperationTimeout);
-            var connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-            return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8, options.OperationTimeout);
+            // The connect takes no token: an interrupt stops the wait (up to OperationTimeout against a hung server),
+            // and a connection made after it is closed.
+            var connecting = ConnectionMultiplexer.ConnectAsync(configuration);
+            try
+            {
+                var connection = await connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return new RedisSource(connection, ownsConnection: true, options.InstanceName, options.UserIdSessionKeyUtf8, options.OperationTimeout);
+            }
+            catch (OperationCanceledException)
+            {
+                _ = connecting.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                throw;
+            }
         }
         catch (RedisConnectionException e)
         {

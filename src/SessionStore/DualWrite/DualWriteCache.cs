@@ -93,7 +93,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
         _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters, (kind, userId) => _revocation!.IsUnderWay(kind, userId));
         _comparison = new BackgroundComparison(_secondaryCalls, convergence, _locks, _counters, current, time, logger);
-        _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, _catchUp, time);
+        _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, _catchUp, convergence, time);
         instruments.ObserveDualWrite(
             () => _breakers.All.Select(b => new Measurement<int>((int)b.State, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))),
             () => _breakers.All.Select(b => new Measurement<long>(_catchUp.Backlog(b.Kind).Count, SessionStoreInstruments.StoreTag(PhaseRoles.NameOf(b.Kind)))));
@@ -333,7 +333,14 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         long? version = null;
         return WriteAsync(key, "set", async (store, a, t) =>
         {
-            var written = await ((ISessionCacheProvider)store).SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
+            var provider = (ISessionCacheProvider)store;
+            var written = await provider.SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
+            if (version is not null && written is not null)
+            {
+                // The secondary took it: a revoke of its user under way brings it in line with the primary afterwards.
+                _revocation.SecondaryWritten(PhaseRoles.KindOf(provider), () => provider.UserIdOf(bytes.Span), key);
+            }
+
             version ??= written;
         }, async, token);
     }
@@ -366,7 +373,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
         {
             // A primary write that timed out may still land: the secondary is brought up to the primary's copy later.
-            _catchUp.Missed(secondaryKind, key, removed: operation == "remove");
+            _catchUp.Missed(secondaryKind, key, removed: operation == "remove", refresh: operation == "refresh");
             throw;
         }
 

@@ -37,14 +37,16 @@ public sealed class CatchUpBacklogTests
     }
 
     [Fact]
-    public void A_missed_remove_is_remembered_through_the_later_misses_of_its_key()
+    public void A_missed_remove_is_kept_by_a_missed_refresh_and_replaced_by_a_missed_write()
     {
         var backlog = new CatchUpBacklog(capacity: 10);
         backlog.Add("a", removed: true);
         backlog.Add("b", removed: true);
-        backlog.Add("b"); // a refresh of the removed key, missed too
-        backlog.Add("c");
+        backlog.Add("b", refresh: true); // another tab's request ending: nothing new to copy, the removal stands
+        backlog.Add("c", removed: true);
+        backlog.Add("c");                // a new write of the key: its copy, not the removal, is what is missed
+        backlog.Add("d", refresh: true);
 
-        Assert.Equal([("a", true), ("b", true), ("c", false)], backlog.Snapshot().Select(e => (e.Key, e.Value.Removed)).Order());
+        Assert.Equal([("a", true), ("b", true), ("c", false), ("d", false)], backlog.Snapshot().Select(e => (e.Key, e.Value.Removed)).Order());
     }
 }

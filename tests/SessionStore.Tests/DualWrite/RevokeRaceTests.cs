@@ -8,7 +8,8 @@ namespace SessionStore.Tests.DualWrite;
 /// "Log out everywhere" in a dual phase, racing the user's other requests or missed by the secondary: no session of
 /// the user comes back. Before, a read that missed in the revoked primary repaired the secondary's copy back (up to
 /// 40 of 1,500 sessions), a write racing the revoke left its copy in the secondary for the next read to repair back
-/// (up to 177 of 200 races), and a revoke the secondary missed was never made there.
+/// (up to 177 of 200 races), and a revoke the secondary missed was never made there. A session signed in after the
+/// revoke is left alone.
 /// </summary>
 public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
 {
@@ -81,6 +82,26 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
 
             return true;
         }, "no session is left in the secondary alone");
+    }
+
+    [Theory]
+    [InlineData(nameof(SessionStorePhase.DualWriteRedisPrimary))]
+    [InlineData(nameof(SessionStorePhase.DualWritePostgresPrimary))]
+    public async Task A_session_signed_in_just_after_a_revoke_is_left_in_both_stores(string phase)
+    {
+        // "Change the password, log out everywhere, sign this device in again", within a second.
+        await using var harness = new DualWriteHarness(phase, postgres.ConnectionString, redis.Configuration, settings => settings["SessionStore:SecondaryTimeout"] = "00:00:00.500");
+        var user = $"user-{Guid.NewGuid():N}";
+        var (old, signedInAgain) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
+        await harness.Cache.SetAsync(old, MigrationScenario.Session(1, user), DualWriteHarness.IdleTimeout, Token);
+
+        await harness.Cache.RevokeUserSessionsAsync(user, Token);
+        await harness.Cache.SetAsync(signedInAgain, MigrationScenario.Session(2, user), DualWriteHarness.IdleTimeout, Token);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Token); // past the revoke's hold
+
+        Assert.NotNull(await harness.Postgres.GetAsync(signedInAgain, Token));
+        Assert.NotNull(await harness.Redis.GetAsync(signedInAgain, Token));
+        Assert.Null(await harness.Cache.GetAsync(old, Token));
     }
 
     [Fact]

@@ -78,11 +78,11 @@ internal sealed class CatchUp : IDisposable
     private bool Pending(StoreKind kind) => Backlog(kind).Count > 0 || !Revocations(kind).IsEmpty;
 
     /// <summary>Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of <paramref name="key"/>.</summary>
-    public void Missed(StoreKind kind, string key, bool removed)
+    public void Missed(StoreKind kind, string key, bool removed, bool refresh = false)
     {
         var backlog = Backlog(kind);
         var overflowBefore = backlog.Overflow;
-        if (!backlog.Add(key, removed))
+        if (!backlog.Add(key, removed, refresh))
         {
             _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
             if (overflowBefore == 0)
@@ -152,11 +152,12 @@ internal sealed class CatchUp : IDisposable
         });
     }
 
-    private async Task<bool> RevokeMissedAsync(StoreKind kind, CancellationToken token)
+    /// <summary>Makes the revokes <paramref name="kind"/> missed; one that fails again waits for the next pass, not the others.</summary>
+    private async Task RevokeMissedAsync(StoreKind kind, CancellationToken token)
     {
         if (Revocations(kind).IsEmpty)
         {
-            return true;
+            return;
         }
 
         ISessionCacheProvider target;
@@ -166,28 +167,28 @@ internal sealed class CatchUp : IDisposable
         }
         catch (StoreUnavailableException)
         {
-            return false;
+            return;
         }
 
         foreach (var userId in Revocations(kind).Keys)
         {
-            if (_breakers.For(kind).IsOpen || !await _revokeInIdle(target, kind, userId, token).ConfigureAwait(false))
+            if (_breakers.For(kind).IsOpen)
             {
-                return false;
+                return;
             }
 
-            Revocations(kind).TryRemove(userId, out _);
+            if (await _revokeInIdle(target, kind, userId, token).ConfigureAwait(false))
+            {
+                Revocations(kind).TryRemove(userId, out _);
+            }
         }
-
-        return true;
     }
 
     private async Task DrainAsync(StoreKind kind, CancellationToken token)
     {
-        if (!await RevokeMissedAsync(kind, token).ConfigureAwait(false))
-        {
-            return; // the store still does not answer: everything waits for the next try
-        }
+        // A revoke that keeps failing (one user's) must not hold up the copies: they are tried anyway, and fail
+        // too if the store does not answer.
+        await RevokeMissedAsync(kind, token).ConfigureAwait(false);
 
         var backlog = Backlog(kind);
         var copied = 0;

@@ -10,9 +10,9 @@ namespace SessionStore.DualWrite.Internal;
 internal sealed class CatchUpBacklog(int capacity)
 {
     // Each key carries the sequence number of its last miss (a key missed again while it is being copied stays),
-    // and whether any of its misses was a remove. A removal stays one through later misses: a refresh of the removed
-    // key missed too would otherwise leave the signed-out copy in the store, to be read-repaired back. Kept, it only
-    // means "remove the copy if the other store has none": a missed write since is still copied.
+    // and whether that miss was a remove. A missed refresh of a removed key keeps the removal (a refresh writes
+    // nothing new: the signed-out copy would stay, to be read-repaired back); a missed write replaces it, so that a
+    // key the other store lost meanwhile (a Redis restarted empty) keeps its copy here.
     private readonly ConcurrentDictionary<string, Miss> _keys = new(StringComparer.Ordinal);
     private long _sequence;
     private long _overflow;
@@ -21,8 +21,11 @@ internal sealed class CatchUpBacklog(int capacity)
 
     public long Overflow => Interlocked.Read(ref _overflow);
 
-    /// <summary>Remembers <paramref name="key"/>; false when the backlog is full and the key was counted as overflow.</summary>
-    public bool Add(string key, bool removed = false)
+    /// <summary>
+    /// Remembers <paramref name="key"/>, and whether the miss was a remove; a missed <paramref name="refresh"/> keeps
+    /// what the last miss was. False when the backlog is full and the key was counted as overflow.
+    /// </summary>
+    public bool Add(string key, bool removed = false, bool refresh = false)
     {
         if (_keys.Count >= capacity && !_keys.ContainsKey(key))
         {
@@ -31,7 +34,7 @@ internal sealed class CatchUpBacklog(int capacity)
         }
 
         var sequence = Interlocked.Increment(ref _sequence);
-        _keys.AddOrUpdate(key, _ => new Miss(sequence, removed), (_, last) => new Miss(sequence, removed || last.Removed));
+        _keys.AddOrUpdate(key, _ => new Miss(sequence, removed), (_, last) => new Miss(sequence, removed || (refresh && last.Removed)));
         return true;
     }
 
@@ -41,6 +44,6 @@ internal sealed class CatchUpBacklog(int capacity)
     /// <summary>Forgets a key copied since the miss <paramref name="entry"/> recorded, unless it was missed again since.</summary>
     public void Done(KeyValuePair<string, Miss> entry) => _keys.TryRemove(entry);
 
-    /// <summary>The last miss of a key: its order, and whether a remove was missed.</summary>
+    /// <summary>The last miss of a key: its order, and whether it was a remove (or a refresh after one).</summary>
     public readonly record struct Miss(long Sequence, bool Removed);
 }

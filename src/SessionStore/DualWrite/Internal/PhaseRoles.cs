@@ -36,6 +36,9 @@ internal static class PhaseRoles
     /// <summary>The store's name in logs and metric tags, as <see cref="SessionStore.Internal.ISessionCacheProvider.Name"/> spells it.</summary>
     public static string NameOf(StoreKind store) => store == StoreKind.Redis ? "redis" : "postgresql";
 
+    /// <summary>Which store <paramref name="store"/> is, by its name.</summary>
+    public static StoreKind KindOf(SessionStore.Internal.ISessionCacheProvider store) => store.Name == NameOf(StoreKind.Redis) ? StoreKind.Redis : StoreKind.Postgres;
+
     /// <summary>The phase that uses <paramref name="store"/> alone.</summary>
     public static SessionStorePhase AlonePhase(StoreKind store) => store == StoreKind.Redis ? SessionStorePhase.RedisOnly : SessionStorePhase.PostgresOnly;
 

@@ -12,22 +12,58 @@ namespace SessionStore.DualWrite.Internal;
 /// <remarks>
 /// In a dual phase the secondary's copies are the danger: a read that misses in the revoked primary repairs the
 /// secondary's copy back, and a write of one of the user's sessions racing the revoke may reach the secondary just
-/// after it. So from the start of a revoke until the secondary has been revoked once more,
-/// <see cref="SessionStoreOptions.SecondaryTimeout"/> later (by when this instance's racing writes have landed or been abandoned), or
-/// by the catch-up if it does not answer, read repair leaves the user's sessions in the secondary alone
-/// (<see cref="IsUnderWay"/>).
+/// after it. So from the start of a revoke until <see cref="SessionStoreOptions.SecondaryTimeout"/> after its end (by
+/// when this instance's racing writes have landed or been abandoned), and while a secondary that missed it waits for
+/// the catch-up, read repair leaves the user's sessions in the secondary alone (<see cref="IsUnderWay"/>). The
+/// sessions of the user written to the secondary meanwhile (<see cref="SecondaryWritten"/>) are then brought in line
+/// with the primary: a write that raced the revoke, which the primary no longer holds, is removed; a session signed
+/// in after the revoke ("change the password, log out everywhere, sign in again"), which it holds, is left alone.
 /// </remarks>
-internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions> options, PrimaryCalls primaryCalls, SecondaryCalls secondaryCalls, StoreBreakers breakers, CatchUp catchUp, TimeProvider time)
+internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions> options, PrimaryCalls primaryCalls, SecondaryCalls secondaryCalls, StoreBreakers breakers, CatchUp catchUp, SecondaryConvergence convergence, TimeProvider time)
 {
     // Failures are logged with a hash of the "key": a short hash of a user id (often an e-mail) is reversible by
     // dictionary, so the log gets this fixed text instead.
     private const string NotAKey = "(a user's sessions)";
 
-    // Users whose revoke in a store is under way or not yet confirmed, counted: one user may be revoked twice at once.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(StoreKind Store, string UserId), int> _underWay = new();
+    // Sessions of one user written during one revoke's hold that are brought in line after it: a user has a few.
+    private const int MaximumWatched = 1_000;
+
+    // Users whose revoke in a store is under way or just ended, with the keys of their sessions written to that store
+    // since. Guarded by _lock; empty but for the seconds around a revoke.
+    private readonly Dictionary<(StoreKind Store, string UserId), Hold> _held = [];
+    private readonly Lock _lock = new();
+    private int _holds; // _held.Count, read without the lock on every write to the secondary
 
     /// <summary>Whether a revoke of <paramref name="userId"/>'s sessions in <paramref name="kind"/> is under way, or waits for the store to answer.</summary>
-    public bool IsUnderWay(StoreKind kind, string userId) => _underWay.ContainsKey((kind, userId)) || catchUp.RevocationPending(kind, userId);
+    public bool IsUnderWay(StoreKind kind, string userId)
+    {
+        lock (_lock)
+        {
+            if (_held.ContainsKey((kind, userId)))
+            {
+                return true;
+            }
+        }
+
+        return catchUp.RevocationPending(kind, userId);
+    }
+
+    /// <summary>A write of <paramref name="key"/>, a session of <paramref name="userId"/> (read only while a revoke is held; null: none), reached the secondary <paramref name="kind"/>.</summary>
+    public void SecondaryWritten(StoreKind kind, Func<string?> userId, string key)
+    {
+        if (Volatile.Read(ref _holds) == 0 || userId() is not { } user)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_held.TryGetValue((kind, user), out var hold) && hold.Written.Count < MaximumWatched)
+            {
+                hold.Written.Add(key);
+            }
+        }
+    }
 
     public async Task<long> RevokeAsync(Route route, string userId, CancellationToken token)
     {
@@ -46,45 +82,88 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
     /// </summary>
     public async Task<IReadOnlyList<StoreRevocation>> RevokeEachAsync(Route route, string userId, CancellationToken token)
     {
-        if (route.Secondary is not { } secondaryStore)
+        if (route.Secondary is null)
         {
             return await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
         }
 
         var held = (route.SecondaryKind!.Value, userId);
-        _underWay.AddOrUpdate(held, 1, (_, n) => n + 1);
+        lock (_lock)
+        {
+            if (!_held.TryGetValue(held, out var hold))
+            {
+                _held[held] = hold = new Hold();
+                _holds = _held.Count;
+            }
+
+            hold.Count++;
+        }
+
         try
         {
-            return await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
+            var outcomes = await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
+            if (outcomes.Any(o => o.Role == StoreRole.Secondary && o.Error is not null))
+            {
+                catchUp.RevocationMissed(held.Item1, userId);
+            }
+
+            return outcomes;
+        }
+        catch (OperationCanceledException)
+        {
+            catchUp.RevocationMissed(held.Item1, userId); // it may not have reached the secondary
+            throw;
         }
         finally
         {
-            _ = ConfirmInSecondaryAsync(secondaryStore, held);
+            _ = ReleaseLaterAsync(route, held);
         }
     }
 
-    /// <summary>Revokes in the secondary once more, <see cref="SessionStoreOptions.SecondaryTimeout"/> after the revoke; one it does not take waits for the catch-up.</summary>
-    private async Task ConfirmInSecondaryAsync(ISessionCacheProvider secondary, (StoreKind Store, string UserId) held)
+    /// <summary>
+    /// <see cref="SessionStoreOptions.SecondaryTimeout"/> after a revoke, brings the user's sessions written to the
+    /// secondary meanwhile in line with the primary (one that fails waits for the catch-up, as a removal), and ends the hold.
+    /// </summary>
+    private async Task ReleaseLaterAsync(Route route, (StoreKind Store, string UserId) held)
     {
         try
         {
             await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
-            if (!(await TryRevokeInIdleAsync(secondary, held.Store, held.UserId, CancellationToken.None).ConfigureAwait(false)).Done)
+            string[] written;
+            lock (_lock)
             {
-                catchUp.RevocationMissed(held.Store, held.UserId);
+                written = [.. _held[held].Written];
+            }
+
+            foreach (var key in written)
+            {
+                if (await convergence.ConvergeAsync(key, route.Primary, route.PrimaryKind, route.Secondary!, held.Store, targetIsPrimary: false, options().ExpiryTolerance, removeOrphan: true, CancellationToken.None).ConfigureAwait(false) != Convergence.Converged)
+                {
+                    catchUp.Missed(held.Store, key, removed: true);
+                }
             }
         }
-        catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
+        catch (ObjectDisposedException)
         {
             // The cache is being disposed.
         }
         finally
         {
-            if (_underWay.AddOrUpdate(held, 0, (_, n) => n - 1) <= 0)
+            lock (_lock)
             {
-                _underWay.TryRemove(KeyValuePair.Create(held, 0));
+                if (--_held[held].Count == 0)
+                {
+                    _held.Remove(held);
+                    _holds = _held.Count;
+                }
             }
         }
+    }
+
+    private sealed class Hold
+    {
+        public int Count;
+        public readonly HashSet<string> Written = new(StringComparer.Ordinal);
     }
 
     private async Task<IReadOnlyList<StoreRevocation>> RevokeInEachAsync(Route route, string userId, CancellationToken token)

@@ -62,10 +62,12 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
                     : Convergence.Unanswered;
             }
 
-            // Versions order the writes across both stores (WriteCondition); a source without one (a RedisCache entry)
-            // cannot be ordered, and is copied as before. A primary's lack of the key is its own: it may have removed
-            // it since (and a read repairs a key it never had).
-            if (targetEntry is null ? targetIsPrimary : sourceEntry.Version > 0 && targetEntry.Version > sourceEntry.Version)
+            // Versions order the writes across both stores (WriteCondition). A copy without one (a RedisCache entry)
+            // cannot be ordered: the primary's is taken as the newer. A primary's lack of the key is its own too: it
+            // may have removed it since (and a read repairs a key it never had).
+            if (targetEntry is null || sourceEntry.Version == 0 || targetEntry.Version == 0
+                    ? targetIsPrimary
+                    : targetEntry.Version > sourceEntry.Version)
             {
                 return Convergence.TargetIsNewer;
             }

@@ -28,22 +28,19 @@ internal static class SessionComparison
 
     /// <summary>
     /// Whether both copies expire the same way, not only after the same time: both sliding, by the same window and
-    /// under the same absolute cap, or neither. With 20 minutes left on each, a sliding copy and an absolute one part
-    /// after the switch (active users signed out, or a cap gone), as does a copy that lost its cap.
+    /// both with an absolute cap or neither; or neither sliding. With 20 minutes left on each, a sliding copy and an
+    /// absolute one part after the switch (active users signed out, or a cap gone), as does a copy that lost its cap.
     /// </summary>
+    /// <remarks>
+    /// The caps' values are not compared: Redis keeps a cap on the writing application's clock, PostgreSQL on the
+    /// database's, so any clock skew would show as a difference (docs/security.md, "The clock rule"). The time left,
+    /// compared above, already shows a cap that has come closer than the window.
+    /// </remarks>
     public static bool SameKindOfExpiry(ExpiryState primary, ExpiryState secondary, TimeSpan tolerance) =>
-        (primary.Sliding, secondary.Sliding) switch
+        (primary.EffectiveSliding, secondary.EffectiveSliding) switch
         {
             (null, null) => true, // then the time left is the cap itself
-            ({ } p, { } s) => (p - s).Duration() <= tolerance && Within(primary.AbsoluteRemaining, secondary.AbsoluteRemaining, tolerance),
-            _ => false,
-        };
-
-    private static bool Within(TimeSpan? left, TimeSpan? right, TimeSpan tolerance) =>
-        (left, right) switch
-        {
-            (null, null) => true,
-            ({ } l, { } r) => (l - r).Duration() <= tolerance,
+            ({ } p, { } s) => (p - s).Duration() <= tolerance && primary.HasCap == secondary.HasCap,
             _ => false,
         };
 

@@ -13,8 +13,6 @@ internal static class VerifyCommand
     public static Command Create(CommandContext context)
     {
         var sample = new Option<int>("--sample") { Description = "Compare this many sessions of the primary, chosen at random.", DefaultValueFactory = _ => 1_000 };
-        // A sample of none compares nothing: its "ready" would be a verdict on the counts alone.
-        sample.Refuse(value => value < 1 ? $"--sample is {value}; it must be at least 1 (or use --full to compare every session)." : null);
         var full = new Option<bool>("--full") { Description = "Compare every session of the primary instead of a sample." };
         var countTolerance = new Option<double>("--count-tolerance")
         {
@@ -32,6 +30,12 @@ internal static class VerifyCommand
         };
         context.SetAction(command, async (parse, token) =>
         {
+            // A sample of none compares nothing: its "ready" would be a verdict on the counts alone. --full ignores it.
+            if (parse.GetValue(sample) is var size and < 1 && !parse.GetValue(full))
+            {
+                throw new CliUsageException($"--sample is {size}; it must be at least 1 (or use --full to compare every session).");
+            }
+
             var options = context.Options(parse);
             CommandContext.ThrowIfInvalid(CommandContext.BothStoresFailures(options));
             var console = context.Console;

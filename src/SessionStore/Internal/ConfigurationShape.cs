@@ -31,9 +31,18 @@ internal static class ConfigurationShape
         foreach (var child in section.GetChildren())
         {
             var key = $"{path}:{child.Key}";
+            var empty = string.IsNullOrEmpty(child.Value) && !child.GetChildren().Any();
             if (!settings.TryGetValue(child.Key, out var settingType))
             {
-                return $"{key} is not a setting, so it would be ignored; the settings under {path} are {string.Join(", ", settings.Keys.Order(StringComparer.Ordinal))}.";
+                // An empty key (JSON null, a template's placeholder) sets nothing, whatever it names.
+                if (empty)
+                {
+                    continue;
+                }
+
+                return settings.Count == 0
+                    ? $"{key} is not a setting, so it would be ignored; {path} takes no keys."
+                    : $"{key} is not a setting, so it would be ignored; the settings under {path} are {string.Join(", ", settings.Keys.Order(StringComparer.Ordinal))}.";
             }
 
             var takesValue = !IsSection(settingType);
@@ -44,7 +53,7 @@ internal static class ConfigurationShape
 
             if (!takesValue && !string.IsNullOrEmpty(child.Value))
             {
-                return $"{key} holds a value, but it is a section: set its keys instead, such as {key}:{FirstSetting(settingType)}.";
+                return $"{key} holds a value, but it is a section: set its keys instead{FirstSetting(settingType, key)}.";
             }
 
             if (!takesValue && FindUnboundKey(child, settingType, key) is { } inner)
@@ -59,9 +68,13 @@ internal static class ConfigurationShape
     // Delegates and abstract types (a data source, a callback) are set in code only.
     private static bool Configurable(Type type) => !type.IsAbstract && !typeof(Delegate).IsAssignableFrom(type);
 
-    // A class the binder fills key by key; strings and values take one value.
-    private static bool IsSection(Type type) => type.IsClass && type != typeof(string);
+    // A class the binder fills key by key; what a type converter reads from a string (a number, a Version, a Uri)
+    // takes one value, as the binder sees it.
+    private static bool IsSection(Type type) =>
+        type.IsClass && !System.ComponentModel.TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
 
-    private static string FirstSetting(Type type) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).First(p => p.SetMethod?.IsPublic == true).Name;
+    private static string FirstSetting(Type type, string key) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p => p.SetMethod?.IsPublic == true) is { } first
+            ? $", such as {key}:{first.Name}"
+            : "";
 }

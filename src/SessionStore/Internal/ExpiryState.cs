@@ -23,6 +23,16 @@ internal readonly record struct ExpiryState(TimeSpan? Remaining, TimeSpan? Slidi
         Sliding is { } sliding ? (AbsoluteRemaining is { } cap && cap < elapsed + sliding ? cap : elapsed + sliding) : null;
 
     /// <summary>
+    /// The sliding window, if the entry can slide: a window of zero or less (written by hand, or by another client)
+    /// cannot, so the entry lives out its time left, and so does its copy (the entry options would refuse it, failing
+    /// the copy of a whole batch).
+    /// </summary>
+    public TimeSpan? EffectiveSliding => Sliding > TimeSpan.Zero ? Sliding : null;
+
+    /// <summary>Whether the entry has an absolute cap: one at <see cref="EntryExpiration.MaximumLifetime"/> or beyond means none, as on writes.</summary>
+    public bool HasCap => AbsoluteRemaining is { } cap && cap < EntryExpiration.MaximumLifetime;
+
+    /// <summary>
     /// Entry options that give a copy written now the lifetime the entry has: its sliding window under its
     /// absolute cap, or its remaining time. Null when the entry has no time left.
     /// </summary>
@@ -33,11 +43,8 @@ internal readonly record struct ExpiryState(TimeSpan? Remaining, TimeSpan? Slidi
             return null;
         }
 
-        // A window of zero or less (written by hand, or by another client) cannot slide: the entry lives out its
-        // time left, and so does its copy. The options would refuse it, failing the copy of the whole batch.
-        var sliding = Sliding > TimeSpan.Zero ? Sliding : null;
-        var options = new DistributedCacheEntryOptions { SlidingExpiration = sliding };
-        var cap = sliding is null ? Remaining : AbsoluteRemaining;
+        var options = new DistributedCacheEntryOptions { SlidingExpiration = EffectiveSliding };
+        var cap = EffectiveSliding is null ? Remaining : AbsoluteRemaining;
         if (cap is { } relative)
         {
             if (relative <= TimeSpan.Zero)

@@ -169,6 +169,14 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task A_sample_of_0_is_accepted_with_full_which_ignores_it()
+    {
+        var (exitCode, output) = await CliRunner.RunAsync("verify", "--full", "--sample", "0", "--phase", "dual-pg-primary", "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1", "--timeout", "00:00:01");
+
+        Assert.True(exitCode == 3, $"exit {exitCode}: {output}"); // on to the stores, which do not answer
+    }
+
+    [Fact]
     public async Task Decimals_take_a_point_whatever_the_machines_locale()
     {
         var culture = System.Globalization.CultureInfo.CurrentCulture;

@@ -63,6 +63,22 @@ public sealed class SessionComparisonTests
     }
 
     [Fact]
+    public void What_a_copy_cannot_keep_and_the_clocks_do_not_make_a_difference()
+    {
+        var twenty = TimeSpan.FromMinutes(20);
+        var capped = new ExpiryState(twenty, twenty, TimeSpan.FromHours(8));
+
+        // Each store keeps a cap on another clock: a skew beyond the tolerance is no mismatch.
+        Assert.Null(SessionComparison.Classify(new([1], capped), new([1], capped with { AbsoluteRemaining = TimeSpan.FromHours(8.5) }), Tolerance));
+        // A cap of a century or more means none, as writes store it.
+        Assert.Null(SessionComparison.Classify(new([1], TwentyMinutes with { AbsoluteRemaining = TimeSpan.FromDays(3_000_000) }), new([1], TwentyMinutes), Tolerance));
+        // A window of zero or less cannot slide: its copy lives out the time left, without one.
+        var absolute = new ExpiryState(TimeSpan.FromMinutes(10), null, null);
+        Assert.Null(SessionComparison.Classify(new([1], absolute with { Sliding = TimeSpan.Zero }), new([1], absolute), Tolerance));
+        Assert.Null(SessionComparison.Classify(new([1], absolute with { Sliding = TimeSpan.FromSeconds(-1) }), new([1], absolute), Tolerance));
+    }
+
+    [Fact]
     public void A_fresh_window_copy_is_no_mismatch_only_under_its_sources_cap()
     {
         var source = new ExpiryState(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(40));

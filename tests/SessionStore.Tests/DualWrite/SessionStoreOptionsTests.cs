@@ -96,6 +96,20 @@ public sealed class SessionStoreOptionsTests
         Assert.Equal(500, options.Cleanup.BatchSize);
     }
 
+    [Fact]
+    public void A_value_the_binder_converts_to_an_object_and_an_empty_key_are_no_failure()
+    {
+        var options = Bind(new()
+        {
+            ["SessionStore:Phase"] = "RedisOnly",
+            ["SessionStore:Redis:ConfigurationOptions:DefaultVersion"] = "7.2", // a Version, read from one value
+            ["SessionStore:OnMismatch"] = "",                                    // JSON null: sets nothing
+        });
+
+        Assert.Null(options.BindingFailure);
+        Assert.Equal(new Version(7, 2), options.Redis.ConfigurationOptions?.DefaultVersion);
+    }
+
     private static SessionStoreOptions Bind(Dictionary<string, string?> settings)
     {
         var options = new SessionStoreOptions();

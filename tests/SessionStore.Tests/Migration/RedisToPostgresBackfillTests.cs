@@ -141,6 +141,25 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
         Assert.Equal((5, 5), (result.Scanned, result.Copied));
         var remaining = (TimeSpan)(await _scenario.ScalarAsync("SELECT expire - now() FROM {table} WHERE sid = $1", keys[0]))!;
         Assert.InRange(remaining, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+        var verdict = await new SessionStoreVerifier(_scenario.Options()).VerifyAsync(new VerificationOptions { Full = true }, Token);
+        Assert.True(verdict.IsReadyForNextPhase, string.Join(", ", verdict.Mismatches));
+    }
+
+    [Fact]
+    public async Task A_sliding_entry_whose_cap_means_never_is_verified_ready_after_its_copy()
+    {
+        await _scenario.CreateTableAsync();
+        var keys = await _scenario.WriteRedisSessionsAsync(3, TimeSpan.FromMinutes(20));
+        // RedisCache keeps the cap it was given; a write stores a century or more as none.
+        foreach (var key in keys)
+        {
+            await _scenario.Redis.HashSetAsync(_scenario.Prefix + key, "absexp", DateTimeOffset.MaxValue.UtcTicks);
+        }
+
+        await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token);
+        var verdict = await new SessionStoreVerifier(_scenario.Options()).VerifyAsync(new VerificationOptions { Full = true }, Token);
+
+        Assert.True(verdict.IsReadyForNextPhase, string.Join(", ", verdict.Mismatches));
     }
 
     [Fact]

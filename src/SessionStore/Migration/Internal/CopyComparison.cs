@@ -20,7 +20,7 @@ internal static class CopyComparison
 
     // Under the same cap: a copy that lost it outlives its source for as long as it is used.
     private static bool IsFreshWindowCopy(ExpiryState primary, ExpiryState secondary, TimeSpan tolerance) =>
-        primary.Sliding is { } window && secondary.Sliding == window
+        primary.EffectiveSliding is { } window && secondary.EffectiveSliding == window
         && SessionComparison.SameKindOfExpiry(primary, secondary, tolerance)
         && primary.Remaining is { } left && secondary.Remaining is { } copyLeft
         && copyLeft >= left && copyLeft <= window + tolerance;

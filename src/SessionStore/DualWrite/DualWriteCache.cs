@@ -86,7 +86,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             k => catchUp?.Resume(k)));
         _primary = new PrimaryCalls(_breakers, instruments, time);
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
-        var convergence = new SecondaryConvergence(_secondaryCalls, _counters);
+        var convergence = new SecondaryConvergence(_secondaryCalls, _counters, (store, key, value) => _revocation!.Written(store, key, value)); // assigned below, before any copy
         _catchUp = catchUp = new CatchUp(
             breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, () => _phase.Phase,
             async (store, kind, userId, t) => (await _revocation!.TryRevokeInIdleAsync(store, kind, userId, t).ConfigureAwait(false)).Done, time, logger); // assigned below, before any call
@@ -333,12 +333,11 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         long? version = null;
         return WriteAsync(key, "set", async (store, a, t) =>
         {
-            var provider = (ISessionCacheProvider)store;
-            var written = await provider.SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
+            var written = await ((ISessionCacheProvider)store).SetAsync(key, bytes, options, version is { } v ? WriteCondition.WhenOlder(v) : WriteCondition.Always, a, t).ConfigureAwait(false);
             if (version is not null && written is not null)
             {
                 // The secondary took it: a revoke of its user under way brings it in line with the primary afterwards.
-                _revocation.SecondaryWritten(PhaseRoles.KindOf(provider), () => provider.UserIdOf(bytes.Span), key);
+                _revocation.Written((ISessionCacheProvider)store, key, bytes);
             }
 
             version ??= written;
@@ -373,7 +372,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
         {
             // A primary write that timed out may still land: the secondary is brought up to the primary's copy later.
-            _catchUp.Missed(secondaryKind, key, removed: operation == "remove", refresh: operation == "refresh");
+            _catchUp.Missed(secondaryKind, key, removed: operation == "remove", keepsRemoval: true);
             throw;
         }
 

@@ -42,10 +42,10 @@ public sealed class CatchUpBacklogTests
         var backlog = new CatchUpBacklog(capacity: 10);
         backlog.Add("a", removed: true);
         backlog.Add("b", removed: true);
-        backlog.Add("b", refresh: true); // another tab's request ending: nothing new to copy, the removal stands
+        backlog.Add("b", keepsRemoval: true); // another tab's request ending: nothing new to copy, the removal stands
         backlog.Add("c", removed: true);
         backlog.Add("c");                // a new write of the key: its copy, not the removal, is what is missed
-        backlog.Add("d", refresh: true);
+        backlog.Add("d", keepsRemoval: true);
 
         Assert.Equal([("a", true), ("b", true), ("c", false), ("d", false)], backlog.Snapshot().Select(e => (e.Key, e.Value.Removed)).Order());
     }

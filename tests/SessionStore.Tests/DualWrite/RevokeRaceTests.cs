@@ -1,6 +1,8 @@
 using SessionStore.DualWrite;
+using SessionStore.LocalServers;
 using SessionStore.Tests.Migration;
 using SessionStore.Tests.TestServers;
+using StackExchange.Redis;
 
 namespace SessionStore.Tests.DualWrite;
 
@@ -124,6 +126,75 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
         await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: false);
         await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is null, "the catch-up made the revoke in PostgreSQL");
         Assert.Null(await harness.Cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_comparisons_copy_landing_after_a_revoke_is_taken_back()
+    {
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, redis.Configuration, settings =>
+        {
+            settings["SessionStore:SecondaryTimeout"] = "00:00:01";
+            settings["SessionStore:ComparisonSampleRate"] = "1";
+        });
+        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+        var user = $"user-{Guid.NewGuid():N}";
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, MigrationScenario.Session(1, user), DualWriteHarness.IdleTimeout, Token);
+        await harness.Postgres.RemoveAsync(key, Token); // the secondary lacks it: the comparison will copy it
+
+        // The copy's insert sleeps; the revoke's delete cannot see it, and it lands after.
+        await SlowInsertsAsync(dataSource, table, slow: true);
+        Assert.NotNull(await harness.Cache.GetAsync(key, Token));
+        await DualWriteHarness.EventuallyAsync(async () => await SleepingInsertsAsync(dataSource, table) > 0, "the comparison's copy is on its way");
+        await harness.Cache.RevokeUserSessionsAsync(user, Token);
+        await SlowInsertsAsync(dataSource, table, slow: false);
+
+        await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is null, "the late copy is taken back");
+        Assert.Null(await harness.Cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_removal_the_secondary_missed_stands_after_a_write_the_primary_failed_too()
+    {
+        // A Redis of its own: it is made to refuse writes, which would fail every other test sharing one.
+        await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, ownRedis.Configuration);
+        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
+        var server = admin.GetServers()[0];
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, MigrationScenario.Session(1, "ada"), DualWriteHarness.IdleTimeout, Token);
+
+        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.Cache.RemoveAsync(key, Token); // signed out; PostgreSQL missed it
+        await server.ConfigSetAsync("maxmemory-policy", "noeviction");
+        await server.ConfigSetAsync("maxmemory", "1");
+        await Assert.ThrowsAnyAsync<Exception>(() => harness.Cache.SetAsync(key, MigrationScenario.Session(2, "ada"), DualWriteHarness.IdleTimeout, Token));
+        await server.ConfigSetAsync("maxmemory", "0");
+        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: false);
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog["postgresql"] == 0), "the catch-up emptied its backlog");
+
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Cache.GetAsync(key, Token));
+    }
+
+    private static async Task SlowInsertsAsync(Npgsql.NpgsqlDataSource dataSource, string table, bool slow)
+    {
+        await using var command = dataSource.CreateCommand(slow
+            ? $"""
+              CREATE FUNCTION "{table}_slow"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.8); RETURN NEW; END $$;
+              CREATE TRIGGER "{table}_slow" BEFORE INSERT ON "{table}" FOR EACH ROW EXECUTE FUNCTION "{table}_slow"();
+              """
+            : $"""DROP TRIGGER "{table}_slow" ON "{table}"; DROP FUNCTION "{table}_slow"();""");
+        await command.ExecuteNonQueryAsync(Token);
+    }
+
+    private static async Task<long> SleepingInsertsAsync(Npgsql.NpgsqlDataSource dataSource, string table)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%{table}%'");
+        return (long)(await command.ExecuteScalarAsync(Token))!;
     }
 
     private static async Task<int> CountPresentAsync(DualWriteHarness harness, IEnumerable<string> keys)

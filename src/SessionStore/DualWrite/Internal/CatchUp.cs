@@ -77,12 +77,16 @@ internal sealed class CatchUp : IDisposable
 
     private bool Pending(StoreKind kind) => Backlog(kind).Count > 0 || !Revocations(kind).IsEmpty;
 
-    /// <summary>Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of <paramref name="key"/>.</summary>
-    public void Missed(StoreKind kind, string key, bool removed, bool refresh = false)
+    /// <summary>
+    /// Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of
+    /// <paramref name="key"/>; <paramref name="keepsRemoval"/> when the miss wrote nothing new (a refresh, or a write
+    /// the primary failed too), so that a removal missed before still stands.
+    /// </summary>
+    public void Missed(StoreKind kind, string key, bool removed, bool keepsRemoval = false)
     {
         var backlog = Backlog(kind);
         var overflowBefore = backlog.Overflow;
-        if (!backlog.Add(key, removed, refresh))
+        if (!backlog.Add(key, removed, keepsRemoval))
         {
             _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
             if (overflowBefore == 0)

@@ -10,9 +10,9 @@ namespace SessionStore.DualWrite.Internal;
 internal sealed class CatchUpBacklog(int capacity)
 {
     // Each key carries the sequence number of its last miss (a key missed again while it is being copied stays),
-    // and whether that miss was a remove. A missed refresh of a removed key keeps the removal (a refresh writes
-    // nothing new: the signed-out copy would stay, to be read-repaired back); a missed write replaces it, so that a
-    // key the other store lost meanwhile (a Redis restarted empty) keeps its copy here.
+    // and whether that miss was a remove. A miss that wrote nothing new (a refresh of the removed key, a write the
+    // primary failed too) keeps the removal: the signed-out copy would stay, to be read-repaired back. A write the
+    // primary took replaces it, so that a key the other store lost since (a Redis restarted empty) keeps its copy here.
     private readonly ConcurrentDictionary<string, Miss> _keys = new(StringComparer.Ordinal);
     private long _sequence;
     private long _overflow;
@@ -22,10 +22,10 @@ internal sealed class CatchUpBacklog(int capacity)
     public long Overflow => Interlocked.Read(ref _overflow);
 
     /// <summary>
-    /// Remembers <paramref name="key"/>, and whether the miss was a remove; a missed <paramref name="refresh"/> keeps
-    /// what the last miss was. False when the backlog is full and the key was counted as overflow.
+    /// Remembers <paramref name="key"/>, and whether the miss was a remove; a miss that <paramref name="keepsRemoval"/>
+    /// (it wrote nothing new) keeps a removal missed before. False when the backlog is full and the key was counted as overflow.
     /// </summary>
-    public bool Add(string key, bool removed = false, bool refresh = false)
+    public bool Add(string key, bool removed = false, bool keepsRemoval = false)
     {
         if (_keys.Count >= capacity && !_keys.ContainsKey(key))
         {
@@ -34,7 +34,7 @@ internal sealed class CatchUpBacklog(int capacity)
         }
 
         var sequence = Interlocked.Increment(ref _sequence);
-        _keys.AddOrUpdate(key, _ => new Miss(sequence, removed), (_, last) => new Miss(sequence, removed || (refresh && last.Removed)));
+        _keys.AddOrUpdate(key, _ => new Miss(sequence, removed), (_, last) => new Miss(sequence, removed || (keepsRemoval && last.Removed)));
         return true;
     }
 

@@ -15,7 +15,7 @@ namespace SessionStore.DualWrite.Internal;
 /// after it. So from the start of a revoke until <see cref="SessionStoreOptions.SecondaryTimeout"/> after its end (by
 /// when this instance's racing writes have landed or been abandoned), and while a secondary that missed it waits for
 /// the catch-up, read repair leaves the user's sessions in the secondary alone (<see cref="IsUnderWay"/>). The
-/// sessions of the user written to the secondary meanwhile (<see cref="SecondaryWritten"/>) are then brought in line
+/// sessions of the user written to the secondary meanwhile (<see cref="Written"/>), by requests or by copies, are then brought in line
 /// with the primary: a write that raced the revoke, which the primary no longer holds, is removed; a session signed
 /// in after the revoke ("change the password, log out everywhere, sign in again"), which it holds, is left alone.
 /// </remarks>
@@ -48,17 +48,21 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         return catchUp.RevocationPending(kind, userId);
     }
 
-    /// <summary>A write of <paramref name="key"/>, a session of <paramref name="userId"/> (read only while a revoke is held; null: none), reached the secondary <paramref name="kind"/>.</summary>
-    public void SecondaryWritten(StoreKind kind, Func<string?> userId, string key)
+    /// <summary>
+    /// <paramref name="store"/> took <paramref name="value"/> for <paramref name="key"/>: a request's write, or a copy
+    /// (catch-up, comparison). Remembered when a revoke of the session's user in that store is held.
+    /// </summary>
+    public void Written(ISessionCacheProvider store, string key, ReadOnlyMemory<byte> value)
     {
-        if (Volatile.Read(ref _holds) == 0 || userId() is not { } user)
+        // Every write passes here: nothing more than this read while no revoke is held.
+        if (Volatile.Read(ref _holds) == 0 || store.UserIdOf(value.Span) is not { } user)
         {
             return;
         }
 
         lock (_lock)
         {
-            if (_held.TryGetValue((kind, user), out var hold) && hold.Written.Count < MaximumWatched)
+            if (_held.TryGetValue((PhaseRoles.KindOf(store), user), out var hold) && hold.Written.Count < MaximumWatched)
             {
                 hold.Written.Add(key);
             }
@@ -87,7 +91,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             return await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
         }
 
-        var held = (route.SecondaryKind!.Value, userId);
+        var held = (Store: route.SecondaryKind!.Value, UserId: userId);
         lock (_lock)
         {
             if (!_held.TryGetValue(held, out var hold))
@@ -104,14 +108,14 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             var outcomes = await RevokeInEachAsync(route, userId, token).ConfigureAwait(false);
             if (outcomes.Any(o => o.Role == StoreRole.Secondary && o.Error is not null))
             {
-                catchUp.RevocationMissed(held.Item1, userId);
+                catchUp.RevocationMissed(held.Store, userId);
             }
 
             return outcomes;
         }
         catch (OperationCanceledException)
         {
-            catchUp.RevocationMissed(held.Item1, userId); // it may not have reached the secondary
+            catchUp.RevocationMissed(held.Store, userId); // it may not have reached the secondary
             throw;
         }
         finally
@@ -202,7 +206,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         }
     }
 
-    /// <summary>Revokes in a store the phase does not use, or once more in the secondary: best effort and bounded; not done when it did not answer.</summary>
+    /// <summary>Revokes in a store the phase does not use, or in a secondary that missed it: best effort and bounded; not done when it did not answer.</summary>
     public async ValueTask<(bool Done, long Revoked)> TryRevokeInIdleAsync(ISessionCacheProvider idle, StoreKind kind, string userId, CancellationToken token) =>
         await secondaryCalls.TryRunAsync(idle, kind, "revoke", NotAKey, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), 0L), token).ConfigureAwait(false);
 

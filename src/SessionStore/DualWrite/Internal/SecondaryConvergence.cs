@@ -10,7 +10,7 @@ namespace SessionStore.DualWrite.Internal;
 /// A target holding a newer version than the source (it took a write since, as the primary after a step, or the
 /// source missed one) is not overwritten: the caller copies the other way.
 /// </summary>
-internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters)
+internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters, Action<ISessionCacheProvider, string, ReadOnlyMemory<byte>> copied)
 {
     private const int Attempts = 3;
 
@@ -101,6 +101,7 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
         if (done && written is not null)
         {
             counters.Repaired(target.Name);
+            copied(target, key, source.Value); // a revoke racing the copy brings it in line afterwards (Revocation)
         }
 
         return done && written is not null;

@@ -14,13 +14,13 @@ internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
         {
             if (!await calls.TryRunAsync(route.Secondary!, kind, operation, key, write, token).ConfigureAwait(false))
             {
-                catchUp.Missed(kind, key, removed: operation == "remove", refresh: operation == "refresh");
+                catchUp.Missed(kind, key, removed: operation == "remove", keepsRemoval: operation == "refresh");
             }
         }
         catch (OperationCanceledException)
         {
             // The caller gave up after the primary was written: the secondary's copy is brought up to date later.
-            catchUp.Missed(kind, key, removed: operation == "remove", refresh: operation == "refresh");
+            catchUp.Missed(kind, key, removed: operation == "remove", keepsRemoval: operation == "refresh");
             throw;
         }
     }

@@ -44,6 +44,6 @@ internal sealed class CatchUpBacklog(int capacity)
     /// <summary>Forgets a key copied since the miss <paramref name="entry"/> recorded, unless it was missed again since.</summary>
     public void Done(KeyValuePair<string, Miss> entry) => _keys.TryRemove(entry);
 
-    /// <summary>The last miss of a key: its order, and whether it was a remove (or a refresh after one).</summary>
+    /// <summary>The last miss of a key: its order, and whether it was a remove (or a miss that kept one).</summary>
     public readonly record struct Miss(long Sequence, bool Removed);
 }

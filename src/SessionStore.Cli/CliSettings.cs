@@ -94,12 +94,9 @@ internal sealed class CliSettings
     {
         var options = new SessionStoreOptions();
         options.BindFrom(Section(parse, environment));
-        if (options.BindingFailure is { } failure)
-        {
-            throw new CliUsageException($"The configuration is invalid: {failure}");
-        }
 
-        // Refused by the application's start-up too; here a negative SecondaryTimeout would hang verify and sync.
+        // As the application's start-up refuses them: a section that could not be bound (TuningFailures then names
+        // that alone), or a setting out of range (a negative SecondaryTimeout would hang verify and sync).
         if (options.TuningFailures() is { Count: > 0 } failures)
         {
             throw new CliUsageException($"The configuration is invalid: {string.Join(" ", failures)}");

@@ -2,7 +2,6 @@ using SessionStore.DualWrite;
 using SessionStore.Postgres;
 using SessionStore.LocalServers;
 using SessionStore.Tests.TestServers;
-using StackExchange.Redis;
 
 namespace SessionStore.Tests.DualWrite;
 
@@ -55,13 +54,11 @@ public sealed class CatchUpAfterStepTests(PostgresServer postgres, RedisServer r
         await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
 
         // PostgreSQL, the secondary, refuses the second write; then the phase steps on and it becomes the primary.
-        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
-        await RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.RefusePostgresWritesAsync(refuse: true);
         await harness.Cache.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token);
         Assert.Equal(1, harness.Cache.GetStatistics().CatchUpBacklog["postgresql"]);
         harness.Phase = nameof(SessionStorePhase.DualWritePostgresPrimary);
-        await RefuseWritesAsync(dataSource, table, refuse: false);
+        await harness.RefusePostgresWritesAsync(refuse: false);
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog.Values.Sum() == 0), "the catch-up emptied its backlogs");
 
         Assert.Equal([2], await harness.Postgres.GetAsync(key, Token));
@@ -79,31 +76,16 @@ public sealed class CatchUpAfterStepTests(PostgresServer postgres, RedisServer r
         await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
 
         // Redis, the secondary, refuses the second write (out of memory); then the phase rolls back to Redis first.
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
-        var server = admin.GetServers()[0];
-        await server.ConfigSetAsync("maxmemory-policy", "noeviction");
-        await server.ConfigSetAsync("maxmemory", "1");
+        await harness.RefuseRedisWritesAsync(refuse: true);
         await harness.Cache.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token);
         Assert.Equal(1, harness.Cache.GetStatistics().CatchUpBacklog["redis"]);
         harness.Phase = nameof(SessionStorePhase.DualWriteRedisPrimary);
-        await server.ConfigSetAsync("maxmemory", "0");
+        await harness.RefuseRedisWritesAsync(refuse: false);
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog.Values.Sum() == 0), "the catch-up emptied its backlogs");
 
         Assert.Equal([2], await harness.Redis.GetAsync(key, Token));
         Assert.Equal([2], await harness.Postgres.GetAsync(key, Token));
         Assert.Equal([2], await harness.Cache.GetAsync(key, Token));
-    }
-
-    /// <summary>Makes every write to <paramref name="table"/> fail while reads go on, as a full disk or a revoked grant would.</summary>
-    internal static async Task RefuseWritesAsync(Npgsql.NpgsqlDataSource dataSource, string table, bool refuse)
-    {
-        await using var command = dataSource.CreateCommand(refuse
-            ? $"""
-              CREATE FUNCTION "{table}_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;
-              CREATE TRIGGER "{table}_refuse" BEFORE INSERT OR UPDATE OR DELETE ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION "{table}_refuse"();
-              """
-            : $"""DROP TRIGGER "{table}_refuse" ON "{table}"; DROP FUNCTION "{table}_refuse"();""");
-        await command.ExecuteNonQueryAsync(Token);
     }
 
     private static async Task RenameAsync(Npgsql.NpgsqlDataSource dataSource, string from, string to)

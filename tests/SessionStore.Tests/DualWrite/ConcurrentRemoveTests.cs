@@ -192,13 +192,11 @@ public sealed class ConcurrentRemoveTests(PostgresServer postgres, RedisServer r
         await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, redis.Configuration);
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
-        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
 
-        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.RefusePostgresWritesAsync(refuse: true);
         await harness.Cache.RemoveAsync(key, Token);
         await harness.Cache.RefreshAsync(key, Token);
-        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: false);
+        await harness.RefusePostgresWritesAsync(refuse: false);
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog["postgresql"] == 0), "the catch-up emptied its backlog");
 
         Assert.Null(await harness.Postgres.GetAsync(key, Token));

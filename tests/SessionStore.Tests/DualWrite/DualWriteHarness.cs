@@ -18,9 +18,12 @@ namespace SessionStore.Tests.DualWrite;
 public sealed class DualWriteHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly string _postgresConnectionString;
+    private readonly string _redisConfiguration;
 
     public DualWriteHarness(string phase, string postgresConnectionString, string redisConfiguration, Action<IDictionary<string, string?>>? configure = null)
     {
+        (_postgresConnectionString, _redisConfiguration) = (postgresConnectionString, redisConfiguration);
         var table = PostgresServer.UniqueTableName("dw");
         var prefix = $"dw-{Guid.NewGuid():N}:";
         var settings = new Dictionary<string, string?>
@@ -61,6 +64,34 @@ public sealed class DualWriteHarness : IAsyncDisposable
     public RedisSessionCache Redis { get; }
 
     public FakeLogCollector Logs => _services.GetRequiredService<FakeLogCollector>();
+
+    /// <summary>The session table, as configured.</summary>
+    public string TableName => Configuration["SessionStore:Postgres:TableName"]!;
+
+    /// <summary>Makes every write to the session table fail while reads go on, as a full disk or a revoked grant would; or lifts that.</summary>
+    public async Task RefusePostgresWritesAsync(bool refuse)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(_postgresConnectionString);
+        await using var command = dataSource.CreateCommand(refuse
+            ? $"""
+              CREATE FUNCTION "{TableName}_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;
+              CREATE TRIGGER "{TableName}_refuse" BEFORE INSERT OR UPDATE OR DELETE ON "{TableName}" FOR EACH STATEMENT EXECUTE FUNCTION "{TableName}_refuse"();
+              """
+            : $"""DROP TRIGGER "{TableName}_refuse" ON "{TableName}"; DROP FUNCTION "{TableName}_refuse"();""");
+        await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>
+    /// Makes Redis refuse every write (out of memory) while reads go on; or lifts that. The whole server refuses: only
+    /// for a Redis of the test's own, never one that other tests share.
+    /// </summary>
+    public async Task RefuseRedisWritesAsync(bool refuse)
+    {
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redisConfiguration + ",allowAdmin=true");
+        var server = admin.GetServers()[0];
+        await server.ConfigSetAsync("maxmemory-policy", "noeviction");
+        await server.ConfigSetAsync("maxmemory", refuse ? "1" : "0");
+    }
 
     /// <summary>Changes the phase as an edited appsettings file would: the value, then a reload.</summary>
     public string Phase

@@ -2,7 +2,6 @@ using SessionStore.DualWrite;
 using SessionStore.LocalServers;
 using SessionStore.Tests.Migration;
 using SessionStore.Tests.TestServers;
-using StackExchange.Redis;
 
 namespace SessionStore.Tests.DualWrite;
 
@@ -113,17 +112,15 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
         var user = $"user-{Guid.NewGuid():N}";
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, MigrationScenario.Session(1, user), DualWriteHarness.IdleTimeout, Token);
-        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
 
-        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.RefusePostgresWritesAsync(refuse: true);
         await Assert.ThrowsAnyAsync<Exception>(() => harness.Cache.RevokeUserSessionsAsync(user, Token));
         Assert.NotNull(await harness.Postgres.GetAsync(key, Token));
         Assert.Null(await harness.Cache.GetAsync(key, Token)); // not repaired from PostgreSQL's copy
         await Task.Delay(TimeSpan.FromSeconds(1), Token);      // past the revoke's own second try, which fails too
         Assert.Null(await harness.Cache.GetAsync(key, Token));
 
-        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: false);
+        await harness.RefusePostgresWritesAsync(refuse: false);
         await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is null, "the catch-up made the revoke in PostgreSQL");
         Assert.Null(await harness.Cache.GetAsync(key, Token));
     }
@@ -136,7 +133,7 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
             settings["SessionStore:SecondaryTimeout"] = "00:00:01";
             settings["SessionStore:ComparisonSampleRate"] = "1";
         });
-        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
+        var table = harness.TableName;
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
         var user = $"user-{Guid.NewGuid():N}";
         var key = Guid.NewGuid().ToString();
@@ -160,20 +157,15 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
         // A Redis of its own: it is made to refuse writes, which would fail every other test sharing one.
         await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
         await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, ownRedis.Configuration);
-        var table = harness.Configuration["SessionStore:Postgres:TableName"]!;
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
-        var server = admin.GetServers()[0];
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, MigrationScenario.Session(1, "ada"), DualWriteHarness.IdleTimeout, Token);
 
-        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: true);
+        await harness.RefusePostgresWritesAsync(refuse: true);
         await harness.Cache.RemoveAsync(key, Token); // signed out; PostgreSQL missed it
-        await server.ConfigSetAsync("maxmemory-policy", "noeviction");
-        await server.ConfigSetAsync("maxmemory", "1");
+        await harness.RefuseRedisWritesAsync(refuse: true);
         await Assert.ThrowsAnyAsync<Exception>(() => harness.Cache.SetAsync(key, MigrationScenario.Session(2, "ada"), DualWriteHarness.IdleTimeout, Token));
-        await server.ConfigSetAsync("maxmemory", "0");
-        await CatchUpAfterStepTests.RefuseWritesAsync(dataSource, table, refuse: false);
+        await harness.RefuseRedisWritesAsync(refuse: false);
+        await harness.RefusePostgresWritesAsync(refuse: false);
         await DualWriteHarness.EventuallyAsync(() => Task.FromResult(harness.Cache.GetStatistics().CatchUpBacklog["postgresql"] == 0), "the catch-up emptied its backlog");
 
         Assert.Null(await harness.Postgres.GetAsync(key, Token));

@@ -37,7 +37,7 @@ internal sealed class CatchUp : IDisposable
     private int _postgresRunning;
 
     private readonly Func<SessionStorePhase> _phase;
-    private readonly Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> _revokeInIdle;
+    private readonly Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> _revokeBestEffort;
 
     // "Log out everywhere" that a store the phase does not use missed, by user id, made once it answers again: a
     // session left there would be read-repaired back after a step back. Held in memory only, never logged.
@@ -46,12 +46,12 @@ internal sealed class CatchUp : IDisposable
 
     public CatchUp(
         int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options,
-        Func<SessionStorePhase> phase, Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> revokeInIdle, TimeProvider time, ILogger logger)
+        Func<SessionStorePhase> phase, Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> revokeBestEffort, TimeProvider time, ILogger logger)
     {
         _capacity = capacity;
         _redis = new CatchUpBacklog(capacity);
         _postgres = new CatchUpBacklog(capacity);
-        (_routing, _breakers, _convergence, _counters, _options, _phase, _revokeInIdle, _time, _logger) = (routing, breakers, convergence, counters, options, phase, revokeInIdle, time, logger);
+        (_routing, _breakers, _convergence, _counters, _options, _phase, _revokeBestEffort, _time, _logger) = (routing, breakers, convergence, counters, options, phase, revokeBestEffort, time, logger);
     }
 
     public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
@@ -181,7 +181,7 @@ internal sealed class CatchUp : IDisposable
                 return;
             }
 
-            if (await _revokeInIdle(target, kind, userId, token).ConfigureAwait(false))
+            if (await _revokeBestEffort(target, kind, userId, token).ConfigureAwait(false))
             {
                 Revocations(kind).TryRemove(userId, out _);
             }

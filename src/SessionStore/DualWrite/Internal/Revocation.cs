@@ -182,7 +182,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
 
         if (routing.Idle(route, options()) is { } idle)
         {
-            var (done, revoked) = await TryRevokeInIdleAsync(idle.Store, idle.Kind, userId, token).ConfigureAwait(false);
+            var (done, revoked) = await TryRevokeBestEffortAsync(idle.Store, idle.Kind, userId, token).ConfigureAwait(false);
             if (!done)
             {
                 catchUp.RevocationMissed(idle.Kind, userId);
@@ -207,7 +207,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
     }
 
     /// <summary>Revokes in a store the phase does not use, or in a secondary that missed it: best effort and bounded; not done when it did not answer.</summary>
-    public async ValueTask<(bool Done, long Revoked)> TryRevokeInIdleAsync(ISessionCacheProvider idle, StoreKind kind, string userId, CancellationToken token) =>
+    public async ValueTask<(bool Done, long Revoked)> TryRevokeBestEffortAsync(ISessionCacheProvider idle, StoreKind kind, string userId, CancellationToken token) =>
         await secondaryCalls.TryRunAsync(idle, kind, "revoke", NotAKey, (s, t) => StoreRouting.ClearInIdleAsync(() => new ValueTask<long>(s.RevokeUserSessionsAsync(userId, t)), 0L), token).ConfigureAwait(false);
 
     /// <summary>The secondary must be revoked too, so its failure fails the call: bounded, but thrown.</summary>

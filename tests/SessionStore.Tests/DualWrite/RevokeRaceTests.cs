@@ -7,10 +7,9 @@ namespace SessionStore.Tests.DualWrite;
 
 /// <summary>
 /// "Log out everywhere" in a dual phase, racing the user's other requests or missed by the secondary: no session of
-/// the user comes back. Before, a read that missed in the revoked primary repaired the secondary's copy back (up to
-/// 40 of 1,500 sessions), a write racing the revoke left its copy in the secondary for the next read to repair back
-/// (up to 177 of 200 races), and a revoke the secondary missed was never made there. A session signed in after the
-/// revoke is left alone.
+/// the user comes back. Before, a read that missed in the revoked primary repaired the secondary's copy back, a write
+/// racing the revoke left its copy in the secondary for the next read to repair back, and a revoke the secondary
+/// missed was never made there. A session signed in after the revoke is left alone.
 /// </summary>
 public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
 {

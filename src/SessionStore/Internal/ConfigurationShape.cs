@@ -5,7 +5,8 @@ namespace SessionStore.Internal;
 
 /// <summary>
 /// Finds configuration the binder would ignore in silence, leaving a default in force: a misspelt key, a value
-/// where a section belongs (<c>"Postgres": "Host=…"</c>) and a section or list where one value belongs.
+/// where a section belongs (<c>"Postgres": "Host=…"</c>) and a section or list where one value belongs; and a null
+/// where a number, a flag or a choice belongs, which it would quietly turn into 0, false or the first choice.
 /// </summary>
 /// <remarks>
 /// The binder's own <c>ErrorOnUnknownConfiguration</c> reports only the first kind, and names a class instead of the
@@ -49,6 +50,13 @@ internal static class ConfigurationShape
             if (takesValue && child.GetChildren().Any())
             {
                 return $"{key} holds a section or a list, but it takes one value.";
+            }
+
+            // The binder sets a null (JSON null) as the type's default: 0, false, the first enum member. A CatchUpCapacity
+            // or ComparisonSampleRate of 0 switches the catch-up or the comparisons off; a PayloadFormat goes back to Jsonb.
+            if (takesValue && child.Value is null && !child.GetChildren().Any() && settingType.IsValueType && Nullable.GetUnderlyingType(settingType) is null)
+            {
+                return $"{key} is null, which would set it to {Activator.CreateInstance(settingType)}: give it a value, or remove the key to keep its default.";
             }
 
             if (!takesValue && !string.IsNullOrEmpty(child.Value))

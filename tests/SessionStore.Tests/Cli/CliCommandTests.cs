@@ -144,7 +144,8 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [InlineData("verify", "SessionStore__Phase__0", "DualWritePostgresPrimary", "SessionStore:Phase holds a section or a list, but it takes one value.")]
     [InlineData("verify", "SessionStore__SecondaryTimeout", "-00:00:00.001", "SessionStore:SecondaryTimeout is -00:00:00.0010000; it must be between 00:00:00.010 and 00:01:00.")]
     [InlineData("sync", "SessionStore__ExpiryTolerance", "-00:05:00", "SessionStore:ExpiryTolerance is -00:05:00; it must not be negative.")]
-    public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string value, string expected)
+    [InlineData("verify", "SessionStore__ComparisonSampleRate", null, "SessionStore:ComparisonSampleRate is null, which would set it to 0")] // a JSON null in --config
+    public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string? value, string expected)
     {
         // No server listens on port 1: a command that went on to connect would exit 3, not 2.
         var environment = new Dictionary<string, string?> { [variable] = value };

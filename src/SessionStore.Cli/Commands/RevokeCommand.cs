@@ -48,12 +48,13 @@ internal static class RevokeCommand
             console.MarkupLine(outcome switch
             {
                 { Revoked: { } revoked } => $"[green]{store}[/] ({role}): {revoked:N0} session(s) of the user revoked.",
-                { Error: { } } => $"[red]{store}[/] ({role}): not revoked, the store failed (below).",
+                { Error: { }, Role: not StoreRole.Idle } => $"[red]{store}[/] ({role}): not revoked, the store failed (below).",
                 _ => $"[red]{store}[/] ({role}): not revoked: it failed or did not answer within SessionStore:SecondaryTimeout (the log says which). Run this again once it answers (or remove its settings if it is retired): a copy left there is read back after a step back.",
             });
         }
 
-        if (outcomes.FirstOrDefault(o => o.Error is not null)?.Error is { } error)
+        // An idle store's failure is the line above: this process ends, so no catch-up will make it, whatever the error says.
+        if (outcomes.FirstOrDefault(o => o.Error is not null && o.Role != StoreRole.Idle)?.Error is { } error)
         {
             if (outcomes.Any(o => o.Revoked is not null))
             {

@@ -171,6 +171,46 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
         Assert.Null(await harness.Cache.GetAsync(key, Token));
     }
 
+    [Fact]
+    public async Task A_revoke_missed_by_the_store_the_phase_does_not_use_fails_once_the_catch_up_is_full()
+    {
+        // Before, it was dropped in silence: the user's copy stayed in Redis, to be read-repaired back after a step back.
+        await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWritePostgresPrimary), postgres.ConnectionString, ownRedis.Configuration, settings =>
+        {
+            settings["SessionStore:CatchUpCapacity"] = "1";
+            settings["SessionStore:SecondaryTimeout"] = "00:00:00.500";
+        });
+        var (ada, bob) = ($"ada-{Guid.NewGuid():N}", $"bob-{Guid.NewGuid():N}");
+        var bobsKey = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(bobsKey, MigrationScenario.Session(1, bob), DualWriteHarness.IdleTimeout, Token);
+        harness.Phase = nameof(SessionStorePhase.PostgresOnly);
+        await ownRedis.PauseAsync();
+
+        await harness.Cache.RevokeUserSessionsAsync(ada, Token); // Redis did not answer: the catch-up holds it
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => harness.Cache.RevokeUserSessionsAsync(bob, Token));
+
+        Assert.Contains("CatchUpCapacity", error.Message);
+        Assert.Equal(1, harness.Cache.GetStatistics().CatchUpOverflow);
+        Assert.Null(await harness.Postgres.GetAsync(bobsKey, Token));
+        await ownRedis.ResumeAsync();
+        await DualWriteHarness.EventuallyAsync(RevokeBobAgainAsync, "the revoke run again reached Redis, once the catch-up had room");
+
+        async Task<bool> RevokeBobAgainAsync()
+        {
+            try
+            {
+                await harness.Cache.RevokeUserSessionsAsync(bob, Token);
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+
+            return await harness.Redis.GetAsync(bobsKey, Token) is null;
+        }
+    }
+
     private static async Task SlowInsertsAsync(Npgsql.NpgsqlDataSource dataSource, string table, bool slow)
     {
         await using var command = dataSource.CreateCommand(slow

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using SessionStore.Internal;
 
@@ -39,11 +38,6 @@ internal sealed class CatchUp : IDisposable
     private readonly Func<SessionStorePhase> _phase;
     private readonly Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> _revokeBestEffort;
 
-    // "Log out everywhere" that a store the phase does not use missed, by user id, made once it answers again: a
-    // session left there would be read-repaired back after a step back. Held in memory only, never logged.
-    private readonly ConcurrentDictionary<string, byte> _redisRevocations = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _postgresRevocations = new(StringComparer.Ordinal);
-
     public CatchUp(
         int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options,
         Func<SessionStorePhase> phase, Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> revokeBestEffort, TimeProvider time, ILogger logger)
@@ -56,26 +50,24 @@ internal sealed class CatchUp : IDisposable
 
     public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
 
-    /// <summary>How many users' revocations <paramref name="kind"/> missed and still waits for.</summary>
-    public int PendingRevocations(StoreKind kind) => Revocations(kind).Count;
-
-    /// <summary>Whether <paramref name="kind"/> missed the revocation of <paramref name="userId"/>'s sessions and still waits for it.</summary>
-    public bool RevocationPending(StoreKind kind, string userId) => Revocations(kind).ContainsKey(userId);
-
-    /// <summary>Remembers that <paramref name="kind"/> (not used by the phase, or the secondary) missed the revocation of <paramref name="userId"/>'s sessions.</summary>
-    public void RevocationMissed(StoreKind kind, string userId)
+    /// <summary>
+    /// Remembers that <paramref name="kind"/> (not used by the phase, or the secondary) missed the revocation of
+    /// <paramref name="userId"/>'s sessions, so that it is made once the store answers: a session left there would be
+    /// read-repaired back after a step back. False when the backlog is full: then nothing will make it.
+    /// </summary>
+    public bool RevocationMissed(StoreKind kind, string userId)
     {
-        if (Revocations(kind).Count < _capacity)
+        var backlog = Backlog(kind);
+        var overflowBefore = backlog.Overflow;
+        var remembered = backlog.AddRevocation(userId);
+        if (!remembered)
         {
-            Revocations(kind).TryAdd(userId, 0);
+            Overflowed(kind, overflowBefore);
         }
 
         Start(kind, DelayAfterMiss);
+        return remembered;
     }
-
-    private ConcurrentDictionary<string, byte> Revocations(StoreKind kind) => kind == StoreKind.Redis ? _redisRevocations : _postgresRevocations;
-
-    private bool Pending(StoreKind kind) => Backlog(kind).Count > 0 || !Revocations(kind).IsEmpty;
 
     /// <summary>
     /// Remembers that <paramref name="kind"/> missed a write (or, <paramref name="removed"/>, the removal) of
@@ -88,14 +80,19 @@ internal sealed class CatchUp : IDisposable
         var overflowBefore = backlog.Overflow;
         if (!backlog.Add(key, removed, keepsRemoval))
         {
-            _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
-            if (overflowBefore == 0)
-            {
-                DualWriteLog.CatchUpOverflow(_logger, PhaseRoles.NameOf(kind), _capacity);
-            }
+            Overflowed(kind, overflowBefore);
         }
 
         Start(kind, DelayAfterMiss);
+    }
+
+    private void Overflowed(StoreKind kind, long overflowBefore)
+    {
+        _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
+        if (overflowBefore == 0)
+        {
+            DualWriteLog.CatchUpOverflow(_logger, PhaseRoles.NameOf(kind), _capacity);
+        }
     }
 
     /// <summary>The store's breaker closed: copy what it missed now.</summary>
@@ -136,7 +133,7 @@ internal sealed class CatchUp : IDisposable
 
                     wait = _breakers.For(kind).IsOpen ? WhileOpen : RetryDelay;
                 }
-                while (Pending(kind));
+                while (!Backlog(kind).IsEmpty);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -149,7 +146,7 @@ internal sealed class CatchUp : IDisposable
 
             // A miss recorded after the last check of the backlog but before the flag was cleared found the loop
             // still running and started none: look once more.
-            if (!_stopping.IsCancellationRequested && Pending(kind))
+            if (!_stopping.IsCancellationRequested && !Backlog(kind).IsEmpty)
             {
                 Start(kind, RetryDelay);
             }
@@ -159,7 +156,8 @@ internal sealed class CatchUp : IDisposable
     /// <summary>Makes the revokes <paramref name="kind"/> missed; one that fails again waits for the next pass, not the others.</summary>
     private async Task RevokeMissedAsync(StoreKind kind, CancellationToken token)
     {
-        if (Revocations(kind).IsEmpty)
+        var backlog = Backlog(kind);
+        if (backlog.Revocations.Count == 0)
         {
             return;
         }
@@ -174,7 +172,7 @@ internal sealed class CatchUp : IDisposable
             return;
         }
 
-        foreach (var userId in Revocations(kind).Keys)
+        foreach (var userId in backlog.Revocations)
         {
             if (_breakers.For(kind).IsOpen)
             {
@@ -183,7 +181,7 @@ internal sealed class CatchUp : IDisposable
 
             if (await _revokeBestEffort(target, kind, userId, token).ConfigureAwait(false))
             {
-                Revocations(kind).TryRemove(userId, out _);
+                backlog.RevocationDone(userId);
             }
         }
     }

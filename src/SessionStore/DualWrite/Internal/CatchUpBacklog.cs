@@ -4,8 +4,9 @@ namespace SessionStore.DualWrite.Internal;
 
 /// <summary>
 /// The keys a store missed writes for (failed, timed out, or skipped while its breaker was open), so that they
-/// can be copied to it from the other store once it answers again. Bounded: past the capacity a key is counted
-/// as overflow, not remembered, and the go/no-go check or <c>sessionstore sync</c> has to find it.
+/// can be copied to it from the other store once it answers again, and the users whose "log out everywhere" it
+/// missed. Bounded: past the capacity a key is counted as overflow, not remembered, and the go/no-go check or
+/// <c>sessionstore sync</c> has to find it; a revocation is counted too, and the revoke fails instead.
 /// </summary>
 internal sealed class CatchUpBacklog(int capacity)
 {
@@ -14,12 +15,37 @@ internal sealed class CatchUpBacklog(int capacity)
     // primary failed too) keeps the removal: the signed-out copy would stay, to be read-repaired back. A write the
     // primary took replaces it, so that a key the other store lost since (a Redis restarted empty) keeps its copy here.
     private readonly ConcurrentDictionary<string, Miss> _keys = new(StringComparer.Ordinal);
+    // Held in memory only, never logged: a user id is often an e-mail address.
+    private readonly ConcurrentDictionary<string, byte> _revocations = new(StringComparer.Ordinal);
     private long _sequence;
     private long _overflow;
 
     public int Count => _keys.Count;
 
     public long Overflow => Interlocked.Read(ref _overflow);
+
+    /// <summary>Whether nothing waits: no key to copy, no revocation to make.</summary>
+    public bool IsEmpty => _keys.IsEmpty && _revocations.IsEmpty;
+
+    /// <summary>The users whose revocation the store missed; each is removed by <see cref="RevocationDone"/> once made.</summary>
+    public ICollection<string> Revocations => _revocations.Keys;
+
+    public bool RevocationPending(string userId) => _revocations.ContainsKey(userId);
+
+    /// <summary>Remembers that the store missed the revocation of <paramref name="userId"/>'s sessions; false when full (counted as overflow).</summary>
+    public bool AddRevocation(string userId)
+    {
+        if (_revocations.Count >= capacity && !_revocations.ContainsKey(userId))
+        {
+            Interlocked.Increment(ref _overflow);
+            return false;
+        }
+
+        _revocations.TryAdd(userId, 0);
+        return true;
+    }
+
+    public void RevocationDone(string userId) => _revocations.TryRemove(userId, out _);
 
     /// <summary>
     /// Remembers <paramref name="key"/>, and whether the miss was a remove; a miss that <paramref name="keepsRemoval"/>

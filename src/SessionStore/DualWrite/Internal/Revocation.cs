@@ -45,7 +45,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
             }
         }
 
-        return catchUp.RevocationPending(kind, userId);
+        return catchUp.Backlog(kind).RevocationPending(userId);
     }
 
     /// <summary>
@@ -183,12 +183,9 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         if (routing.Idle(route, options()) is { } idle)
         {
             var (done, revoked) = await TryRevokeBestEffortAsync(idle.Store, idle.Kind, userId, token).ConfigureAwait(false);
-            if (!done)
-            {
-                catchUp.RevocationMissed(idle.Kind, userId);
-            }
-
-            outcomes.Add(new StoreRevocation(idle.Store.Name, StoreRole.Idle, done ? revoked : null, Error: null));
+            var error = done || catchUp.RevocationMissed(idle.Kind, userId) ? null : new InvalidOperationException(
+                $"The {idle.Store.Name} session store, which phase {route.Phase} does not use, did not take the revoke, and its catch-up already holds {options().CatchUpCapacity} missed keys or revoked users ({nameof(SessionStoreOptions.CatchUpCapacity)}): run the revoke again once the store answers.");
+            outcomes.Add(new StoreRevocation(idle.Store.Name, StoreRole.Idle, done ? revoked : null, error));
         }
 
         return outcomes;
@@ -235,6 +232,6 @@ internal enum StoreRole
 
 /// <summary>
 /// What a "log out everywhere" did in one store: the sessions it deleted, or the failure; for the idle store, a null
-/// count and no error when it did not answer (the catch-up makes it later).
+/// count when it did not answer (the catch-up makes it later), and an error only when the catch-up cannot take it.
 /// </summary>
 internal sealed record StoreRevocation(string Store, StoreRole Role, long? Revoked, Exception? Error);

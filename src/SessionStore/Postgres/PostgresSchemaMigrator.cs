@@ -175,6 +175,8 @@ public sealed class PostgresSchemaMigrator
             applied.Add(version);
         }
 
+        await PostgresDerivedRelations.CheckAsync(connection, _sql, _placeholders["instances"], _partitioning is not null, async, cancellationToken).ConfigureAwait(false);
+
         var partitionsPostponed = false;
         if (_partitioning is not null)
         {

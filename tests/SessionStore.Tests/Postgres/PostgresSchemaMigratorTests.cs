@@ -63,6 +63,31 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
         Assert.Throws<InvalidOperationException>(() => migrator.Migrate());
     }
 
+    [Theory]
+    [InlineData("_last_cleanup", false, "the table of the last cleanup run")]
+    [InlineData("_expire_idx", false, "the index on expire of")]
+    [InlineData("_user_id_idx", false, "the index on user_id of")]
+    [InlineData("_instances", false, "the table of the instances using it")]
+    [InlineData("_forever", true, "the partition of")]
+    [InlineData("_partitioning", true, "the table of its bucket width and horizon")]
+    public async Task A_name_derived_from_the_table_name_that_another_session_table_holds_is_refused_and_nothing_is_created(string suffix, bool partitioned, string purpose)
+    {
+        // Before, the scripts' IF NOT EXISTS took the other table as theirs: no index, or every cleanup run failing on its record.
+        var table = PostgresServer.UniqueTableName("derived");
+        await new PostgresSchemaMigrator(server.DataSource, "public", table + suffix).MigrateAsync(Token);
+        var partitioning = partitioned ? new PostgresPartitioningOptions { Interval = TimeSpan.FromMinutes(1), Horizon = TimeSpan.FromMinutes(5) } : null;
+        var before = await ColumnsAsync(table + suffix);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new PostgresSchemaMigrator(server.DataSource, "public", table, partitioning).MigrateAsync(Token));
+
+        Assert.Contains($"\"public\".\"{table}{suffix}\" is the name SessionStore gives {purpose}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("SessionStore:Postgres:TableName", error.Message, StringComparison.Ordinal);
+        await using var exists = server.DataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
+        exists.Parameters.AddWithValue($"\"{table}\"");
+        Assert.False((bool)(await exists.ExecuteScalarAsync(Token))!);
+        Assert.Equal(before, await ColumnsAsync(table + suffix));
+    }
+
     [Fact]
     public async Task A_view_of_that_name_is_refused_as_a_view()
     {

@@ -72,6 +72,9 @@ public static class SessionStoreEventIds
     /// </summary>
     public const int DualWriteSourceReadFailed = 3017;
 
+    /// <summary><see cref="SessionStoreOptions.OnMismatch"/> threw; the mismatch was counted, logged (3003) and repaired all the same. A warning.</summary>
+    public const int DualWriteMismatchCallbackFailed = 3018;
+
     /// <summary>A cleanup run finished; the message says how much it deleted and dropped.</summary>
     public const int CleanupRunCompleted = 4001;
 

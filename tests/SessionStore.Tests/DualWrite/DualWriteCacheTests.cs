@@ -83,6 +83,45 @@ public sealed class DualWriteCacheTests(PostgresServer postgres, RedisServer red
     }
 
     [Fact]
+    public async Task A_slow_or_throwing_mismatch_callback_holds_up_no_request_to_the_session()
+    {
+        // Before, the comparison ran the callback in the session's turn: a sign-out waited for it, then timed out blaming Redis.
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        await using var harness = Harness("dual-pg-primary", s =>
+        {
+            s["SessionStore:ComparisonSampleRate"] = "1";
+            s["SessionStore:SecondaryTimeout"] = "00:00:00.500";
+        });
+        harness.Services.GetRequiredService<IOptionsMonitor<SessionStoreOptions>>().CurrentValue.OnMismatch = _ =>
+        {
+            entered.Set();
+            release.Wait(Token);
+            throw new InvalidOperationException("the application's callback failed");
+        };
+        var key = NewKey();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        await harness.Redis.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token); // the secondary differs
+        await harness.Cache.GetAsync(key, Token);
+        await DualWriteHarness.EventuallyAsync(() => Task.FromResult(entered.IsSet), "the mismatch reached the callback");
+
+        try
+        {
+            await harness.Cache.RemoveAsync(key, Token); // signs out while the callback still runs
+            Assert.Null(await harness.Postgres.GetAsync(key, Token));
+            Assert.Null(await harness.Redis.GetAsync(key, Token));
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await DualWriteHarness.EventuallyAsync(
+            () => Task.FromResult(harness.Logs.GetSnapshot().Any(r => r.Id.Id == SessionStoreEventIds.DualWriteMismatchCallbackFailed && r.Level == LogLevel.Warning)),
+            "the callback's failure is logged as its own");
+    }
+
+    [Fact]
     public async Task Sampled_comparisons_report_differences_by_kind_with_a_hashed_key_and_repair_the_secondary()
     {
         var reported = new List<SessionMismatch>();

@@ -100,25 +100,25 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
         // the other straddled them in most comparisons (1,400 to 1,700 reports in 3 s, where nothing differed). The
         // wait holds no slot.
         await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
-        await InSlotAsync(async () =>
+        var mismatch = await InSlotAsync(async () =>
         {
             // In the key's turn (SessionLocks): a remove or a set of this instance cannot fall between the reads and the copy.
             using var turn = await locks.EnterAsync(key, route.Primary, "compare", async: true, CancellationToken.None).ConfigureAwait(false);
             if (await ReadBothAsync().ConfigureAwait(false) is not var (primaryEntry, secondaryEntry, kind))
             {
-                return false;
+                return null;
             }
 
             if (SessionComparison.Changed(firstPrimary, primaryEntry) || SessionComparison.Changed(firstSecondary, secondaryEntry))
             {
                 counters.Compared(ComparisonOutcome.InFlux);
-                return false;
+                return null;
             }
 
             if (kind is not { } confirmed)
             {
                 counters.Compared(ComparisonOutcome.Equal);
-                return false;
+                return null;
             }
 
             // The primary is the truth: the secondary gets the primary's copy, so that the next phase change (forward
@@ -126,9 +126,15 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             // so a write that raced this comparison is never overwritten with an older copy.
             await convergence.CopyAsync(key, primaryEntry!, secondaryEntry, route.Secondary!, route.SecondaryKind!.Value, CancellationToken.None).ConfigureAwait(false);
             counters.Compared(ComparisonOutcome.Mismatch);
-            counters.Mismatch(new SessionMismatch(confirmed, route.Phase, KeyHash.Of(key)));
-            return true;
+            return new SessionMismatch(confirmed, route.Phase, KeyHash.Of(key));
         }).ConfigureAwait(false);
+
+        // Reported once the key's turn and the slot are released: a slow OnMismatch of the application's must hold up
+        // neither the session's requests (a sign-out waited for it, then timed out blaming the store) nor other comparisons.
+        if (mismatch is not null)
+        {
+            counters.Mismatch(mismatch);
+        }
 
         // Both copies and how they differ, or null when a read failed or was skipped (SecondaryCalls counts the
         // secondary's among the secondary failures, and logs the primary's at debug level). The secondary is read first: a request's write reaches it after the primary, so a

@@ -81,7 +81,14 @@ internal sealed class DualWriteCounters(SessionStoreInstruments instruments, Fun
         Interlocked.Increment(ref _mismatches[(int)mismatch.Kind]);
         instruments.Mismatch(mismatch.Kind);
         DualWriteLog.Mismatch(logger, mismatch.Kind, mismatch.Phase, mismatch.KeyHash);
-        options().OnMismatch?.Invoke(mismatch);
+        try
+        {
+            options().OnMismatch?.Invoke(mismatch);
+        }
+        catch (Exception e)
+        {
+            DualWriteLog.MismatchCallbackFailed(logger, mismatch.KeyHash, e);
+        }
     }
 
     public void Replayed(string store)

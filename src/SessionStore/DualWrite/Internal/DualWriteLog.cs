@@ -14,6 +14,9 @@ internal static partial class DualWriteLog
     [LoggerMessage(SessionStoreEventIds.DualWriteMismatch, LogLevel.Warning, "The stores differ for key hash {KeyHash}: {Kind} (phase {Phase}).")]
     public static partial void Mismatch(ILogger logger, SessionMismatchKind kind, SessionStorePhase phase, string keyHash);
 
+    [LoggerMessage(SessionStoreEventIds.DualWriteMismatchCallbackFailed, LogLevel.Warning, "SessionStoreOptions.OnMismatch threw for key hash {KeyHash}; the mismatch was counted, logged and repaired all the same.")]
+    public static partial void MismatchCallbackFailed(ILogger logger, string keyHash, Exception exception);
+
     [LoggerMessage(SessionStoreEventIds.DualWriteComparisonFailed, LogLevel.Debug, "A background comparison of key hash {KeyHash} could not complete.")]
     public static partial void ComparisonFailed(ILogger logger, string keyHash, Exception exception);
 

@@ -109,6 +109,12 @@ internal sealed class CopyCommandShared
     /// </summary>
     private static void ThrowIfCheckpointCannotBeWritten(string path)
     {
+        // A blank path passed the probe below (it writes ".tmp" in the current directory), then failed after the first batch.
+        if (string.IsNullOrWhiteSpace(path) || path != path.Trim())
+        {
+            throw new CliUsageException($"--checkpoint is '{path}'; give the path of a file, without white space around it.");
+        }
+
         if (Directory.Exists(path))
         {
             throw new CliUsageException($"--checkpoint is '{path}', a directory; give the path of a file.");

@@ -282,11 +282,19 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [Theory]
     [InlineData("directory")]
     [InlineData("missing-directory")]
+    [InlineData("empty")] // passed the check, copied a batch, then failed naming no option, leaving ".tmp" behind
+    [InlineData("blank")]
     public async Task A_checkpoint_that_cannot_be_written_exits_2_before_anything_is_copied(string kind)
     {
         await _scenario.CreateTableAsync();
         await _scenario.WriteRedisSessionsAsync(10);
-        var checkpoint = kind == "directory" ? Path.GetTempPath() : Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "cp.json");
+        var checkpoint = kind switch
+        {
+            "directory" => Path.GetTempPath(),
+            "empty" => "",
+            "blank" => " ",
+            _ => Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "cp.json"),
+        };
 
         var text = await CliRunner.RunAsync(Flags("backfill", "--checkpoint", checkpoint));
         var json = await CliRunner.RunAsync(Flags("sync", "--checkpoint", checkpoint, "--output", "json"));

@@ -75,6 +75,8 @@ internal static class CliApplication
 /// <summary>What a command needs: the shared options, the console, and a way to run its body with uniform error handling.</summary>
 internal sealed class CommandContext(CliSettings settings, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, TimeSpan gracefulStop)
 {
+    private (Action Write, bool IsDocument)? _abandoned;
+
     public CliSettings Settings => settings;
 
     public IAnsiConsole Console => console;
@@ -82,6 +84,12 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
     public SessionStoreOptions Options(ParseResult parse) => settings.Options(parse, environment);
 
     public Microsoft.Extensions.Configuration.IConfigurationSection Section(ParseResult parse) => settings.Section(parse, environment);
+
+    /// <summary>
+    /// What the running command prints if it is left behind after the grace period: its summary so far, before the
+    /// message; or, when <paramref name="isDocument"/>, its one JSON document instead of it.
+    /// </summary>
+    public void WhenAbandoned(Action write, bool isDocument = false) => _abandoned = (write, isDocument);
 
     /// <summary>
     /// Sets a command's action: runs <paramref name="body"/> and turns its failures into messages and exit codes. An
@@ -98,6 +106,12 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
             if (run.IsCompleted)
             {
                 return await run.ConfigureAwait(false);
+            }
+
+            _abandoned?.Write();
+            if (_abandoned is { IsDocument: true })
+            {
+                return ExitCodes.Interrupted;
             }
 
             console.MarkupLine(

@@ -81,7 +81,7 @@ internal sealed class CopyCommandShared
             Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> run = (progress, t) => copy(options, copyOptions, progress, t);
             if (parse.GetValue(Output) == OutputFormat.Json)
             {
-                return await RunForJsonAsync(context.Console, copyOptions, run, token).ConfigureAwait(false);
+                return await RunForJsonAsync(context, copyOptions, run, token).ConfigureAwait(false);
             }
 
             if (string.IsNullOrEmpty(options.UserIdSessionKey ?? options.Postgres.UserIdSessionKey))
@@ -94,7 +94,7 @@ internal sealed class CopyCommandShared
             }
 
             return await RunAsync(
-                context.Console,
+                context,
                 copyOptions,
                 run,
                 $"[green]{Title} complete.[/] Check the stores with [bold]sessionstore verify[/].",
@@ -133,9 +133,18 @@ internal sealed class CopyCommandShared
     }
 
     /// <summary>Runs a copy under a progress bar and prints its summary; returns the exit code.</summary>
-    private async Task<int> RunAsync(IAnsiConsole console, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, string done, CancellationToken token)
+    private async Task<int> RunAsync(CommandContext context, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, string done, CancellationToken token)
     {
+        var console = context.Console;
         BackfillProgress? last = null;
+        // Left behind on a hung server after Ctrl+C, the run still says what it copied.
+        context.WhenAbandoned(() =>
+        {
+            if (last is not null)
+            {
+                WriteSummary(console, last);
+            }
+        });
         try
         {
             if (!console.Profile.Capabilities.Interactive)
@@ -214,9 +223,11 @@ internal sealed class CopyCommandShared
     }
 
     /// <summary>The copy with nothing on the console until its one JSON document, whatever the outcome.</summary>
-    private async Task<int> RunForJsonAsync(IAnsiConsole console, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, CancellationToken token)
+    private async Task<int> RunForJsonAsync(CommandContext context, BackfillOptions options, Func<IProgress<BackfillProgress>, CancellationToken, Task<BackfillProgress>> copy, CancellationToken token)
     {
+        var console = context.Console;
         var last = new BackfillProgress();
+        context.WhenAbandoned(() => CliOutput.WriteJson(console, Report(last, "interrupted", options.CheckpointPath)), isDocument: true);
         try
         {
             last = await copy(new Reporter(p => last = p), token).ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace SessionStore;
 public interface IUserSessionRevoker
 {
     /// <summary>Deletes every stored session of <paramref name="userId"/>.</summary>
-    /// <param name="userId">The user, as stored in the session under <see cref="SessionCacheProviderOptions.UserIdSessionKey"/>.</param>
+    /// <param name="userId">The user, as stored in the session under <see cref="SessionCacheProviderOptions.UserIdSessionKey"/>; not blank (a blank value names no user).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>How many sessions were deleted.</returns>
     Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default);

@@ -20,7 +20,8 @@ public abstract class SessionCacheProviderOptions
 
     /// <summary>
     /// The session key whose text value names the signed-in user, stored beside the session so that all
-    /// sessions of one user can be found and revoked at once. Null leaves the user unrecorded.
+    /// sessions of one user can be found and revoked at once. Null leaves the user unrecorded; so does a blank value
+    /// in a session (an application that blanks the key on sign-out).
     /// </summary>
     /// <value>Default null.</value>
     public string? UserIdSessionKey { get; set; }

@@ -45,10 +45,12 @@ internal static class SessionPayload
     }
 
     /// <summary>
-    /// The value of <paramref name="key"/> as text, when <paramref name="payload"/> is a session holding that key
-    /// with a valid UTF-8 value; otherwise null. This is how the signed-in user is found in a session.
+    /// The signed-in user of a session: the value of <paramref name="key"/> as text, when <paramref name="payload"/> is
+    /// a session holding that key with a valid UTF-8 value that is not blank; otherwise null. A blank value (an
+    /// application that clears the key on sign-out) names no user: recorded, it gathered every such session under one
+    /// user id that no revoke may name.
     /// </summary>
-    public static string? FindText(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> key)
+    public static string? FindUserId(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> key)
     {
         if (key.IsEmpty || !TryReadHeader(payload, out _, out _))
         {
@@ -60,7 +62,9 @@ internal static class SessionPayload
         {
             if (entries.Key.SequenceEqual(key))
             {
-                return System.Text.Unicode.Utf8.IsValid(entries.Value) ? System.Text.Encoding.UTF8.GetString(entries.Value) : null;
+                return System.Text.Unicode.Utf8.IsValid(entries.Value) && System.Text.Encoding.UTF8.GetString(entries.Value) is var text && !string.IsNullOrWhiteSpace(text)
+                    ? text
+                    : null;
             }
         }
 

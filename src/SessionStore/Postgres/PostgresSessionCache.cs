@@ -193,7 +193,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <inheritdoc />
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         return await ExecuteAsync("revoke", async (a, t) =>
         {
             using var command = await CreateCommandAsync(_sql.RevokeUser, a, t).ConfigureAwait(false);
@@ -221,7 +221,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     internal PostgresSql Sql => _sql;
 
     /// <summary>The user a value belongs to, as a write records it in <c>user_id</c>.</summary>
-    internal string? UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindText(value, _userIdKey);
+    internal string? UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindUserId(value, _userIdKey);
 
     /// <summary>Creates the table first when the options ask for it; a no-op once done.</summary>
     internal ValueTask EnsureSchemaReadyAsync(CancellationToken token) =>
@@ -266,7 +266,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresSessionCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
-        var userId = SessionPayload.FindText(value.Span, _userIdKey);
+        var userId = SessionPayload.FindUserId(value.Span, _userIdKey);
         _recentReads.Forget(key);
         return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition, caller: CallerStartsWaiting(token)),
             static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, s.caller, a, t), async, token).ConfigureAwait(false);

@@ -133,7 +133,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
     TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
-    string? ISessionCacheProvider.UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindText(value, _userIdKey);
+    string? ISessionCacheProvider.UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindUserId(value, _userIdKey);
 
     ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) =>
         async ? ReadAsync(key, wantData: true, token) : new(Wait(ReadAsync(key, wantData: true, token)));
@@ -167,7 +167,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// </remarks>
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         return await BoundedAsync("revoke", t => RevokeCoreAsync(userId, t), cancellationToken).ConfigureAwait(false);
     }
 
@@ -191,7 +191,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             }
 
             var sessions = await Task.WhenAll(members.Select(m => database.HashGetAsync(_prefix.Append((string)m!), RedisEntry.DataField))).ConfigureAwait(false);
-            var isOwned = sessions.Select(s => SessionPayload.FindText((byte[]?)s, _userIdKey) == userId).ToArray();
+            var isOwned = sessions.Select(s => SessionPayload.FindUserId((byte[]?)s, _userIdKey) == userId).ToArray();
             var owned = members.Where((_, i) => isOwned[i]).ToArray();
             var deleted = await Task.WhenAll(owned.Select(m => database.KeyDeleteAsync(_prefix.Append((string)m!)))).ConfigureAwait(false);
 
@@ -361,7 +361,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         var database = await ConnectAsync(token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var ttl = RedisEntry.TimeToLive(expiration, now);
-        var userId = SessionPayload.FindText(value.Span, _userIdKey);
+        var userId = SessionPayload.FindUserId(value.Span, _userIdKey);
         _recentReads.Forget(key);
 
         try

@@ -11,14 +11,26 @@ public sealed class SessionPayloadTests
         var session = new TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray()), new("Other", "bob"u8.ToArray()), new("Binary", [0xFF, 0x00])]);
         var bytes = session.ToBytes();
 
-        Assert.Equal("ada", SessionPayload.FindText(bytes, "UserId"u8));
-        Assert.Equal("bob", SessionPayload.FindText(bytes, "Other"u8));
-        Assert.Null(SessionPayload.FindText(bytes, "Binary"u8));
-        Assert.Null(SessionPayload.FindText(bytes, "Missing"u8));
-        Assert.Null(SessionPayload.FindText(bytes, ""u8));
+        Assert.Equal("ada", SessionPayload.FindUserId(bytes, "UserId"u8));
+        Assert.Equal("bob", SessionPayload.FindUserId(bytes, "Other"u8));
+        Assert.Null(SessionPayload.FindUserId(bytes, "Binary"u8));
+        Assert.Null(SessionPayload.FindUserId(bytes, "Missing"u8));
+        Assert.Null(SessionPayload.FindUserId(bytes, ""u8));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("\t\n")]
+    public void A_blank_user_id_names_no_user(string blank)
+    {
+        // Recorded, it gathered every session of an application that blanks the key on sign-out under one user, whom no revoke may name.
+        var bytes = new TestSessionPayload(new byte[16], [new("UserId", Encoding.UTF8.GetBytes(blank))]).ToBytes();
+
+        Assert.Null(SessionPayload.FindUserId(bytes, "UserId"u8));
     }
 
     [Fact]
     public void Bytes_that_are_not_a_session_hold_no_text() =>
-        Assert.Null(SessionPayload.FindText(Encoding.UTF8.GetBytes("UserId=ada"), "UserId"u8));
+        Assert.Null(SessionPayload.FindUserId(Encoding.UTF8.GetBytes("UserId=ada"), "UserId"u8));
 }

@@ -18,6 +18,19 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     private IDatabase Raw => server.Connection.GetDatabase();
 
     [Fact]
+    public async Task A_blank_user_id_is_no_user_and_a_blank_revoke_is_refused()
+    {
+        var prefix = $"blank-{Guid.NewGuid():N}:";
+        using var cache = Cache(o => { o.InstanceName = prefix; o.UserIdSessionKey = "UserId"; });
+
+        await cache.SetAsync(NewKey(), Session(""), IdleTimeout, Token);
+        await cache.SetAsync(NewKey(), Session(" "), IdleTimeout, Token);
+
+        Assert.Empty(Raw.Multiplexer.GetServers()[0].Keys(pattern: prefix + "sessionstore:user:*"));
+        await Assert.ThrowsAsync<ArgumentException>(() => cache.RevokeUserSessionsAsync(" ", Token));
+    }
+
+    [Fact]
     public async Task Logging_out_a_user_everywhere_deletes_only_that_users_live_sessions()
     {
         var prefix = $"revoke-{Guid.NewGuid():N}:";

@@ -266,7 +266,7 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         var writes = new List<Task<bool>>();
         for (var i = 0; i < keys.Count; i++)
         {
-            if (entries[i] is { } entry && SessionPayload.FindText(entry.Value, _userIdKey) is { } userId)
+            if (entries[i] is { } entry && SessionPayload.FindUserId(entry.Value, _userIdKey) is { } userId)
             {
                 // One transaction per index key, as the cache writes it, so it works unchanged on a cluster.
                 var transaction = _database.CreateTransaction();

@@ -168,7 +168,9 @@ internal sealed class CopyCommandShared
                 WriteSummary(console, last);
             }
 
-            console.MarkupLine($"[yellow]Interrupted.[/] Run the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
+            console.MarkupLine(SavedCheckpoint(options) is { } checkpoint
+                ? $"[yellow]Interrupted.[/] Run the same command again to resume from {Markup.Escape(checkpoint)}."
+                : "[yellow]Interrupted[/] before its first checkpoint: run the same command again to start over.");
             return ExitCodes.Interrupted;
         }
         catch (Exception) when (last is not null)
@@ -227,14 +229,14 @@ internal sealed class CopyCommandShared
     {
         var console = context.Console;
         var last = new BackfillProgress();
-        context.WhenAbandoned(() => CliOutput.WriteJson(console, Report(last, "interrupted", options.CheckpointPath)), isDocument: true);
+        context.WhenAbandoned(() => CliOutput.WriteJson(console, Report(last, "interrupted", SavedCheckpoint(options))), isDocument: true);
         try
         {
             last = await copy(new Reporter(p => last = p), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            CliOutput.WriteJson(console, Report(last, "interrupted", options.CheckpointPath));
+            CliOutput.WriteJson(console, Report(last, "interrupted", SavedCheckpoint(options)));
             return ExitCodes.Interrupted;
         }
 
@@ -244,6 +246,9 @@ internal sealed class CopyCommandShared
         CliOutput.WriteJson(console, Report(last, outcome, checkpoint: null));
         return exitCode;
     }
+
+    /// <summary>The checkpoint to resume from, when one was written: an interrupt before the first leaves none.</summary>
+    private static string? SavedCheckpoint(BackfillOptions options) => File.Exists(options.CheckpointPath) ? options.CheckpointPath : null;
 
     private CopyReport Report(BackfillProgress p, string outcome, string? checkpoint) => new(
         _name, outcome, p.Scanned, p.Copied, p.Replaced, p.AlreadyPresent, p.Skipped, p.ResurrectionsAvoided, p.Errors, p.Resumed, p.Passes, p.TopologyChanged, p.Elapsed.TotalSeconds, checkpoint);

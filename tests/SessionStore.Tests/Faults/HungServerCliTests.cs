@@ -157,7 +157,10 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         // (with Redis hung, 30 s of grace period, as the Redis connect took no token).
         var checkpoint = Path.Combine(Path.GetTempPath(), $"hung-{command}-{Guid.NewGuid():N}.json");
         string[] phase = command == "sync" ? ["--phase", "dual-redis-primary"] : [];
-        await InterruptedAtOnceAsync(store, command, [command, "--checkpoint", checkpoint, .. phase, .. Stores(await MigratedTableAsync())]);
+        var text = await InterruptedAtOnceAsync(store, command, [command, "--checkpoint", checkpoint, .. phase, .. Stores(await MigratedTableAsync())]);
+
+        Assert.False(File.Exists(checkpoint));
+        Assert.Contains("before its first checkpoint: run the same command again to start over", text, StringComparison.Ordinal); // not "resume from" a file that is not there
     }
 
     [Theory]
@@ -201,7 +204,7 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         Assert.Matches(@"Copied\s+│?\s*[1-9]", text); // the summary of what it copied before, as an interrupted run prints
     }
 
-    private async Task InterruptedAtOnceAsync(string store, string command, string[] arguments)
+    private async Task<string> InterruptedAtOnceAsync(string store, string command, string[] arguments)
     {
         await using var freezer = await FreezerAsync(store);
         await freezer.FreezeAsync();
@@ -213,13 +216,14 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         Assert.False(run.IsCompleted, "The command ended before it was interrupted: the server is not hung.");
         var interruptedAt = Stopwatch.GetTimestamp();
         await interrupt.CancelAsync();
-        var (exitCode, _) = await run;
+        var (exitCode, text) = await run;
         var latency = Stopwatch.GetElapsedTime(interruptedAt);
         await freezer.ThawAsync();
 
         output.WriteLine($"{command} on hung {store} ended {latency.TotalMilliseconds:0} ms after Ctrl+C, exit {exitCode}.");
         Assert.Equal(130, exitCode);
         Assert.InRange(latency, TimeSpan.Zero, Slack);
+        return text;
     }
 
     [Fact]

@@ -162,8 +162,14 @@ public sealed class PostgresSchemaMigrator
             applied.Add(VersionColumnVersion);
         }
 
-        // A table the history records but that is gone (dropped by hand) is created again: every script is idempotent.
+        // A table the history records but that is gone (dropped by hand) is created again, and so is an index or a side
+        // table of it (an index dropped in a rebuild): every script is idempotent.
         var from = problem == TableShapeProblem.Missing ? 0 : current;
+        if (from > 0 && await CheckDerivedRelationsAsync().ConfigureAwait(false) == PostgresDerivedRelations.State.SomeMissing)
+        {
+            from = 0;
+        }
+
         foreach (var (version, script) in _scripts.Where(s => s.Version > from))
         {
             await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
@@ -175,7 +181,10 @@ public sealed class PostgresSchemaMigrator
             applied.Add(version);
         }
 
-        await PostgresDerivedRelations.CheckAsync(connection, _sql, _placeholders["instances"], _partitioning is not null, async, cancellationToken).ConfigureAwait(false);
+        if (_scripts.Any(s => s.Version > from))
+        {
+            await CheckDerivedRelationsAsync().ConfigureAwait(false);
+        }
 
         var partitionsPostponed = false;
         if (_partitioning is not null)
@@ -212,6 +221,10 @@ public sealed class PostgresSchemaMigrator
         }
 
         return new MigrationOutcome(applied, partitionsPostponed);
+
+        // Throws naming a derived name another relation holds: before the scripts, and after them (they would have taken it as theirs).
+        ValueTask<PostgresDerivedRelations.State> CheckDerivedRelationsAsync() =>
+            PostgresDerivedRelations.CheckAsync(connection, _sql, _placeholders["instances"], _partitioning is not null, async, cancellationToken);
 
         ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters) =>
             PostgresCommand.ScalarAsync(c, sql, async, cancellationToken, parameters);

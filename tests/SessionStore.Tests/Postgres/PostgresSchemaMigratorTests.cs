@@ -82,10 +82,53 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
 
         Assert.Contains($"\"public\".\"{table}{suffix}\" is the name SessionStore gives {purpose}", error.Message, StringComparison.Ordinal);
         Assert.Contains("SessionStore:Postgres:TableName", error.Message, StringComparison.Ordinal);
-        await using var exists = server.DataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
-        exists.Parameters.AddWithValue($"\"{table}\"");
-        Assert.False((bool)(await exists.ExecuteScalarAsync(Token))!);
+        Assert.False(await ExistsAsync(table));
         Assert.Equal(before, await ColumnsAsync(table + suffix));
+    }
+
+    [Theory]
+    [InlineData("_user_id_idx", "DROP INDEX")]
+    [InlineData("_expire_idx", "DROP INDEX")]
+    [InlineData("_instances", "DROP TABLE")]
+    [InlineData("_last_cleanup", "DROP TABLE")]
+    public async Task A_derived_relation_dropped_by_hand_is_made_again(string suffix, string drop)
+    {
+        var table = PostgresServer.UniqueTableName("dropped");
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
+        await migrator.MigrateAsync(Token);
+        await ExecuteAsync($"{drop} \"{table}{suffix}\"");
+
+        await migrator.MigrateAsync(Token);
+
+        Assert.True(await ExistsAsync(table + suffix));
+        Assert.Empty(await migrator.MigrateAsync(Token)); // and then it is current again
+    }
+
+    [Fact]
+    public async Task A_forever_partition_detached_by_hand_is_refused_by_name()
+    {
+        var table = PostgresServer.UniqueTableName("detached");
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table, new PostgresPartitioningOptions { Interval = TimeSpan.FromMinutes(1), Horizon = TimeSpan.FromMinutes(5) });
+        await migrator.MigrateAsync(Token);
+        await ExecuteAsync($"ALTER TABLE \"{table}\" DETACH PARTITION \"{table}_forever\"");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => migrator.MigrateAsync(Token));
+
+        Assert.Contains($"\"public\".\"{table}_forever\" is the name SessionStore gives the partition of", error.Message, StringComparison.Ordinal);
+        Assert.Contains("detached by hand", error.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<bool> ExistsAsync(string relation)
+    {
+        await using var command = server.DataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
+        command.Parameters.AddWithValue($"\"{relation}\"");
+        return (bool)(await command.ExecuteScalarAsync(Token))!;
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var command = server.DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(Token);
     }
 
     [Fact]

@@ -10,41 +10,59 @@ namespace SessionStore.Postgres.Internal;
 /// </summary>
 internal static class PostgresDerivedRelations
 {
-    private const string IsIndexOf = "SELECT EXISTS (SELECT FROM pg_catalog.pg_index WHERE indexrelid = to_regclass($1) AND indrelid = to_regclass($2))";
-    private const string IsPartitionOf = "SELECT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = to_regclass($2))";
-
-    // A table holding every column its script creates, and not a session table (which has sid).
-    private const string HasColumns = """
-        SELECT count(*) FILTER (WHERE a.attname = ANY($2)) = cardinality($2) AND count(*) FILTER (WHERE a.attname = 'sid') = 0
-        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        WHERE c.oid = to_regclass($1) AND c.relkind = 'r'
+    // Per relation: 'missing', 'ok', or 'other' (something else holds the name). $n is the relation, $n+1 what it
+    // belongs to (a table) or the columns its script creates (a table that is not a session table: no sid).
+    private const string IndexState = "CASE WHEN to_regclass(${0}) IS NULL THEN 'missing' WHEN EXISTS (SELECT FROM pg_catalog.pg_index WHERE indexrelid = to_regclass(${0}) AND indrelid = to_regclass(${1})) THEN 'ok' ELSE 'other' END";
+    private const string PartitionState = "CASE WHEN to_regclass(${0}) IS NULL THEN 'missing' WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = to_regclass(${0}) AND inhparent = to_regclass(${1})) THEN 'ok' ELSE 'other' END";
+    private const string TableState = """
+        CASE WHEN to_regclass(${0}) IS NULL THEN 'missing'
+             WHEN (SELECT count(*) FILTER (WHERE a.attname = ANY(${1}::text[])) = cardinality(${1}::text[]) AND count(*) FILTER (WHERE a.attname = 'sid') = 0
+                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                   WHERE c.oid = to_regclass(${0}) AND c.relkind = 'r') THEN 'ok'
+             ELSE 'other' END
         """;
 
-    /// <summary>Throws naming the first derived relation that is not SessionStore's; run after the scripts, in their transaction, so that nothing they did stays.</summary>
-    public static async ValueTask CheckAsync(NpgsqlConnection connection, PostgresSql sql, string instancesTable, bool partitioned, bool async, CancellationToken cancellationToken)
+    /// <summary>What the derived relations of the table are: present and SessionStore's, or some missing, or one held by another relation.</summary>
+    public enum State
+    {
+        Ok,
+        SomeMissing,
+    }
+
+    /// <summary>
+    /// Whether each derived relation is there; throws naming the first that another relation holds (the message says
+    /// what it should be). One round trip: it runs at every migration, inside the schema's lock.
+    /// </summary>
+    public static async ValueTask<State> CheckAsync(NpgsqlConnection connection, PostgresSql sql, string instancesTable, bool partitioned, bool async, CancellationToken cancellationToken)
     {
         var expireIndexOn = partitioned ? sql.ForeverPartition : sql.Table;
-        var checks = new List<(string Relation, string Purpose, string Sql, object Expected)>
+        var checks = new List<(string Relation, string Purpose, string State, object Expected)>
         {
-            ($"{sql.Schema}.{sql.ExpireIndex}", $"the index on expire of {expireIndexOn}", IsIndexOf, expireIndexOn),
-            ($"{sql.Schema}.{sql.UserIndex}", $"the index on user_id of {sql.Table}", IsIndexOf, sql.Table),
-            (sql.LastCleanup, "the table of the last cleanup run", HasColumns, new[] { "id", "finished_at", "rows_deleted", "partitions_dropped", "duration" }),
-            (instancesTable, "the table of the instances using it", HasColumns, new[] { "instance_id", "phase", "started_at", "last_heartbeat" }),
+            ($"{sql.Schema}.{sql.ExpireIndex}", $"the index on expire of {expireIndexOn}", IndexState, expireIndexOn),
+            ($"{sql.Schema}.{sql.UserIndex}", $"the index on user_id of {sql.Table}", IndexState, sql.Table),
+            (sql.LastCleanup, "the table of the last cleanup run", TableState, new[] { "id", "finished_at", "rows_deleted", "partitions_dropped", "duration" }),
+            (instancesTable, "the table of the instances using it", TableState, new[] { "instance_id", "phase", "started_at", "last_heartbeat" }),
         };
         if (partitioned)
         {
-            checks.Add((sql.ForeverPartition, $"the partition of {sql.Table} for entries that never expire", IsPartitionOf, sql.Table));
-            checks.Add((sql.Partitioning, "the table of its bucket width and horizon", HasColumns, new[] { "one_row", "bucket_width", "horizon" }));
+            checks.Add((sql.ForeverPartition, $"the partition of {sql.Table} for entries that never expire", PartitionState, sql.Table));
+            checks.Add((sql.Partitioning, "the table of its bucket width and horizon", TableState, new[] { "one_row", "bucket_width", "horizon" }));
         }
 
-        foreach (var (relation, purpose, check, expected) in checks)
+        // Parameter numbers only go into the text; every name is a parameter.
+        var states = string.Join(", ", checks.Select((c, i) => string.Format(System.Globalization.CultureInfo.InvariantCulture, c.State, 2 * i + 1, 2 * i + 2)));
+        var parameters = checks.SelectMany(c => new[] { c.Relation, c.Expected }).ToArray();
+        var found = (string[])(await PostgresCommand.ScalarAsync(connection, $"SELECT ARRAY[{states}]", async, cancellationToken, parameters).ConfigureAwait(false))!;
+        for (var i = 0; i < checks.Count; i++)
         {
-            if (!(bool)(await PostgresCommand.ScalarAsync(connection, check, async, cancellationToken, relation, expected).ConfigureAwait(false))!)
+            if (found[i] == "other")
             {
                 throw new InvalidOperationException(
-                    $"{relation} is the name SessionStore gives {purpose}, but another relation already holds it (another session table, say). " +
-                    $"Nothing was changed. Set SessionStore:Postgres:TableName ({nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.TableName)}) to another name, or rename that relation.");
+                    $"{checks[i].Relation} is the name SessionStore gives {checks[i].Purpose}, but a relation that is not that already holds it (another session table, say, or a partition detached by hand). " +
+                    $"Nothing was changed. Set SessionStore:Postgres:TableName ({nameof(PostgresSessionCacheOptions)}.{nameof(PostgresSessionCacheOptions.TableName)}) to another name, or rename or drop that relation.");
             }
         }
+
+        return found.Contains("missing") ? State.SomeMissing : State.Ok;
     }
 }

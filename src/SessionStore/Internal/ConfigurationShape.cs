@@ -21,9 +21,10 @@ internal static class ConfigurationShape
     /// <param name="boundElsewhere">Subsections bound to other options types, by name.</param>
     public static string? FindUnboundKey(IConfiguration section, Type type, string path, IReadOnlyDictionary<string, Type>? boundElsewhere = null)
     {
-        var settings = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => Configurable(p.PropertyType) && (p.SetMethod?.IsPublic == true || IsSection(p.PropertyType)))
-            .ToDictionary(p => p.Name, p => p.PropertyType, StringComparer.OrdinalIgnoreCase);
+            .ToList();
+        var settings = properties.ToDictionary(p => p.Name, p => p.PropertyType, StringComparer.OrdinalIgnoreCase);
         foreach (var (name, subsection) in boundElsewhere ?? new Dictionary<string, Type>())
         {
             settings[name] = subsection;
@@ -53,10 +54,12 @@ internal static class ConfigurationShape
             }
 
             // The binder sets a null (JSON null) as the type's default: 0, false, the first enum member. A CatchUpCapacity
-            // or ComparisonSampleRate of 0 switches the catch-up or the comparisons off; a PayloadFormat goes back to Jsonb.
-            if (takesValue && child.Value is null && !child.GetChildren().Any() && settingType.IsValueType && Nullable.GetUnderlyingType(settingType) is null)
+            // or ComparisonSampleRate of 0 switches the catch-up or the comparisons off. Where that is the setting's own
+            // default (a flag off by default, Phase), the null changes nothing.
+            if (takesValue && child.Value is null && !child.GetChildren().Any() && settingType.IsValueType && Nullable.GetUnderlyingType(settingType) is null
+                && Activator.CreateInstance(settingType) is var zero && !Equals(zero, DeclaredDefault(type, properties, child.Key)))
             {
-                return $"{key} is null, which would set it to {Activator.CreateInstance(settingType)}: give it a value, or remove the key to keep its default.";
+                return $"{key} is null, which would set it to {zero}: give it a value, or remove the key to keep its default.";
             }
 
             if (!takesValue && !string.IsNullOrEmpty(child.Value))
@@ -72,6 +75,12 @@ internal static class ConfigurationShape
 
         return null;
     }
+
+    // The value a new instance holds; null when the type cannot be made without arguments (a subsection bound elsewhere).
+    private static object? DeclaredDefault(Type type, List<PropertyInfo> properties, string key) =>
+        type.GetConstructor(Type.EmptyTypes) is null || properties.Find(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase)) is not { } property
+            ? null
+            : property.GetValue(Activator.CreateInstance(type));
 
     // Delegates and abstract types (a data source, a callback) are set in code only.
     private static bool Configurable(Type type) => !type.IsAbstract && !typeof(Delegate).IsAssignableFrom(type);

@@ -144,8 +144,7 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     [InlineData("verify", "SessionStore__Phase__0", "DualWritePostgresPrimary", "SessionStore:Phase holds a section or a list, but it takes one value.")]
     [InlineData("verify", "SessionStore__SecondaryTimeout", "-00:00:00.001", "SessionStore:SecondaryTimeout is -00:00:00.0010000; it must be between 00:00:00.010 and 00:01:00.")]
     [InlineData("sync", "SessionStore__ExpiryTolerance", "-00:05:00", "SessionStore:ExpiryTolerance is -00:05:00; it must not be negative.")]
-    [InlineData("verify", "SessionStore__ComparisonSampleRate", null, "SessionStore:ComparisonSampleRate is null, which would set it to 0")] // a JSON null in --config
-    public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string? value, string expected)
+    public async Task A_bad_value_is_refused_naming_its_key_and_value_before_any_server_is_contacted(string command, string variable, string value, string expected)
     {
         // No server listens on port 1: a command that went on to connect would exit 3, not 2.
         var environment = new Dictionary<string, string?> { [variable] = value };
@@ -154,6 +153,20 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.Equal(2, exitCode);
         Assert.Contains(expected, output, StringComparison.Ordinal);
         Assert.DoesNotContain("set --postgres", output, StringComparison.Ordinal); // the connection is not what is wrong
+    }
+
+    [Theory]
+    [InlineData("ComparisonSampleRate", 2)] // the binder would make it 0: comparisons off
+    [InlineData("Phase", 3)]                // its own default: the flag gives the phase, and the command goes on to connect
+    public async Task A_json_null_in_the_config_file_is_refused_only_where_it_would_change_the_setting(string setting, int expectedExit)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"null-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, $$"""{ "SessionStore": { "{{setting}}": null } }""", TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await CliRunner.RunAsync("verify", "--config", file, "--phase", "dual-pg-primary", "--postgres", "Host=127.0.0.1;Port=1;Timeout=1", "--redis", "127.0.0.1:1,connectTimeout=200");
+
+        Assert.True(exitCode == expectedExit, $"exit {exitCode}: {output}");
+        Assert.Equal(expectedExit == 2, output.Contains($"SessionStore:{setting} is null, which would set it to 0", StringComparison.Ordinal));
     }
 
     [Theory]

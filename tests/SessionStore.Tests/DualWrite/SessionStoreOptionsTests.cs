@@ -60,7 +60,7 @@ public sealed class SessionStoreOptionsTests
     [InlineData("Postgres", "Host=db;Password=secret", "SessionStore:Postgres holds a value, but it is a section: set its keys instead, such as SessionStore:Postgres:ConnectionString.")]
     [InlineData("SecondaryTimeout:0", "00:00:01", "SessionStore:SecondaryTimeout holds a section or a list, but it takes one value.")]
     [InlineData("CatchUpCapacity", null, "SessionStore:CatchUpCapacity is null, which would set it to 0: give it a value, or remove the key to keep its default.")]
-    [InlineData("Postgres:PayloadFormat", null, "SessionStore:Postgres:PayloadFormat is null, which would set it to Jsonb:")]
+    [InlineData("Postgres:TouchThreshold", null, "SessionStore:Postgres:TouchThreshold is null, which would set it to 0:")]
     [InlineData("Cleanup:BatchSize", null, "SessionStore:Cleanup:BatchSize is null, which would set it to 0:")]
     public void A_key_that_would_bind_to_nothing_is_reported_instead_of_ignored(string key, string? value, string expected)
     {
@@ -108,6 +108,8 @@ public sealed class SessionStoreOptionsTests
             ["SessionStore:Redis:ConfigurationOptions:DefaultVersion"] = "7.2", // a Version, read from one value
             ["SessionStore:OnMismatch"] = "",                                    // JSON null: sets nothing
             ["SessionStore:Redis:InstanceName"] = null,                          // a null string is no instance name, as unset
+            ["SessionStore:FailoverReadsToSecondary"] = null,                    // a null that binds to the setting's own default
+            ["SessionStore:Postgres:PayloadFormat"] = null,
         });
 
         Assert.Null(options.BindingFailure);

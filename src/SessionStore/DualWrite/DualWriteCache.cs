@@ -232,7 +232,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
     /// <summary>A store's circuit breaker and catch-up backlog, for health checks.</summary>
     internal (StoreBreaker Breaker, CatchUpBacklog Backlog, int PendingRevocations) StateOf(StoreKind kind) =>
-        (_breakers.For(kind), _catchUp.Backlog(kind), _catchUp.Backlog(kind).Revocations.Count);
+        (_breakers.For(kind), _catchUp.Backlog(kind), _catchUp.Backlog(kind).RevocationCount);
 
     /// <summary>Pings a store through its circuit breaker (so a health check can be the probe that closes it), bounded by <paramref name="timeout"/>.</summary>
     internal ValueTask<bool> PingAsync(ISessionCacheProvider store, StoreKind kind, TimeSpan timeout, CancellationToken token) =>

@@ -28,7 +28,7 @@ internal sealed class SessionStoreInstruments : IDisposable
         _readRepairs = _meter.CreateCounter<long>(SessionStoreMetrics.ReadRepairs, "{entry}", "Entries copied from one store to the other.");
         _mismatches = _meter.CreateCounter<long>(SessionStoreMetrics.Mismatches, "{entry}", "Confirmed differences between the stores.");
         _comparisons = _meter.CreateCounter<long>(SessionStoreMetrics.Comparisons, "{entry}", "Sampled comparisons of a session's two copies that ended, by outcome.");
-        _catchUpOverflow = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpOverflow, "{key}", "Missed keys (and revokes) not remembered for catch-up because the backlog was full.");
+        _catchUpOverflow = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpOverflow, "{key}", "Missed keys not remembered for catch-up because the backlog was full.");
         _catchUpReplayed = _meter.CreateCounter<long>(SessionStoreMetrics.CatchUpReplayed, "{key}", "Missed keys copied to the store that missed them.");
         _meter.CreateObservableGauge(SessionStoreMetrics.BreakerState, () => _breakerStates?.Invoke() ?? [], "{state}", "Circuit breaker state per store: 0 closed, 1 open, 2 half-open.");
         _meter.CreateObservableUpDownCounter(SessionStoreMetrics.CatchUpBacklog, () => _catchUpBacklog?.Invoke() ?? [], "{key}", "Keys waiting to be copied to the store that missed their writes.");

@@ -191,7 +191,7 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => harness.Cache.RevokeUserSessionsAsync(bob, Token));
 
         Assert.Contains("CatchUpCapacity", error.Message);
-        Assert.Equal(1, harness.Cache.GetStatistics().CatchUpOverflow);
+        Assert.Equal(0, harness.Cache.GetStatistics().CatchUpOverflow); // no missed key for sync to find: the caller runs the revoke again
         Assert.Null(await harness.Postgres.GetAsync(bobsKey, Token));
         await ownRedis.ResumeAsync();
         await DualWriteHarness.EventuallyAsync(RevokeBobAgainAsync, "the revoke run again reached Redis, once the catch-up had room");

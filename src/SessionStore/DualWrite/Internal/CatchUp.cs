@@ -57,14 +57,7 @@ internal sealed class CatchUp : IDisposable
     /// </summary>
     public bool RevocationMissed(StoreKind kind, string userId)
     {
-        var backlog = Backlog(kind);
-        var overflowBefore = backlog.Overflow;
-        var remembered = backlog.AddRevocation(userId);
-        if (!remembered)
-        {
-            Overflowed(kind, overflowBefore);
-        }
-
+        var remembered = Backlog(kind).AddRevocation(userId);
         Start(kind, DelayAfterMiss);
         return remembered;
     }
@@ -80,19 +73,14 @@ internal sealed class CatchUp : IDisposable
         var overflowBefore = backlog.Overflow;
         if (!backlog.Add(key, removed, keepsRemoval))
         {
-            Overflowed(kind, overflowBefore);
+            _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
+            if (overflowBefore == 0)
+            {
+                DualWriteLog.CatchUpOverflow(_logger, PhaseRoles.NameOf(kind), _capacity);
+            }
         }
 
         Start(kind, DelayAfterMiss);
-    }
-
-    private void Overflowed(StoreKind kind, long overflowBefore)
-    {
-        _counters.Instruments.CatchUpOverflowed(PhaseRoles.NameOf(kind));
-        if (overflowBefore == 0)
-        {
-            DualWriteLog.CatchUpOverflow(_logger, PhaseRoles.NameOf(kind), _capacity);
-        }
     }
 
     /// <summary>The store's breaker closed: copy what it missed now.</summary>
@@ -157,7 +145,7 @@ internal sealed class CatchUp : IDisposable
     private async Task RevokeMissedAsync(StoreKind kind, CancellationToken token)
     {
         var backlog = Backlog(kind);
-        if (backlog.Revocations.Count == 0)
+        if (backlog.RevocationCount == 0)
         {
             return;
         }

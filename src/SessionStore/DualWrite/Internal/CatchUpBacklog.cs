@@ -6,7 +6,8 @@ namespace SessionStore.DualWrite.Internal;
 /// The keys a store missed writes for (failed, timed out, or skipped while its breaker was open), so that they
 /// can be copied to it from the other store once it answers again, and the users whose "log out everywhere" it
 /// missed. Bounded: past the capacity a key is counted as overflow, not remembered, and the go/no-go check or
-/// <c>sessionstore sync</c> has to find it; a revocation is counted too, and the revoke fails instead.
+/// <c>sessionstore sync</c> has to find it; a revocation is not remembered either, and the revoke fails instead (sync
+/// cannot find a revoked user's sessions).
 /// </summary>
 internal sealed class CatchUpBacklog(int capacity)
 {
@@ -22,22 +23,26 @@ internal sealed class CatchUpBacklog(int capacity)
 
     public int Count => _keys.Count;
 
+    /// <summary>How many keys, and as many revoked users, it holds at most.</summary>
+    public int Capacity => capacity;
+
     public long Overflow => Interlocked.Read(ref _overflow);
 
     /// <summary>Whether nothing waits: no key to copy, no revocation to make.</summary>
     public bool IsEmpty => _keys.IsEmpty && _revocations.IsEmpty;
 
     /// <summary>The users whose revocation the store missed; each is removed by <see cref="RevocationDone"/> once made.</summary>
-    public ICollection<string> Revocations => _revocations.Keys;
+    public IEnumerable<string> Revocations => _revocations.Select(r => r.Key);
+
+    public int RevocationCount => _revocations.Count;
 
     public bool RevocationPending(string userId) => _revocations.ContainsKey(userId);
 
-    /// <summary>Remembers that the store missed the revocation of <paramref name="userId"/>'s sessions; false when full (counted as overflow).</summary>
+    /// <summary>Remembers that the store missed the revocation of <paramref name="userId"/>'s sessions; false when full.</summary>
     public bool AddRevocation(string userId)
     {
         if (_revocations.Count >= capacity && !_revocations.ContainsKey(userId))
         {
-            Interlocked.Increment(ref _overflow);
             return false;
         }
 

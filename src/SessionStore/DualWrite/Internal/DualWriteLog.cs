@@ -38,7 +38,7 @@ internal static partial class DualWriteLog
     [LoggerMessage(SessionStoreEventIds.DualWriteBreakerClosed, LogLevel.Information, "Store {Store} answers again: its circuit breaker closed; {Backlog} missed keys are being copied to it.")]
     public static partial void BreakerClosed(ILogger logger, string store, int backlog);
 
-    [LoggerMessage(SessionStoreEventIds.DualWriteCatchUpOverflow, LogLevel.Error, "The catch-up backlog of store {Store} is full ({Capacity} keys or revoked users): further missed keys are only counted, and a revoke the store misses fails. Run 'sessionstore sync' once the store is back.")]
+    [LoggerMessage(SessionStoreEventIds.DualWriteCatchUpOverflow, LogLevel.Error, "The catch-up backlog of store {Store} is full ({Capacity} keys): further missed keys are only counted. Run 'sessionstore sync' once the store is back.")]
     public static partial void CatchUpOverflow(ILogger logger, string store, int capacity);
 
     [LoggerMessage(SessionStoreEventIds.DualWriteCatchUpCompleted, LogLevel.Information, "Store {Store} caught up: {Copied} missed keys brought up to date, {Left} left for a later attempt.")]

@@ -268,7 +268,21 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         {
             try
             {
-                return ReadScriptResult(key, wantData, nowTicks, await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, touchThreshold, wantData ? 1 : 0]).ConfigureAwait(false));
+                var result = await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, touchThreshold, wantData ? 1 : 0, _userIdKey.Length > 0 ? 1 : 0]).ConfigureAwait(false);
+                if (result.IsNull)
+                {
+                    return null;
+                }
+
+                var fields = (RedisResult[])result!;
+                var data = (byte[]?)fields[4];
+                var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks((RedisValue)fields[0]), RedisEntry.ReadTicks((RedisValue)fields[1]), (long)fields[2], nowTicks);
+                if ((int)fields[5] == 1)
+                {
+                    await KeepInUserIndexAsync(database, key, data, expiry).ConfigureAwait(false);
+                }
+
+                return Found(key, wantData ? data : null, expiry, RedisEntry.ReadVersion((RedisValue)fields[3]));
             }
             catch (Exception e) when (IsScriptingRefused(e))
             {
@@ -291,16 +305,17 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
     }
 
-    private StoredEntry? ReadScriptResult(string key, bool wantData, long nowTicks, RedisResult result)
+    /// <summary>
+    /// After a touch, extends the index of the session's user as far (and adds the session again, should a revoke have
+    /// taken it out): a session kept alive by reads alone, as the session middleware's read-only requests keep it,
+    /// outlived an index that only writes extended, and "log out everywhere" no longer found it.
+    /// </summary>
+    private async Task KeepInUserIndexAsync(IDatabase database, string key, byte[]? data, ExpiryState expiry)
     {
-        if (result.IsNull)
+        if (data is not null && SessionPayload.FindUserId(data, _userIdKey) is { } userId)
         {
-            return null;
+            await RedisUserIndex.AddAsync(database, UserIndexKey(userId), key, expiry.Remaining).ConfigureAwait(false);
         }
-
-        var fields = (RedisResult[])result!;
-        var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks((RedisValue)fields[0]), RedisEntry.ReadTicks((RedisValue)fields[1]), (long)fields[2], nowTicks);
-        return Found(key, wantData && fields.Length > 4 ? (byte[]?)fields[4] : null, expiry, RedisEntry.ReadVersion((RedisValue)fields[3]));
     }
 
     /// <summary>
@@ -329,6 +344,10 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             var lifetime = TimeSpan.FromMilliseconds(target);
             _ = await database.KeyExpireAsync(entryKey, lifetime).ConfigureAwait(false);
             expiry = expiry with { Remaining = lifetime };
+            if (_userIdKey.Length > 0)
+            {
+                await KeepInUserIndexAsync(database, key, wantData ? (byte[]?)fields[2] : (byte[]?)await database.HashGetAsync(entryKey, RedisEntry.DataField).ConfigureAwait(false), expiry).ConfigureAwait(false);
+            }
         }
 
         return Found(key, wantData ? (byte[]?)fields[2] : null, expiry, wantData ? RedisEntry.ReadVersion(fields[3]) : 0);

@@ -17,6 +17,45 @@ public sealed class RedisSessionCacheTests(RedisServer server)
 
     private IDatabase Raw => server.Connection.GetDatabase();
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // the path for servers that refuse scripts
+    public async Task A_session_kept_alive_by_reads_alone_is_still_found_by_log_out_everywhere(bool useScripts)
+    {
+        // As the session middleware keeps it: one write at sign-in, then read-only requests. The index's TTL followed
+        // the writes only, so it expired under a live session, and the revoke found nothing.
+        var prefix = $"touched-{Guid.NewGuid():N}:";
+        using var cache = Cache(o => { o.InstanceName = prefix; o.UserIdSessionKey = "UserId"; o.UseScripts = useScripts; });
+        var key = NewKey();
+        await cache.SetAsync(key, Session("ada"), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(2) }, Token);
+
+        for (var request = 0; request < 15; request++) // 3 s of reads: past the window the write gave
+        {
+            await Task.Delay(200, Token);
+            Assert.NotNull(await cache.GetAsync(key, Token));
+            await cache.RefreshAsync(key, Token);
+        }
+
+        Assert.Equal(1, await cache.RevokeUserSessionsAsync("ada", Token));
+        Assert.Null(await cache.GetAsync(key, Token));
+    }
+
+    [Fact]
+    public async Task A_session_that_never_expires_keeps_its_user_index_when_a_shorter_one_is_written()
+    {
+        // The set was PERSISTed for it, and the next session's EXPIRE NX then gave the set that session's short TTL.
+        var prefix = $"forever-{Guid.NewGuid():N}:";
+        using var cache = Cache(o => { o.InstanceName = prefix; o.UserIdSessionKey = "UserId"; });
+        var forever = NewKey();
+        await cache.SetAsync(forever, Session("ada"), new DistributedCacheEntryOptions(), Token);
+        await cache.SetAsync(NewKey(), Session("ada"), new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(1) }, Token);
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Token); // the short session is gone
+
+        Assert.Equal(1, await cache.RevokeUserSessionsAsync("ada", Token));
+        Assert.Null(await cache.GetAsync(forever, Token));
+    }
+
     [Fact]
     public async Task A_blank_user_id_is_no_user_and_a_blank_revoke_is_refused()
     {

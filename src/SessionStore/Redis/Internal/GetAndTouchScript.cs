@@ -7,8 +7,10 @@ namespace SessionStore.Redis.Internal;
 /// </summary>
 /// <remarks>
 /// KEYS[1] the entry; ARGV[1] now as UTC ticks (the client clock, as <c>RedisCache</c> uses); ARGV[2] the touch
-/// threshold; ARGV[3] "1" to return the data. Returns nil for a missing entry, else
-/// {absexp, sldexp, ttl in ms after any touch, version ("0" when the entry has none), data}. Only KEYS[1] is touched, so it is safe on Redis Cluster.
+/// threshold; ARGV[3] "1" to return the data; ARGV[4] "1" to return it also when the entry was touched (the cache
+/// then extends the user's index, which must outlive the session). Returns nil for a missing entry, else
+/// {absexp, sldexp, ttl in ms after any touch, version ("0" when the entry has none), data or nil, 1 when touched}.
+/// Only KEYS[1] is touched, so it is safe on Redis Cluster.
 /// Ticks exceed a Lua double's exact range by a few bits; the error is microseconds, far below the
 /// millisecond TTLs computed from them.
 /// </remarks>
@@ -27,6 +29,7 @@ internal static class GetAndTouchScript
             return false
         end
         local ttl = redis.call('PTTL', KEYS[1])
+        local touched = 0
         local sliding = tonumber(fields[2])
         if sliding and sliding > 0 and ttl >= 0 then
             local slidingMs = sliding / 10000
@@ -42,8 +45,13 @@ internal static class GetAndTouchScript
                 target = math.floor(target)
                 redis.call('PEXPIRE', KEYS[1], target)
                 ttl = target
+                touched = 1
             end
         end
-        return { fields[1], fields[2], ttl, fields[3] or '0', fields[4] }
+        local data = fields[4]
+        if touched == 1 and ARGV[4] == '1' and ARGV[3] ~= '1' then
+            data = redis.call('HGET', KEYS[1], 'data')
+        end
+        return { fields[1], fields[2], ttl, fields[3] or '0', data or false, touched }
         """;
 }

@@ -11,6 +11,11 @@ internal static class RedisUserIndex
 {
     public const string Infix = "sessionstore:user:";
 
+    // A session that never expires keeps the set for this long rather than for ever (PERSIST): a set without a TTL
+    // could not be told from a new one, so the next session's EXPIRE NX gave it that session's shorter TTL, and the
+    // set expired while the first session lived on, out of reach of "log out everywhere".
+    private static readonly TimeSpan NoExpiry = TimeSpan.FromDays(365 * 100);
+
     public static RedisKey Key(RedisKey prefix, string userId) => prefix.Append(Infix + userId);
 
     /// <summary>Queues, on <paramref name="batch"/>, the commands that add <paramref name="member"/> and keep the set alive as long as it.</summary>
@@ -21,12 +26,15 @@ internal static class RedisUserIndex
     /// Sends the commands that add <paramref name="member"/> and keep the set alive as long as it, pipelined but not
     /// in a transaction, so each follows its own redirect when the set's slot moves. Every one is idempotent, so a
     /// partial failure is repaired by running them again, and the set's TTL only ever grows (<c>NX</c>, then <c>GT</c>).
+    /// Called on every write of a session of the user, and on every touch: a session kept alive by reads alone
+    /// outlived a set whose TTL only writes extended.
     /// </summary>
     public static Task AddAsync(IDatabaseAsync commands, RedisKey indexKey, string member, TimeSpan? memberTimeToLive)
     {
-        var added = commands.SetAddAsync(indexKey, member);
-        return memberTimeToLive is { } ttl
-            ? Task.WhenAll(added, commands.KeyExpireAsync(indexKey, ttl, ExpireWhen.HasNoExpiry), commands.KeyExpireAsync(indexKey, ttl, ExpireWhen.GreaterThanCurrentExpiry))
-            : Task.WhenAll(added, commands.KeyPersistAsync(indexKey));
+        var ttl = memberTimeToLive ?? NoExpiry;
+        return Task.WhenAll(
+            commands.SetAddAsync(indexKey, member),
+            commands.KeyExpireAsync(indexKey, ttl, ExpireWhen.HasNoExpiry),
+            commands.KeyExpireAsync(indexKey, ttl, ExpireWhen.GreaterThanCurrentExpiry));
     }
 }

@@ -100,7 +100,20 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
         // the other straddled them in most comparisons (1,400 to 1,700 reports in 3 s, where nothing differed). The
         // wait holds no slot.
         await Task.Delay(options().SecondaryTimeout, time).ConfigureAwait(false);
-        var mismatch = await InSlotAsync(async () =>
+        await InSlotAsync(async () =>
+        {
+            // Reported once the key's turn is released, still in the slot: a slow OnMismatch of the application's must
+            // hold up neither the session's requests (a sign-out waited for it, then timed out blaming the store) nor
+            // more than the comparisons' slots.
+            if (await ConfirmAsync().ConfigureAwait(false) is { } mismatch)
+            {
+                counters.Mismatch(mismatch);
+            }
+
+            return true;
+        }).ConfigureAwait(false);
+
+        async Task<SessionMismatch?> ConfirmAsync()
         {
             // In the key's turn (SessionLocks): a remove or a set of this instance cannot fall between the reads and the copy.
             using var turn = await locks.EnterAsync(key, route.Primary, "compare", async: true, CancellationToken.None).ConfigureAwait(false);
@@ -127,13 +140,6 @@ internal sealed class BackgroundComparison(SecondaryCalls calls, SecondaryConver
             await convergence.CopyAsync(key, primaryEntry!, secondaryEntry, route.Secondary!, route.SecondaryKind!.Value, CancellationToken.None).ConfigureAwait(false);
             counters.Compared(ComparisonOutcome.Mismatch);
             return new SessionMismatch(confirmed, route.Phase, KeyHash.Of(key));
-        }).ConfigureAwait(false);
-
-        // Reported once the key's turn and the slot are released: a slow OnMismatch of the application's must hold up
-        // neither the session's requests (a sign-out waited for it, then timed out blaming the store) nor other comparisons.
-        if (mismatch is not null)
-        {
-            counters.Mismatch(mismatch);
         }
 
         // Both copies and how they differ, or null when a read failed or was skipped (SecondaryCalls counts the

@@ -75,7 +75,9 @@ internal static class CliApplication
 /// <summary>What a command needs: the shared options, the console, and a way to run its body with uniform error handling.</summary>
 internal sealed class CommandContext(CliSettings settings, IAnsiConsole console, IReadOnlyDictionary<string, string?>? environment, TimeSpan gracefulStop)
 {
-    private (Action Write, bool IsDocument)? _abandoned;
+    // Set by the command's body, read by the action once the grace period is over: a reference, so read whole.
+    private volatile Abandonment? _abandonment;
+    private volatile bool _isAbandoned;
 
     public CliSettings Settings => settings;
 
@@ -89,7 +91,13 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
     /// What the running command prints if it is left behind after the grace period: its summary so far, before the
     /// message; or, when <paramref name="isDocument"/>, its one JSON document instead of it.
     /// </summary>
-    public void WhenAbandoned(Action write, bool isDocument = false) => _abandoned = (write, isDocument);
+    public void WhenAbandoned(Action write, bool isDocument = false) => _abandonment = new Abandonment(write, isDocument);
+
+    /// <summary>
+    /// Whether the command was left behind after the grace period: what it would print when it ends after all (its
+    /// own summary, document or error) must not follow what was printed for it.
+    /// </summary>
+    public bool IsAbandoned => _isAbandoned;
 
     /// <summary>
     /// Sets a command's action: runs <paramref name="body"/> and turns its failures into messages and exit codes. An
@@ -108,8 +116,10 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
                 return await run.ConfigureAwait(false);
             }
 
-            _abandoned?.Write();
-            if (_abandoned is { IsDocument: true })
+            _isAbandoned = true;
+            var abandonment = _abandonment;
+            abandonment?.Write();
+            if (abandonment is { IsDocument: true })
             {
                 return ExitCodes.Interrupted;
             }
@@ -135,6 +145,11 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
         try
         {
             return await body(parse, token).ConfigureAwait(false);
+        }
+        catch (Exception) when (_isAbandoned)
+        {
+            // It ended after all, past the grace period: what was printed for it stands alone.
+            return ExitCodes.Interrupted;
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -208,3 +223,6 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
         }
     }
 }
+
+/// <summary>What a command left behind after the grace period prints: see <see cref="CommandContext.WhenAbandoned"/>.</summary>
+internal sealed record Abandonment(Action Write, bool IsDocument);

@@ -110,9 +110,9 @@ internal sealed class CopyCommandShared
     private static void ThrowIfCheckpointCannotBeWritten(string path)
     {
         // A blank path passed the probe below (it writes ".tmp" in the current directory), then failed after the first batch.
-        if (string.IsNullOrWhiteSpace(path) || path != path.Trim())
+        if (string.IsNullOrWhiteSpace(path))
         {
-            throw new CliUsageException($"--checkpoint is '{path}'; give the path of a file, without white space around it.");
+            throw new CliUsageException($"--checkpoint is '{path}'; give the path of a file.");
         }
 
         if (Directory.Exists(path))
@@ -163,6 +163,11 @@ internal sealed class CopyCommandShared
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
+            if (context.IsAbandoned)
+            {
+                return ExitCodes.Interrupted; // its summary was printed when it was left behind
+            }
+
             if (last is not null)
             {
                 WriteSummary(console, last);
@@ -173,7 +178,7 @@ internal sealed class CopyCommandShared
                 : "[yellow]Interrupted[/] before its first checkpoint: run the same command again to start over.");
             return ExitCodes.Interrupted;
         }
-        catch (Exception) when (last is not null)
+        catch (Exception) when (last is not null && !context.IsAbandoned)
         {
             // A store failed part-way (a hung server's timeout, an interrupt included): the failure follows, named by
             // the usual handler. The batch it stopped may have landed without the check that takes back a session
@@ -183,6 +188,11 @@ internal sealed class CopyCommandShared
                 $"[yellow]{Title} stopped on the failure below[/], in the middle of a batch: a session signed out during it may have been copied without the check " +
                 $"that takes it back. Once the servers answer, run [bold]sessionstore verify --full[/], then the same command again to resume from {Markup.Escape(options.CheckpointPath!)}.");
             throw;
+        }
+
+        if (context.IsAbandoned)
+        {
+            return ExitCodes.Interrupted;
         }
 
         WriteSummary(console, last!);
@@ -229,14 +239,24 @@ internal sealed class CopyCommandShared
     {
         var console = context.Console;
         var last = new BackfillProgress();
-        context.WhenAbandoned(() => CliOutput.WriteJson(console, Report(last, "interrupted", SavedCheckpoint(options))), isDocument: true);
+        // A document of its own: unlike a clean interrupt, the batch left behind may have landed without its check.
+        context.WhenAbandoned(() => CliOutput.WriteJson(console, Report(last, "abandoned", SavedCheckpoint(options))), isDocument: true);
         try
         {
             last = await copy(new Reporter(p => last = p), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            CliOutput.WriteJson(console, Report(last, "interrupted", SavedCheckpoint(options)));
+            if (!context.IsAbandoned)
+            {
+                CliOutput.WriteJson(console, Report(last, "interrupted", SavedCheckpoint(options)));
+            }
+
+            return ExitCodes.Interrupted;
+        }
+
+        if (context.IsAbandoned)
+        {
             return ExitCodes.Interrupted;
         }
 

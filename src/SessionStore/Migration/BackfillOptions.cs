@@ -34,6 +34,12 @@ public sealed class BackfillOptions
 
     internal void ThrowIfInvalid()
     {
+        // A blank path was written as ".tmp" beside the process, then failed after the first batch.
+        if (CheckpointPath is { } path && string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"{nameof(CheckpointPath)} is '{path}'; give the path of a file, or null for no checkpoint.", nameof(CheckpointPath));
+        }
+
         if (MaxPasses is < 1 or > 100)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxPasses), MaxPasses, "The number of passes must be between 1 and 100.");

@@ -91,6 +91,19 @@ public sealed class CopyPassesTests(PostgresServer postgres, RedisServer redis) 
         Assert.Contains("between 1 and 100", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    public async Task A_blank_checkpoint_path_is_refused_before_any_store_is_touched(string path)
+    {
+        var options = _scenario.Options();
+        options.Redis.Configuration = "127.0.0.1:1,connectTimeout=100";
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => new RedisToPostgresBackfill(options).RunAsync(new BackfillOptions { CheckpointPath = path }, cancellationToken: Token));
+
+        Assert.Equal(nameof(BackfillOptions.CheckpointPath), error.ParamName);
+    }
+
     [Fact]
     public async Task A_checkpoint_written_before_format_2_is_resumed_on_a_single_server()
     {

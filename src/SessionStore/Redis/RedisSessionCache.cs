@@ -152,9 +152,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             {
                 return await database.PingAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (IsUnreachable(e))
+            catch (Exception e) when (IsRedisFailure(e))
             {
-                throw Unreachable("ping", e);
+                throw Failure("ping", e);
             }
         }, token).ConfigureAwait(false);
 
@@ -181,38 +181,45 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     private async ValueTask<long> RevokeCoreAsync(string userId, CancellationToken cancellationToken)
     {
         var database = await ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var index = UserIndexKey(userId);
         try
         {
-            var members = await database.SetMembersAsync(index).ConfigureAwait(false);
-            if (members.Length == 0)
-            {
-                return 0;
-            }
-
-            var sessions = await Task.WhenAll(members.Select(m => database.HashGetAsync(_prefix.Append((string)m!), RedisEntry.DataField))).ConfigureAwait(false);
-            var isOwned = sessions.Select(s => SessionPayload.FindUserId((byte[]?)s, _userIdKey) == userId).ToArray();
-            var owned = members.Where((_, i) => isOwned[i]).ToArray();
-            var deleted = await Task.WhenAll(owned.Select(m => database.KeyDeleteAsync(_prefix.Append((string)m!)))).ConfigureAwait(false);
-
-            // A deleted session stays in the index until the next revoke finds it gone: a write of it racing this
-            // revoke (its index entry added before, its entry written after the delete) is then still found by the
-            // next one, which the dual-write cache makes shortly after (Revocation).
-            if (members.Where((_, i) => !isOwned[i]).ToArray() is { Length: > 0 } stale)
-            {
-                await database.SetRemoveAsync(index, stale).ConfigureAwait(false);
-            }
-            foreach (var member in owned)
-            {
-                _recentReads.Forget((string)member!);
-            }
-
-            return deleted.Count(d => d);
+            // Run again whole when refused while a cluster changes, as every other operation: each step is idempotent.
+            return await RetryWhileClusterChangesAsync("revoke", () => RevokeOnceAsync(database, userId), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsRedisFailure(e))
         {
-            throw Unreachable("revoke", e);
+            throw Failure("revoke", e);
         }
+    }
+
+    private async ValueTask<long> RevokeOnceAsync(IDatabase database, string userId)
+    {
+        var index = UserIndexKey(userId);
+        var members = await database.SetMembersAsync(index).ConfigureAwait(false);
+        if (members.Length == 0)
+        {
+            return 0;
+        }
+
+        var sessions = await Task.WhenAll(members.Select(m => database.HashGetAsync(_prefix.Append((string)m!), RedisEntry.DataField))).ConfigureAwait(false);
+        var isOwned = sessions.Select(s => SessionPayload.FindUserId((byte[]?)s, _userIdKey) == userId).ToArray();
+        var owned = members.Where((_, i) => isOwned[i]).ToArray();
+        var deleted = await Task.WhenAll(owned.Select(m => database.KeyDeleteAsync(_prefix.Append((string)m!)))).ConfigureAwait(false);
+
+        // A deleted session stays in the index until the next revoke finds it gone: a write of it racing this
+        // revoke (its index entry added before, its entry written after the delete) is then still found by the
+        // next one, which the dual-write cache makes shortly after (Revocation).
+        if (members.Where((_, i) => !isOwned[i]).ToArray() is { Length: > 0 } stale)
+        {
+            await database.SetRemoveAsync(index, stale).ConfigureAwait(false);
+        }
+
+        foreach (var member in owned)
+        {
+            _recentReads.Forget((string)member!);
+        }
+
+        return deleted.Count(d => d);
     }
 
     /// <summary>
@@ -255,9 +262,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         {
             return await RetryWhileClusterChangesAsync(operation, () => ReadOnceAsync(database, key, entryKey, wantData, threshold), token).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsRedisFailure(e))
         {
-            throw Unreachable(operation, e);
+            throw Failure(operation, e);
         }
     }
 
@@ -401,9 +408,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
             return await RetryWhileClusterChangesAsync("set", () => WriteEntryAsync(database, entryKey, value, expiration, now, ttl, condition), token).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsRedisFailure(e))
         {
-            throw Unreachable("set", e);
+            throw Failure("set", e);
         }
     }
 
@@ -517,9 +524,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         {
             return await RetryWhileClusterChangesAsync("remove", () => new ValueTask<bool>(database.KeyDeleteAsync(_prefix.Append(key))), token).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsRedisFailure(e))
         {
-            throw Unreachable("remove", e);
+            throw Failure("remove", e);
         }
     }
 
@@ -552,9 +559,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
             return _database;
         }
-        catch (Exception e) when (IsUnreachable(e))
+        catch (Exception e) when (IsRedisFailure(e))
         {
-            throw Unreachable("connect", e);
+            throw Failure("connect", e);
         }
         finally
         {
@@ -569,7 +576,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 
     /// <summary>A timeout names the store, operation and bound; any other failure to reach the server names the endpoints.</summary>
-    private Exception Unreachable(string operation, Exception e)
+    private Exception Failure(string operation, Exception e)
     {
         if (e is RedisConnectionException)
         {
@@ -605,7 +612,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
             static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException;
+    // Every failure the client reports: the server not reached or not answering in time, and a command it refused
+    // (out of memory under noeviction, a wrong type), which otherwise surfaced named by neither store nor operation.
+    private static bool IsRedisFailure(Exception e) => e is RedisConnectionException or RedisTimeoutException or RedisServerException or RedisCommandException;
 
     /// <summary>
     /// The server refused a script: with <see cref="RedisSessionCacheOptions.UseScripts"/> unset, switch to plain

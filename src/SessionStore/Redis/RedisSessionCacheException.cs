@@ -1,8 +1,10 @@
 namespace SessionStore.Redis;
 
 /// <summary>
-/// A Redis operation of <see cref="RedisSessionCache"/> failed to reach the server (refused connection, timeout).
-/// The message names the operation and the endpoints; the StackExchange.Redis error is the inner exception.
+/// A Redis operation of <see cref="RedisSessionCache"/> failed: the server could not be reached (a refused
+/// connection), or it refused the command (out of memory under <c>noeviction</c>, a key of another type). The message
+/// names the operation and the endpoints; the StackExchange.Redis error is the inner exception. A timeout is a
+/// <see cref="SessionStoreTimeoutException"/>.
 /// </summary>
 public sealed class RedisSessionCacheException : Exception
 {

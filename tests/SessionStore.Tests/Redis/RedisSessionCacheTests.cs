@@ -57,6 +57,23 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     }
 
     [Fact]
+    public async Task A_command_the_server_refuses_fails_naming_the_store_and_the_operation()
+    {
+        // Out of memory under noeviction surfaced as StackExchange.Redis's own exception, naming neither. A Redis of its own:
+        // one that refuses writes would fail every other test sharing it.
+        await using var ownRedis = await SessionStore.LocalServers.LocalRedis.StartAsync(SessionStore.LocalServers.LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
+        using var cache = new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(connection) });
+        await connection.GetServers()[0].ConfigSetAsync("maxmemory-policy", "noeviction");
+        await connection.GetServers()[0].ConfigSetAsync("maxmemory", "1");
+
+        var error = await Assert.ThrowsAsync<RedisSessionCacheException>(() => cache.SetAsync(NewKey(), Session("ada"), IdleTimeout, Token));
+
+        Assert.StartsWith($"Redis set failed on {ownRedis.Configuration}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("OOM", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_blank_user_id_is_no_user_and_a_blank_revoke_is_refused()
     {
         var prefix = $"blank-{Guid.NewGuid():N}:";

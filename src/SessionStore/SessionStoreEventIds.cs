@@ -24,6 +24,9 @@ public static class SessionStoreEventIds
     /// <summary>The Redis server refuses scripts; the cache fell back to plain commands for good.</summary>
     public const int RedisScriptingUnavailable = 2001;
 
+    /// <summary>A touch extended a session but not its user's index (the server refused, a cluster node did not answer); the read succeeded. A warning.</summary>
+    public const int RedisUserIndexNotExtended = 2002;
+
     /// <summary>A Redis Cluster refused a command without running it while slots moved or a replica took over (MOVED, ASK, EXECABORT, TRYAGAIN, CLUSTERDOWN); it is retried within the operation timeout. Debug level.</summary>
     public const int RedisRetriedWhileClusterChanges = 2300;
 

@@ -260,7 +260,13 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         var operation = wantData ? "get" : "refresh";
         try
         {
-            return await RetryWhileClusterChangesAsync(operation, () => ReadOnceAsync(database, key, entryKey, wantData, threshold), token).ConfigureAwait(false);
+            var (entry, touched) = await RetryWhileClusterChangesAsync(operation, () => ReadOnceAsync(database, key, entryKey, wantData, threshold), token).ConfigureAwait(false);
+            if (touched is { } touch)
+            {
+                await KeepInUserIndexAsync(database, key, entryKey, touch, token).ConfigureAwait(false);
+            }
+
+            return entry;
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
@@ -268,7 +274,8 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
     }
 
-    private async ValueTask<StoredEntry?> ReadOnceAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, double touchThreshold)
+    /// <summary>One read, and the touch it made, if any, with the session's data when the script returned it.</summary>
+    private async ValueTask<(StoredEntry? Entry, Touch? Touched)> ReadOnceAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, double touchThreshold)
     {
         var nowTicks = _time.GetUtcNow().UtcTicks;
         if (_scriptingAvailable)
@@ -278,18 +285,13 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 var result = await EvaluateScriptAsync(database, GetAndTouchScript.Sha1, GetAndTouchScript.Lua, entryKey, [nowTicks, touchThreshold, wantData ? 1 : 0, _userIdKey.Length > 0 ? 1 : 0]).ConfigureAwait(false);
                 if (result.IsNull)
                 {
-                    return null;
+                    return (null, null);
                 }
 
                 var fields = (RedisResult[])result!;
                 var data = (byte[]?)fields[4];
                 var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks((RedisValue)fields[0]), RedisEntry.ReadTicks((RedisValue)fields[1]), (long)fields[2], nowTicks);
-                if ((int)fields[5] == 1)
-                {
-                    await KeepInUserIndexAsync(database, key, data, expiry).ConfigureAwait(false);
-                }
-
-                return Found(key, wantData ? data : null, expiry, RedisEntry.ReadVersion((RedisValue)fields[3]));
+                return (Found(key, wantData ? data : null, expiry, RedisEntry.ReadVersion((RedisValue)fields[3])), (int)fields[5] == 1 ? new Touch(data, expiry) : null);
             }
             catch (Exception e) when (IsScriptingRefused(e))
             {
@@ -315,15 +317,38 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// <summary>
     /// After a touch, extends the index of the session's user as far (and adds the session again, should a revoke have
     /// taken it out): a session kept alive by reads alone, as the session middleware's read-only requests keep it,
-    /// outlived an index that only writes extended, and "log out everywhere" no longer found it.
+    /// outlived an index that only writes extended, and "log out everywhere" no longer found it. Best effort: the read
+    /// has its answer and must not fail for the index (a server out of memory refuses SADD; on a cluster the index
+    /// lives on another node). A failure is logged, and the next touch tries again.
     /// </summary>
-    private async Task KeepInUserIndexAsync(IDatabase database, string key, byte[]? data, ExpiryState expiry)
+    private async ValueTask KeepInUserIndexAsync(IDatabase database, string key, RedisKey entryKey, Touch touch, CancellationToken token)
     {
-        if (data is not null && SessionPayload.FindUserId(data, _userIdKey) is { } userId)
+        if (_userIdKey.Length == 0)
         {
-            await RedisUserIndex.AddAsync(database, UserIndexKey(userId), key, expiry.Remaining).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var data = touch.Data ?? (byte[]?)await database.HashGetAsync(entryKey, RedisEntry.DataField).ConfigureAwait(false);
+            if (data is not null && SessionPayload.FindUserId(data, _userIdKey) is { } userId)
+            {
+                _ = await RetryWhileClusterChangesAsync("refresh", async () =>
+                {
+                    await RedisUserIndex.AddAsync(database, UserIndexKey(userId), key, touch.Expiry.Remaining).ConfigureAwait(false);
+                    return true;
+                }, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            // The type only: a message with details may name the index key, and so the user.
+            LogUserIndexNotExtended(KeyHash.Of(key), e.GetType().Name);
         }
     }
+
+    /// <summary>A touch a read made: the new expiry, and the session's data when the read returned it.</summary>
+    private readonly record struct Touch(byte[]? Data, ExpiryState Expiry);
 
     /// <summary>
     /// The path for servers that refuse scripts: the fields and the TTL, pipelined in one round trip, then a second
@@ -331,7 +356,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// discarded (EXECABORT) instead of redirected, and the two reads need no atomicity: a TTL read just after
     /// another client's write only decides whether this read extends it.
     /// </summary>
-    private async ValueTask<StoredEntry?> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, double touchThreshold)
+    private async ValueTask<(StoredEntry? Entry, Touch? Touched)> ReadWithoutScriptAsync(IDatabase database, string key, RedisKey entryKey, bool wantData, long nowTicks, double touchThreshold)
     {
         var fieldNames = wantData ? RedisEntry.AllFieldsAndVersion : RedisEntry.MetadataFields;
         var fieldsTask = database.HashGetAsync(entryKey, fieldNames);
@@ -341,23 +366,21 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
         if (fields[0].IsNull && fields[1].IsNull)
         {
-            return null;
+            return (null, null);
         }
 
         var ttl = remaining is { } left ? (long)left.TotalMilliseconds : -1;
         var expiry = RedisEntry.Expiry(RedisEntry.ReadTicks(fields[0]), RedisEntry.ReadTicks(fields[1]), ttl, nowTicks);
+        Touch? touched = null;
         if (RedisEntry.DueTouch(expiry, touchThreshold) is { } target)
         {
             var lifetime = TimeSpan.FromMilliseconds(target);
             _ = await database.KeyExpireAsync(entryKey, lifetime).ConfigureAwait(false);
             expiry = expiry with { Remaining = lifetime };
-            if (_userIdKey.Length > 0)
-            {
-                await KeepInUserIndexAsync(database, key, wantData ? (byte[]?)fields[2] : (byte[]?)await database.HashGetAsync(entryKey, RedisEntry.DataField).ConfigureAwait(false), expiry).ConfigureAwait(false);
-            }
+            touched = new Touch(wantData ? (byte[]?)fields[2] : null, expiry);
         }
 
-        return Found(key, wantData ? (byte[]?)fields[2] : null, expiry, wantData ? RedisEntry.ReadVersion(fields[3]) : 0);
+        return (Found(key, wantData ? (byte[]?)fields[2] : null, expiry, wantData ? RedisEntry.ReadVersion(fields[3]) : 0), touched);
     }
 
     /// <summary>A read's result; a read that returns data is remembered for refresh elision.</summary>

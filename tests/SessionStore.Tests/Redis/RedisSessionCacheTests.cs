@@ -73,6 +73,35 @@ public sealed class RedisSessionCacheTests(RedisServer server)
         Assert.Contains("OOM", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_read_whose_touch_cannot_extend_the_user_index_still_answers_and_says_so(bool useScripts)
+    {
+        // Out of memory under noeviction Redis refuses SADD, not EXPIRE: the session is extended, its index not. The read
+        // failed for it, once per touch of every signed-in user, and counted against a dual-write breaker.
+        await using var ownRedis = await SessionStore.LocalServers.LocalRedis.StartAsync(SessionStore.LocalServers.LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
+        var logger = new FakeLogger<RedisSessionCache>();
+        using var cache = new RedisSessionCache(
+            new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(connection), UserIdSessionKey = "UserId", UseScripts = useScripts },
+            logger,
+            TimeProvider.System);
+        var key = NewKey();
+        var session = Session("ada@example.com");
+        await cache.SetAsync(key, session, new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(10) }, Token);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Token); // a touch is due after a tenth of the window
+        await connection.GetServers()[0].ConfigSetAsync("maxmemory-policy", "noeviction");
+        await connection.GetServers()[0].ConfigSetAsync("maxmemory", "1");
+
+        Assert.Equal(session, await cache.GetAsync(key, Token));
+
+        var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.RedisUserIndexNotExtended);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.DoesNotContain("ada", warning.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, warning.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_blank_user_id_is_no_user_and_a_blank_revoke_is_refused()
     {

@@ -184,7 +184,7 @@ internal sealed class Revocation(StoreRouting routing, Func<SessionStoreOptions>
         {
             var (done, revoked) = await TryRevokeBestEffortAsync(idle.Store, idle.Kind, userId, token).ConfigureAwait(false);
             var error = done || catchUp.RevocationMissed(idle.Kind, userId) ? null : new InvalidOperationException(
-                $"The {idle.Store.Name} session store, which phase {route.Phase} does not use, did not take the revoke, and its catch-up already holds {catchUp.Backlog(idle.Kind).Capacity} users' missed revokes ({nameof(SessionStoreOptions.CatchUpCapacity)}): run the revoke again once the store answers. The stores the phase uses are revoked.");
+                $"The {idle.Store.Name} session store, which phase {route.Phase} does not use, did not take the revoke, and its catch-up cannot make it later: it holds at most {catchUp.Backlog(idle.Kind).Capacity} users' missed revokes ({nameof(SessionStoreOptions.CatchUpCapacity)}), all taken. Run the revoke again once the store answers; the stores the phase uses are revoked.");
             outcomes.Add(new StoreRevocation(idle.Store.Name, StoreRole.Idle, done ? revoked : null, error));
         }
 

@@ -33,11 +33,11 @@ internal static class ConfigurationShape
         foreach (var child in section.GetChildren())
         {
             var key = $"{path}:{child.Key}";
-            var empty = string.IsNullOrEmpty(child.Value) && !child.GetChildren().Any();
+            var hasChildren = child.GetChildren().Any();
             if (!settings.TryGetValue(child.Key, out var settingType))
             {
                 // An empty key (JSON null, a template's placeholder) sets nothing, whatever it names.
-                if (empty)
+                if (string.IsNullOrEmpty(child.Value) && !hasChildren)
                 {
                     continue;
                 }
@@ -48,7 +48,7 @@ internal static class ConfigurationShape
             }
 
             var takesValue = !IsSection(settingType);
-            if (takesValue && child.GetChildren().Any())
+            if (takesValue && hasChildren)
             {
                 return $"{key} holds a section or a list, but it takes one value.";
             }
@@ -56,7 +56,7 @@ internal static class ConfigurationShape
             // The binder sets a null (JSON null) as the type's default: 0, false, the first enum member. A CatchUpCapacity
             // or ComparisonSampleRate of 0 switches the catch-up or the comparisons off. Where that is the setting's own
             // default (a flag off by default, Phase), the null changes nothing.
-            if (takesValue && child.Value is null && !child.GetChildren().Any() && settingType.IsValueType && Nullable.GetUnderlyingType(settingType) is null
+            if (takesValue && child.Value is null && settingType.IsValueType && Nullable.GetUnderlyingType(settingType) is null
                 && Activator.CreateInstance(settingType) is var zero && !Equals(zero, DeclaredDefault(type, properties, child.Key)))
             {
                 return $"{key} is null, which would set it to {zero}: give it a value, or remove the key to keep its default.";

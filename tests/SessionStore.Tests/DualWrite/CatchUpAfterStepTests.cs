@@ -1,6 +1,5 @@
 using SessionStore.DualWrite;
 using SessionStore.Postgres;
-using SessionStore.LocalServers;
 using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.DualWrite;
@@ -70,7 +69,7 @@ public sealed class CatchUpAfterStepTests(PostgresServer postgres, RedisServer r
     public async Task A_write_Redis_missed_before_a_rollback_is_copied_to_it_not_lost()
     {
         // A Redis of its own: it is made to refuse writes, which would fail every other test sharing one.
-        await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        await using var ownRedis = await OwnRedis.StartAsync(Token);
         await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWritePostgresPrimary), postgres.ConnectionString, ownRedis.Configuration);
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);

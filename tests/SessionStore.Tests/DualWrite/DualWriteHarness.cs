@@ -85,13 +85,7 @@ public sealed class DualWriteHarness : IAsyncDisposable
     /// Makes Redis refuse every write (out of memory) while reads go on; or lifts that. The whole server refuses: only
     /// for a Redis of the test's own, never one that other tests share.
     /// </summary>
-    public async Task RefuseRedisWritesAsync(bool refuse)
-    {
-        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redisConfiguration + ",allowAdmin=true");
-        var server = admin.GetServers()[0];
-        await server.ConfigSetAsync("maxmemory-policy", "noeviction");
-        await server.ConfigSetAsync("maxmemory", refuse ? "1" : "0");
-    }
+    public Task RefuseRedisWritesAsync(bool refuse) => OwnRedis.RefuseWritesAsync(_redisConfiguration, refuse);
 
     /// <summary>Changes the phase as an edited appsettings file would: the value, then a reload.</summary>
     public string Phase

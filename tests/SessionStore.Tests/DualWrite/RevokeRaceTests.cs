@@ -1,5 +1,4 @@
 using SessionStore.DualWrite;
-using SessionStore.LocalServers;
 using SessionStore.Tests.Migration;
 using SessionStore.Tests.TestServers;
 
@@ -154,7 +153,7 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
     public async Task A_removal_the_secondary_missed_stands_after_a_write_the_primary_failed_too()
     {
         // A Redis of its own: it is made to refuse writes, which would fail every other test sharing one.
-        await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        await using var ownRedis = await OwnRedis.StartAsync(Token);
         await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, ownRedis.Configuration);
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, MigrationScenario.Session(1, "ada"), DualWriteHarness.IdleTimeout, Token);
@@ -175,7 +174,7 @@ public sealed class RevokeRaceTests(PostgresServer postgres, RedisServer redis)
     public async Task A_revoke_missed_by_the_store_the_phase_does_not_use_fails_once_the_catch_up_is_full()
     {
         // Before, it was dropped in silence: the user's copy stayed in Redis, to be read-repaired back after a step back.
-        await using var ownRedis = await LocalRedis.StartAsync(LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
+        await using var ownRedis = await OwnRedis.StartAsync(Token);
         await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWritePostgresPrimary), postgres.ConnectionString, ownRedis.Configuration, settings =>
         {
             settings["SessionStore:CatchUpCapacity"] = "1";

@@ -61,11 +61,10 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     {
         // Out of memory under noeviction surfaced as StackExchange.Redis's own exception, naming neither. A Redis of its own:
         // one that refuses writes would fail every other test sharing it.
-        await using var ownRedis = await SessionStore.LocalServers.LocalRedis.StartAsync(SessionStore.LocalServers.LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
-        using var connection = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
+        await using var ownRedis = await OwnRedis.StartAsync(Token);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration);
         using var cache = new RedisSessionCache(new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(connection) });
-        await connection.GetServers()[0].ConfigSetAsync("maxmemory-policy", "noeviction");
-        await connection.GetServers()[0].ConfigSetAsync("maxmemory", "1");
+        await OwnRedis.RefuseWritesAsync(ownRedis.Configuration, refuse: true);
 
         var error = await Assert.ThrowsAsync<RedisSessionCacheException>(() => cache.SetAsync(NewKey(), Session("ada"), IdleTimeout, Token));
 
@@ -80,8 +79,8 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     {
         // Out of memory under noeviction Redis refuses SADD, not EXPIRE: the session is extended, its index not. The read
         // failed for it, once per touch of every signed-in user, and counted against a dual-write breaker.
-        await using var ownRedis = await SessionStore.LocalServers.LocalRedis.StartAsync(SessionStore.LocalServers.LocalRedis.FindBinary() ?? throw new InvalidOperationException("redis-server is not installed."), Token);
-        using var connection = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration + ",allowAdmin=true");
+        await using var ownRedis = await OwnRedis.StartAsync(Token);
+        using var connection = await ConnectionMultiplexer.ConnectAsync(ownRedis.Configuration);
         var logger = new FakeLogger<RedisSessionCache>();
         using var cache = new RedisSessionCache(
             new RedisSessionCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(connection), UserIdSessionKey = "UserId", UseScripts = useScripts },
@@ -91,8 +90,7 @@ public sealed class RedisSessionCacheTests(RedisServer server)
         var session = Session("ada@example.com");
         await cache.SetAsync(key, session, new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(10) }, Token);
         await Task.Delay(TimeSpan.FromSeconds(1.5), Token); // a touch is due after a tenth of the window
-        await connection.GetServers()[0].ConfigSetAsync("maxmemory-policy", "noeviction");
-        await connection.GetServers()[0].ConfigSetAsync("maxmemory", "1");
+        await OwnRedis.RefuseWritesAsync(ownRedis.Configuration, refuse: true);
 
         Assert.Equal(session, await cache.GetAsync(key, Token));
 

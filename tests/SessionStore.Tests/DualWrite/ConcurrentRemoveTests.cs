@@ -66,6 +66,8 @@ public sealed class ConcurrentRemoveTests(PostgresServer postgres, RedisServer r
             settings["SessionStore:SecondaryTimeout"] = "00:00:00.300");
         var key = Guid.NewGuid().ToString();
         await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        // Under load the first secondary write (which creates the table) can outlast the 300 ms: then the catch-up copies it.
+        await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is not null, "PostgreSQL holds the session");
         harness.Phase = nameof(SessionStorePhase.RedisOnly);
 
         // Another transaction holds the table's lock past SecondaryTimeout: the sign-out still succeeds, in Redis.

@@ -266,7 +266,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(PostgresSessionCacheOptions.MaximumValueSize));
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
-        var userId = SessionPayload.FindUserId(value.Span, _userIdKey);
+        var userId = UserIdOf(value.Span);
         _recentReads.Forget(key);
         return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition, caller: CallerStartsWaiting(token)),
             static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, s.caller, a, t), async, token).ConfigureAwait(false);

@@ -133,7 +133,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
     TimeSpan ISessionCacheProvider.OperationTimeout => _options.OperationTimeout;
 
-    string? ISessionCacheProvider.UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindUserId(value, _userIdKey);
+    string? ISessionCacheProvider.UserIdOf(ReadOnlySpan<byte> value) => UserIdOf(value);
 
     ValueTask<StoredEntry?> ISessionCacheProvider.GetEntryAsync(string key, bool async, CancellationToken token) =>
         async ? ReadAsync(key, wantData: true, token) : new(Wait(ReadAsync(key, wantData: true, token)));
@@ -202,7 +202,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         }
 
         var sessions = await Task.WhenAll(members.Select(m => database.HashGetAsync(_prefix.Append((string)m!), RedisEntry.DataField))).ConfigureAwait(false);
-        var isOwned = sessions.Select(s => SessionPayload.FindUserId((byte[]?)s, _userIdKey) == userId).ToArray();
+        var isOwned = sessions.Select(s => UserIdOf((byte[]?)s) == userId).ToArray();
         var owned = members.Where((_, i) => isOwned[i]).ToArray();
         var deleted = await Task.WhenAll(owned.Select(m => database.KeyDeleteAsync(_prefix.Append((string)m!)))).ConfigureAwait(false);
 
@@ -331,7 +331,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         try
         {
             var data = touch.Data ?? (byte[]?)await database.HashGetAsync(entryKey, RedisEntry.DataField).ConfigureAwait(false);
-            if (data is not null && SessionPayload.FindUserId(data, _userIdKey) is { } userId)
+            if (data is not null && UserIdOf(data) is { } userId)
             {
                 _ = await RetryWhileClusterChangesAsync("refresh", async () =>
                 {
@@ -410,7 +410,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         var database = await ConnectAsync(token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var ttl = RedisEntry.TimeToLive(expiration, now);
-        var userId = SessionPayload.FindUserId(value.Span, _userIdKey);
+        var userId = UserIdOf(value.Span);
         _recentReads.Forget(key);
 
         try
@@ -595,6 +595,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// <summary>Retries, within <see cref="SessionCacheProviderOptions.OperationTimeout"/>, what a changing cluster refused without running (see <see cref="ClusterChangeRetry"/>).</summary>
     private ValueTask<T> RetryWhileClusterChangesAsync<T>(string operation, Func<ValueTask<T>> run, CancellationToken token) =>
         ClusterChangeRetry.RunAsync(run, _options.OperationTimeout, (e, attempt) => LogRetriedWhileClusterChanges(operation, attempt, e.Message), token);
+
+    /// <summary>The user a value belongs to, as a write records it in the user's index.</summary>
+    private string? UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindUserId(value, _userIdKey);
 
     private RedisKey UserIndexKey(string userId) => RedisUserIndex.Key(_prefix, userId);
 

@@ -141,12 +141,15 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
                     cancellationToken.ThrowIfCancellationRequested();
                     await CopyAsync(chunk).ConfigureAwait(false);
                     await ThrottleAsync(chunk.Length, cancellationToken).ConfigureAwait(false);
+                    // After each batch, not each page (SCAN pages vary in size): a run left behind on a hung server
+                    // prints the last report, which must count every batch before the one it hangs in. After the
+                    // throttle's wait, so that the rate shown is the rate kept.
+                    progress?.Report(Snapshot(completed: false));
                 }
 
                 // Saved only once the whole page is in: resuming repeats at most the page that was interrupted.
                 _state.Position = page.Position;
                 await SaveAsync().ConfigureAwait(false);
-                progress?.Report(Snapshot(completed: false));
             }
         }
 

@@ -32,12 +32,14 @@ internal static class MigrateCommand
             var dataSource = PostgresSessionCache.DataSourceWithDriverTimeouts(options);
             try
             {
-                var (applied, partitionsPostponed) = await new PostgresSchemaMigrator(dataSource, options).MigrateWithOutcomeAsync(token).ConfigureAwait(false);
+                var outcome = await new PostgresSchemaMigrator(dataSource, options).MigrateWithOutcomeAsync(token).ConfigureAwait(false);
                 var table = Markup.Escape($"{options.SchemaName}.{options.TableName}");
-                console.MarkupLine(applied.Count == 0
+                console.MarkupLine(outcome.Applied.Count == 0
                     ? $"[green]{table} is up to date[/] (schema version {PostgresSchemaMigrator.LatestVersion})."
-                    : $"[green]{table} migrated:[/] applied version(s) {string.Join(", ", applied)}.");
-                if (partitionsPostponed)
+                    : outcome.MadeAgain.Count > 0
+                        ? $"[green]{table} repaired:[/] made again {Markup.Escape(string.Join(", ", outcome.MadeAgain))}, dropped by hand (scripts run: {string.Join(", ", outcome.Applied)})."
+                        : $"[green]{table} migrated:[/] applied version(s) {string.Join(", ", outcome.Applied)}.");
+                if (outcome.PartitionsPostponed)
                 {
                     // Not a failure: the schema is current, and the cleanup service creates the partitions on its next run.
                     console.MarkupLine($"[yellow]The partitions ahead were not created:[/] another session held a lock on {table} for more than 250 ms " +

@@ -20,8 +20,8 @@ public sealed class PostgresSchemaMigrator
     /// <summary>The schema version that adds the <c>ver</c> column (003_add_version_column.sql).</summary>
     private const int VersionColumnVersion = 3;
 
-    /// <summary>How long creating the partitions ahead waits for its lock, as the cleanup's default LockTimeout.</summary>
-    private static readonly TimeSpan PartitionLockTimeout = TimeSpan.FromMilliseconds(250);
+    /// <summary>How long a statement of the migration waits for a lock on a table in use, as the cleanup's default LockTimeout.</summary>
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromMilliseconds(250);
 
     private static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
     // A version the partitioned layout has no script of its own for is the same for both layouts.
@@ -102,13 +102,17 @@ public sealed class PostgresSchemaMigrator
     /// <returns>The scripts with this table's quoted names filled in.</returns>
     public string GetScript() => string.Join("\n", _scripts.Select(s => Render(s.Script)));
 
-    /// <summary>Applies every script newer than the table's recorded version.</summary>
+    /// <summary>
+    /// Applies every script newer than the table's recorded version, and makes again what was dropped by hand: the
+    /// table, or an index or side table of it (an index is built without CONCURRENTLY, holding the table's writes
+    /// for the build).
+    /// </summary>
     /// <param name="cancellationToken">Cancels the migration: the call returns at once, even against a hung server, and the transaction is rolled back behind it (a commit already sent may still land).</param>
     /// <returns>The versions applied, empty when the table was already current.</returns>
     public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
         (await MigrateWithOutcomeAsync(cancellationToken).ConfigureAwait(false)).Applied;
 
-    /// <summary>Applies every script newer than the table's recorded version.</summary>
+    /// <summary>As <see cref="MigrateAsync"/>, synchronously.</summary>
     /// <returns>The versions applied, empty when the table was already current.</returns>
     public IReadOnlyList<int> Migrate() => MigrateCoreAsync(async: false, CancellationToken.None).GetAwaiter().GetResult().Applied;
 
@@ -116,7 +120,10 @@ public sealed class PostgresSchemaMigrator
     internal Task<MigrationOutcome> MigrateWithOutcomeAsync(CancellationToken cancellationToken) =>
         StoreDeadline.UntilCancelledAsync(t => MigrateCoreAsync(async: true, t).AsTask(), cancellationToken);
 
-    internal async ValueTask<MigrationOutcome> MigrateCoreAsync(bool async, CancellationToken cancellationToken)
+    /// <param name="async">Whether to run asynchronously.</param>
+    /// <param name="cancellationToken">Cancels the migration.</param>
+    /// <param name="buildMissingIndexes">Whether an index of an existing table that is missing is built again (see <see cref="MigrationOutcome.LeftMissing"/>).</param>
+    internal async ValueTask<MigrationOutcome> MigrateCoreAsync(bool async, CancellationToken cancellationToken, bool buildMissingIndexes = true)
     {
         using var connection = async
             ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
@@ -127,6 +134,11 @@ public sealed class PostgresSchemaMigrator
 
         // One lock per schema: the history table is shared by every session table in it.
         await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(hashtext($1))", $"sessionstore.migrate:{_schemaName}").ConfigureAwait(false);
+
+        // Altering a table (or indexing it, or adding a partition) takes a lock that conflicts with the application's,
+        // and every statement on the table queues behind a request waiting for one: behind a long read (a report,
+        // pg_dump) the whole table would stall, at each start-up. So every wait for a lock from here on is short.
+        await PostgresCommand.SetLocalAsync(connection, "lock_timeout", LockTimeout, async, cancellationToken).ConfigureAwait(false);
         if (!Convert.ToBoolean(await ExecuteAsync(connection, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", _schemaName).ConfigureAwait(false), CultureInfo.InvariantCulture))
         {
             await ExecuteAsync(connection, $"CREATE SCHEMA {_sql.Schema}").ConfigureAwait(false);
@@ -158,21 +170,23 @@ public sealed class PostgresSchemaMigrator
         {
             // The history records version 3 or later, yet the column is gone (dropped by hand): script 3 adds it again,
             // as the cache's error tells the operator to run the migrator.
-            await ExecuteAsync(connection, Render(_scripts.Single(s => s.Version == VersionColumnVersion).Script)).ConfigureAwait(false);
+            await RunScriptAsync(_scripts.Single(s => s.Version == VersionColumnVersion).Script).ConfigureAwait(false);
             applied.Add(VersionColumnVersion);
         }
 
-        // A table the history records but that is gone (dropped by hand) is created again, and so is an index or a side
-        // table of it (an index dropped in a rebuild): every script is idempotent.
+        // A table the history records but that is gone (dropped by hand) is created again by every script: all are
+        // idempotent. A relation derived from it that is gone (an index dropped in a rebuild, a side table) is made again
+        // by the script that creates it, and by that one only: the others alter the table, and the exclusive lock that
+        // takes would queue every statement on the table behind a long read. Unless asked, an index is left missing:
+        // building one holds the table's writes for as long as the build takes, which a first call must not do.
         var from = problem == TableShapeProblem.Missing ? 0 : current;
-        if (from > 0 && await CheckDerivedRelationsAsync().ConfigureAwait(false) == PostgresDerivedRelations.State.SomeMissing)
+        var missing = from > 0 ? await MissingDerivedRelationsAsync().ConfigureAwait(false) : [];
+        var toRun = _scripts
+            .Where(s => s.Version > from || (missing.Any(m => Creates(s.Script, m)) && (buildMissingIndexes || !missing.Any(m => m.IsIndex && Creates(s.Script, m)))))
+            .ToList();
+        foreach (var (version, script) in toRun)
         {
-            from = 0;
-        }
-
-        foreach (var (version, script) in _scripts.Where(s => s.Version > from))
-        {
-            await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
+            await RunScriptAsync(script).ConfigureAwait(false);
             if (version > current)
             {
                 await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
@@ -181,10 +195,13 @@ public sealed class PostgresSchemaMigrator
             applied.Add(version);
         }
 
-        if (_scripts.Any(s => s.Version > from))
+        if (toRun.Count > 0)
         {
-            await CheckDerivedRelationsAsync().ConfigureAwait(false);
+            await MissingDerivedRelationsAsync().ConfigureAwait(false);
         }
+
+        var madeAgain = missing.Where(m => toRun.Any(s => Creates(s.Script, m))).Select(m => m.Name).ToList();
+        var leftMissing = missing.Select(m => m.Name).Except(madeAgain).ToList();
 
         var partitionsPostponed = false;
         if (_partitioning is not null)
@@ -193,12 +210,10 @@ public sealed class PostgresSchemaMigrator
             // uncommitted move of the horizon (ON CONFLICT would). The schema lock above keeps two creators apart.
             await ExecuteAsync(connection, $"INSERT INTO {_sql.Partitioning} (bucket_width) SELECT $1 WHERE NOT EXISTS (SELECT FROM {_sql.Partitioning})", _partitioning.Interval).ConfigureAwait(false);
 
-            // Creating a partition takes an exclusive lock on the table, and every statement on the table queues
-            // behind a request waiting for one: behind a long read (a report, pg_dump) the whole table would stall,
-            // at each start-up. So the wait is short, in a savepoint; when it runs out the partitions are left to the
-            // cleanup's maintenance, and until then writes past the horizon go to the forever partition.
+            // Creating a partition takes an exclusive lock on the table, waited for briefly (above) in a savepoint: when
+            // the wait runs out the partitions are left to the cleanup's maintenance, and until then writes past the
+            // horizon go to the forever partition.
             await ExecuteAsync(connection, "SAVEPOINT partitions").ConfigureAwait(false);
-            await PostgresCommand.SetLocalAsync(connection, "lock_timeout", PartitionLockTimeout, async, cancellationToken).ConfigureAwait(false);
             try
             {
                 await PostgresPartitions.MaintainAsync(connection, _sql, _partitioning.Horizon, dropExpired: false, async, cancellationToken).ConfigureAwait(false);
@@ -220,21 +235,40 @@ public sealed class PostgresSchemaMigrator
             transaction.Commit();
         }
 
-        return new MigrationOutcome(applied, partitionsPostponed);
+        return new MigrationOutcome(applied, partitionsPostponed, madeAgain, leftMissing);
 
         // Throws naming a derived name another relation holds: before the scripts, and after them (they would have taken it as theirs).
-        ValueTask<PostgresDerivedRelations.State> CheckDerivedRelationsAsync() =>
-            PostgresDerivedRelations.CheckAsync(connection, _sql, _placeholders["instances"], _partitioning is not null, async, cancellationToken);
+        ValueTask<IReadOnlyList<PostgresDerivedRelations.Missing>> MissingDerivedRelationsAsync() =>
+            PostgresDerivedRelations.MissingAsync(connection, _sql, _placeholders["instances"], _partitioning is not null, async, cancellationToken);
+
+        async ValueTask RunScriptAsync(string script)
+        {
+            try
+            {
+                await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                throw new InvalidOperationException(
+                    $"Migrating the session table {_sql.Table} waited {LockTimeout.TotalMilliseconds:0} ms for a lock on it and gave up, so as not to stall the " +
+                    "application's statements queued behind: another session holds the table (a long query, pg_dump, an open transaction; see pg_locks). " +
+                    "Nothing was changed. Run the migration again once that session is over.", e);
+            }
+        }
+
+        static bool Creates(string script, PostgresDerivedRelations.Missing relation) =>
+            script.Contains("{{" + relation.Placeholder + "}}", StringComparison.Ordinal);
 
         ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters) =>
             PostgresCommand.ScalarAsync(c, sql, async, cancellationToken, parameters);
     }
 
     /// <summary>
-    /// What a migration did: the versions it applied, and whether the partitions ahead were left to the cleanup's
-    /// maintenance because the table's lock was not granted within 250 ms.
+    /// What a migration did: the versions whose scripts it ran; whether the partitions ahead were left to the cleanup's
+    /// maintenance because the table's lock was not granted within 250 ms; the relations derived from the table that
+    /// were missing and it made again; and those it left missing (indexes, when not asked to build them).
     /// </summary>
-    internal sealed record MigrationOutcome(IReadOnlyList<int> Applied, bool PartitionsPostponed);
+    internal sealed record MigrationOutcome(IReadOnlyList<int> Applied, bool PartitionsPostponed, IReadOnlyList<string> MadeAgain, IReadOnlyList<string> LeftMissing);
 
     private string Render(string script) => PostgresScriptTemplate.Render(script, _placeholders);
 

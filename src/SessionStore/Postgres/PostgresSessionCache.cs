@@ -481,15 +481,20 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         {
             if (!_schemaReady)
             {
-                var (applied, partitionsPostponed) = await _migrator.MigrateCoreAsync(async, token).ConfigureAwait(false);
-                if (applied.Count > 0)
+                var outcome = await _migrator.MigrateCoreAsync(async, token, buildMissingIndexes: false).ConfigureAwait(false);
+                if (outcome.Applied.Count > 0)
                 {
-                    LogSchemaMigrated(_sql.Table, applied[^1]);
+                    LogSchemaMigrated(_sql.Table, outcome.Applied[^1]);
                 }
 
-                if (partitionsPostponed)
+                if (outcome.PartitionsPostponed)
                 {
                     LogPartitionsPostponed(_sql.Table);
+                }
+
+                if (outcome.LeftMissing.Count > 0)
+                {
+                    LogIndexesMissing(_sql.Table, string.Join(", ", outcome.LeftMissing));
                 }
 
                 _schemaReady = true;

@@ -35,6 +35,18 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task Migrate_names_the_index_it_made_again_rather_than_versions_it_did_not_apply()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.ScalarAsync($"DROP INDEX \"{_scenario.Table}_user_id_idx\"");
+
+        var (exitCode, output) = await CliRunner.RunAsync(Flags("migrate"));
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches($@"repaired:\s+made again ""public"".""{_scenario.Table}_user_id_idx"", dropped by hand \(scripts run: 1\)", output);
+    }
+
+    [Fact]
     public async Task Configuration_comes_from_the_file_then_the_environment_then_the_flags()
     {
         var settings = _scenario.Settings();

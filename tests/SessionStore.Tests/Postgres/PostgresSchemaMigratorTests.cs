@@ -87,21 +87,59 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
     }
 
     [Theory]
-    [InlineData("_user_id_idx", "DROP INDEX")]
-    [InlineData("_expire_idx", "DROP INDEX")]
-    [InlineData("_instances", "DROP TABLE")]
-    [InlineData("_last_cleanup", "DROP TABLE")]
-    public async Task A_derived_relation_dropped_by_hand_is_made_again(string suffix, string drop)
+    [InlineData("_user_id_idx", "DROP INDEX", 1)]
+    [InlineData("_expire_idx", "DROP INDEX", 1)]
+    [InlineData("_instances", "DROP TABLE", 4)]
+    [InlineData("_last_cleanup", "DROP TABLE", 2)]
+    public async Task A_derived_relation_dropped_by_hand_is_made_again_by_its_own_script_alone_while_a_long_read_holds_the_table(string suffix, string drop, int script)
     {
         var table = PostgresServer.UniqueTableName("dropped");
         var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
         await migrator.MigrateAsync(Token);
         await ExecuteAsync($"{drop} \"{table}{suffix}\"");
 
-        await migrator.MigrateAsync(Token);
+        // A report or a dump reads the table meanwhile. Running every script again took the table's exclusive lock
+        // (their ALTER TABLEs), which waited for the read, and every statement on the table queued behind that wait.
+        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
+        await using var reading = await reader.BeginTransactionAsync(Token);
+        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\"", reader, reading))
+        {
+            await read.ExecuteScalarAsync(Token);
+        }
+
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        bound.CancelAfter(TimeSpan.FromSeconds(10));
+        Assert.Equal([script], await migrator.MigrateAsync(bound.Token));
 
         Assert.True(await ExistsAsync(table + suffix));
         Assert.Empty(await migrator.MigrateAsync(Token)); // and then it is current again
+    }
+
+    [Fact]
+    public async Task An_upgrade_behind_a_long_read_gives_up_at_once_saying_why_rather_than_stall_the_table()
+    {
+        var table = PostgresServer.UniqueTableName("behind");
+        var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);
+        await migrator.MigrateAsync(Token);
+        await ExecuteAsync($"DELETE FROM sessionstore_schema_history WHERE table_name = '{table}' AND version = {PostgresSchemaMigrator.LatestVersion}");
+
+        // Script 5 alters the table. Waiting for the read, its lock request queued every statement on the table behind it.
+        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
+        await using (var reading = await reader.BeginTransactionAsync(Token))
+        {
+            await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\"", reader, reading))
+            {
+                await read.ExecuteScalarAsync(Token);
+            }
+
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
+            bound.CancelAfter(TimeSpan.FromSeconds(10));
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => migrator.MigrateAsync(bound.Token));
+            Assert.Contains($"\"{table}\" waited 250 ms for a lock on it", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Nothing was changed", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal([PostgresSchemaMigrator.LatestVersion], await migrator.MigrateAsync(Token));
     }
 
     [Fact]

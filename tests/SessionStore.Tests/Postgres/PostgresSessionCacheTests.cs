@@ -17,6 +17,46 @@ public sealed class PostgresSessionCacheTests(PostgresServer server)
     private static string NewKey() => Guid.NewGuid().ToString();
 
     [Fact]
+    public async Task A_first_call_leaves_an_index_dropped_by_hand_to_the_migrator_and_says_so_while_a_long_write_is_open()
+    {
+        using var table = new PostgresTestTable(server);
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        var index = $"{table.Options.TableName}_user_id_idx";
+        await table.ScalarAsync<object>($"DROP INDEX \"{table.Options.SchemaName}\".\"{index}\"");
+
+        // A long write transaction holds the table while another instance starts. Building the index again would wait
+        // for it and hold every later write behind that wait: the first call would time out, and so would the next.
+        await using var writer = await server.DataSource.OpenConnectionAsync(Token);
+        await using var writing = await writer.BeginTransactionAsync(Token);
+        await using (var write = new Npgsql.NpgsqlCommand($"LOCK TABLE {table.QualifiedName} IN ROW EXCLUSIVE MODE", writer, writing))
+        {
+            await write.ExecuteNonQueryAsync(Token);
+        }
+
+        var logger = new FakeLogger<PostgresSessionCache>();
+        using var starting = new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions
+        {
+            ConnectionString = table.Options.ConnectionString,
+            TableName = table.Options.TableName,
+            CreateTableIfMissing = true,
+            OperationTimeout = TimeSpan.FromSeconds(2),
+        }), logger, TimeProvider.System);
+        var key = Guid.NewGuid().ToString();
+        await starting.SetAsync(key, [1], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+        Assert.Equal([1], await starting.GetAsync(key, Token));
+        await writing.CommitAsync(Token);
+
+        var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresIndexesMissing);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains(index, warning.Message, StringComparison.Ordinal);
+        Assert.Contains("sessionstore migrate", warning.Message, StringComparison.Ordinal);
+        Assert.False(await table.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", $"\"{index}\""));
+
+        Assert.Equal([1], await new PostgresSchemaMigrator(server.DataSource, table.Options).MigrateAsync(Token));
+        Assert.True(await table.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", $"\"{index}\""));
+    }
+
+    [Fact]
     public async Task Sliding_expiry_stays_sliding_when_the_absolute_cap_is_hours_away()
     {
         // Microsoft's PostgreSQL cache jumps to the absolute expiry when the sliding window is 60 s or more.

@@ -22,31 +22,31 @@ internal static class PostgresDerivedRelations
              ELSE 'other' END
         """;
 
-    /// <summary>What the derived relations of the table are: present and SessionStore's, or some missing, or one held by another relation.</summary>
-    public enum State
+    /// <summary>A derived relation that is missing: its quoted name, and the placeholder the scripts create it under.</summary>
+    public sealed record Missing(string Name, string Placeholder)
     {
-        Ok,
-        SomeMissing,
+        /// <summary>An index on the session table: building it again holds the table's writes for the build.</summary>
+        public bool IsIndex => Placeholder is "expire_index" or "user_index";
     }
 
     /// <summary>
-    /// Whether each derived relation is there; throws naming the first that another relation holds (the message says
-    /// what it should be). One round trip: it runs at every migration, inside the schema's lock.
+    /// The derived relations that are missing (empty when all are there); throws naming the first that another relation
+    /// holds (the message says what it should be). One round trip: it runs at every migration, inside the schema's lock.
     /// </summary>
-    public static async ValueTask<State> CheckAsync(NpgsqlConnection connection, PostgresSql sql, string instancesTable, bool partitioned, bool async, CancellationToken cancellationToken)
+    public static async ValueTask<IReadOnlyList<Missing>> MissingAsync(NpgsqlConnection connection, PostgresSql sql, string instancesTable, bool partitioned, bool async, CancellationToken cancellationToken)
     {
         var expireIndexOn = partitioned ? sql.ForeverPartition : sql.Table;
-        var checks = new List<(string Relation, string Purpose, string State, object Expected)>
+        var checks = new List<(string Relation, string Placeholder, string Purpose, string State, object Expected)>
         {
-            ($"{sql.Schema}.{sql.ExpireIndex}", $"the index on expire of {expireIndexOn}", IndexState, expireIndexOn),
-            ($"{sql.Schema}.{sql.UserIndex}", $"the index on user_id of {sql.Table}", IndexState, sql.Table),
-            (sql.LastCleanup, "the table of the last cleanup run", TableState, new[] { "id", "finished_at", "rows_deleted", "partitions_dropped", "duration" }),
-            (instancesTable, "the table of the instances using it", TableState, new[] { "instance_id", "phase", "started_at", "last_heartbeat" }),
+            ($"{sql.Schema}.{sql.ExpireIndex}", "expire_index", $"the index on expire of {expireIndexOn}", IndexState, expireIndexOn),
+            ($"{sql.Schema}.{sql.UserIndex}", "user_index", $"the index on user_id of {sql.Table}", IndexState, sql.Table),
+            (sql.LastCleanup, "last_cleanup", "the table of the last cleanup run", TableState, new[] { "id", "finished_at", "rows_deleted", "partitions_dropped", "duration" }),
+            (instancesTable, "instances", "the table of the instances using it", TableState, new[] { "instance_id", "phase", "started_at", "last_heartbeat" }),
         };
         if (partitioned)
         {
-            checks.Add((sql.ForeverPartition, $"the partition of {sql.Table} for entries that never expire", PartitionState, sql.Table));
-            checks.Add((sql.Partitioning, "the table of its bucket width and horizon", TableState, new[] { "one_row", "bucket_width", "horizon" }));
+            checks.Add((sql.ForeverPartition, "forever_partition", $"the partition of {sql.Table} for entries that never expire", PartitionState, sql.Table));
+            checks.Add((sql.Partitioning, "partitioning", "the table of its bucket width and horizon", TableState, new[] { "one_row", "bucket_width", "horizon" }));
         }
 
         // Parameter numbers only go into the text; every name is a parameter.
@@ -63,6 +63,6 @@ internal static class PostgresDerivedRelations
             }
         }
 
-        return found.Contains("missing") ? State.SomeMissing : State.Ok;
+        return checks.Where((_, i) => found[i] == "missing").Select(c => new Missing(c.Relation, c.Placeholder)).ToList();
     }
 }

@@ -192,14 +192,14 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     /// </remarks>
     public Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        CacheArguments.ValidateUserId(userId);
         return SessionStoreActivities.TraceOperationAsync("revoke", (cache: this, userId, cancellationToken), static s => s.cache.Phase, static s => new ValueTask<long>(s.cache._revocation.RevokeAsync(s.cache._phase.Current(), s.userId, s.cancellationToken)), cancellationToken).AsTask();
     }
 
     /// <summary>"Log out everywhere" as <see cref="RevokeUserSessionsAsync"/>, with what it did in each store, failures returned rather than thrown (for the tool's report).</summary>
     internal Task<IReadOnlyList<StoreRevocation>> RevokeInEachStoreAsync(string userId, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        CacheArguments.ValidateUserId(userId);
         return _revocation.RevokeEachAsync(_phase.Current(), userId, cancellationToken);
     }
 

@@ -40,6 +40,21 @@ internal static class CacheArguments
         }
     }
 
+    /// <summary>
+    /// Throws, before any I/O, when <paramref name="userId"/> cannot name a user: null, blank, or holding U+0000, which
+    /// PostgreSQL text cannot hold (and which no stored session names, see <see cref="SessionPayload.FindUserId"/>).
+    /// </summary>
+    /// <exception cref="ArgumentNullException">The user id is null.</exception>
+    /// <exception cref="ArgumentException">The user id is blank or holds U+0000.</exception>
+    public static void ValidateUserId(string userId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        if (userId.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A user id cannot contain U+0000 (PostgreSQL text cannot hold it, so no session names such a user); this one does at index {userId.IndexOf('\0', StringComparison.Ordinal)}.", nameof(userId));
+        }
+    }
+
     public static void ValidateValueLength(long length, int maximumLength, string optionName)
     {
         if (length > maximumLength)

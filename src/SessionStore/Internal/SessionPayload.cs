@@ -46,9 +46,10 @@ internal static class SessionPayload
 
     /// <summary>
     /// The signed-in user of a session: the value of <paramref name="key"/> as text, when <paramref name="payload"/> is
-    /// a session holding that key with a valid UTF-8 value that is not blank; otherwise null. A blank value (an
-    /// application that clears the key on sign-out) names no user: recorded, it gathered every such session under one
-    /// user id that no revoke may name.
+    /// a session holding that key with a valid UTF-8 value that is not blank and holds no U+0000; otherwise null. A
+    /// blank value (an application that clears the key on sign-out) names no user: recorded, it gathered every such
+    /// session under one user id that no revoke may name. A NUL cannot be stored in PostgreSQL text: sent, it failed
+    /// the write (and, counted as the store failing, opened its circuit breaker for every user).
     /// </summary>
     public static string? FindUserId(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> key)
     {
@@ -62,7 +63,8 @@ internal static class SessionPayload
         {
             if (entries.Key.SequenceEqual(key))
             {
-                return System.Text.Unicode.Utf8.IsValid(entries.Value) && System.Text.Encoding.UTF8.GetString(entries.Value) is var text && !string.IsNullOrWhiteSpace(text)
+                return System.Text.Unicode.Utf8.IsValid(entries.Value) && !entries.Value.Contains((byte)0)
+                    && System.Text.Encoding.UTF8.GetString(entries.Value) is var text && !string.IsNullOrWhiteSpace(text)
                     ? text
                     : null;
             }

@@ -193,7 +193,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <inheritdoc />
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        CacheArguments.ValidateUserId(userId);
         return await ExecuteAsync("revoke", async (a, t) =>
         {
             using var command = await CreateCommandAsync(_sql.RevokeUser, a, t).ConfigureAwait(false);

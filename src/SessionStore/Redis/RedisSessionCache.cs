@@ -167,7 +167,7 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// </remarks>
     public async Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        CacheArguments.ValidateUserId(userId);
         return await BoundedAsync("revoke", t => RevokeCoreAsync(userId, t), cancellationToken).ConfigureAwait(false);
     }
 

@@ -30,6 +30,17 @@ public sealed class SessionPayloadTests
         Assert.Null(SessionPayload.FindUserId(bytes, "UserId"u8));
     }
 
+    [Theory]
+    [InlineData("evil\0user")]
+    [InlineData("\0")]
+    public void A_user_id_holding_a_nul_names_no_user(string withNul)
+    {
+        // PostgreSQL text cannot hold it: sent, every write of the session failed, and opened the store's breaker.
+        var bytes = new TestSessionPayload(new byte[16], [new("UserId", Encoding.UTF8.GetBytes(withNul))]).ToBytes();
+
+        Assert.Null(SessionPayload.FindUserId(bytes, "UserId"u8));
+    }
+
     [Fact]
     public void Bytes_that_are_not_a_session_hold_no_text() =>
         Assert.Null(SessionPayload.FindUserId(Encoding.UTF8.GetBytes("UserId=ada"), "UserId"u8));

@@ -163,6 +163,30 @@ public sealed class PostgresSessionCacheTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_session_whose_user_id_holds_a_nul_is_stored_without_a_user_and_the_connection_stays_sound()
+    {
+        // One connection, so that a write after the bad one runs on the connection it used. Sent as a parameter, the
+        // NUL failed the write (22021), and the second time the prepared batch left the connection out of step: the
+        // next user's write failed with Npgsql's "unexpected backend message".
+        using var table = new PostgresTestTable(server, o => { o.UserIdSessionKey = "UserId"; o.ConnectionString += ";Maximum Pool Size=1"; });
+        var entry = new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) };
+        for (var i = 0; i < 3; i++)
+        {
+            var odd = NewKey();
+            var good = NewKey();
+            await table.Cache.SetAsync(odd, new TestSessionPayload(new byte[16], [new("UserId", "evil\0user"u8.ToArray())]).ToBytes(), entry, Token);
+            await table.Cache.SetAsync(good, new TestSessionPayload(new byte[16], [new("UserId", "bob"u8.ToArray())]).ToBytes(), entry, Token);
+
+            Assert.NotNull(await table.Cache.GetAsync(odd, Token));
+            Assert.Null(await table.ScalarAsync<string>("SELECT user_id FROM {table} WHERE sid = $1", odd));
+            Assert.Equal("bob", await table.ScalarAsync<string>("SELECT user_id FROM {table} WHERE sid = $1", good));
+        }
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => table.Cache.RevokeUserSessionsAsync("evil\0user", Token));
+        Assert.Contains("cannot contain U+0000", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Logging_out_a_user_everywhere_deletes_that_users_sessions_only()
     {
         using var table = new PostgresTestTable(server, o => o.UserIdSessionKey = "UserId");

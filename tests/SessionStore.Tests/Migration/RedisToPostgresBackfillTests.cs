@@ -108,6 +108,53 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
         Assert.Equal(9, (await scenario.PostgresKeysAsync()).Count);
     }
 
+    [Theory]
+    [InlineData("\"garbage\"")]
+    [InlineData("\"null\"")]
+    [InlineData("\"{\\\"Finished\\\":null}\"")]
+    [InlineData("\"{\\\"Cursor\\\":-5}\"")]
+    public async Task A_checkpoint_whose_position_was_damaged_is_refused_by_name_before_anything_is_copied(string position)
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(1); // one key: the page that holds it is one batch, saved before the interrupt stops the next
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"damaged-{Guid.NewGuid():N}.json");
+        var backfill = new RedisToPostgresBackfill(_scenario.Options());
+        using (var interrupt = CancellationTokenSource.CreateLinkedTokenSource(Token))
+        {
+            // Interrupted after its first batch: the checkpoint of its first page is saved.
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => backfill.RunAsync(
+                new BackfillOptions { CheckpointPath = checkpoint, BatchSize = 1 }, new SynchronousProgress<BackfillProgress>(_ => interrupt.Cancel()), interrupt.Token));
+        }
+
+        var saved = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(checkpoint, Token))!;
+        saved["Position"] = System.Text.Json.Nodes.JsonNode.Parse(position);
+        await File.WriteAllTextAsync(checkpoint, saved.ToJsonString(), Token);
+        var copied = (await _scenario.PostgresKeysAsync()).Count;
+
+        // It failed deep in the copy, with a JsonException or a NullReferenceException and the tool's "stopped in the middle of a batch".
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => backfill.RunAsync(new BackfillOptions { CheckpointPath = checkpoint }, cancellationToken: Token));
+
+        Assert.Contains($"The checkpoint file {checkpoint} holds a position", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--restart", error.Message, StringComparison.Ordinal);
+        Assert.Equal(copied, (await _scenario.PostgresKeysAsync()).Count);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_of_another_copy_is_refused_before_the_target_table_is_created()
+    {
+        await _scenario.WriteRedisSessionsAsync(3);
+        var checkpoint = Path.Combine(Path.GetTempPath(), $"foreign-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(checkpoint, """{"Format":2,"Source":"other:6379","Target":"public.other_table"}""", Token);
+        var options = _scenario.Options();
+        options.Postgres.CreateTableIfMissing = true;
+        Assert.Equal(false, await _scenario.ScalarAsync("SELECT to_regclass($1) IS NOT NULL", $"\"{_scenario.Table}\""));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new RedisToPostgresBackfill(options).RunAsync(new BackfillOptions { CheckpointPath = checkpoint }, cancellationToken: Token));
+
+        Assert.Contains("belongs to a copy from other:6379", error.Message, StringComparison.Ordinal);
+        Assert.Equal(false, await _scenario.ScalarAsync("SELECT to_regclass($1) IS NOT NULL", $"\"{_scenario.Table}\""));
+    }
+
     [Fact]
     public async Task A_newer_PostgreSQL_row_is_kept_and_lifetimes_and_users_are_copied()
     {

@@ -76,6 +76,11 @@ internal sealed class CopyCheckpoint
                 "Delete it, choose another checkpoint file, or start over with Restart (--restart).");
         }
 
+        if (checkpoint.Position is { } position && !source.CanResumeFrom(position))
+        {
+            throw new InvalidOperationException($"The checkpoint file {path} holds a position in {source.Description} this copy cannot resume from (edited or damaged). Delete it, or start over with Restart (--restart).");
+        }
+
         // From here on the file speaks the current format, under the names this run uses.
         checkpoint.Format = CurrentFormat;
         checkpoint.Source = source.Description;

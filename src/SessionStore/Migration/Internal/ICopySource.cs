@@ -17,6 +17,9 @@ internal interface ICopySource
     /// <summary>Whether a checkpoint written before format 2 named this store <paramref name="description"/>.</summary>
     bool IsLegacyDescription(string description) => description == Description;
 
+    /// <summary>Whether <paramref name="position"/>, read from a checkpoint, is one <see cref="PagesAsync"/> can resume from.</summary>
+    bool CanResumeFrom(string position) => true;
+
     /// <summary>Fails, saying what to do, when the store cannot be read as a source (a table of another shape).</summary>
     Task EnsureReadyAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -222,6 +222,19 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
 
     public Task<long> EstimateAsync(CancellationToken cancellationToken) => DatabaseSizeAsync();
 
+    /// <summary>A position this source wrote: its primaries done (a list, never null) and a cursor that is not negative.</summary>
+    public bool CanResumeFrom(string position)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ScanPosition>(position) is { Finished: not null, Cursor: >= 0 } state && !state.Finished.Contains(null!);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>SCAN pages of every primary in turn; the position names the primaries done, the one in progress and its cursor.</summary>
     public async IAsyncEnumerable<KeyPage> PagesAsync(string? position, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -25,6 +25,10 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
     public async Task<BackfillProgress> RunAsync(IProgress<BackfillProgress>? progress, CancellationToken cancellationToken)
     {
         options.ThrowIfInvalid();
+        // Before any store is touched: a checkpoint of another copy is refused before the target's table is created.
+        var resumed = options.CheckpointPath is { } path && !options.Restart
+            ? CopyCheckpoint.Load(path, source, target)
+            : null;
 
         // Nothing is written before the first batch: Ctrl+C stops at once here, even while a server is hung.
         await StoreDeadline.UntilCancelledAsync(
@@ -35,9 +39,6 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
-        var resumed = options.CheckpointPath is { } path && !options.Restart
-            ? CopyCheckpoint.Load(path, source, target)
-            : null;
         var run = new Run(this, resumed, progress)
         {
             EstimatedTotal = await StoreDeadline.UntilCancelledAsync(source.EstimateAsync, cancellationToken).ConfigureAwait(false),

@@ -83,8 +83,10 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
     {
         try
         {
-            _ = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
-            return null;
+            // Without an endpoint it parses, and every call then fails as if the server were down.
+            return StackExchange.Redis.ConfigurationOptions.Parse(configuration).EndPoints.Count == 0
+                ? $"{nameof(Configuration)} names no server: give at least one host:port (\"localhost:6379\"), then its options after commas."
+                : null;
         }
         catch (ArgumentException e)
         {

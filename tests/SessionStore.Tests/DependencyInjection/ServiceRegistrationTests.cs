@@ -168,6 +168,9 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Port=notaport", "ConnectionString cannot be read")]
     [InlineData("Postgres:ConnectionString", "Host=127.0.0.1;Pasword=secret", "ConnectionString cannot be read")]
     [InlineData("Redis:Configuration", "127.0.0.1,foo=bar", "Configuration cannot be read")]
+    [InlineData("Redis:Configuration", "abortConnect=false", "Configuration names no server")]
+    [InlineData("Redis:Configuration", "password=secret", "Configuration names no server")]
+    [InlineData("Redis:Configuration", ",", "Configuration names no server")]
     public async Task AddDualWriteSessionStore_with_a_value_that_cannot_be_read_fails_start_up_naming_it(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>

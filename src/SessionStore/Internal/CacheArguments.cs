@@ -5,7 +5,8 @@ namespace SessionStore.Internal;
 /// One key rule for every store and every phase (docs/security.md, "Keys, values and expiry"), so that a key one
 /// store accepts is never refused, truncated or merged with another key by the other: 1 to
 /// <see cref="MaximumKeyLength"/> UTF-16 code units, well-formed UTF-16 (a lone surrogate would be replaced by
-/// U+FFFD on its way to Redis, mapping distinct keys to one), and no U+0000 (PostgreSQL text cannot hold it).
+/// U+FFFD on its way to Redis, mapping distinct keys to one), no U+0000 (PostgreSQL text cannot hold it), and not
+/// starting with the prefix of Redis's per-user index (docs/security.md).
 /// </remarks>
 internal static class CacheArguments
 {
@@ -14,7 +15,7 @@ internal static class CacheArguments
 
     /// <summary>Throws, before any I/O, when <paramref name="key"/> breaks the key rule.</summary>
     /// <exception cref="ArgumentNullException">The key is null.</exception>
-    /// <exception cref="ArgumentException">The key is empty, holds U+0000 or is not well-formed UTF-16.</exception>
+    /// <exception cref="ArgumentException">The key is empty, holds U+0000, starts with the per-user index's prefix or is not well-formed UTF-16.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The key is longer than <see cref="MaximumKeyLength"/>.</exception>
     public static void ValidateKey(string key)
     {
@@ -30,6 +31,12 @@ internal static class CacheArguments
         if (key.Contains('\0', StringComparison.Ordinal))
         {
             throw new ArgumentException($"A cache key cannot contain U+0000 (PostgreSQL text cannot hold it); this one does at index {key.IndexOf('\0', StringComparison.Ordinal)}.", nameof(key));
+        }
+
+        if (key.StartsWith(Redis.Internal.RedisUserIndex.Infix, StringComparison.Ordinal))
+        {
+            // Applied to every store, as the whole rule: a key one store accepts works in every phase.
+            throw new ArgumentException($"A cache key cannot start with '{Redis.Internal.RedisUserIndex.Infix}', the prefix of the per-user index that \"log out everywhere\" reads in Redis; this one does.", nameof(key));
         }
 
         if (IndexOfInvalidUtf16(key) is var invalid and >= 0)

@@ -31,6 +31,7 @@ public sealed class HostileKeyTests(PostgresServer postgres, RedisServer redis)
         ("low surrogate after a complete pair", "\uD83D\uDE00\uDE00", typeof(ArgumentException)),
         ("NUL inside", "a\0b", typeof(ArgumentException)),
         ("NUL alone", "\0", typeof(ArgumentException)),
+        ("the per-user index's prefix", "sessionstore:user:alice", typeof(ArgumentException)), // took alice's index in Redis
         ("256 characters", new string('k', 256), typeof(ArgumentOutOfRangeException)),
         ("128 emoji, 256 UTF-16 units", string.Concat(Enumerable.Repeat("😀", 128)), typeof(ArgumentOutOfRangeException)),
         ("100,000 characters", new string('k', 100_000), typeof(ArgumentOutOfRangeException)),

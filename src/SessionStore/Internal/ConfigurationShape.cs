@@ -5,12 +5,13 @@ namespace SessionStore.Internal;
 
 /// <summary>
 /// Finds configuration the binder would ignore in silence, leaving a default in force: a misspelt key, a value
-/// where a section belongs (<c>"Postgres": "Host=…"</c>) and a section or list where one value belongs; and a null
-/// where a number, a flag or a choice belongs, which it would quietly turn into 0, false or the first choice.
+/// where a section belongs (<c>"Postgres": "Host=…"</c>) and a section or list where one value belongs; a null
+/// where a number, a flag or a choice belongs, which it would quietly turn into 0, false or the first choice; and a
+/// number or a list where a choice belongs, which it would turn into some choice.
 /// </summary>
 /// <remarks>
 /// The binder's own <c>ErrorOnUnknownConfiguration</c> reports only the first kind, and names a class instead of the
-/// key. Values are never quoted: a section given a value may have been given a connection string with its password.
+/// key. Values are never quoted, but a choice's: a section given a value may have been given a connection string with its password.
 /// </remarks>
 internal static class ConfigurationShape
 {
@@ -62,6 +63,11 @@ internal static class ConfigurationShape
                 return $"{key} is null, which would set it to {zero}: give it a value, or remove the key to keep its default.";
             }
 
+            if (takesValue && !string.IsNullOrWhiteSpace(child.Value) && ChoicesNotNamed(settingType, child.Value) is { } choices)
+            {
+                return $"{key} is '{child.Value}', which names none of its choices: {choices}.";
+            }
+
             if (!takesValue && !string.IsNullOrEmpty(child.Value))
             {
                 return $"{key} holds a value, but it is a section: set its keys instead{FirstSetting(settingType, key)}.";
@@ -81,6 +87,21 @@ internal static class ConfigurationShape
         type.GetConstructor(Type.EmptyTypes) is null || properties.Find(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase)) is not { } property
             ? null
             : property.GetValue(Activator.CreateInstance(type));
+
+    // The binder reads a choice with Enum.Parse, which also takes a number ("1": the second choice, or one no name has)
+    // and a comma-separated list ("ServerSetting,Off": their bits combined). Only a name is a choice. A choice type with
+    // a converter of its own (the phase, with its aliases) reads its values itself. Null when the value names a choice.
+    private static string? ChoicesNotNamed(Type type, string value)
+    {
+        var choice = Nullable.GetUnderlyingType(type) ?? type;
+        if (!choice.IsEnum || System.ComponentModel.TypeDescriptor.GetConverter(choice).GetType() != typeof(System.ComponentModel.EnumConverter))
+        {
+            return null;
+        }
+
+        var names = Enum.GetNames(choice);
+        return names.Any(name => string.Equals(name, value.Trim(), StringComparison.OrdinalIgnoreCase)) ? null : string.Join(", ", names);
+    }
 
     // Delegates and abstract types (a data source, a callback) are set in code only.
     private static bool Configurable(Type type) => !type.IsAbstract && !typeof(Delegate).IsAssignableFrom(type);

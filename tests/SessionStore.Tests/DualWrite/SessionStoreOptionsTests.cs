@@ -62,6 +62,11 @@ public sealed class SessionStoreOptionsTests
     [InlineData("CatchUpCapacity", null, "SessionStore:CatchUpCapacity is null, which would set it to 0: give it a value, or remove the key to keep its default.")]
     [InlineData("Postgres:TouchThreshold", null, "SessionStore:Postgres:TouchThreshold is null, which would set it to 0:")]
     [InlineData("Cleanup:BatchSize", null, "SessionStore:Cleanup:BatchSize is null, which would set it to 0:")]
+    [InlineData("Postgres:PayloadFormat", "1", "SessionStore:Postgres:PayloadFormat is '1', which names none of its choices: Jsonb, Bytea.")]
+    [InlineData("Postgres:PayloadFormat", "Jsonb,Bytea", "SessionStore:Postgres:PayloadFormat is 'Jsonb,Bytea', which names none of its choices:")]
+    [InlineData("Postgres:SynchronousCommit", "ServerSetting,Off", "SessionStore:Postgres:SynchronousCommit is 'ServerSetting,Off', which names none of its choices:")]
+    [InlineData("SecondaryFailureLogLevel", "Information,Warning", "SessionStore:SecondaryFailureLogLevel is 'Information,Warning', which names none of its choices: Trace,")]
+    [InlineData("SecondaryFailureLogLevel", "7", "SessionStore:SecondaryFailureLogLevel is '7', which names none of its choices:")]
     public void A_key_that_would_bind_to_nothing_is_reported_instead_of_ignored(string key, string? value, string expected)
     {
         var options = Bind(new()
@@ -91,9 +96,12 @@ public sealed class SessionStoreOptionsTests
             ["SessionStore:Redis:InstanceName"] = "",
             ["SessionStore:Cleanup:BatchSize"] = "500",
             ["SessionStore:Fleet:StaleAfter"] = "00:05:00",
+            ["SessionStore:Postgres:PayloadFormat"] = " bytea ",
+            ["SessionStore:SecondaryFailureLogLevel"] = "warning",
         });
 
         Assert.Empty(options.Validate());
+        Assert.Equal(SessionStore.Postgres.PostgresPayloadFormat.Bytea, options.Postgres.PayloadFormat);
         Assert.Equal(TimeSpan.FromSeconds(1), options.SecondaryTimeout);
         Assert.Equal(TimeSpan.FromHours(1), options.Postgres.Partitioning?.Interval);
         Assert.Equal(500, options.Cleanup.BatchSize);

@@ -19,10 +19,10 @@ public static class SessionStoreEventIds
     public const int PostgresPartitionsPostponed = 1003;
 
     /// <summary>
-    /// On first use, an index of the session table was missing (dropped by hand); the cache left it to
-    /// <c>sessionstore migrate</c>, as building it holds the table's writes. A warning.
+    /// On first use, an index of the session table was missing (dropped by hand), with anything its script makes; the
+    /// cache left them to <c>sessionstore migrate</c>, as building the index holds the table's writes. A warning.
     /// </summary>
-    public const int PostgresIndexesMissing = 1004;
+    public const int PostgresRelationsMissing = 1004;
 
     /// <summary>The database clock differs from the application clock by more than a second; logged once per cache.</summary>
     public const int PostgresClockSkew = 1050;

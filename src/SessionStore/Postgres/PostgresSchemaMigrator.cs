@@ -176,13 +176,17 @@ public sealed class PostgresSchemaMigrator
 
         // A table the history records but that is gone (dropped by hand) is created again by every script: all are
         // idempotent. A relation derived from it that is gone (an index dropped in a rebuild, a side table) is made again
-        // by the script that creates it, and by that one only: the others alter the table, and the exclusive lock that
-        // takes would queue every statement on the table behind a long read. Unless asked, an index is left missing:
-        // building one holds the table's writes for as long as the build takes, which a first call must not do.
+        // by the script that creates it, and by that one only: the others alter the table. Unless asked, an index of a
+        // relation still there is left missing: building it holds the relation's writes for as long as the build takes,
+        // which a first call must not do (an index of a partition made again with it is empty, and free). A relation
+        // that the recorded version's scripts never made is not missing: a newer script makes it.
         var from = problem == TableShapeProblem.Missing ? 0 : current;
-        var missing = from > 0 ? await MissingDerivedRelationsAsync().ConfigureAwait(false) : [];
+        var missing = from > 0
+            ? (await MissingDerivedRelationsAsync().ConfigureAwait(false)).Where(m => _scripts.Any(s => s.Version <= current && Creates(s.Script, m))).ToList()
+            : [];
+        var costly = buildMissingIndexes ? [] : missing.Where(m => m.IndexOn is { } on && !missing.Any(r => r.Placeholder == on)).ToList();
         var toRun = _scripts
-            .Where(s => s.Version > from || (missing.Any(m => Creates(s.Script, m)) && (buildMissingIndexes || !missing.Any(m => m.IsIndex && Creates(s.Script, m)))))
+            .Where(s => s.Version > from || (missing.Any(m => Creates(s.Script, m)) && !costly.Any(m => Creates(s.Script, m))))
             .ToList();
         foreach (var (version, script) in toRun)
         {

@@ -16,7 +16,7 @@ public sealed partial class PostgresSessionCache
         "Creating the partitions ahead of session table {Table} was left to the cleanup service: the table's lock was not granted within 250 ms (a long query or a dump holds it). Until the cleanup creates them, sessions expiring past the current horizon are written to the forever partition.")]
     private partial void LogPartitionsPostponed(string table);
 
-    [LoggerMessage(SessionStoreEventIds.PostgresIndexesMissing, LogLevel.Warning,
-        "Session table {Table} is missing {Indexes}, dropped by hand: cleanup and \"log out everywhere\" scan the table without it. The cache does not build an index on a table in use, as the build holds its writes; run `sessionstore migrate` (PostgresSchemaMigrator.MigrateAsync) at a quiet time.")]
-    private partial void LogIndexesMissing(string table, string indexes);
+    [LoggerMessage(SessionStoreEventIds.PostgresRelationsMissing, LogLevel.Warning,
+        "Session table {Table} is missing {Relations}, dropped by hand. Making it again would build an index on the table in use, which holds the table's writes for the build, so the cache leaves it: run `sessionstore migrate` (PostgresSchemaMigrator.MigrateAsync) at a quiet time. Until then cleanup and \"log out everywhere\" scan the table.")]
+    private partial void LogRelationsMissing(string table, string relations);
 }

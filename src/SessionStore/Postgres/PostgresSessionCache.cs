@@ -494,7 +494,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
 
                 if (outcome.LeftMissing.Count > 0)
                 {
-                    LogIndexesMissing(_sql.Table, string.Join(", ", outcome.LeftMissing));
+                    LogRelationsMissing(_sql.Table, string.Join(", ", outcome.LeftMissing));
                 }
 
                 _schemaReady = true;

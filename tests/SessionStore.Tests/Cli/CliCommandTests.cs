@@ -35,6 +35,21 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task Migrate_of_a_table_at_version_3_applies_versions_4_and_5_and_repairs_nothing()
+    {
+        await _scenario.CreateTableAsync();
+        // A table migrated by a SessionStore of schema version 3 has no _instances table: script 4 makes it.
+        await _scenario.ScalarAsync($"DROP TABLE \"{_scenario.Table}_instances\"");
+        await _scenario.ScalarAsync("DELETE FROM sessionstore_schema_history WHERE table_name = $1 AND version > 3", _scenario.Table);
+
+        var (exitCode, output) = await CliRunner.RunAsync(Flags("migrate"));
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("migrated: applied version(s) 4, 5.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("dropped by hand", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Migrate_names_the_index_it_made_again_rather_than_versions_it_did_not_apply()
     {
         await _scenario.CreateTableAsync();

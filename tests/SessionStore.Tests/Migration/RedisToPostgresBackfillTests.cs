@@ -108,6 +108,24 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
         Assert.Equal(9, (await scenario.PostgresKeysAsync()).Count);
     }
 
+    [Fact]
+    public async Task The_progress_moves_while_the_listing_crosses_pages_without_sessions()
+    {
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(1);
+        // Other data under the prefix, which the listing skips (not a hash): most pages hold no session.
+        var batch = _scenario.Redis.CreateBatch();
+        var writes = Enumerable.Range(0, 20_000).Select(i => batch.StringSetAsync($"{_scenario.Prefix}other-{i}", "x")).ToList();
+        batch.Execute();
+        await Task.WhenAll(writes);
+
+        var reports = 0;
+        await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions { BatchSize = 100 }, new SynchronousProgress<BackfillProgress>(_ => reports++), Token);
+
+        // Reported only after a batch, it stood still across the empty pages: a long listing looked hung.
+        Assert.True(reports > 10, $"{reports} progress reports over about 200 pages");
+    }
+
     [Theory]
     [InlineData("\"garbage\"")]
     [InlineData("\"null\"")]

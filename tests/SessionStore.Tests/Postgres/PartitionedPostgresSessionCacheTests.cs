@@ -143,6 +143,29 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_forever_partition_dropped_by_hand_is_made_again_by_the_first_call_with_its_index()
+    {
+        using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(30));
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await table.ScalarAsync<object>($"DROP TABLE \"{table.Options.TableName}_forever\"");
+
+        // Its index went with it. Taken for an index of the table in use, it kept the first call from making the
+        // partition again, and every write without expiry failed: no partition of the table held it.
+        using var starting = new PostgresSessionCache(new PostgresSessionCacheOptions
+        {
+            ConnectionString = table.Options.ConnectionString,
+            TableName = table.Options.TableName,
+            Partitioning = OneSecondBuckets(30),
+            CreateTableIfMissing = true,
+        });
+        var key = Guid.NewGuid().ToString();
+        await starting.SetAsync(key, [1], new DistributedCacheEntryOptions(), Token);
+
+        Assert.Equal([1], await starting.GetAsync(key, Token));
+        Assert.True(await table.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", $"\"{table.Options.TableName}_expire_idx\""));
+    }
+
+    [Fact]
     public async Task Past_the_horizon_rows_go_to_the_forever_partition()
     {
         using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(horizonSeconds: 5));

@@ -46,7 +46,7 @@ public sealed class PostgresSessionCacheTests(PostgresServer server)
         Assert.Equal([1], await starting.GetAsync(key, Token));
         await writing.CommitAsync(Token);
 
-        var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresIndexesMissing);
+        var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresRelationsMissing);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains(index, warning.Message, StringComparison.Ordinal);
         Assert.Contains("sessionstore migrate", warning.Message, StringComparison.Ordinal);

@@ -151,6 +151,12 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
                 // Saved only once the whole page is in: resuming repeats at most the page that was interrupted.
                 _state.Position = page.Position;
                 await SaveAsync().ConfigureAwait(false);
+                if (page.Keys.Count == 0)
+                {
+                    // A page with no session (the rest of a shared Redis) has no batch to report after: the progress
+                    // would stand still for as long as the listing crosses other data, and the run look hung.
+                    progress?.Report(Snapshot(completed: false));
+                }
             }
         }
 

@@ -22,12 +22,11 @@ internal static class PostgresDerivedRelations
              ELSE 'other' END
         """;
 
-    /// <summary>A derived relation that is missing: its quoted name, and the placeholder the scripts create it under.</summary>
-    public sealed record Missing(string Name, string Placeholder)
-    {
-        /// <summary>An index on the session table: building it again holds the table's writes for the build.</summary>
-        public bool IsIndex => Placeholder is "expire_index" or "user_index";
-    }
+    /// <summary>
+    /// A derived relation that is missing: its quoted name, the placeholder the scripts create it under, and for an
+    /// index, the placeholder of the relation it indexes.
+    /// </summary>
+    public sealed record Missing(string Name, string Placeholder, string? IndexOn);
 
     /// <summary>
     /// The derived relations that are missing (empty when all are there); throws naming the first that another relation
@@ -36,17 +35,17 @@ internal static class PostgresDerivedRelations
     public static async ValueTask<IReadOnlyList<Missing>> MissingAsync(NpgsqlConnection connection, PostgresSql sql, string instancesTable, bool partitioned, bool async, CancellationToken cancellationToken)
     {
         var expireIndexOn = partitioned ? sql.ForeverPartition : sql.Table;
-        var checks = new List<(string Relation, string Placeholder, string Purpose, string State, object Expected)>
+        var checks = new List<(string Relation, string Placeholder, string? IndexOn, string Purpose, string State, object Expected)>
         {
-            ($"{sql.Schema}.{sql.ExpireIndex}", "expire_index", $"the index on expire of {expireIndexOn}", IndexState, expireIndexOn),
-            ($"{sql.Schema}.{sql.UserIndex}", "user_index", $"the index on user_id of {sql.Table}", IndexState, sql.Table),
-            (sql.LastCleanup, "last_cleanup", "the table of the last cleanup run", TableState, new[] { "id", "finished_at", "rows_deleted", "partitions_dropped", "duration" }),
-            (instancesTable, "instances", "the table of the instances using it", TableState, new[] { "instance_id", "phase", "started_at", "last_heartbeat" }),
+            ($"{sql.Schema}.{sql.ExpireIndex}", "expire_index", partitioned ? "forever_partition" : "table", $"the index on expire of {expireIndexOn}", IndexState, expireIndexOn),
+            ($"{sql.Schema}.{sql.UserIndex}", "user_index", "table", $"the index on user_id of {sql.Table}", IndexState, sql.Table),
+            (sql.LastCleanup, "last_cleanup", null, "the table of the last cleanup run", TableState, new[] { "id", "finished_at", "rows_deleted", "partitions_dropped", "duration" }),
+            (instancesTable, "instances", null, "the table of the instances using it", TableState, new[] { "instance_id", "phase", "started_at", "last_heartbeat" }),
         };
         if (partitioned)
         {
-            checks.Add((sql.ForeverPartition, "forever_partition", $"the partition of {sql.Table} for entries that never expire", PartitionState, sql.Table));
-            checks.Add((sql.Partitioning, "partitioning", "the table of its bucket width and horizon", TableState, new[] { "one_row", "bucket_width", "horizon" }));
+            checks.Add((sql.ForeverPartition, "forever_partition", null, $"the partition of {sql.Table} for entries that never expire", PartitionState, sql.Table));
+            checks.Add((sql.Partitioning, "partitioning", null, "the table of its bucket width and horizon", TableState, new[] { "one_row", "bucket_width", "horizon" }));
         }
 
         // Parameter numbers only go into the text; every name is a parameter.
@@ -63,6 +62,6 @@ internal static class PostgresDerivedRelations
             }
         }
 
-        return checks.Where((_, i) => found[i] == "missing").Select(c => new Missing(c.Relation, c.Placeholder)).ToList();
+        return checks.Where((_, i) => found[i] == "missing").Select(c => new Missing(c.Relation, c.Placeholder, c.IndexOn)).ToList();
     }
 }

@@ -179,6 +179,12 @@ public sealed class SessionStoreOptions
             failures.AddRange(StoreFailures(Phase));
         }
 
+        if (UserIdSessionKey is { Length: 0 })
+        {
+            // Reported under its own key: it is not given to the stores (see ApplyUserIdSessionKey).
+            failures.Add($"{SectionName}:{nameof(UserIdSessionKey)} is empty; leave it out to record no user, or name the session key that holds the user id.");
+        }
+
         failures.AddRange(TuningFailures());
         return failures;
     }
@@ -247,7 +253,8 @@ public sealed class SessionStoreOptions
     /// <summary>Gives each store the shared <see cref="UserIdSessionKey"/> unless it sets its own.</summary>
     internal void ApplyUserIdSessionKey()
     {
-        if (UserIdSessionKey is { } userIdKey)
+        // An empty key is not passed on: each store would report it under its own section, a key nobody set.
+        if (UserIdSessionKey is { Length: > 0 } userIdKey)
         {
             Postgres.UserIdSessionKey ??= userIdKey;
             Redis.UserIdSessionKey ??= userIdKey;

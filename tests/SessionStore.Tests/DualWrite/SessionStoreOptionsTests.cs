@@ -83,6 +83,23 @@ public sealed class SessionStoreOptionsTests
     }
 
     [Fact]
+    public void An_empty_shared_user_id_key_is_reported_under_its_own_key_only()
+    {
+        var options = Bind(new()
+        {
+            ["SessionStore:Phase"] = "DualWriteRedisPrimary",
+            ["SessionStore:Postgres:ConnectionString"] = "Host=localhost",
+            ["SessionStore:Redis:Configuration"] = "localhost",
+            ["SessionStore:UserIdSessionKey"] = "",
+        });
+        options.ApplyUserIdSessionKey();
+
+        // Passed on, it was reported as SessionStore:Postgres: UserIdSessionKey and SessionStore:Redis: UserIdSessionKey, keys nobody set.
+        var failure = Assert.Single(options.Validate());
+        Assert.StartsWith("SessionStore:UserIdSessionKey is empty;", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_documented_setting_binds_in_any_case()
     {
         var options = Bind(new()

@@ -171,9 +171,12 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
             var setting = e is SessionStoreTimeoutException { Setting: { } named and not nameof(SessionCacheProviderOptions.OperationTimeout) }
                 ? $"SessionStore:{named}"
                 : $"SessionStore:{section}:OperationTimeout";
-            var bound = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e))
-                ? $" (no answer within {setting}; raise it{(setting.EndsWith(":OperationTimeout", StringComparison.Ordinal) ? ", or give --timeout," : "")} to wait longer)"
-                : "";
+            var timedOut = section is not null && (e is SessionStoreTimeoutException || StoreDeadline.IsDriverTimeout(e));
+            // --timeout sets both OperationTimeouts: when given, it is the bound in force, and the one to name.
+            var bound = !timedOut ? ""
+                : !setting.EndsWith(":OperationTimeout", StringComparison.Ordinal) ? $" (no answer within {setting}; raise it to wait longer)"
+                : parse.GetValue(settings.Timeout) is { } given ? $" (no answer within --timeout {given}; give a longer one to wait longer)"
+                : $" (no answer within {setting}; raise it, or give --timeout, to wait longer)";
             console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
             return ExitCodes.ServerError;
         }

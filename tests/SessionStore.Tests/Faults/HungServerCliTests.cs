@@ -139,6 +139,9 @@ public sealed class HungServerCliTests(FaultServers servers, ITestOutputHelper o
         output.WriteLine($"{command} --timeout {Timeout} on hung {store}: exit {exitCode} after {watch.ElapsedMilliseconds} ms: {text}");
         Assert.Equal(3, exitCode);
         Assert.Contains($"{store} could not be reached or failed", text, StringComparison.Ordinal);
+        // The bound in force is the flag's: a statement's timeout named the configured setting, and told to give --timeout.
+        Assert.Contains("--timeout", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("give --timeout", text, StringComparison.Ordinal);
         Assert.InRange(watch.Elapsed, TimeSpan.Zero, Timeout + Slack);
     }
 

@@ -19,8 +19,9 @@ public static class SessionStoreEventIds
     public const int PostgresPartitionsPostponed = 1003;
 
     /// <summary>
-    /// On first use, an index of the session table was missing (dropped by hand), with anything its script makes; the
-    /// cache left them to <c>sessionstore migrate</c>, as building the index holds the table's writes. A warning.
+    /// On first use, a relation derived from the session table was missing (dropped by hand) and the cache left it to
+    /// <c>sessionstore migrate</c>: making it again would build an index on the table in use, or the table's lock was
+    /// not granted within 250 ms. A warning.
     /// </summary>
     public const int PostgresRelationsMissing = 1004;
 

@@ -188,23 +188,45 @@ public sealed class PostgresSchemaMigrator
         var toRun = _scripts
             .Where(s => s.Version > from || (missing.Any(m => Creates(s.Script, m)) && !costly.Any(m => Creates(s.Script, m))))
             .ToList();
+        var ran = new List<string>();
         foreach (var (version, script) in toRun)
         {
-            await RunScriptAsync(script).ConfigureAwait(false);
+            if (version <= from && !buildMissingIndexes)
+            {
+                // A repair on first use whose lock is not granted is left to `sessionstore migrate`, as the partitions
+                // ahead are left to the cleanup: failing would fail every call, while the table serves without it.
+                await ExecuteAsync(connection, "SAVEPOINT repair").ConfigureAwait(false);
+                try
+                {
+                    await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
+                    await ExecuteAsync(connection, "RELEASE SAVEPOINT repair").ConfigureAwait(false);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+                {
+                    await ExecuteAsync(connection, "ROLLBACK TO SAVEPOINT repair").ConfigureAwait(false);
+                    continue;
+                }
+            }
+            else
+            {
+                await RunScriptAsync(script).ConfigureAwait(false);
+            }
+
             if (version > current)
             {
                 await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
             }
 
             applied.Add(version);
+            ran.Add(script);
         }
 
-        if (toRun.Count > 0)
+        if (ran.Count > 0)
         {
             await MissingDerivedRelationsAsync().ConfigureAwait(false);
         }
 
-        var madeAgain = missing.Where(m => toRun.Any(s => Creates(s.Script, m))).Select(m => m.Name).ToList();
+        var madeAgain = missing.Where(m => ran.Any(script => Creates(script, m))).Select(m => m.Name).ToList();
         var leftMissing = missing.Select(m => m.Name).Except(madeAgain).ToList();
 
         var partitionsPostponed = false;

@@ -17,6 +17,6 @@ public sealed partial class PostgresSessionCache
     private partial void LogPartitionsPostponed(string table);
 
     [LoggerMessage(SessionStoreEventIds.PostgresRelationsMissing, LogLevel.Warning,
-        "Session table {Table} is missing {Relations}, dropped by hand. Making it again would build an index on the table in use, which holds the table's writes for the build, so the cache leaves it: run `sessionstore migrate` (PostgresSchemaMigrator.MigrateAsync) at a quiet time. Until then cleanup and \"log out everywhere\" scan the table.")]
+        "Session table {Table} is missing {Relations}, dropped by hand. The cache did not make it again: that would build an index on the table in use, holding its writes for the build, or the table's lock was not granted within 250 ms (a long query holds it). Run `sessionstore migrate` (PostgresSchemaMigrator.MigrateAsync) at a quiet time.")]
     private partial void LogRelationsMissing(string table, string relations);
 }

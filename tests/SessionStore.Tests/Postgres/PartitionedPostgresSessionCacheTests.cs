@@ -166,6 +166,37 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_forever_partition_dropped_by_hand_behind_a_long_read_is_left_to_the_migrator_and_expiring_writes_go_on()
+    {
+        using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(30));
+        await table.Cache.EnsureSchemaReadyAsync(Token);
+        await table.ScalarAsync<object>($"DROP TABLE \"{table.Options.TableName}_forever\"");
+        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
+        await using var reading = await reader.BeginTransactionAsync(Token);
+        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table.QualifiedName}", reader, reading))
+        {
+            await read.ExecuteScalarAsync(Token);
+        }
+
+        // Making the partition again needs the table's lock, which the read holds: the lock timeout failed every call.
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<PostgresSessionCache>();
+        using var starting = new PostgresSessionCache(Microsoft.Extensions.Options.Options.Create(new PostgresSessionCacheOptions
+        {
+            ConnectionString = table.Options.ConnectionString,
+            TableName = table.Options.TableName,
+            Partitioning = OneSecondBuckets(30),
+            CreateTableIfMissing = true,
+        }), logger, TimeProvider.System);
+        var key = Guid.NewGuid().ToString();
+        await starting.SetAsync(key, [1], Sliding(20), Token);
+        Assert.Equal([1], await starting.GetAsync(key, Token));
+        await reading.CommitAsync(Token);
+
+        var left = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresRelationsMissing);
+        Assert.Contains($"{table.Options.TableName}_forever", left.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Past_the_horizon_rows_go_to_the_forever_partition()
     {
         using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(horizonSeconds: 5));

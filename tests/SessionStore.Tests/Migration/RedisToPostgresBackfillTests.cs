@@ -192,6 +192,34 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_sliding_session_idle_for_most_of_its_window_is_copied_with_the_time_it_has_left(bool partitioned)
+    {
+        using var scenario = new MigrationScenario(postgres, redis, partitioning: partitioned ? new SessionStore.Postgres.PostgresPartitioningOptions { Interval = TimeSpan.FromMinutes(1), Horizon = TimeSpan.FromMinutes(30) } : null);
+        await scenario.CreateTableAsync();
+        var keys = await scenario.WriteRedisSessionsAsync(2, TimeSpan.FromMinutes(20));
+        // Idle for 17 of its 20 minutes: 3 left in Redis.
+        await scenario.Redis.KeyExpireAsync(scenario.Prefix + keys[0], TimeSpan.FromMinutes(3));
+
+        await new RedisToPostgresBackfill(scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token);
+
+        // Given a fresh window, the copy outlived its source by 17 minutes; once Redis expired the session, read-repair
+        // brought it back from PostgreSQL and signed its user in again.
+        var idle = (TimeSpan)(await scenario.ScalarAsync("SELECT expire - now() FROM {table} WHERE sid = $1", keys[0]))!;
+        Assert.InRange(idle, TimeSpan.FromMinutes(2.9), TimeSpan.FromMinutes(3));
+        Assert.Equal(TimeSpan.FromMinutes(20), (TimeSpan)(await scenario.ScalarAsync("SELECT sliding_expiration FROM {table} WHERE sid = $1", keys[0]))!);
+        var fresh = (TimeSpan)(await scenario.ScalarAsync("SELECT expire - now() FROM {table} WHERE sid = $1", keys[1]))!;
+        Assert.InRange(fresh, TimeSpan.FromMinutes(19.9), TimeSpan.FromMinutes(20));
+        Assert.True((await new SessionStoreVerifier(scenario.Options()).VerifyAsync(new VerificationOptions { Full = true }, Token)).IsReadyForNextPhase);
+
+        // A touch slides the copy a whole window again, as it does the source.
+        await scenario.Postgres.RefreshAsync(keys[0], Token);
+        var touched = (TimeSpan)(await scenario.ScalarAsync("SELECT expire - now() FROM {table} WHERE sid = $1", keys[0]))!;
+        Assert.InRange(touched, TimeSpan.FromMinutes(19.9), TimeSpan.FromMinutes(20));
+    }
+
+    [Theory]
     [InlineData(0L)]
     [InlineData(-10_000_000L)]
     public async Task An_entry_whose_sliding_window_cannot_slide_is_copied_with_its_time_left_and_stops_nothing(long slidingTicks)

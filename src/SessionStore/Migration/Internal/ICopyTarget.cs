@@ -28,6 +28,12 @@ internal interface ICopyTarget
 
     /// <summary>Deletes each landed copy, unless a later write replaced it.</summary>
     Task TakeBackAsync(IReadOnlyList<LandedCopy> copies);
+
+    /// <summary>
+    /// Cuts each landed copy to the time its source had left, unless a later write replaced it; a store that cannot
+    /// keeps the fresh window its write gave (Redis: see docs/cli.md).
+    /// </summary>
+    Task KeepTimeLeftAsync(IReadOnlyList<LandedCopy> copies) => Task.CompletedTask;
 }
 
 /// <summary>A copy to write: the source's entry, on a condition that keeps a newer copy safe.</summary>

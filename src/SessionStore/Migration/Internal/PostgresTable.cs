@@ -205,8 +205,23 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
         return landed;
     }
 
+    /// <summary>
+    /// Cuts each landed copy to the time its source had left when read, unless a later write replaced it: written
+    /// with a fresh sliding window, a copy of a session idle for most of its window outlived it, and read-repair then
+    /// signed its user in again after the source had expired it. A touch extends the copy as it does the source.
+    /// </summary>
+    public Task KeepTimeLeftAsync(IReadOnlyList<LandedCopy> copies) =>
+        BoundedAsync("copy time left", t => RunOnVersionsAsync(
+            Sql.CapExpiryOfVersion,
+            copies.Where(c => c.Copy.Entry.Expiry.Remaining is not null).Select(c => (c.Copy.Key, c.Write, (object?)c.Copy.Entry.Expiry.Remaining)).ToList(),
+            t), CancellationToken.None);
+
     /// <summary>Deletes each (key, row version) pair in one batch, a version as a write returned it; returns how many rows went.</summary>
-    public async Task<int> DeleteVersionsAsync(IReadOnlyList<(string Key, object Version)> rows, CancellationToken cancellationToken)
+    public Task<int> DeleteVersionsAsync(IReadOnlyList<(string Key, object Version)> rows, CancellationToken cancellationToken) =>
+        RunOnVersionsAsync(Sql.DeleteVersion, rows.Select(r => (r.Key, r.Version, (object?)null)).ToList(), cancellationToken);
+
+    /// <summary>Runs <paramref name="sql"/> once per (key, row version, optional third parameter) in one batch; returns the rows it changed.</summary>
+    private async Task<int> RunOnVersionsAsync(string sql, IReadOnlyList<(string Key, object Version, object? Value)> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
         {
@@ -214,16 +229,22 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
         }
 
         using var batch = DataSource.CreateBatch();
-        foreach (var (key, version) in rows)
+        foreach (var (key, version, value) in rows)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(Sql.DeleteVersion)
+            var command = new NpgsqlBatchCommand(sql)
             {
                 Parameters =
                 {
                     new NpgsqlParameter<string> { TypedValue = key },
                     version is uint xmin ? new NpgsqlParameter<uint> { NpgsqlDbType = NpgsqlDbType.Xid, TypedValue = xmin } : new NpgsqlParameter<long> { TypedValue = (long)version },
                 },
-            });
+            };
+            if (value is TimeSpan duration)
+            {
+                command.Parameters.Add(new NpgsqlParameter<TimeSpan> { NpgsqlDbType = NpgsqlDbType.Interval, TypedValue = duration });
+            }
+
+            batch.BatchCommands.Add(command);
         }
 
         return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -227,6 +227,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
             await owner.Target.TakeBackAsync(gone).ConfigureAwait(false);
             _totals.ResurrectionsAvoided += gone.Count;
             var kept = landed.Where((_, i) => stillHeld[i]).ToList();
+            await owner.Target.KeepTimeLeftAsync(kept).ConfigureAwait(false);
             _totals.Copied += kept.Count(l => l.Copy.Condition.IfAbsent);
             _totals.Replaced += kept.Count(l => !l.Copy.Condition.IfAbsent);
         }

@@ -147,9 +147,12 @@ internal sealed class PostgresSql
         // Deletes one row version only ($2 what a write returned): any later write to the key made a new one. A plain
         // table names it by xmin; a partitioned table cannot return a system column from its insert, so by the
         // version stamp, which every later write of the key raises.
-        DeleteVersion = partitioned
-            ? $"DELETE FROM {Table} WHERE sid = $1 AND ver = $2"
-            : $"DELETE FROM {Table} WHERE sid = $1 AND xmin = $2";
+        var version = partitioned ? "ver = $2" : "xmin = $2";
+        DeleteVersion = $"DELETE FROM {Table} WHERE sid = $1 AND {version}";
+
+        // Shortens one row version only ($2 as above) to $3 from now: a copy's fresh sliding window cut to the time its
+        // source had left. The bucket stays: an earlier expiry still lies within it.
+        CapExpiryOfVersion = $"UPDATE {Table} SET expire = least(expire, now() + $3) WHERE sid = $1 AND {version}";
 
         // Rows still locked by a writer are skipped, and the expiry is checked again on the row actually deleted,
         // so a session refreshed or overwritten meanwhile survives. Returns rows selected and rows deleted: only a
@@ -240,6 +243,8 @@ internal sealed class PostgresSql
     public string CountRows { get; }
 
     public string DeleteVersion { get; }
+
+    public string CapExpiryOfVersion { get; }
 
     /// <summary>The table's name for logs and metric tags: unquoted, schema-qualified.</summary>
     public string DisplayName => $"{SchemaName}.{TableName}";

@@ -122,8 +122,11 @@ public sealed class PostgresSchemaMigrator
 
     /// <param name="async">Whether to run asynchronously.</param>
     /// <param name="cancellationToken">Cancels the migration.</param>
-    /// <param name="buildMissingIndexes">Whether an index of an existing table that is missing is built again (see <see cref="MigrationOutcome.LeftMissing"/>).</param>
-    internal async ValueTask<MigrationOutcome> MigrateCoreAsync(bool async, CancellationToken cancellationToken, bool buildMissingIndexes = true)
+    /// <param name="onFirstUse">
+    /// A cache's first call: a missing index of an existing relation is not built, and a repair whose lock is not
+    /// granted is skipped rather than failed (both in <see cref="MigrationOutcome.LeftMissing"/>).
+    /// </param>
+    internal async ValueTask<MigrationOutcome> MigrateCoreAsync(bool async, CancellationToken cancellationToken, bool onFirstUse = false)
     {
         using var connection = async
             ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
@@ -176,7 +179,7 @@ public sealed class PostgresSchemaMigrator
 
         // A table the history records but that is gone (dropped by hand) is created again by every script: all are
         // idempotent. A relation derived from it that is gone (an index dropped in a rebuild, a side table) is made again
-        // by the script that creates it, and by that one only: the others alter the table. Unless asked, an index of a
+        // by the script that creates it, and by that one only: the others alter the table. On first use, an index of a
         // relation still there is left missing: building it holds the relation's writes for as long as the build takes,
         // which a first call must not do (an index of a partition made again with it is empty, and free). A relation
         // that the recorded version's scripts never made is not missing: a newer script makes it.
@@ -184,14 +187,14 @@ public sealed class PostgresSchemaMigrator
         var missing = from > 0
             ? (await MissingDerivedRelationsAsync().ConfigureAwait(false)).Where(m => _scripts.Any(s => s.Version <= current && Creates(s.Script, m))).ToList()
             : [];
-        var costly = buildMissingIndexes ? [] : missing.Where(m => m.IndexOn is { } on && !missing.Any(r => r.Placeholder == on)).ToList();
+        var costly = !onFirstUse ? [] : missing.Where(m => m.IndexOn is { } on && !missing.Any(r => r.Placeholder == on)).ToList();
         var toRun = _scripts
             .Where(s => s.Version > from || (missing.Any(m => Creates(s.Script, m)) && !costly.Any(m => Creates(s.Script, m))))
             .ToList();
         var ran = new List<string>();
         foreach (var (version, script) in toRun)
         {
-            if (version <= from && !buildMissingIndexes)
+            if (version <= from && onFirstUse)
             {
                 // A repair on first use whose lock is not granted is left to `sessionstore migrate`, as the partitions
                 // ahead are left to the cleanup: failing would fail every call, while the table serves without it.

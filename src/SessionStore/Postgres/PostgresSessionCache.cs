@@ -481,7 +481,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         {
             if (!_schemaReady)
             {
-                var outcome = await _migrator.MigrateCoreAsync(async, token, buildMissingIndexes: false).ConfigureAwait(false);
+                var outcome = await _migrator.MigrateCoreAsync(async, token, onFirstUse: true).ConfigureAwait(false);
                 if (outcome.Applied.Count > 0)
                 {
                     LogSchemaMigrated(_sql.Table, outcome.Applied[^1]);

@@ -313,12 +313,7 @@ public sealed class PostgresSessionCleanerTests(PostgresServer server)
         await InsertRowsAsync(table, "forever-expired", 10, "now() - interval '1 minute'", bucket: "'infinity'");
 
         // A long read (a report, pg_dump) holds the table; LockTimeout is longer than StatementTimeout.
-        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
-        await using var reading = await reader.BeginTransactionAsync(Token);
-        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table.QualifiedName}", reader, reading))
-        {
-            await read.ExecuteScalarAsync(Token);
-        }
+        await using var reading = await table.LongReadAsync();
 
         var logger = new FakeLogger<PostgresSessionCleaner>();
         var options = new MutableOptionsMonitor<PostgresCleanupOptions>(new PostgresCleanupOptions { LockTimeout = TimeSpan.FromSeconds(3), StatementTimeout = TimeSpan.FromSeconds(1) });

@@ -271,14 +271,8 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         var environment = new Dictionary<string, string?> { ["SessionStore__Postgres__Partitioning__Interval"] = "01:00:00" };
 
         // A long read (a report, pg_dump) holds the table: creating a partition would queue every statement behind it.
-        await using (var reader = await postgres.DataSource.OpenConnectionAsync(token))
-        await using (var reading = await reader.BeginTransactionAsync(token))
+        await using (await HeldTransaction.BeginAsync(postgres.DataSource, $"SELECT count(*) FROM \"{table}\""))
         {
-            await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\"", reader, reading))
-            {
-                await read.ExecuteScalarAsync(token);
-            }
-
             var (exitCode, output) = await CliRunner.RunAsync(environment, token, migrate);
 
             Assert.Equal(0, exitCode);

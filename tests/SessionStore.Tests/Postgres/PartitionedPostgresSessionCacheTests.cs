@@ -113,28 +113,15 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
         await SessionStore.Tests.Cleanup.PostgresSessionCleanerTests.DropFurthestPartitionAsync(table);
 
         // A long read (a report, pg_dump) holds the table while another instance starts.
-        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
-        await using var reading = await reader.BeginTransactionAsync(Token);
-        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table.QualifiedName}", reader, reading))
-        {
-            await read.ExecuteScalarAsync(Token);
-        }
+        await using var reading = await table.LongReadAsync();
 
         // Its first request checks the schema, which would create the missing partition: it must not wait for the read.
         var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<PostgresSessionCache>();
-        using var starting = new PostgresSessionCache(Microsoft.Extensions.Options.Options.Create(new PostgresSessionCacheOptions
-        {
-            ConnectionString = table.Options.ConnectionString,
-            SchemaName = table.Options.SchemaName,
-            TableName = table.Options.TableName,
-            Partitioning = OneSecondBuckets(30),
-            CreateTableIfMissing = true,
-            OperationTimeout = TimeSpan.FromSeconds(2),
-        }), logger, TimeProvider.System);
+        using var starting = table.AnotherInstance(logger, operationTimeout: TimeSpan.FromSeconds(2));
         var key = Guid.NewGuid().ToString();
         await starting.SetAsync(key, [1], Sliding(20), Token);
         Assert.Equal([1], await starting.GetAsync(key, Token));
-        await reading.CommitAsync(Token);
+        await reading.DisposeAsync();
         var postponed = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresPartitionsPostponed);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, postponed.Level);
 
@@ -151,13 +138,7 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
 
         // Its index went with it. Taken for an index of the table in use, it kept the first call from making the
         // partition again, and every write without expiry failed: no partition of the table held it.
-        using var starting = new PostgresSessionCache(new PostgresSessionCacheOptions
-        {
-            ConnectionString = table.Options.ConnectionString,
-            TableName = table.Options.TableName,
-            Partitioning = OneSecondBuckets(30),
-            CreateTableIfMissing = true,
-        });
+        using var starting = table.AnotherInstance();
         var key = Guid.NewGuid().ToString();
         await starting.SetAsync(key, [1], new DistributedCacheEntryOptions(), Token);
 
@@ -171,26 +152,15 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
         using var table = new PostgresTestTable(server, o => o.Partitioning = OneSecondBuckets(30));
         await table.Cache.EnsureSchemaReadyAsync(Token);
         await table.ScalarAsync<object>($"DROP TABLE \"{table.Options.TableName}_forever\"");
-        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
-        await using var reading = await reader.BeginTransactionAsync(Token);
-        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table.QualifiedName}", reader, reading))
-        {
-            await read.ExecuteScalarAsync(Token);
-        }
+        await using var reading = await table.LongReadAsync();
 
         // Making the partition again needs the table's lock, which the read holds: the lock timeout failed every call.
         var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<PostgresSessionCache>();
-        using var starting = new PostgresSessionCache(Microsoft.Extensions.Options.Options.Create(new PostgresSessionCacheOptions
-        {
-            ConnectionString = table.Options.ConnectionString,
-            TableName = table.Options.TableName,
-            Partitioning = OneSecondBuckets(30),
-            CreateTableIfMissing = true,
-        }), logger, TimeProvider.System);
+        using var starting = table.AnotherInstance(logger);
         var key = Guid.NewGuid().ToString();
         await starting.SetAsync(key, [1], Sliding(20), Token);
         Assert.Equal([1], await starting.GetAsync(key, Token));
-        await reading.CommitAsync(Token);
+        await reading.DisposeAsync();
 
         var left = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresRelationsMissing);
         Assert.Contains($"{table.Options.TableName}_forever", left.Message, StringComparison.Ordinal);

@@ -100,12 +100,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
 
         // A report or a dump reads the table meanwhile. Running every script again took the table's exclusive lock
         // (their ALTER TABLEs), which waited for the read, and every statement on the table queued behind that wait.
-        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
-        await using var reading = await reader.BeginTransactionAsync(Token);
-        await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\"", reader, reading))
-        {
-            await read.ExecuteScalarAsync(Token);
-        }
+        await using var reading = await HeldTransaction.BeginAsync(server.DataSource, $"SELECT count(*) FROM \"{table}\"");
 
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
         bound.CancelAfter(TimeSpan.FromSeconds(10));
@@ -124,14 +119,8 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
         await ExecuteAsync($"DELETE FROM sessionstore_schema_history WHERE table_name = '{table}' AND version = {PostgresSchemaMigrator.LatestVersion}");
 
         // Script 5 alters the table. Waiting for the read, its lock request queued every statement on the table behind it.
-        await using var reader = await server.DataSource.OpenConnectionAsync(Token);
-        await using (var reading = await reader.BeginTransactionAsync(Token))
+        await using (await HeldTransaction.BeginAsync(server.DataSource, $"SELECT count(*) FROM \"{table}\""))
         {
-            await using (var read = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM \"{table}\"", reader, reading))
-            {
-                await read.ExecuteScalarAsync(Token);
-            }
-
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
             bound.CancelAfter(TimeSpan.FromSeconds(10));
             var error = await Assert.ThrowsAsync<InvalidOperationException>(() => migrator.MigrateAsync(bound.Token));

@@ -26,25 +26,14 @@ public sealed class PostgresSessionCacheTests(PostgresServer server)
 
         // A long write transaction holds the table while another instance starts. Building the index again would wait
         // for it and hold every later write behind that wait: the first call would time out, and so would the next.
-        await using var writer = await server.DataSource.OpenConnectionAsync(Token);
-        await using var writing = await writer.BeginTransactionAsync(Token);
-        await using (var write = new Npgsql.NpgsqlCommand($"LOCK TABLE {table.QualifiedName} IN ROW EXCLUSIVE MODE", writer, writing))
-        {
-            await write.ExecuteNonQueryAsync(Token);
-        }
+        await using var writing = await HeldTransaction.BeginAsync(server.DataSource, $"LOCK TABLE {table.QualifiedName} IN ROW EXCLUSIVE MODE");
 
         var logger = new FakeLogger<PostgresSessionCache>();
-        using var starting = new PostgresSessionCache(Options.Create(new PostgresSessionCacheOptions
-        {
-            ConnectionString = table.Options.ConnectionString,
-            TableName = table.Options.TableName,
-            CreateTableIfMissing = true,
-            OperationTimeout = TimeSpan.FromSeconds(2),
-        }), logger, TimeProvider.System);
+        using var starting = table.AnotherInstance(logger, operationTimeout: TimeSpan.FromSeconds(2));
         var key = Guid.NewGuid().ToString();
         await starting.SetAsync(key, [1], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
         Assert.Equal([1], await starting.GetAsync(key, Token));
-        await writing.CommitAsync(Token);
+        await writing.DisposeAsync();
 
         var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == SessionStoreEventIds.PostgresRelationsMissing);
         Assert.Equal(LogLevel.Warning, warning.Level);

@@ -64,21 +64,29 @@ public sealed class PostgresTestTable : IDisposable
     /// </summary>
     public async Task<IAsyncDisposable> LockRowAsync(string key)
     {
-        var connection = await _server.DataSource.OpenConnectionAsync(TestContext.Current.CancellationToken);
-        var transaction = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
-        await using var command = new NpgsqlCommand($"SELECT 1 FROM {QualifiedName} WHERE sid = $1 FOR UPDATE", connection, transaction) { Parameters = { new() { Value = key } } };
-        Assert.Equal(1, await command.ExecuteScalarAsync(TestContext.Current.CancellationToken));
-        return new RowLock(connection, transaction);
+        var held = await HeldTransaction.BeginAsync(_server.DataSource, $"SELECT 1 FROM {QualifiedName} WHERE sid = $1 FOR UPDATE", key);
+        Assert.Equal(1, held.FirstValue);
+        return held;
     }
+
+    /// <summary>A long read of the table (a report, pg_dump) from a connection of the test's own, until the result is disposed.</summary>
+    public Task<HeldTransaction> LongReadAsync() => HeldTransaction.BeginAsync(_server.DataSource, $"SELECT count(*) FROM {QualifiedName}");
+
+    /// <summary>
+    /// Another instance of the application starting on this table: a cache of its own on the same names and layout,
+    /// which makes what is missing on its first call.
+    /// </summary>
+    public PostgresSessionCache AnotherInstance(ILogger<PostgresSessionCache>? logger = null, TimeSpan? operationTimeout = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(new PostgresSessionCacheOptions
+        {
+            ConnectionString = Options.ConnectionString,
+            SchemaName = Options.SchemaName,
+            TableName = Options.TableName,
+            Partitioning = Options.Partitioning,
+            PayloadFormat = Options.PayloadFormat,
+            CreateTableIfMissing = true,
+            OperationTimeout = operationTimeout ?? SessionCacheProviderOptions.DefaultOperationTimeout,
+        }), logger ?? NullLogger<PostgresSessionCache>.Instance, TimeProvider.System);
 
     public void Dispose() => Cache.Dispose();
-
-    private sealed class RowLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await transaction.RollbackAsync();
-            await connection.DisposeAsync();
-        }
-    }
 }

@@ -49,6 +49,9 @@ public sealed class MigrationScenario : IDisposable
 
     public IDatabase Redis => _redis.Connection.GetDatabase();
 
+    /// <summary>Microsoft's <c>RedisCache</c> on the scenario's prefix: the cache the application used before the migration.</summary>
+    public IDistributedCache RedisCache => _theirs;
+
     /// <summary>The settings as an appsettings section would give them.</summary>
     public Dictionary<string, string?> Settings(string phase = "DualWriteRedisPrimary") => new()
     {

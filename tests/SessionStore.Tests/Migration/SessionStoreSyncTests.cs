@@ -165,7 +165,7 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
     }
 
     [Fact]
-    public async Task An_idle_session_copied_with_a_fresh_window_is_GO_and_is_not_copied_again()
+    public async Task An_idle_session_is_copied_into_Redis_with_the_time_it_has_left_and_is_not_copied_again()
     {
         using var scenario = new MigrationScenario(postgres, redis);
         await scenario.CreateTableAsync();
@@ -175,7 +175,8 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
             await scenario.Postgres.SetAsync(key, MigrationScenario.Session(i), Sliding, Token);
         }
 
-        // Idle for 15 of their 20 minutes: a copy can only be written with the whole window again.
+        // Idle for 15 of their 20 minutes. Given a fresh window, a copy outlived its source by 15 minutes; once
+        // PostgreSQL expired the session, a rollback to Redis as the primary signed its user in again.
         await scenario.ScalarAsync("UPDATE {table} SET expire = now() + interval '5 minutes'");
         var options = scenario.Options("DualWritePostgresPrimary");
 
@@ -184,9 +185,35 @@ public sealed class SessionStoreSyncTests(PostgresServer postgres, RedisServer r
         var second = await new SessionStoreSync(options).RunAsync(new BackfillOptions(), cancellationToken: Token);
 
         Assert.Equal(5, first.Copied);
-        Assert.InRange((await scenario.Redis.KeyTimeToLiveAsync(scenario.Prefix + keys[0]))!.Value, TimeSpan.FromMinutes(19), TimeSpan.FromMinutes(20));
+        Assert.InRange((await scenario.Redis.KeyTimeToLiveAsync(scenario.Prefix + keys[0]))!.Value, TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5));
         Assert.True(verdict.IsReadyForNextPhase);
         Assert.Equal((0, 0, 5), (second.Copied, second.Replaced, second.AlreadyPresent));
+
+        // A touch slides the copy a whole window again, as it does the source.
+        await scenario.RedisCache.RefreshAsync(keys[0], Token);
+        Assert.InRange((await scenario.Redis.KeyTimeToLiveAsync(scenario.Prefix + keys[0]))!.Value, TimeSpan.FromMinutes(19.9), TimeSpan.FromMinutes(20));
+    }
+
+    [Fact]
+    public async Task A_write_the_application_makes_after_a_copy_landed_keeps_its_own_lifetime_in_Redis()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        var options = scenario.Options("DualWritePostgresPrimary");
+        var key = Guid.NewGuid().ToString();
+        var redisSource = await SessionStore.Migration.Internal.RedisSource.ConnectAsync(options.Redis, Token);
+        await using var _ = redisSource;
+        using var redisCache = new SessionStore.Redis.RedisSessionCache(options.Redis);
+        var target = new SessionStore.Migration.Internal.RedisTarget(redisCache, redisSource);
+        var idle = new SessionStore.Internal.ExpiryState(TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(20), null);
+        var copy = new SessionStore.Migration.Internal.SessionCopy(key, new SessionStore.Internal.StoredEntry(MigrationScenario.Session(0), idle), SessionStore.Internal.WriteCondition.WhenAbsent);
+        var landed = await target.WriteAsync([copy]);
+
+        // Rewritten by the application between the copy and its cut: the new write's whole window stands.
+        await redisCache.SetAsync(key, MigrationScenario.Session(1), Sliding, Token);
+        await target.KeepTimeLeftAsync(landed);
+
+        Assert.Single(landed);
+        Assert.InRange((await scenario.Redis.KeyTimeToLiveAsync(scenario.Prefix + key))!.Value, TimeSpan.FromMinutes(19.9), TimeSpan.FromMinutes(20));
     }
 
     [Fact]

@@ -30,10 +30,10 @@ internal interface ICopyTarget
     Task TakeBackAsync(IReadOnlyList<LandedCopy> copies);
 
     /// <summary>
-    /// Cuts each landed copy to the time its source had left, unless a later write replaced it; a store that cannot
-    /// keeps the fresh window its write gave (Redis: see docs/cli.md).
+    /// Cuts each landed copy to the time its source had left when read, unless a later write replaced it: neither store
+    /// can be written "sliding 20 minutes, 5 left", so a copy lands with a fresh window.
     /// </summary>
-    Task KeepTimeLeftAsync(IReadOnlyList<LandedCopy> copies) => Task.CompletedTask;
+    Task KeepTimeLeftAsync(IReadOnlyList<LandedCopy> copies);
 }
 
 /// <summary>A copy to write: the source's entry, on a condition that keeps a newer copy safe.</summary>

@@ -291,18 +291,26 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         await Task.WhenAll(writes).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes each entry that still holds the value given, in one transaction per key; a rewritten entry is kept.</summary>
-    public async Task DeleteIfUnchangedAsync(IReadOnlyList<(string Key, byte[] Value)> entries)
+    /// <summary>Deletes each entry that still holds the value given; a rewritten entry is kept.</summary>
+    public Task DeleteIfUnchangedAsync(IReadOnlyList<(string Key, byte[] Value)> entries) =>
+        BoundedAsync("copy take back", () => WhileUnchangedAsync(entries.Select(e => (e.Key, e.Value, TimeSpan.Zero)).ToList(), (transaction, key, _) => transaction.KeyDeleteAsync(key)));
+
+    /// <summary>Sets each entry's time to live to the time given, while it still holds the value given; a rewritten entry keeps its own.</summary>
+    public Task ExpireIfUnchangedAsync(IReadOnlyList<(string Key, byte[] Value, TimeSpan TimeLeft)> entries) =>
+        BoundedAsync("copy time left", () => WhileUnchangedAsync(entries, (transaction, key, timeLeft) => transaction.KeyExpireAsync(key, timeLeft)));
+
+    /// <summary>Runs <paramref name="change"/> on each entry in a transaction of its own, on the condition that it still holds the value given.</summary>
+    private async Task<bool[]> WhileUnchangedAsync(IReadOnlyList<(string Key, byte[] Value, TimeSpan TimeLeft)> entries, Func<ITransaction, RedisKey, TimeSpan, Task> change)
     {
-        var deletes = entries.Select(entry =>
+        var changes = entries.Select(entry =>
         {
             var transaction = _database.CreateTransaction();
             var key = Key(entry.Key);
             transaction.AddCondition(Condition.HashEqual(key, RedisEntry.DataField, entry.Value));
-            _ = transaction.KeyDeleteAsync(key);
+            _ = change(transaction, key, entry.TimeLeft);
             return transaction.ExecuteAsync();
         }).ToArray();
-        await Task.WhenAll(deletes).ConfigureAwait(false);
+        return await Task.WhenAll(changes).ConfigureAwait(false);
     }
 
     /// <summary>Which of the keys exist now, pipelined.</summary>

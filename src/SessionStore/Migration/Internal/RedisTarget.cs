@@ -42,4 +42,15 @@ internal sealed class RedisTarget(RedisSessionCache cache, RedisSource entries) 
     /// <summary>Deletes each copy only while the entry still holds the value copied: a write the application made since is kept.</summary>
     public Task TakeBackAsync(IReadOnlyList<LandedCopy> copies) =>
         entries.DeleteIfUnchangedAsync(copies.Select(c => (c.Copy.Key, (byte[])c.Write)).ToList());
+
+    /// <summary>
+    /// Cuts each landed copy to the time its source had left when read, unless a later write replaced it: written
+    /// with a fresh sliding window, a copy of a session idle for most of its window outlived it. A touch extends the
+    /// copy a whole window again, as it does the source.
+    /// </summary>
+    public Task KeepTimeLeftAsync(IReadOnlyList<LandedCopy> copies) =>
+        entries.ExpireIfUnchangedAsync(copies
+            .Where(c => c.Copy.Entry.Expiry.Remaining is not null)
+            .Select(c => (c.Copy.Key, (byte[])c.Write, c.Copy.Entry.Expiry.Remaining!.Value))
+            .ToList());
 }

@@ -37,7 +37,7 @@ internal static class MigrateCommand
                 console.MarkupLine(outcome.Applied.Count == 0
                     ? $"[green]{table} is up to date[/] (schema version {PostgresSchemaMigrator.LatestVersion})."
                     : outcome.MadeAgain.Count > 0
-                        ? $"[green]{table} repaired:[/] made again {Markup.Escape(string.Join(", ", outcome.MadeAgain))}, dropped by hand (scripts run: {string.Join(", ", outcome.Applied)})."
+                        ? $"[green]{table} repaired:[/] made again {Markup.Escape(string.Join(", ", outcome.MadeAgain))}, dropped by hand (from script {string.Join(", ", outcome.Applied)})."
                         : $"[green]{table} migrated:[/] applied version(s) {string.Join(", ", outcome.Applied)}.");
                 if (outcome.PartitionsPostponed)
                 {

@@ -23,9 +23,9 @@ public sealed class PostgresSchemaMigrator
     /// <summary>How long a statement of the migration waits for a lock on a table in use, as the cleanup's default LockTimeout.</summary>
     private static readonly TimeSpan LockTimeout = TimeSpan.FromMilliseconds(250);
 
-    private static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
+    internal static readonly IReadOnlyList<(int Version, string Script)> PlainScripts = LoadScripts(ResourcePrefix);
     // A version the partitioned layout has no script of its own for is the same for both layouts.
-    private static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix)
+    internal static readonly IReadOnlyList<(int Version, string Script)> PartitionedScripts = LoadScripts(PartitionedResourcePrefix)
         .UnionBy(PlainScripts, s => s.Version).OrderBy(s => s.Version).ToList();
 
     private readonly NpgsqlDataSource _dataSource;
@@ -179,29 +179,46 @@ public sealed class PostgresSchemaMigrator
 
         // A table the history records but that is gone (dropped by hand) is created again by every script: all are
         // idempotent. A relation derived from it that is gone (an index dropped in a rebuild, a side table) is made again
-        // by the script that creates it, and by that one only: the others alter the table. On first use, an index of a
-        // relation still there is left missing: building it holds the relation's writes for as long as the build takes,
-        // which a first call must not do (an index of a partition made again with it is empty, and free). A relation
-        // that the recorded version's scripts never made is not missing: a newer script makes it.
+        // by the one statement that creates it: the rest of its script alters or indexes the table. On first use, an
+        // index of a relation still there is left missing: building it holds the relation's writes for as long as the
+        // build takes, which a first call must not do (an index of a partition made again with it is empty, and free).
+        // A relation that the recorded version's scripts never made is not missing: a newer script makes it.
         var from = problem == TableShapeProblem.Missing ? 0 : current;
         var missing = from > 0
-            ? (await MissingDerivedRelationsAsync().ConfigureAwait(false)).Where(m => _scripts.Any(s => s.Version <= current && Creates(s.Script, m))).ToList()
+            ? (await MissingDerivedRelationsAsync().ConfigureAwait(false)).Where(m => RepairOf(m, current) is not null).ToList()
             : [];
-        var costly = !onFirstUse ? [] : missing.Where(m => m.IndexOn is { } on && !missing.Any(r => r.Placeholder == on)).ToList();
-        var toRun = _scripts
-            .Where(s => s.Version > from || (missing.Any(m => Creates(s.Script, m)) && !costly.Any(m => Creates(s.Script, m))))
+        var repairs = missing
+            .Where(m => !onFirstUse || m.IndexOn is not { } on || missing.Any(r => r.Placeholder == on))
+            .Select(m => (Relation: m, Repair: RepairOf(m, current)!.Value))
+            .OrderBy(r => r.Repair.Version).ThenBy(r => r.Repair.Position)
             .ToList();
-        var ran = new List<string>();
-        foreach (var (version, script) in toRun)
+        foreach (var (version, script) in _scripts.Where(s => s.Version > from))
         {
-            if (version <= from && onFirstUse)
+            await RunScriptAsync(script).ConfigureAwait(false);
+            if (version > current)
+            {
+                await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
+            }
+
+            applied.Add(version);
+        }
+
+        var madeAgain = new List<PostgresDerivedRelations.Missing>();
+        foreach (var (relation, repair) in repairs)
+        {
+            if (relation.IndexOn is { } on && missing.Any(m => m.Placeholder == on) && !madeAgain.Any(m => m.Placeholder == on))
+            {
+                continue; // an index of a relation whose repair was left
+            }
+
+            if (onFirstUse)
             {
                 // A repair on first use whose lock is not granted is left to `sessionstore migrate`, as the partitions
                 // ahead are left to the cleanup: failing would fail every call, while the table serves without it.
                 await ExecuteAsync(connection, "SAVEPOINT repair").ConfigureAwait(false);
                 try
                 {
-                    await ExecuteAsync(connection, Render(script)).ConfigureAwait(false);
+                    await ExecuteAsync(connection, Render(repair.Statement)).ConfigureAwait(false);
                     await ExecuteAsync(connection, "RELEASE SAVEPOINT repair").ConfigureAwait(false);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
@@ -212,25 +229,19 @@ public sealed class PostgresSchemaMigrator
             }
             else
             {
-                await RunScriptAsync(script).ConfigureAwait(false);
+                await RunScriptAsync(repair.Statement).ConfigureAwait(false);
             }
 
-            if (version > current)
-            {
-                await ExecuteAsync(connection, $"INSERT INTO {history} (table_name, version) VALUES ($1, $2)", _tableName, version).ConfigureAwait(false);
-            }
-
-            applied.Add(version);
-            ran.Add(script);
+            madeAgain.Add(relation);
+            applied.Add(repair.Version);
         }
 
-        if (ran.Count > 0)
+        if (applied.Count > 0)
         {
             await MissingDerivedRelationsAsync().ConfigureAwait(false);
         }
 
-        var madeAgain = missing.Where(m => ran.Any(script => Creates(script, m))).Select(m => m.Name).ToList();
-        var leftMissing = missing.Select(m => m.Name).Except(madeAgain).ToList();
+        var leftMissing = missing.Except(madeAgain).Select(m => m.Name).ToList();
 
         var partitionsPostponed = false;
         if (_partitioning is not null)
@@ -264,7 +275,7 @@ public sealed class PostgresSchemaMigrator
             transaction.Commit();
         }
 
-        return new MigrationOutcome(applied, partitionsPostponed, madeAgain, leftMissing);
+        return new MigrationOutcome(applied.Distinct().Order().ToList(), partitionsPostponed, madeAgain.ConvertAll(m => m.Name), leftMissing);
 
         // Throws naming a derived name another relation holds: before the scripts, and after them (they would have taken it as theirs).
         ValueTask<IReadOnlyList<PostgresDerivedRelations.Missing>> MissingDerivedRelationsAsync() =>
@@ -285,8 +296,19 @@ public sealed class PostgresSchemaMigrator
             }
         }
 
-        static bool Creates(string script, PostgresDerivedRelations.Missing relation) =>
-            script.Contains("{{" + relation.Placeholder + "}}", StringComparison.Ordinal);
+        // The first script up to the recorded version that creates the relation: its version, and where and how.
+        (int Version, int Position, string Statement)? RepairOf(PostgresDerivedRelations.Missing relation, int upTo)
+        {
+            foreach (var (version, script) in _scripts.Where(s => s.Version <= upTo))
+            {
+                if (PostgresScriptTemplate.StatementCreating(script, relation.Placeholder) is { } found)
+                {
+                    return (version, found.Position, found.Statement);
+                }
+            }
+
+            return null;
+        }
 
         ValueTask<object?> ExecuteAsync(NpgsqlConnection c, string sql, params object[] parameters) =>
             PostgresCommand.ScalarAsync(c, sql, async, cancellationToken, parameters);

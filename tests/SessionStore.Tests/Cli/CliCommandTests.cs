@@ -58,7 +58,7 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         var (exitCode, output) = await CliRunner.RunAsync(Flags("migrate"));
 
         Assert.Equal(0, exitCode);
-        Assert.Matches($@"repaired:\s+made again ""public"".""{_scenario.Table}_user_id_idx"", dropped by hand \(scripts run: 1\)", output);
+        Assert.Matches($@"repaired:\s+made again ""public"".""{_scenario.Table}_user_id_idx"", dropped by hand \(from script 1\)", output);
     }
 
     [Fact]

@@ -91,7 +91,7 @@ public sealed class PostgresSchemaMigratorTests(PostgresServer server)
     [InlineData("_expire_idx", "DROP INDEX", 1)]
     [InlineData("_instances", "DROP TABLE", 4)]
     [InlineData("_last_cleanup", "DROP TABLE", 2)]
-    public async Task A_derived_relation_dropped_by_hand_is_made_again_by_its_own_script_alone_while_a_long_read_holds_the_table(string suffix, string drop, int script)
+    public async Task A_derived_relation_dropped_by_hand_is_made_again_by_its_own_statement_alone_while_a_long_read_holds_the_table(string suffix, string drop, int script)
     {
         var table = PostgresServer.UniqueTableName("dropped");
         var migrator = new PostgresSchemaMigrator(server.DataSource, "public", table);

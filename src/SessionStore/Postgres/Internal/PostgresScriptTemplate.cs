@@ -22,6 +22,16 @@ internal static partial class PostgresScriptTemplate
         return EmptyComment().Replace(TemplateNote().Replace(rendered, ""), "");
     }
 
+    /// <summary>
+    /// Where <paramref name="script"/> creates the relation <c>{{placeholder}}</c> (its <c>CREATE … IF NOT EXISTS</c>
+    /// statement, up to its semicolon), or null when it does not.
+    /// </summary>
+    public static (int Position, string Statement)? StatementCreating(string script, string placeholder)
+    {
+        var match = Regex.Match(script, $@"^CREATE (?:TABLE|INDEX) IF NOT EXISTS \{{\{{{Regex.Escape(placeholder)}\}}\}}[^;]*;", RegexOptions.Multiline | RegexOptions.CultureInvariant);
+        return match.Success ? (match.Index, match.Value) : null;
+    }
+
     [GeneratedRegex(@"\{\{([A-Za-z0-9_]+)\}\}", RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();
 

@@ -364,7 +364,10 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
         var route = _phase.Current();
-        using var turn = route.Secondary is null ? default(SessionLocks.Turn?) : await _locks.EnterAsync(key, route.Primary, operation, async, token).ConfigureAwait(false);
+        // A removal in a single-store phase goes on to the other configured store: it takes the session's turn too, so
+        // that a read under the adjacent dual phase (a reload meanwhile) cannot repair back the copy it is removing.
+        var idle = route.Secondary is null && operation == "remove" ? _routing.Idle(route, _options.CurrentValue) : null;
+        using var turn = route.Secondary is null && idle is null ? default(SessionLocks.Turn?) : await _locks.EnterAsync(key, route.Primary, operation, async, token).ConfigureAwait(false);
         try
         {
             await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, key, write, async, token).ConfigureAwait(false);
@@ -378,9 +381,9 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
 
         if (route.Secondary is null)
         {
-            if (operation == "remove" && _routing.Idle(route, _options.CurrentValue) is { } idle)
+            if (idle is { } other)
             {
-                await Blocking(RemoveFromIdleStoreAsync(idle.Store, idle.Kind, key, token), async).ConfigureAwait(false);
+                await Blocking(RemoveFromIdleStoreAsync(other.Store, other.Kind, key, token), async).ConfigureAwait(false);
             }
 
             return;

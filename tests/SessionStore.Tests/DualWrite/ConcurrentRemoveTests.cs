@@ -59,6 +59,37 @@ public sealed class ConcurrentRemoveTests(PostgresServer postgres, RedisServer r
         }
     }
 
+    /// <summary>
+    /// A sign-out in RedisOnly whose removal from PostgreSQL waits for a row lock, and the phase stepped to
+    /// DualWriteRedisPrimary meanwhile (a reload): a read then missed in Redis, found PostgreSQL's copy not yet removed,
+    /// and repaired it back, signing the user in again. The removal now takes the session's turn, so the read waits
+    /// for it. (Redis as the idle store answers in order on the one connection: its delete is in before the read.)
+    /// </summary>
+    [Fact]
+    public async Task A_session_whose_removal_is_slow_in_the_idle_store_is_not_read_back_after_a_step_to_the_dual_phase()
+    {
+        await using var harness = new DualWriteHarness(nameof(SessionStorePhase.DualWriteRedisPrimary), postgres.ConnectionString, redis.Configuration);
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+        await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is not null, "PostgreSQL holds the session");
+        harness.Phase = nameof(SessionStorePhase.RedisOnly);
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+        await using var rowLock = await HeldTransaction.BeginAsync(dataSource, $"SELECT 1 FROM \"{harness.TableName}\" WHERE sid = $1 FOR UPDATE", key);
+
+        var removing = harness.Cache.RemoveAsync(key, Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(200), Token); // Redis's copy is gone; PostgreSQL's is not yet
+        harness.Phase = nameof(SessionStorePhase.DualWriteRedisPrimary);
+        var reading = harness.Cache.GetAsync(key, Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(500), Token);
+        await rowLock.DisposeAsync();
+
+        await removing;
+        Assert.Null(await reading);
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
+        Assert.Equal(0, harness.Cache.GetStatistics().ReadRepairs);
+    }
+
     [Fact]
     public async Task A_removal_the_idle_store_does_not_answer_in_time_is_made_there_once_it_does()
     {

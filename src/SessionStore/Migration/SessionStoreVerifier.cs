@@ -60,6 +60,10 @@ public sealed class SessionStoreVerifier
             var sample = new Reservoir(options.Full ? 0 : options.SampleSize);
             var page = new List<string>(PageSize);
 
+            // PostgreSQL is counted as Redis's SCAN starts and as it ends: under live traffic its count passes through
+            // every value between the two, and the SCAN's count was taken over that same time. Counted once after the
+            // whole run, it took in a whole run's growth that the SCAN never saw (a NO-GO with nothing to copy).
+            var (postgresAtStart, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
             long redisCount;
             if (postgresIsPrimary)
             {
@@ -105,6 +109,8 @@ public sealed class SessionStoreVerifier
                 await Task.WhenAll(pending).ConfigureAwait(false);
             }
 
+            var (postgresAtEnd, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
+            var postgresLive = Math.Clamp(redisCount, Math.Min(postgresAtStart, postgresAtEnd), Math.Max(postgresAtStart, postgresAtEnd));
             if (options.Full && !postgresIsPrimary)
             {
                 await foreach (var keys in target.AllKeysAsync(PageSize, cancellationToken).ConfigureAwait(false))
@@ -114,7 +120,6 @@ public sealed class SessionStoreVerifier
             }
 
             await comparison.ConfirmAllAsync().ConfigureAwait(false);
-            var (postgresLive, _) = await target.CountAsync(cancellationToken).ConfigureAwait(false);
             return new VerificationResult(
                 phase, postgresIsPrimary, redisCount, postgresLive, options.CountTolerance, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed, options.Full ? comparison.OnlyInSecondary : null);
         }

@@ -263,4 +263,44 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         Assert.Equal(sessions, backfill.Copied);
         return scenario;
     }
+    /// <summary>
+    /// Sessions created through the application all along a full run, in both stores: counted once the whole run
+    /// was over, PostgreSQL took in growth Redis's SCAN never saw, and the verdict was NO-GO with nothing to copy.
+    /// </summary>
+    [Theory]
+    [InlineData("DualWriteRedisPrimary")]
+    [InlineData("DualWritePostgresPrimary")]
+    public async Task A_full_run_under_growing_live_traffic_compares_counts_taken_over_the_same_time(string phase)
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(3000);
+        await new RedisToPostgresBackfill(scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token);
+        var settings = scenario.Settings(phase);
+        settings["SessionStore:ComparisonSampleRate"] = "0";
+        var services = new ServiceCollection();
+        services.AddDualWriteSessionStore(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("SessionStore"));
+        await using var provider = services.BuildServiceProvider();
+        var application = provider.GetRequiredService<IDistributedCache>();
+        using var stop = new CancellationTokenSource();
+        var created = 0;
+        var writer = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await application.SetAsync(Guid.NewGuid().ToString(), MigrationScenario.Session(created++), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+            }
+        }, Token);
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Token);
+
+        var result = await new SessionStoreVerifier(scenario.Options(phase)).VerifyAsync(new VerificationOptions { Full = true }, Token);
+        var createdDuringRun = created;
+        await stop.CancelAsync();
+        await writer;
+
+        Assert.True(createdDuringRun > 2 * result.AllowedCountGap, $"only {createdDuringRun} sessions created: the run did not grow the stores");
+        Assert.True(result.CountsAreClose, $"Redis {result.RedisLiveSessions}, PostgreSQL {result.PostgresLiveSessions}, allowed gap {result.AllowedCountGap}");
+        Assert.True(result.IsReadyForNextPhase);
+    }
 }
+

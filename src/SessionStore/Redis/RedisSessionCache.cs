@@ -174,6 +174,9 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
     /// <summary>Disposes the connection when the cache made it; a borrowed one is left open.</summary>
     public void Dispose()
     {
+        // Without waiting for commands to complete: a graceful close sends QUIT, which a hung server holds for a whole
+        // timeout, at every shutdown (and at the end of each tool) after the call that found it hung.
+        _ownedConnection?.Close(allowCommandsToComplete: false);
         _ownedConnection?.Dispose();
         _connectLock.Dispose();
     }

@@ -341,8 +341,10 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     /// Waits for a page's call at most the operation timeout (<see cref="StoreDeadline"/>): StackExchange.Redis notices
     /// its own timeout only at its next heartbeat, up to a second later, when a server hung in the middle of a run.
     /// </summary>
+    // Started on the thread pool: StackExchange.Redis sends a conditional transaction by blocking the sending thread
+    // until the condition's answers come, up to its own timeout per transaction, before the deadline's clock started.
     private Task<T> BoundedAsync<T>(string operation, Func<Task<T>> call) =>
-        StoreDeadline.RunAsync("redis", operation, _target, _operationTimeout, _ => new ValueTask<T>(call()), CancellationToken.None).AsTask();
+        StoreDeadline.RunAsync("redis", operation, _target, _operationTimeout, _ => new ValueTask<T>(Task.Run(call)), CancellationToken.None).AsTask();
 
     private sealed class ScanPosition
     {

@@ -24,6 +24,15 @@ internal static class HungServerTiming
         _ => store.PingAsync(token),
     };
 
+    /// <summary>Asserts that a call gave up after <paramref name="timeout"/>, no sooner and not much later, naming the store and the operation.</summary>
+    public static void AssertTimedOut(SessionStoreTimeoutException error, TimeSpan elapsed, string store, string operation, TimeSpan timeout)
+    {
+        Assert.Equal(store, error.Store);
+        Assert.Equal(operation, error.Operation);
+        Assert.Contains(operation, error.Message, StringComparison.Ordinal);
+        Assert.InRange(elapsed, timeout - TimeSpan.FromMilliseconds(50), timeout + Slack);
+    }
+
     /// <summary>Runs <paramref name="call"/>, expecting <typeparamref name="TException"/>; returns it and how long the call took.</summary>
     public static async Task<(TException Error, TimeSpan Elapsed)> FailsAsync<TException>(Func<Task> call)
         where TException : Exception

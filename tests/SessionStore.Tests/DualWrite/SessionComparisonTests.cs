@@ -89,6 +89,18 @@ public sealed class SessionComparisonTests
     }
 
     [Fact]
+    public void A_fresh_window_copy_of_a_source_near_its_cap_outlives_what_the_sources_next_request_would_give()
+    {
+        // 3 minutes from its cap, the source's next request gives it 3 minutes, not the window: a copy with 20 kept
+        // a signed-in user 17 minutes past the cap after the switch (days, with the copy's cap days later).
+        var source = new ExpiryState(TimeSpan.FromMinutes(3), TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(3));
+        var freshCopy = new ExpiryState(TimeSpan.FromMinutes(20), TimeSpan.FromMinutes(20), TimeSpan.FromDays(10));
+
+        Assert.Equal(SessionMismatchKind.ExpiryDiffers, SessionStore.Migration.Internal.CopyComparison.Classify(new([1], source), new([1], freshCopy), Tolerance));
+        Assert.Null(SessionStore.Migration.Internal.CopyComparison.Classify(new([1], source), new([1], freshCopy with { Remaining = TimeSpan.FromMinutes(3) }), Tolerance));
+    }
+
+    [Fact]
     public void A_missing_secondary_copy_is_its_own_kind() =>
         Assert.Equal(SessionMismatchKind.MissingInSecondary, SessionComparison.Classify(new([1], TwentyMinutes), null, Tolerance));
 

@@ -18,10 +18,13 @@ internal static class CopyComparison
         return kind == SessionMismatchKind.ExpiryDiffers && IsFreshWindowCopy(primary.Expiry, secondary!.Expiry, expiryTolerance) ? null : kind;
     }
 
-    // Under the same cap: a copy that lost it outlives its source for as long as it is used.
+    // Under the same cap: a copy that lost it outlives its source for as long as it is used. And no longer than the
+    // source's next request would give it: a whole window, unless the source's cap comes sooner (a copy with a fresh
+    // window beside a source 3 minutes from its cap kept a signed-in user 17 minutes past it, or days with a later cap).
     private static bool IsFreshWindowCopy(ExpiryState primary, ExpiryState secondary, TimeSpan tolerance) =>
         primary.EffectiveSliding is { } window && secondary.EffectiveSliding == window
         && SessionComparison.SameKindOfExpiry(primary, secondary, tolerance)
         && primary.Remaining is { } left && secondary.Remaining is { } copyLeft
-        && copyLeft >= left && copyLeft <= window + tolerance;
+        && primary.ExtendedAt(TimeSpan.Zero) is { } nextRequestGives
+        && copyLeft >= left && copyLeft <= nextRequestGives + tolerance;
 }

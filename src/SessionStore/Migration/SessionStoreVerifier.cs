@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using SessionStore.DualWrite;
 using SessionStore.DualWrite.Internal;
 using SessionStore.Internal;
@@ -51,7 +52,7 @@ public sealed class SessionStoreVerifier
         await using (source.ConfigureAwait(false))
         {
             await target.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-            var comparison = new Comparison(
+            using var comparison = new Comparison(
                 postgresIsPrimary ? keys => target.ReadAsync(keys, cancellationToken) : source.ReadAsync,
                 postgresIsPrimary ? source.ReadAsync : keys => target.ReadAsync(keys, cancellationToken),
                 _options.ExpiryTolerance,
@@ -144,10 +145,12 @@ public sealed class SessionStoreVerifier
     /// </summary>
     private sealed class Comparison(
         Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readPrimary, Func<IReadOnlyList<string>, Task<StoredEntry?[]>> readSecondary,
-        TimeSpan tolerance, TimeSpan settle, CancellationToken cancellationToken)
+        TimeSpan tolerance, TimeSpan settle, CancellationToken cancellationToken) : IDisposable
     {
         public const int MaximumConcurrentReads = 4;
         private readonly SemaphoreSlim _reads = new(MaximumConcurrentReads, MaximumConcurrentReads);
+        private readonly CancellationTokenSource _failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        private ExceptionDispatchInfo? _failure;
         private readonly Lock _lock = new();
         private readonly List<Task> _confirmations = [];
         private readonly Dictionary<SessionMismatchKind, long> _confirmed = Enum.GetValues<SessionMismatchKind>().ToDictionary(kind => kind, _ => 0L);
@@ -201,7 +204,7 @@ public sealed class SessionStoreVerifier
 
         private async Task ConfirmAsync(List<Difference> suspects)
         {
-            await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
+            await UnlessFailedAsync(t => Task.Delay(settle, t)).ConfigureAwait(false);
 
             // SCAN may list a key twice: it is confirmed once.
             var first = new Dictionary<string, Difference>(StringComparer.Ordinal);
@@ -225,7 +228,7 @@ public sealed class SessionStoreVerifier
         /// <summary>Counts a suspect only if, read again after <c>settle</c>, the primary still lacks it and the secondary's copy is unchanged.</summary>
         private async Task ConfirmOnlyInSecondaryAsync(List<(string Key, StoredEntry Secondary)> suspects)
         {
-            await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
+            await UnlessFailedAsync(t => Task.Delay(settle, t)).ConfigureAwait(false);
             var first = new Dictionary<string, StoredEntry>(StringComparer.Ordinal);
             foreach (var (key, secondary) in suspects)
             {
@@ -259,16 +262,49 @@ public sealed class SessionStoreVerifier
         /// <summary>Reads both stores, the secondary first as the cache does (a write reaches it after the primary).</summary>
         private async Task<(StoredEntry?[] Secondary, StoredEntry?[] Primary)> ReadBothAsync(IReadOnlyList<string> keys)
         {
-            await _reads.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await UnlessFailedAsync(_reads.WaitAsync).ConfigureAwait(false);
             try
             {
-                var secondary = await readSecondary(keys).ConfigureAwait(false);
-                return (secondary, await readPrimary(keys).ConfigureAwait(false));
+                var secondary = readSecondary(keys);
+                await UnlessFailedAsync(secondary.WaitAsync).ConfigureAwait(false);
+                var primary = readPrimary(keys);
+                await UnlessFailedAsync(primary.WaitAsync).ConfigureAwait(false);
+                return (await secondary.ConfigureAwait(false), await primary.ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A store that failed (hung: each read waits out its timeout) fails the run now: the pages still
+                // waiting for a slot or their settle time, or reading, would otherwise each wait out a timeout of
+                // their own, four at a time (40 pages, 10 timeouts).
+                Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+                await _failed.CancelAsync().ConfigureAwait(false);
+                throw;
             }
             finally
             {
                 _reads.Release();
             }
+        }
+
+        /// <summary>Waits, until a read of the run has failed: then fails with that read's error (a read left is abandoned, bounded by its own deadline).</summary>
+        private async Task UnlessFailedAsync(Func<CancellationToken, Task> wait)
+        {
+            var waiting = wait(_failed.Token);
+            try
+            {
+                await waiting.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _failure is { } failure)
+            {
+                failure.Throw();
+            }
+        }
+
+        /// <summary>Stops the confirmations a failed run left waiting.</summary>
+        public void Dispose()
+        {
+            _failed.Cancel();
+            _failed.Dispose();
         }
 
         /// <summary>The sessions of <paramref name="keys"/> whose copies differ.</summary>

@@ -58,7 +58,7 @@ internal static class ConfigurationShape
             // or ComparisonSampleRate of 0 switches the catch-up or the comparisons off. Where that is the setting's own
             // default (a flag off by default, Phase), the null changes nothing.
             if (takesValue && child.Value is null && settingType.IsValueType && Nullable.GetUnderlyingType(settingType) is null
-                && Activator.CreateInstance(settingType) is var zero && !Equals(zero, DeclaredDefault(type, properties, child.Key)))
+                && Activator.CreateInstance(settingType) is var zero && !(TryGetDeclaredDefault(type, properties, child.Key, out var declared) && Equals(zero, declared)))
             {
                 return $"{key} is null, which would set it to {zero}: give it a value, or remove the key to keep its default.";
             }
@@ -66,6 +66,13 @@ internal static class ConfigurationShape
             if (takesValue && !string.IsNullOrWhiteSpace(child.Value) && ChoicesNotNamed(settingType, child.Value) is { } choices)
             {
                 return $"{key} is '{child.Value}', which names none of its choices: {choices}.";
+            }
+
+            // A section whose absence switches a feature off (Partitioning): an empty one, as JSON {} or null or an
+            // environment variable set to nothing, binds to nothing and leaves it off, though {} reads as "on, with the defaults".
+            if (!takesValue && !hasChildren && string.IsNullOrEmpty(child.Value) && TryGetDeclaredDefault(type, properties, child.Key, out var unset) && unset is null)
+            {
+                return $"{key} is empty, which would leave it unset (off): set one of its keys ({SettingNames(settingType)}), or remove the key.";
             }
 
             if (!takesValue && !string.IsNullOrEmpty(child.Value))
@@ -82,11 +89,21 @@ internal static class ConfigurationShape
         return null;
     }
 
-    // The value a new instance holds; null when the type cannot be made without arguments (a subsection bound elsewhere).
-    private static object? DeclaredDefault(Type type, List<PropertyInfo> properties, string key) =>
-        type.GetConstructor(Type.EmptyTypes) is null || properties.Find(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase)) is not { } property
-            ? null
-            : property.GetValue(Activator.CreateInstance(type));
+    // The value a new instance holds; false when that cannot be known (a subsection bound elsewhere, made with arguments).
+    private static bool TryGetDeclaredDefault(Type type, List<PropertyInfo> properties, string key, out object? value)
+    {
+        value = null;
+        if (type.GetConstructor(Type.EmptyTypes) is null || properties.Find(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase)) is not { } property)
+        {
+            return false;
+        }
+
+        value = property.GetValue(Activator.CreateInstance(type));
+        return true;
+    }
+
+    private static string SettingNames(Type type) =>
+        string.Join(", ", type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true).Select(p => p.Name).Order(StringComparer.Ordinal));
 
     // The binder reads a choice with Enum.Parse, which also takes a number ("1": the second choice, or one no name has)
     // and a comma-separated list ("ServerSetting,Off": their bits combined). Only a name is a choice. A choice type with

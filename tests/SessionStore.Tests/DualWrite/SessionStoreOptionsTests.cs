@@ -82,6 +82,25 @@ public sealed class SessionStoreOptionsTests
         Assert.Equal(failure, Assert.Single(options.Cleanup.Validate()));
     }
 
+    [Theory]
+    [InlineData("")]   // JSON {} and JSON null alike; an environment variable set to nothing
+    [InlineData(null)]
+    public void An_empty_section_whose_absence_switches_a_feature_off_is_reported_instead_of_read_as_off(string? value)
+    {
+        var options = Bind(new()
+        {
+            ["SessionStore:Phase"] = "PostgresOnly",
+            ["SessionStore:Postgres:ConnectionString"] = "Host=localhost",
+            ["SessionStore:Postgres:Partitioning"] = value,
+        });
+
+        // "Partitioning": {} reads as "partition with the defaults", yet bound to nothing, it made a plain table.
+        var failure = Assert.Single(options.Validate());
+        Assert.Equal(
+            "SessionStore:Postgres:Partitioning is empty, which would leave it unset (off): set one of its keys (Horizon, Interval), or remove the key.",
+            failure);
+    }
+
     [Fact]
     public void An_empty_shared_user_id_key_is_reported_under_its_own_key_only()
     {

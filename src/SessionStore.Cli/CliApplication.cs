@@ -207,7 +207,13 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
 
     /// <summary>What keeps the PostgreSQL store from being built; <paramref name="why"/> says why the command needs it.</summary>
     public static IEnumerable<string> PostgresFailures(PostgresSessionCacheOptions options, string? why = null) =>
-        Named(options.Validate(), "Postgres", "ConnectionString", $"{why}set --postgres or SessionStore:Postgres:ConnectionString");
+        Named(options.Validate(), "Postgres", "ConnectionString", $"{why}{SetPostgres}");
+
+    /// <summary>What keeps the table's script from being written: as <see cref="PostgresFailures"/>, but no connection is needed.</summary>
+    public static IEnumerable<string> PostgresScriptFailures(PostgresSessionCacheOptions options) =>
+        Named(options.ValidateForScript(), "Postgres", "ConnectionString", SetPostgres);
+
+    private const string SetPostgres = "set --postgres or SessionStore:Postgres:ConnectionString";
 
     private static IEnumerable<string> RedisFailures(RedisSessionCacheOptions options) =>
         Named(options.Validate(), "Redis", "Configuration", "set --redis or SessionStore:Redis:Configuration");

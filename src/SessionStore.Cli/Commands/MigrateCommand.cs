@@ -18,6 +18,8 @@ internal static class MigrateCommand
             var console = context.Console;
             if (parse.GetValue(dryRun))
             {
+                // A script of settings the cache would refuse (a partition width out of range) is refused as the cache would.
+                CommandContext.ThrowIfInvalid(CommandContext.PostgresScriptFailures(options));
                 // The script needs no server, but the migrator a data source: an unopened one costs nothing.
                 using var offline = NpgsqlDataSource.Create(options.ConnectionString ?? "Host=localhost");
                 // Unwrapped, so that the output can be saved and run as it is; built from the options, so that the

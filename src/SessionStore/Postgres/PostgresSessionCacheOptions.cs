@@ -91,14 +91,25 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     internal bool NamesConnection => DataSource is not null || !string.IsNullOrWhiteSpace(ConnectionString);
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> Validate()
+    public override IReadOnlyList<string> Validate() => Validate(connectionRequired: true);
+
+    /// <summary>
+    /// The failures that keep the table's script from being written: all of <see cref="Validate()"/>'s but a missing
+    /// connection, which a script printed for a DBA does not need.
+    /// </summary>
+    internal IReadOnlyList<string> ValidateForScript() => Validate(connectionRequired: false);
+
+    private List<string> Validate(bool connectionRequired)
     {
         var failures = new List<string>();
         ValidateShared(failures);
         PostgresPayloadColumn.For(PayloadFormat).ValidateMaximumValueSize(failures, MaximumValueSize);
         if (!NamesConnection)
         {
-            failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
+            if (connectionRequired)
+            {
+                failures.Add($"Neither {nameof(ConnectionString)} nor {nameof(DataSource)} is set; one of them is required.");
+            }
         }
         else if (DataSource is null && ConnectionStringProblem(ConnectionString!) is { } problem)
         {

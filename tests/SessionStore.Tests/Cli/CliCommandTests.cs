@@ -22,6 +22,20 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task Migrate_dry_run_refuses_settings_the_cache_would_refuse_and_asks_for_no_connection()
+    {
+        // Printed as it was, the script of a 0.5 s partition width was one the cache itself would refuse to start on.
+        var (exitCode, output) = await CliRunner.RunAsync(
+            new Dictionary<string, string?> { ["SessionStore__Postgres__Partitioning__Interval"] = "00:00:00.5" },
+            TestContext.Current.CancellationToken, "migrate", "--dry-run");
+
+        Assert.Equal(2, exitCode); // usage error
+        Assert.Contains("SessionStore:Postgres: Partitioning.Interval is 00:00:00.5000000;", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ConnectionString", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("CREATE", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Migrate_creates_the_table_once()
     {
         var first = await CliRunner.RunAsync(Flags("migrate"));

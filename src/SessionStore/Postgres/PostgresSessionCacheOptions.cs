@@ -133,8 +133,8 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     }
 
     /// <summary>
-    /// Why Npgsql cannot read <paramref name="connectionString"/> (an unknown keyword, a port that is no number), in
-    /// its own words, which name the keyword; never the string itself, which may hold a password.
+    /// Why Npgsql cannot read <paramref name="connectionString"/> (an unknown keyword, a port that is no number),
+    /// never showing a part of it that may be a password.
     /// </summary>
     private static string? ConnectionStringProblem(string connectionString)
     {
@@ -143,8 +143,13 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
             _ = new NpgsqlConnectionStringBuilder(connectionString);
             return null;
         }
+        catch (ArgumentException e) when (e.ParamName is { } keyword)
+        {
+            return ConnectionTextProblem.Describe(nameof(ConnectionString), connectionString, ';', keyword, known: new NpgsqlConnectionStringBuilder().ContainsKey(keyword));
+        }
         catch (ArgumentException e)
         {
+            // Npgsql's syntax error names a position only ("does not conform to specification starting at index 21").
             return $"{nameof(ConnectionString)} cannot be read: {e.Message}";
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SessionStore.Internal;
 using StackExchange.Redis;
 
 namespace SessionStore.Redis;
@@ -77,7 +78,7 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
 
     /// <summary>
     /// Why StackExchange.Redis cannot read <paramref name="configuration"/> (an unknown keyword, a flag that is no
-    /// boolean), in its own words, which name the keyword; never the string itself, which may hold a password.
+    /// boolean), never showing a part of it that may be a password.
     /// </summary>
     private static string? ConfigurationProblem(string configuration)
     {
@@ -88,9 +89,15 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
                 ? $"{nameof(Configuration)} names no server: give at least one host:port (\"localhost:6379\"), then its options after commas."
                 : null;
         }
-        catch (ArgumentException e)
+        catch (ArgumentException e) when (e.ParamName is { } keyword)
         {
-            return $"{nameof(Configuration)} cannot be read: {e.Message}";
+            // Out of range: a known keyword's value, which the driver's message quotes.
+            return ConnectionTextProblem.Describe(nameof(Configuration), configuration, ',', keyword, known: e is ArgumentOutOfRangeException);
+        }
+        catch (ArgumentException)
+        {
+            // Its message is not shown: the driver's messages quote what they could not read.
+            return $"{nameof(Configuration)} cannot be read: StackExchange.Redis rejects its syntax (\"host:port,keyword=value,…\").";
         }
     }
 

@@ -87,9 +87,10 @@ public abstract class SessionCacheProviderOptions
             failures.Add($"{nameof(OperationTimeout)} is {OperationTimeout}; it must be between {MinimumOperationTimeout.TotalMilliseconds} ms and {MaximumOperationTimeout.TotalMinutes} minutes.");
         }
 
-        if (UserIdSessionKey is { Length: 0 })
+        if (UserIdSessionKey is { } userIdKey && string.IsNullOrWhiteSpace(userIdKey))
         {
-            failures.Add($"{nameof(UserIdSessionKey)} is empty; leave it null to record no user, or name a session key.");
+            // A blank key names no session key an application sets: no user would ever be recorded, silently.
+            failures.Add($"{nameof(UserIdSessionKey)} is {(userIdKey.Length == 0 ? "empty" : "blank")}; leave it null to record no user, or name a session key.");
         }
     }
 }

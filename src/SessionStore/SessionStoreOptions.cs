@@ -179,10 +179,10 @@ public sealed class SessionStoreOptions
             failures.AddRange(StoreFailures(Phase));
         }
 
-        if (UserIdSessionKey is { Length: 0 })
+        if (UserIdSessionKey is { } userIdKey && string.IsNullOrWhiteSpace(userIdKey))
         {
             // Reported under its own key: it is not given to the stores (see ApplyUserIdSessionKey).
-            failures.Add($"{SectionName}:{nameof(UserIdSessionKey)} is empty; leave it out to record no user, or name the session key that holds the user id.");
+            failures.Add($"{SectionName}:{nameof(UserIdSessionKey)} is {(userIdKey.Length == 0 ? "empty" : "blank")}; leave it out to record no user, or name the session key that holds the user id.");
         }
 
         failures.AddRange(TuningFailures());
@@ -253,11 +253,11 @@ public sealed class SessionStoreOptions
     /// <summary>Gives each store the shared <see cref="UserIdSessionKey"/> unless it sets its own.</summary>
     internal void ApplyUserIdSessionKey()
     {
-        // An empty key is not passed on: each store would report it under its own section, a key nobody set.
-        if (UserIdSessionKey is { Length: > 0 } userIdKey)
+        // A blank key is not passed on: each store would report it under its own section, a key nobody set.
+        if (!string.IsNullOrWhiteSpace(UserIdSessionKey))
         {
-            Postgres.UserIdSessionKey ??= userIdKey;
-            Redis.UserIdSessionKey ??= userIdKey;
+            Postgres.UserIdSessionKey ??= UserIdSessionKey;
+            Redis.UserIdSessionKey ??= UserIdSessionKey;
         }
     }
 

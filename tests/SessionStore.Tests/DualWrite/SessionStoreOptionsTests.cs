@@ -101,21 +101,28 @@ public sealed class SessionStoreOptionsTests
             failure);
     }
 
-    [Fact]
-    public void An_empty_shared_user_id_key_is_reported_under_its_own_key_only()
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("  ", "blank")] // names no session key an application sets: no user would ever be recorded
+    public void An_empty_or_blank_shared_user_id_key_is_reported_under_its_own_key_only(string value, string described)
     {
         var options = Bind(new()
         {
             ["SessionStore:Phase"] = "DualWriteRedisPrimary",
             ["SessionStore:Postgres:ConnectionString"] = "Host=localhost",
             ["SessionStore:Redis:Configuration"] = "localhost",
-            ["SessionStore:UserIdSessionKey"] = "",
+            ["SessionStore:UserIdSessionKey"] = value,
         });
         options.ApplyUserIdSessionKey();
 
         // Passed on, it was reported as SessionStore:Postgres: UserIdSessionKey and SessionStore:Redis: UserIdSessionKey, keys nobody set.
         var failure = Assert.Single(options.Validate());
-        Assert.StartsWith("SessionStore:UserIdSessionKey is empty;", failure, StringComparison.Ordinal);
+        Assert.StartsWith($"SessionStore:UserIdSessionKey is {described};", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(options.Postgres.Validate(), f => f.Contains("UserIdSessionKey", StringComparison.Ordinal));
+
+        // Set on one store, the store reports it.
+        var store = new SessionStore.Postgres.PostgresSessionCacheOptions { ConnectionString = "Host=localhost", UserIdSessionKey = value };
+        Assert.StartsWith($"UserIdSessionKey is {described};", Assert.Single(store.Validate()), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -30,8 +30,9 @@ internal static class VerifyCommand
         };
         context.SetAction(command, async (parse, token) =>
         {
-            // A sample of none compares nothing: its "ready" would be a verdict on the counts alone. --full ignores it.
-            if (parse.GetValue(sample) is var size and < 1 && !parse.GetValue(full))
+            // A sample of none compares nothing: its "ready" would be a verdict on the counts alone. --full ignores it,
+            // but not a count below zero, which is no count at all.
+            if (parse.GetValue(sample) is var size && (size < 0 || size < 1 && !parse.GetValue(full)))
             {
                 throw new CliUsageException($"--sample is {size}; it must be at least 1 (or use --full to compare every session).");
             }

@@ -232,6 +232,16 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Fact]
+    public async Task A_negative_sample_is_refused_naming_the_flag_even_with_full()
+    {
+        // Past the flag's check, it was refused by the library as "SampleSize", a name the operator never typed.
+        var (exitCode, output) = await CliRunner.RunAsync("verify", "--full", "--sample", "-5", "--phase", "dual-pg-primary", "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1");
+
+        Assert.True(exitCode == 2, $"exit {exitCode}: {output}");
+        Assert.Contains("--sample is -5; it must be at least 1", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Decimals_take_a_point_whatever_the_machines_locale()
     {
         var culture = System.Globalization.CultureInfo.CurrentCulture;

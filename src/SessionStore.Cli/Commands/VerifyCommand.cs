@@ -97,6 +97,13 @@ internal static class VerifyCommand
                     console.MarkupLine($"The primary holds nothing: find out why before copying anything (a copy goes from {primary} to {secondary}).");
                 }
             }
+            else if (result.BothEmpty)
+            {
+                console.MarkupLine(
+                    "[red]Not ready for the next phase:[/] nothing to compare: neither store holds a live session under the instance name " +
+                    "and table given. Check them against the application's settings (--instance-name, --schema, --table); an application " +
+                    "that has no session yet loses none by moving on.");
+            }
             else if (!result.CountsAreClose)
             {
                 console.MarkupLine(

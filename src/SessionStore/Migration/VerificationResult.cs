@@ -64,8 +64,14 @@ public sealed class VerificationResult
     public long? OnlyInSecondary { get; }
 
     /// <summary>
-    /// True when no mismatch was confirmed, the secondary holds no session the primary lacks, and the live counts are
-    /// close: the stores agree well enough to move to the next phase.
+    /// Whether neither store holds a live session under the Redis instance name and table given: two empty stores
+    /// agree about nothing, and a mistyped instance name or table looks at two empty stores.
     /// </summary>
-    public bool IsReadyForNextPhase => CountsAreClose && Mismatches.Values.All(count => count == 0) && OnlyInSecondary is null or 0;
+    public bool BothEmpty => RedisLiveSessions == 0 && PostgresLiveSessions == 0;
+
+    /// <summary>
+    /// True when the stores hold sessions, no mismatch was confirmed, the secondary holds no session the primary
+    /// lacks, and the live counts are close: the stores agree well enough to move to the next phase.
+    /// </summary>
+    public bool IsReadyForNextPhase => !BothEmpty && CountsAreClose && Mismatches.Values.All(count => count == 0) && OnlyInSecondary is null or 0;
 }

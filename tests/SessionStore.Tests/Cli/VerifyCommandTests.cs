@@ -48,6 +48,43 @@ public sealed class VerifyCommandTests(PostgresServer postgres, RedisServer redi
     }
 
     [Theory]
+    [InlineData("dual-redis-primary")]
+    [InlineData("dual-pg-primary")]
+    public async Task A_Redis_session_whose_key_PostgreSQL_cannot_hold_is_a_difference_not_a_PostgreSQL_failure(string phase)
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(20);
+        await CliRunner.RunPlainAsync(Environment(scenario), Token, ["backfill", "--checkpoint", TempFile(), .. CliRunner.Flags(scenario)]);
+        // Written by Microsoft's RedisCache, which takes any key: U+0000 cannot be in PostgreSQL text.
+        await scenario.RedisCache.SetAsync("ab\0cd", MigrationScenario.Session(7), new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+
+        var (exitCode, output) = await CliRunner.RunPlainAsync(Environment(scenario), Token, ["verify", "--full", .. CliRunner.Flags(scenario, phase)]);
+
+        // Sent to PostgreSQL with the rest of its page, it failed the run: exit 3, "PostgreSQL could not be reached or failed: 22021".
+        Assert.True(exitCode == 1, $"exit {exitCode}\n{output}");
+        Assert.DoesNotContain("could not be reached", output, StringComparison.Ordinal);
+        Assert.Contains("Not ready", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_empty_stores_are_not_ready_and_the_names_are_to_be_checked()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(20); // the application's, under its prefix
+        var flags = CliRunner.Flags(scenario).ToArray();
+        flags[Array.IndexOf(flags, "--instance-name") + 1] = scenario.Prefix.TrimEnd(':') + "-typo:";
+
+        var (exitCode, output) = await CliRunner.RunPlainAsync(Environment(scenario), Token, ["verify", "--full", .. flags]);
+
+        // Two empty stores under a mistyped prefix agreed: "0 Redis sessions compared … Ready for the next phase".
+        Assert.True(exitCode == 1, $"exit {exitCode}\n{output}");
+        Assert.Contains("nothing to compare", output, StringComparison.Ordinal);
+        Assert.Contains("--instance-name", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("garbage")]
     [InlineData("PostgressOnly")]
     [InlineData("5")]

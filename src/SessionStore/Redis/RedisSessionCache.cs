@@ -522,7 +522,11 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
                 _ = entry.KeyExpireAsync(entryKey, entryTtl);
             }
 
-            if (await entry.ExecuteAsync().ConfigureAwait(false))
+            // A transaction with a condition is sent by blocking the sending thread until the condition's answers come
+            // (StackExchange.Redis waits up to its own timeout): on a hung server that was the caller's thread, before
+            // the operation's deadline and token could count. Started on the thread pool, it is bounded by both.
+            var executed = condition == WriteCondition.Always ? entry.ExecuteAsync() : Task.Run(() => entry.ExecuteAsync());
+            if (await executed.ConfigureAwait(false))
             {
                 return version ?? RedisEntry.ReadVersion(await kept!.ConfigureAwait(false));
             }

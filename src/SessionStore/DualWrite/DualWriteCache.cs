@@ -88,7 +88,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters, (store, key, value) => _revocation!.Written(store, key, value)); // assigned below, before any copy
         _catchUp = catchUp = new CatchUp(
-            breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _counters, current, () => _phase.Phase,
+            breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _locks, _counters, current, () => _phase.Phase,
             async (store, kind, userId, t) => (await _revocation!.TryRevokeBestEffortAsync(store, kind, userId, t).ConfigureAwait(false)).Done, time, logger); // assigned below, before any call
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
         _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters, (kind, userId) => _revocation!.IsUnderWay(kind, userId));

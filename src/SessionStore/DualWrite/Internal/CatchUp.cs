@@ -26,6 +26,7 @@ internal sealed class CatchUp : IDisposable
     private readonly StoreRouting _routing;
     private readonly StoreBreakers _breakers;
     private readonly SecondaryConvergence _convergence;
+    private readonly SessionLocks _locks;
     private readonly DualWriteCounters _counters;
     private readonly Func<SessionStoreOptions> _options;
     private readonly TimeProvider _time;
@@ -39,13 +40,13 @@ internal sealed class CatchUp : IDisposable
     private readonly Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> _revokeBestEffort;
 
     public CatchUp(
-        int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, DualWriteCounters counters, Func<SessionStoreOptions> options,
+        int capacity, StoreRouting routing, StoreBreakers breakers, SecondaryConvergence convergence, SessionLocks locks, DualWriteCounters counters, Func<SessionStoreOptions> options,
         Func<SessionStorePhase> phase, Func<ISessionCacheProvider, StoreKind, string, CancellationToken, ValueTask<bool>> revokeBestEffort, TimeProvider time, ILogger logger)
     {
         _capacity = capacity;
         _redis = new CatchUpBacklog(capacity);
         _postgres = new CatchUpBacklog(capacity);
-        (_routing, _breakers, _convergence, _counters, _options, _phase, _revokeBestEffort, _time, _logger) = (routing, breakers, convergence, counters, options, phase, revokeBestEffort, time, logger);
+        (_routing, _breakers, _convergence, _locks, _counters, _options, _phase, _revokeBestEffort, _time, _logger) = (routing, breakers, convergence, locks, counters, options, phase, revokeBestEffort, time, logger);
     }
 
     public CatchUpBacklog Backlog(StoreKind kind) => kind == StoreKind.Redis ? _redis : _postgres;
@@ -209,6 +210,20 @@ internal sealed class CatchUp : IDisposable
                     return;
                 }
 
+                // In the key's turn (SessionLocks), as read repair: a sign-out between the copy's read of the source and
+                // its write "only where absent" found nothing to remove in the target, and the copy then landed there.
+                SessionLocks.Turn turn;
+                try
+                {
+                    turn = await _locks.EnterAsync(entry.Key, isPrimary ? target : source, "catch-up", async: true, t).ConfigureAwait(false);
+                }
+                catch (SessionStoreTimeoutException)
+                {
+                    Interlocked.Increment(ref failed); // the key's writes are stuck: left for the next catch-up
+                    return;
+                }
+
+                using var _ = turn;
                 switch (await _convergence.ConvergeAsync(entry.Key, source, PhaseRoles.Other(kind), target, kind, isPrimary, tolerance, removeOrphan: entry.Value.Removed, t).ConfigureAwait(false))
                 {
                     case Convergence.Converged:

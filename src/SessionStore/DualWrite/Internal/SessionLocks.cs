@@ -4,8 +4,8 @@ namespace SessionStore.DualWrite.Internal;
 
 /// <summary>
 /// One session's turn at both stores in this instance, in a dual phase: a write (set, refresh, remove) runs in the
-/// primary and then the secondary before the next write of the same key starts, and a read repair copies from the
-/// secondary only between two writes. Without it, a remove racing a set could leave the set's copy in one store and
+/// primary and then the secondary before the next write of the same key starts, and a read repair, a comparison or
+/// the catch-up copies between the stores only between two writes. Without it, a remove racing a set could leave the set's copy in one store and
 /// none in the other, and a read that missed in the primary between a remove's two stores copied the secondary's
 /// copy back: read repair then brought a signed-out session back. Instances of a fleet do not share these turns
 /// (see docs/migration-guide.md).

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace SessionStore.Internal;
 
 /// <summary>
@@ -26,4 +28,12 @@ internal static class ConnectionTextProblem
         return $"{setting} cannot be read: {item} names no setting the driver knows. The item is not shown: it may be a typo, or the " +
             $"rest of a value holding '{separator}', such as a password, which must then be quoted.";
     }
+
+    /// <summary>
+    /// Whether <paramref name="message"/> holds one of <paramref name="values"/> as a whole word (case ignored): a
+    /// driver's message that does is not shown. A whole word, so that a host "h" does not hide every message with an h.
+    /// </summary>
+    public static bool Quotes(string message, IEnumerable<string?> values) =>
+        values.Any(value => !string.IsNullOrEmpty(value) &&
+            Regex.IsMatch(message, $@"(?<![\p{{L}}\p{{N}}]){Regex.Escape(value)}(?![\p{{L}}\p{{N}}])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant));
 }

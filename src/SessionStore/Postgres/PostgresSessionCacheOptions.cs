@@ -133,15 +133,16 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
     }
 
     /// <summary>
-    /// Why Npgsql cannot read <paramref name="connectionString"/> (an unknown keyword, a port that is no number),
-    /// never showing a part of it that may be a password.
+    /// Why Npgsql cannot read <paramref name="connectionString"/> (an unknown keyword, a port that is no number) or
+    /// cannot use it (no host, multiplexing without pooling, a port out of range), never showing a part of it that may
+    /// be a password.
     /// </summary>
     private static string? ConnectionStringProblem(string connectionString)
     {
+        NpgsqlConnectionStringBuilder parsed;
         try
         {
-            _ = new NpgsqlConnectionStringBuilder(connectionString);
-            return null;
+            parsed = new NpgsqlConnectionStringBuilder(connectionString);
         }
         catch (ArgumentException e) when (e.ParamName is { } keyword)
         {
@@ -152,6 +153,41 @@ public sealed class PostgresSessionCacheOptions : SessionCacheProviderOptions, I
             // Npgsql's syntax error names a position only ("does not conform to specification starting at index 21").
             return $"{nameof(ConnectionString)} cannot be read: {e.Message}";
         }
+
+        // Npgsql takes any int here and fails only when connecting, with "Specified argument was out of the range".
+        if (parsed.Port is < 1 or > 65535)
+        {
+            return $"{nameof(ConnectionString)} cannot be used: Port must be between 1 and 65535 (the value is not shown).";
+        }
+
+        // Npgsql's own checks (a host, pooling for multiplexing, ...) run when a data source is built, not when the string
+        // is read: without them the application started and its first request failed. Building one connects to nothing.
+        try
+        {
+            using var dataSource = new NpgsqlDataSourceBuilder(connectionString).Build();
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+        {
+            return $"{nameof(ConnectionString)} cannot be used: {UnusableBecause(e, parsed)}";
+        }
+    }
+
+    /// <summary>Npgsql's reason for refusing to build a data source, unless it quotes one of the string's values.</summary>
+    private static string UnusableBecause(Exception e, NpgsqlConnectionStringBuilder parsed)
+    {
+        if (e is ArgumentNullException { ParamName: { } missing })
+        {
+            // Its message is only "Value cannot be null. (Parameter 'Host')".
+            return $"{missing} is not set; it is required.";
+        }
+
+        // Most of these messages are fixed text ("Pooling must be on to use multiplexing"), but some quote a value
+        // ("'Max Pool Size' 5 under 'Min Pool Size' 10"), and a value may be a password.
+        var values = parsed.Keys.Cast<string>().Select(key => Convert.ToString(parsed[key], System.Globalization.CultureInfo.InvariantCulture));
+        return ConnectionTextProblem.Quotes(e.Message, values)
+            ? "Npgsql refuses how its settings combine. Its message is not shown: it quotes a value."
+            : e.Message;
     }
 
     private static void Add(List<string> failures, string? failure)

@@ -197,6 +197,23 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Theory]
+    [InlineData("verify", "Username=app;Password=secret", "Host is not set; it is required.")]
+    [InlineData("verify", "Host=127.0.0.1;Password=secret;Multiplexing=true;Pooling=false", "Pooling must be on to use multiplexing")]
+    [InlineData("verify", "Host=127.0.0.1;Password=secret;Port=99999", "Port must be between 1 and 65535")] // verify went on to Redis first
+    [InlineData("migrate", "Host=127.0.0.1;Password=secret;Port=99999", "Port must be between 1 and 65535")]
+    [InlineData("stats", "Host=127.0.0.1;Password=secret;Minimum Pool Size=10;Maximum Pool Size=5", "Npgsql refuses how its settings combine")]
+    public async Task A_connection_string_that_reads_but_cannot_be_used_is_refused_naming_it_before_any_server_is_contacted(string command, string connectionString, string expected)
+    {
+        // No server listens on port 1: a command that went on to connect would exit 3, not 2.
+        var (exitCode, output) = await CliRunner.RunPlainAsync(null, TestContext.Current.CancellationToken, command, "--phase", "dual-pg-primary", "--postgres", connectionString, "--redis", "127.0.0.1:1");
+
+        Assert.True(exitCode == 2, $"exit {exitCode}: {output}");
+        Assert.Contains($"SessionStore:Postgres: ConnectionString cannot be used: {expected}", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("10", output, StringComparison.Ordinal); // Npgsql's pool-size message quotes both values
+    }
+
+    [Theory]
     [InlineData("ComparisonSampleRate", 2)] // the binder would make it 0: comparisons off
     [InlineData("Phase", 3)]                // its own default: the flag gives the phase, and the command goes on to connect
     public async Task A_json_null_in_the_config_file_is_refused_only_where_it_would_change_the_setting(string setting, int expectedExit)

@@ -180,6 +180,13 @@ internal sealed class CommandContext(CliSettings settings, IAnsiConsole console,
             console.MarkupLine($"[red]error:[/] {store} could not be reached or failed: {Markup.Escape(e.Message + bound)}");
             return ExitCodes.ServerError;
         }
+        catch (Exception e)
+        {
+            // Last resort: System.CommandLine would print "Unhandled exception" and a stack trace, and exit 1, which
+            // verify's caller reads as "ran and found mismatches".
+            console.MarkupLine($"[red]error:[/] unexpected {Markup.Escape(e.GetType().FullName ?? e.GetType().Name)}: {Markup.Escape(e.Message)} (a case the tool does not handle; please report it)");
+            return ExitCodes.UnexpectedError;
+        }
     }
 
     /// <summary>Which store a failure came from, for the operator to know where to look: its own type or an inner one says.</summary>

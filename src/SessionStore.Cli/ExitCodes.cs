@@ -21,6 +21,12 @@ internal static class ExitCodes
     /// </summary>
     public const int Incomplete = 4;
 
+    /// <summary>
+    /// A failure the tool does not expect (a bug, or a case it does not handle), printed as one line with its type. Not
+    /// <see cref="ProblemsFound"/>: a script reads that as the command having run.
+    /// </summary>
+    public const int UnexpectedError = 5;
+
     /// <summary>Interrupted (Ctrl+C); <c>backfill</c> resumes from its checkpoint when run again.</summary>
     public const int Interrupted = 130;
 }

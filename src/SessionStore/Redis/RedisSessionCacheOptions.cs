@@ -67,6 +67,10 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
         {
             failures.Add(problem);
         }
+        else if (ConnectionMultiplexerFactory is null && ConfigurationOptions?.DefaultDatabase is int database and < 0)
+        {
+            failures.Add(NegativeDatabase($"{nameof(ConfigurationOptions)}.DefaultDatabase", database));
+        }
 
         if (UseScripts == true && ConnectionMultiplexerFactory is null && ScriptsRemovedByCommandMap())
         {
@@ -85,8 +89,10 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
         try
         {
             // Without an endpoint it parses, and every call then fails as if the server were down.
-            return StackExchange.Redis.ConfigurationOptions.Parse(configuration).EndPoints.Count == 0
+            var parsed = StackExchange.Redis.ConfigurationOptions.Parse(configuration);
+            return parsed.EndPoints.Count == 0
                 ? $"{nameof(Configuration)} names no server: give at least one host:port (\"localhost:6379\"), then its options after commas."
+                : parsed.DefaultDatabase is int database and < 0 ? NegativeDatabase($"{nameof(Configuration)}'s defaultDatabase", database)
                 : null;
         }
         catch (ArgumentException e) when (e.ParamName is { } keyword)
@@ -100,6 +106,13 @@ public sealed class RedisSessionCacheOptions : SessionCacheProviderOptions, IOpt
             return $"{nameof(Configuration)} cannot be read: StackExchange.Redis rejects its syntax (\"host:port,keyword=value,…\").";
         }
     }
+
+    /// <summary>
+    /// A negative database: StackExchange.Redis takes it, and the first call then fails with an IndexOutOfRangeException
+    /// naming nothing.
+    /// </summary>
+    private static string NegativeDatabase(string setting, int database) =>
+        $"{setting} is {database}; it must be 0 or more (a database the server has: 0 to 15 unless its databases setting says otherwise).";
 
     private bool ScriptsRemovedByCommandMap()
     {

@@ -214,6 +214,20 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
     }
 
     [Theory]
+    [InlineData("verify")]
+    [InlineData("stats")]
+    [InlineData("backfill")]
+    public async Task A_negative_Redis_database_is_refused_naming_defaultDatabase_before_any_server_is_contacted(string command)
+    {
+        // No server listens on port 1: a command that went on to connect would exit 3, not 2. With a server, it crashed
+        // with an unhandled IndexOutOfRangeException and a stack trace, exit 1.
+        var (exitCode, output) = await CliRunner.RunPlainAsync(null, TestContext.Current.CancellationToken, command, "--phase", "dual-redis-primary", "--postgres", "Host=127.0.0.1;Port=1", "--redis", "127.0.0.1:1,defaultDatabase=-5");
+
+        Assert.True(exitCode == 2, $"exit {exitCode}: {output}");
+        Assert.Contains("SessionStore:Redis: Configuration's defaultDatabase is -5; it must be 0 or more", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("ComparisonSampleRate", 2)] // the binder would make it 0: comparisons off
     [InlineData("Phase", 3)]                // its own default: the flag gives the phase, and the command goes on to connect
     public async Task A_json_null_in_the_config_file_is_refused_only_where_it_would_change_the_setting(string setting, int expectedExit)

@@ -177,6 +177,7 @@ public sealed class ServiceRegistrationTests(PostgresServer postgres, RedisServe
     [InlineData("Redis:Configuration", "127.0.0.1,foo=bar", "Configuration cannot be read: item 2 (counting from 1, split at ',') names no setting")]
     [InlineData("Redis:Configuration", "127.0.0.1,password=ab,secret=cd", "Configuration cannot be read: item 3")]
     [InlineData("Redis:Configuration", "127.0.0.1,connectTimeout=secret", "Configuration cannot be read: connectTimeout is given a value it does not take")]
+    [InlineData("Redis:Configuration", "127.0.0.1,password=secret,defaultDatabase=-5", "Configuration's defaultDatabase is -5; it must be 0 or more")]
     [InlineData("Redis:Configuration", "abortConnect=false", "Configuration names no server")]
     [InlineData("Redis:Configuration", "password=secret", "Configuration names no server")]
     [InlineData("Redis:Configuration", ",", "Configuration names no server")]

@@ -232,6 +232,18 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     }
 
     [Fact]
+    public void A_negative_DefaultDatabase_in_ConfigurationOptions_is_invalid_naming_it()
+    {
+        // Accepted before, the first call failed with an IndexOutOfRangeException naming nothing.
+        var configuration = ConfigurationOptions.Parse("127.0.0.1:1");
+        configuration.DefaultDatabase = -5;
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => new RedisSessionCache(new RedisSessionCacheOptions { ConfigurationOptions = configuration }));
+
+        Assert.Contains("ConfigurationOptions.DefaultDatabase is -5; it must be 0 or more", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unreachable_server_is_an_error_naming_the_endpoint_and_the_operation()
     {
         using var cache = new RedisSessionCache(new RedisSessionCacheOptions { Configuration = "127.0.0.1:1,connectTimeout=500,abortConnect=false" });

@@ -96,8 +96,15 @@ internal sealed class CliSettings
         options.BindFrom(Section(parse, environment));
 
         // As the application's start-up refuses them: a section that could not be bound (TuningFailures then names
-        // that alone), or a setting out of range (a negative SecondaryTimeout would hang verify and sync).
-        if (options.TuningFailures() is { Count: > 0 } failures)
+        // that alone), a setting out of range (a negative SecondaryTimeout would hang verify and sync), or a blank
+        // UserIdSessionKey (the stores are not given it: backfill and sync copied every session with no user id).
+        var failures = options.TuningFailures();
+        if (failures.Count == 0 && options.UserIdSessionKeyFailure() is { } userIdKeyFailure)
+        {
+            failures.Add(userIdKeyFailure);
+        }
+
+        if (failures.Count > 0)
         {
             throw new CliUsageException($"The configuration is invalid: {string.Join(" ", failures)}");
         }

@@ -179,10 +179,9 @@ public sealed class SessionStoreOptions
             failures.AddRange(StoreFailures(Phase));
         }
 
-        if (UserIdSessionKey is { } userIdKey && string.IsNullOrWhiteSpace(userIdKey))
+        if (UserIdSessionKeyFailure() is { } userIdKeyFailure)
         {
-            // Reported under its own key: it is not given to the stores (see ApplyUserIdSessionKey).
-            failures.Add($"{SectionName}:{nameof(UserIdSessionKey)} is {(userIdKey.Length == 0 ? "empty" : "blank")}; leave it out to record no user, or name the session key that holds the user id.");
+            failures.Add(userIdKeyFailure);
         }
 
         failures.AddRange(TuningFailures());
@@ -249,6 +248,15 @@ public sealed class SessionStoreOptions
 
     private static string Format(TimeSpan value) =>
         value.ToString(value.Milliseconds == 0 ? @"hh\:mm\:ss" : @"hh\:mm\:ss\.fff", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Why the shared <see cref="UserIdSessionKey"/> cannot be used (empty or blank), or null. Reported under its own key:
+    /// it is not given to the stores (see <see cref="ApplyUserIdSessionKey"/>), which would then record no user.
+    /// </summary>
+    internal string? UserIdSessionKeyFailure() =>
+        UserIdSessionKey is { } key && string.IsNullOrWhiteSpace(key)
+            ? $"{SectionName}:{nameof(UserIdSessionKey)} is {(key.Length == 0 ? "empty" : "blank")}; leave it out to record no user, or name the session key that holds the user id."
+            : null;
 
     /// <summary>Gives each store the shared <see cref="UserIdSessionKey"/> unless it sets its own.</summary>
     internal void ApplyUserIdSessionKey()

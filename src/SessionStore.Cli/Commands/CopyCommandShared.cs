@@ -84,7 +84,7 @@ internal sealed class CopyCommandShared
                 return await RunForJsonAsync(context, copyOptions, run, token).ConfigureAwait(false);
             }
 
-            if (string.IsNullOrEmpty(options.UserIdSessionKey ?? options.Postgres.UserIdSessionKey))
+            if (string.IsNullOrWhiteSpace(options.UserIdSessionKey ?? options.Postgres.UserIdSessionKey))
             {
                 // Not an error (an application may have no signed-in users), but a copy without it leaves user_id empty
                 // and the Redis per-user index unbuilt, so "log out everywhere" finds none of the copied sessions.

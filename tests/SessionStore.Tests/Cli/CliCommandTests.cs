@@ -409,6 +409,23 @@ public sealed class CliCommandTests(PostgresServer postgres, RedisServer redis) 
         Assert.DoesNotContain("UserIdSessionKey is not set", with.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("backfill")]
+    [InlineData("sync")]
+    public async Task A_copy_with_a_blank_user_id_key_exits_2_before_copying_any_session(string command)
+    {
+        // The application refuses it at start-up; a copy dropped it, exit 0, and wrote every session with no user id.
+        await _scenario.CreateTableAsync();
+        await _scenario.WriteRedisSessionsAsync(10);
+        var environment = new Dictionary<string, string?> { ["SessionStore__UserIdSessionKey"] = " " };
+
+        var (exitCode, output) = await CliRunner.RunPlainAsync(environment, TestContext.Current.CancellationToken, Flags(command, "--checkpoint", TempCheckpoint()));
+
+        Assert.True(exitCode == 2, $"exit {exitCode}: {output}");
+        Assert.Contains("SessionStore:UserIdSessionKey is blank; leave it out to record no user", output, StringComparison.Ordinal);
+        Assert.Empty(await _scenario.PostgresKeysAsync());
+    }
+
     [Fact]
     public async Task A_missing_table_exits_with_2_and_says_to_migrate()
     {

@@ -137,7 +137,10 @@ public sealed class SessionStoreOptions
     internal void BindFrom(IConfiguration section)
     {
         var path = section is IConfigurationSection { Path.Length: > 0 } named ? named.Path : SectionName;
-        BindingFailure = ConfigurationShape.FindUnboundKey(section, typeof(SessionStoreOptions), path, SubsectionsBoundElsewhere);
+        // A value where the section belongs ("SessionStore": "…") binds to nothing: a tool's flags would run without it, unseen.
+        BindingFailure = section is IConfigurationSection { Value.Length: > 0 }
+            ? ConfigurationShape.SectionGivenValue(path, typeof(SessionStoreOptions))
+            : ConfigurationShape.FindUnboundKey(section, typeof(SessionStoreOptions), path, SubsectionsBoundElsewhere);
         if (BindingFailure is null)
         {
             try

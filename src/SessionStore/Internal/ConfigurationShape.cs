@@ -77,7 +77,7 @@ internal static class ConfigurationShape
 
             if (!takesValue && !string.IsNullOrEmpty(child.Value))
             {
-                return $"{key} holds a value, but it is a section: set its keys instead{FirstSetting(settingType, key)}.";
+                return SectionGivenValue(key, settingType);
             }
 
             if (!takesValue && FindUnboundKey(child, settingType, key) is { } inner)
@@ -88,6 +88,10 @@ internal static class ConfigurationShape
 
         return null;
     }
+
+    /// <summary>The message for a value given where the section <paramref name="key"/>, bound to <paramref name="type"/>, belongs.</summary>
+    public static string SectionGivenValue(string key, Type type) =>
+        $"{key} holds a value, but it is a section: set its keys instead{FirstSetting(type, key)}.";
 
     // The value a new instance holds; false when that cannot be known (a subsection bound elsewhere, made with arguments).
     private static bool TryGetDeclaredDefault(Type type, List<PropertyInfo> properties, string key, out object? value)

@@ -82,6 +82,17 @@ public sealed class SessionStoreOptionsTests
         Assert.Equal(failure, Assert.Single(options.Cleanup.Validate()));
     }
 
+    [Fact]
+    public void A_value_where_the_whole_section_belongs_is_reported_without_quoting_it()
+    {
+        // "SessionStore": "Host=db;…" in a tool's --config file was ignored, the flags running without it.
+        var options = Bind(new() { ["SessionStore"] = "Host=db;Password=secret" });
+
+        var failure = Assert.Single(options.Validate());
+        Assert.StartsWith("SessionStore holds a value, but it is a section: set its keys instead, such as SessionStore:", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", failure, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("")]   // JSON {} and JSON null alike; an environment variable set to nothing
     [InlineData(null)]

@@ -86,7 +86,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             k => catchUp?.Resume(k)));
         _primary = new PrimaryCalls(_breakers, instruments, time);
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
-        var convergence = new SecondaryConvergence(_secondaryCalls, _counters, (store, key, value) => _revocation!.Written(store, key, value)); // assigned below, before any copy
+        var convergence = new SecondaryConvergence(_secondaryCalls, _counters, (store, key, value) => _revocation!.Written(store, key, value), () => _secondaryWriter!); // assigned below, before any copy
         _catchUp = catchUp = new CatchUp(
             breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _locks, _counters, current, () => _phase.Phase,
             async (store, kind, userId, t) => (await _revocation!.TryRevokeBestEffortAsync(store, kind, userId, t).ConfigureAwait(false)).Done, time, logger); // assigned below, before any call

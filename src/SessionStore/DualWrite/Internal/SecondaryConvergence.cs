@@ -10,7 +10,7 @@ namespace SessionStore.DualWrite.Internal;
 /// A target holding a newer version than the source (it took a write since, as the primary after a step, or the
 /// source missed one) is not overwritten: the caller copies the other way.
 /// </summary>
-internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters, Action<ISessionCacheProvider, string, ReadOnlyMemory<byte>> copied)
+internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters, Action<ISessionCacheProvider, string, ReadOnlyMemory<byte>> copied, Func<SecondaryWriter> writer)
 {
     private const int Attempts = 3;
 
@@ -36,7 +36,7 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
                     return Convergence.Converged;
                 }
 
-                if (!await calls.TryRunAsync(target, targetKind, "remove", key, (s, t) => new ValueTask(s.RemoveAsync(key, t)), token).ConfigureAwait(false))
+                if (!await TrackedAsync(target, targetKind, "remove", key, (s, t) => new ValueTask(s.RemoveAsync(key, t)), token).ConfigureAwait(false))
                 {
                     return Convergence.Unanswered;
                 }
@@ -97,7 +97,8 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
         }
 
         var condition = expected is null ? WriteCondition.WhenAbsent : WriteCondition.WhenUnchanged(expected.Value);
-        var (done, written) = await calls.TryRunAsync(target, targetKind, "set", key, (s, t) => s.SetAsync(key, source.Value, lifetime, condition, async: true, t), token).ConfigureAwait(false);
+        long? written = null;
+        var done = await TrackedAsync(target, targetKind, "set", key, async (s, t) => written = await s.SetAsync(key, source.Value, lifetime, condition, async: true, t).ConfigureAwait(false), token).ConfigureAwait(false);
         if (done && written is not null)
         {
             counters.Repaired(target.Name);
@@ -105,6 +106,23 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
         }
 
         return done && written is not null;
+    }
+
+    /// <summary>
+    /// A write to the target, as a secondary call; given up on and landing later, after the session's next writes (a
+    /// sign-out that found nothing to delete yet), it sends its key back to the catch-up (<see cref="SecondaryWriter"/>).
+    /// </summary>
+    private async ValueTask<bool> TrackedAsync(ISessionCacheProvider target, StoreKind targetKind, string operation, string key, Func<ISessionCacheProvider, CancellationToken, ValueTask> write, CancellationToken token)
+    {
+        var call = writer().Track(targetKind, key, operation, write);
+        try
+        {
+            return await calls.TryRunAsync(target, targetKind, operation, key, call.RunAsync, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            call.GiveUp(); // nothing when it ended
+        }
     }
 }
 

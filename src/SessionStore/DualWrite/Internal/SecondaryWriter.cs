@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using SessionStore.Internal;
 
 namespace SessionStore.DualWrite.Internal;
@@ -17,65 +16,120 @@ namespace SessionStore.DualWrite.Internal;
 /// </remarks>
 internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
 {
-    private readonly ConcurrentDictionary<(StoreKind Kind, string Key), LateWrites> _late = new();
+    // Guarded by _lock: a count that reached 0 and an entry taken for a new late write must not cross.
+    private readonly Dictionary<(StoreKind Kind, string Key), LateWrites> _late = [];
+    private readonly Lock _lock = new();
 
     public async Task WriteAsync(Route route, string key, string operation, Func<ISessionCacheProvider, CancellationToken, ValueTask> write, CancellationToken token)
     {
         var kind = route.SecondaryKind!.Value;
-        var removes = operation == "remove";
-        if (operation != "refresh" && _late.TryGetValue((kind, key), out var pending))
-        {
-            pending.RemovedSince = removes;
-        }
-
-        var call = new Call(this, kind, key, removes, write);
+        var call = Track(kind, key, operation, write);
+        call.Follows();
         try
         {
             if (!await calls.TryRunAsync(route.Secondary!, kind, operation, key, call.RunAsync, token).ConfigureAwait(false))
             {
-                catchUp.Missed(kind, key, removed: removes, keepsRemoval: operation == "refresh");
+                catchUp.Missed(kind, key, removed: operation == "remove", keepsRemoval: operation == "refresh");
                 call.GiveUp();
             }
         }
         catch (OperationCanceledException)
         {
             // The caller gave up after the primary was written: the secondary's copy is brought up to date later.
-            catchUp.Missed(kind, key, removed: removes, keepsRemoval: operation == "refresh");
+            catchUp.Missed(kind, key, removed: operation == "remove", keepsRemoval: operation == "refresh");
             call.GiveUp();
             throw;
         }
     }
 
+    /// <summary>
+    /// A write to <paramref name="kind"/> (a request's, or a copy's: catch-up, comparison) whose key goes back to the
+    /// catch-up if it is given up on (<see cref="Call.GiveUp"/>) and lands afterwards.
+    /// </summary>
+    internal Call Track(StoreKind kind, string key, string operation, Func<ISessionCacheProvider, CancellationToken, ValueTask> write) =>
+        new(this, kind, key, operation, write);
+
     /// <summary>Keys with a late write on its way, for tests: none once they have all landed or failed.</summary>
-    internal int LateCount => _late.Count;
-
-    private void Landed(StoreKind kind, string key, LateWrites pending)
+    internal int LateCount
     {
-        Release(kind, key, pending);
-        catchUp.Missed(kind, key, removed: pending.RemovedSince, keepsRemoval: true);
-    }
-
-    private void Release(StoreKind kind, string key, LateWrites pending)
-    {
-        if (Interlocked.Decrement(ref pending.Count) == 0)
+        get
         {
-            _late.TryRemove(new KeyValuePair<(StoreKind, string), LateWrites>((kind, key), pending));
+            lock (_lock)
+            {
+                return _late.Count;
+            }
         }
     }
 
+    private LateWrites Hold(Call call)
+    {
+        lock (_lock)
+        {
+            if (!_late.TryGetValue((call.Kind, call.Key), out var late))
+            {
+                _late[(call.Kind, call.Key)] = late = new LateWrites { RemovedSince = call.Removes };
+            }
+            else if (!call.Refreshes)
+            {
+                late.RemovedSince = call.Removes; // the newest write of the key
+            }
+
+            late.Count++;
+            return late;
+        }
+    }
+
+    private void Release(Call call, LateWrites late)
+    {
+        lock (_lock)
+        {
+            if (--late.Count == 0)
+            {
+                _late.Remove((call.Kind, call.Key));
+            }
+        }
+    }
+
+    private void Landed(Call call, LateWrites late)
+    {
+        Release(call, late);
+        catchUp.Missed(call.Kind, call.Key, removed: late.RemovedSince, keepsRemoval: true);
+    }
+
     /// <summary>The late writes of one key, and whether the session's last write since was a removal.</summary>
-    private sealed class LateWrites(bool removed)
+    private sealed class LateWrites
     {
         public int Count;
-        public volatile bool RemovedSince = removed;
+        public volatile bool RemovedSince;
     }
 
     /// <summary>One secondary write, which knows whether it was given up on while still on its way.</summary>
-    private sealed class Call(SecondaryWriter owner, StoreKind kind, string key, bool removes, Func<ISessionCacheProvider, CancellationToken, ValueTask> write)
+    internal sealed class Call(SecondaryWriter owner, StoreKind kind, string key, string operation, Func<ISessionCacheProvider, CancellationToken, ValueTask> write)
     {
         private const int NotStarted = 0, Running = 1, Ended = 2, GivenUp = 3;
         private int _state;
         private LateWrites? _late;
+
+        public StoreKind Kind => kind;
+
+        public string Key => key;
+
+        public bool Removes => operation == "remove";
+
+        /// <summary>A refresh writes nothing new: the last write of the key is still the one before it.</summary>
+        public bool Refreshes => operation == "refresh";
+
+        /// <summary>Notes this write as the newest of its key for the late writes still on their way.</summary>
+        public void Follows()
+        {
+            lock (owner._lock)
+            {
+                if (!Refreshes && owner._late.TryGetValue((kind, key), out var late))
+                {
+                    late.RemovedSince = Removes;
+                }
+            }
+        }
 
         public async ValueTask RunAsync(ISessionCacheProvider store, CancellationToken token)
         {
@@ -88,27 +142,26 @@ internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
             {
                 if (Interlocked.Exchange(ref _state, Ended) == GivenUp)
                 {
-                    owner.Landed(kind, key, _late!);
+                    owner.Landed(this, _late!);
                 }
             }
         }
 
-        /// <summary>From now on the write, if still on its way, is a late one.</summary>
+        /// <summary>From now on the write, if still on its way, is a late one; a write that never started or has ended is not.</summary>
         public void GiveUp()
         {
-            // Counted before the state changes: the write may land in between, and then finds its count.
-            var late = owner._late.AddOrUpdate((kind, key), _ => new LateWrites(removes), (_, existing) =>
+            if (Volatile.Read(ref _state) != Running)
             {
-                existing.RemovedSince = removes;
-                return existing;
-            });
-            Interlocked.Increment(ref late.Count);
+                return;
+            }
+
+            // Held before the state changes: the write may land in between, and then finds what it releases.
+            var late = owner.Hold(this);
             _late = late;
             if (Interlocked.CompareExchange(ref _state, GivenUp, Running) != Running)
             {
-                // Never started (skipped), or it ended as the caller gave up: nothing is on its way.
                 _late = null;
-                owner.Release(kind, key, late);
+                owner.Release(this, late); // it ended as the caller gave up: nothing is on its way
             }
         }
     }

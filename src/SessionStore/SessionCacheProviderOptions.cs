@@ -87,10 +87,16 @@ public abstract class SessionCacheProviderOptions
             failures.Add($"{nameof(OperationTimeout)} is {OperationTimeout}; it must be between {MinimumOperationTimeout.TotalMilliseconds} ms and {MaximumOperationTimeout.TotalMinutes} minutes.");
         }
 
-        if (UserIdSessionKey is { } userIdKey && string.IsNullOrWhiteSpace(userIdKey))
+        if (Unusable(UserIdSessionKey) is { } what)
         {
-            // A blank key names no session key an application sets: no user would ever be recorded, silently.
-            failures.Add($"{nameof(UserIdSessionKey)} is {(userIdKey.Length == 0 ? "empty" : "blank")}; leave it null to record no user, or name a session key.");
+            failures.Add($"{nameof(UserIdSessionKey)} is {what}; leave it null to record no user, or name a session key.");
         }
     }
+
+    /// <summary>
+    /// "empty" or "blank" when <paramref name="userIdSessionKey"/> is set but names no session key an application sets
+    /// (no user would ever be recorded, silently); null when it is unset or names one.
+    /// </summary>
+    internal static string? Unusable(string? userIdSessionKey) =>
+        userIdSessionKey is { } key && string.IsNullOrWhiteSpace(key) ? (key.Length == 0 ? "empty" : "blank") : null;
 }

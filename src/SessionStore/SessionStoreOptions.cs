@@ -257,8 +257,8 @@ public sealed class SessionStoreOptions
     /// it is not given to the stores (see <see cref="ApplyUserIdSessionKey"/>), which would then record no user.
     /// </summary>
     internal string? UserIdSessionKeyFailure() =>
-        UserIdSessionKey is { } key && string.IsNullOrWhiteSpace(key)
-            ? $"{SectionName}:{nameof(UserIdSessionKey)} is {(key.Length == 0 ? "empty" : "blank")}; leave it out to record no user, or name the session key that holds the user id."
+        SessionCacheProviderOptions.Unusable(UserIdSessionKey) is { } what
+            ? $"{SectionName}:{nameof(UserIdSessionKey)} is {what}; leave it out to record no user, or name the session key that holds the user id."
             : null;
 
     /// <summary>Gives each store the shared <see cref="UserIdSessionKey"/> unless it sets its own.</summary>

@@ -106,8 +106,11 @@ internal static class ConfigurationShape
         return true;
     }
 
-    private static string SettingNames(Type type) =>
-        string.Join(", ", type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true).Select(p => p.Name).Order(StringComparer.Ordinal));
+    private static string SettingNames(Type type) => string.Join(", ", Settable(type).Select(p => p.Name).Order(StringComparer.Ordinal));
+
+    // What configuration can set on a type: its properties with a public setter, in declaration order.
+    private static IEnumerable<PropertyInfo> Settable(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod?.IsPublic == true);
 
     // The binder reads a choice with Enum.Parse, which also takes a number ("1": the second choice, or one no name has)
     // and a comma-separated list ("ServerSetting,Off": their bits combined). Only a name is a choice. A choice type with
@@ -133,7 +136,7 @@ internal static class ConfigurationShape
         type.IsClass && !System.ComponentModel.TypeDescriptor.GetConverter(type).CanConvertFrom(typeof(string));
 
     private static string FirstSetting(Type type, string key) =>
-        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).FirstOrDefault(p => p.SetMethod?.IsPublic == true) is { } first
+        Settable(type).FirstOrDefault() is { } first
             ? $", such as {key}:{first.Name}"
             : "";
 }

@@ -49,18 +49,6 @@ internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
     internal Call Track(StoreKind kind, string key, string operation, Func<ISessionCacheProvider, CancellationToken, ValueTask> write) =>
         new(this, kind, key, operation, write);
 
-    /// <summary>Keys with a late write on its way, for tests: none once they have all landed or failed.</summary>
-    internal int LateCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _late.Count;
-            }
-        }
-    }
-
     private LateWrites Hold(Call call)
     {
         lock (_lock)
@@ -69,9 +57,9 @@ internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
             {
                 _late[(call.Kind, call.Key)] = late = new LateWrites { RemovedSince = call.Removes };
             }
-            else if (!call.Refreshes)
+            else
             {
-                late.RemovedSince = call.Removes; // the newest write of the key
+                call.MarkNewest(late);
             }
 
             late.Count++;
@@ -97,7 +85,7 @@ internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
     }
 
     /// <summary>The late writes of one key, and whether the session's last write since was a removal.</summary>
-    private sealed class LateWrites
+    internal sealed class LateWrites
     {
         public int Count;
         public volatile bool RemovedSince;
@@ -116,18 +104,24 @@ internal sealed class SecondaryWriter(SecondaryCalls calls, CatchUp catchUp)
 
         public bool Removes => operation == "remove";
 
-        /// <summary>A refresh writes nothing new: the last write of the key is still the one before it.</summary>
-        public bool Refreshes => operation == "refresh";
-
         /// <summary>Notes this write as the newest of its key for the late writes still on their way.</summary>
         public void Follows()
         {
             lock (owner._lock)
             {
-                if (!Refreshes && owner._late.TryGetValue((kind, key), out var late))
+                if (owner._late.TryGetValue((kind, key), out var late))
                 {
-                    late.RemovedSince = Removes;
+                    MarkNewest(late);
                 }
+            }
+        }
+
+        /// <summary>Records whether this write, the newest of its key, removes it; a refresh writes nothing new, and leaves the last write as it was.</summary>
+        public void MarkNewest(LateWrites late)
+        {
+            if (operation != "refresh")
+            {
+                late.RemovedSince = Removes;
             }
         }
 

@@ -233,12 +233,14 @@ internal sealed class CatchUp : IDisposable
                         break;
                     case Convergence.TargetIsNewer:
                         // It took a newer write since (as the primary after a step): the other store is the one behind.
-                        backlog.Done(entry);
+                        // Handed on before it is done here, so that the key is never in neither backlog: an empty
+                        // backlog reads as "caught up" (the statistics, the dashboard) while the other store still lags.
                         if (otherIsUsed)
                         {
                             Missed(PhaseRoles.Other(kind), entry.Key, removed: false);
                         }
 
+                        backlog.Done(entry);
                         break;
                     default:
                         Interlocked.Increment(ref failed);

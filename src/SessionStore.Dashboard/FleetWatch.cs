@@ -14,6 +14,9 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
     // SessionStoreFleet.ReadAsync would open a data source (and a new connection) per read without one of ours.
     private (string ConnectionString, NpgsqlDataSource DataSource)? _ownDataSource;
 
+    // The settings of the last read, kept for reads after a reload the store refuses.
+    private PostgresSessionCacheOptions? _lastValid;
+
     // A read the watch stopped waiting for; no other starts until it ends, so a hung server holds one connection.
     private Task<IReadOnlyList<FleetInstance>>? _reading;
 
@@ -52,6 +55,19 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
         {
             return new FleetView(time.GetUtcNow(), [], "PostgreSQL is not configured: there is no fleet table.");
         }
+
+        // A reload the store refuses leaves the last valid settings in force, as it does for the cache: an
+        // unreadable connection string would otherwise throw from the data source's builder and end the watch.
+        if (postgres.Validate() is [var problem, ..])
+        {
+            postgres = _lastValid;
+            if (postgres is null)
+            {
+                return new FleetView(time.GetUtcNow(), Current.Instances, $"The PostgreSQL settings cannot be used to read the fleet table: {problem}");
+            }
+        }
+
+        _lastValid = postgres;
 
         if (_reading is { IsCompleted: false })
         {

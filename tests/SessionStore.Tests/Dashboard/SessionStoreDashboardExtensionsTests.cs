@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SessionStore.Dashboard;
+using SessionStore.Postgres;
 using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.Dashboard;
@@ -78,6 +79,51 @@ public sealed class SessionStoreDashboardExtensionsTests(PostgresServer postgres
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
         }
 
+        await app.StopAsync(Token);
+    }
+
+    [Theory]
+    [InlineData("SessionStore:Postgres:OperationTimeout", "2s")]  // the binder cannot read it
+    [InlineData("SessionStore:Phase", "Sideways")]                 // the validation refuses it
+    [InlineData("SessionStore:Postgres:ConnectionString", "Host=localhost;Pooling=maybe")] // Npgsql cannot read it
+    public async Task A_reload_with_a_bad_value_neither_stops_the_application_nor_the_fleet_reads(string key, string value)
+    {
+        var table = PostgresServer.UniqueTableName("dashboard_reload");
+        await new PostgresSchemaMigrator(postgres.DataSource, new PostgresSessionCacheOptions { TableName = table }).MigrateAsync(Token);
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SessionStore:Phase"] = "RedisOnly",
+            ["SessionStore:Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["SessionStore:Postgres:TableName"] = table,
+            ["SessionStore:Redis:Configuration"] = redis.Configuration,
+            ["Logging:LogLevel:Default"] = "Critical",
+        });
+        builder.Services.AddDualWriteSessionStore(builder.Configuration.GetSection("SessionStore"));
+        builder.Services.AddSessionStoreDashboard();
+        await using var app = builder.Build();
+        app.MapSessionStoreDashboard();
+        await app.StartAsync(Token);
+        var stopping = app.Lifetime.ApplicationStopping;
+        var fleet = app.Services.GetRequiredService<FleetWatch>();
+
+        app.Configuration[key] = value;
+        ((IConfigurationRoot)app.Configuration).Reload();
+        var reloaded = DateTimeOffset.UtcNow;
+        // The fleet is read every 3 s: the reads after the reload go on with the last valid settings.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (fleet.Current.ReadAt is not { } at || at < reloaded.AddSeconds(4))
+        {
+            Assert.False(stopping.IsCancellationRequested, "The bad reload stopped the application.");
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), $"The fleet was not read again after the reload: {fleet.Current.Error}");
+            await Task.Delay(100, Token);
+        }
+
+        Assert.False(stopping.IsCancellationRequested, "The bad reload stopped the application.");
+        Assert.True(fleet.Current.Error is null, fleet.Current.Error);
+        using var http = app.GetTestClient();
+        Assert.Contains("\"phase\":\"RedisOnly\"", await http.GetStringAsync("/dashboard/data", Token), StringComparison.Ordinal);
         await app.StopAsync(Token);
     }
 }

@@ -517,10 +517,8 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
 
             _ = entry.HashSetAsync(entryKey, RedisEntry.Fields(value, RedisEntry.Absolute(expiration, now), expiration.Sliding, version));
             var kept = version is null ? entry.HashGetAsync(entryKey, RedisEntry.VersionField) : null;
-            if (ttl is { } entryTtl)
-            {
-                _ = entry.KeyExpireAsync(entryKey, entryTtl);
-            }
+            // A write that never expires replaces one that did: HSET keeps the key's old time to live.
+            _ = ttl is { } entryTtl ? entry.KeyExpireAsync(entryKey, entryTtl) : entry.KeyPersistAsync(entryKey);
 
             // A transaction with a condition is sent by blocking the sending thread until the condition's answers come
             // (StackExchange.Redis waits up to its own timeout): on a hung server that was the caller's thread, before

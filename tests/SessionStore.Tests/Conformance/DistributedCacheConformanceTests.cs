@@ -61,6 +61,22 @@ public abstract class DistributedCacheConformanceTests
     }
 
     [Fact]
+    public async Task A_set_replaces_the_previous_expiry_including_with_none()
+    {
+        var expiring = NewKey();
+        var lasting = NewKey();
+        await Cache.SetAsync(expiring, [1], new DistributedCacheEntryOptions(), Token);
+        await Cache.SetAsync(expiring, [2], new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(1) }, Token);
+        await Cache.SetAsync(lasting, [1], Sliding(TimeSpan.FromSeconds(1)), Token);
+        await Cache.SetAsync(lasting, [2], new DistributedCacheEntryOptions(), Token);
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5), Token);
+
+        Assert.Null(await Cache.GetAsync(expiring, Token));
+        Assert.Equal([2], await Cache.GetAsync(lasting, Token));
+    }
+
+    [Fact]
     public async Task A_removed_key_is_gone_and_removing_a_missing_key_is_harmless()
     {
         var key = NewKey();

@@ -47,6 +47,8 @@ internal static class SetScript
         redis.call('HSET', KEYS[1], 'absexp', ARGV[2], 'sldexp', ARGV[3], 'data', ARGV[4], 'ver', text)
         if ARGV[5] ~= '-1' then
             redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        else
+            redis.call('PERSIST', KEYS[1])
         end
         return text
         """;

@@ -91,7 +91,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _locks, _counters, current, () => _phase.Phase,
             async (store, kind, userId, t) => (await _revocation!.TryRevokeBestEffortAsync(store, kind, userId, t).ConfigureAwait(false)).Done, time, logger); // assigned below, before any call
         _secondaryWriter = new SecondaryWriter(_secondaryCalls, _catchUp);
-        _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters, (kind, userId) => _revocation!.IsUnderWay(kind, userId));
+        _readRepair = new ReadRepair(_secondaryCalls, _primary, _locks, _counters, (kind, userId) => _revocation!.IsUnderWay(kind, userId), (kind, key) => _catchUp.Backlog(kind).RemovalPending(key));
         _comparison = new BackgroundComparison(_secondaryCalls, convergence, _locks, _counters, current, time, logger);
         _revocation = new Revocation(_routing, current, _primary, _secondaryCalls, _breakers, _catchUp, convergence, time);
         instruments.ObserveDualWrite(

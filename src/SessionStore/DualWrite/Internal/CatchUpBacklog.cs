@@ -69,6 +69,9 @@ internal sealed class CatchUpBacklog(int capacity)
         return true;
     }
 
+    /// <summary>Whether the store missed the removal of <paramref name="key"/> and still holds it until the catch-up removes it.</summary>
+    public bool RemovalPending(string key) => _keys.TryGetValue(key, out var miss) && miss.Removed;
+
     /// <summary>The keys now in the backlog; each is removed by <see cref="Done"/> once copied.</summary>
     public IReadOnlyList<KeyValuePair<string, Miss>> Snapshot() => [.. _keys];
 

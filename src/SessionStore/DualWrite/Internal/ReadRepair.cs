@@ -8,13 +8,19 @@ namespace SessionStore.DualWrite.Internal;
 /// open, the miss is answered as a miss (a new visitor gets a new session) without waiting. It runs in the key's
 /// turn (<see cref="SessionLocks"/>): a remove under way has then removed the secondary's copy too. A session of a
 /// user whose "log out everywhere" is under way in the secondary, or waits for it to answer, is not copied: it is
-/// on its way out (<see cref="Revocation"/>).
+/// on its way out (<see cref="Revocation"/>); nor is a session whose removal the secondary missed (a sign-out whose
+/// delete failed there while its reads answer), which the catch-up removes.
 /// </summary>
-internal sealed class ReadRepair(SecondaryCalls secondaryCalls, PrimaryCalls primaryCalls, SessionLocks locks, DualWriteCounters counters, Func<StoreKind, string, bool> revoking)
+internal sealed class ReadRepair(SecondaryCalls secondaryCalls, PrimaryCalls primaryCalls, SessionLocks locks, DualWriteCounters counters, Func<StoreKind, string, bool> revoking, Func<StoreKind, string, bool> removalMissed)
 {
     public async ValueTask<StoredEntry?> RepairAsync(Route route, string key, bool async, CancellationToken token)
     {
         using var turn = await locks.EnterAsync(key, route.Primary, "get", async, token).ConfigureAwait(false);
+        if (removalMissed(route.SecondaryKind!.Value, key))
+        {
+            return null;
+        }
+
         var (done, found) = await secondaryCalls.TryRunAsync(route.Secondary!, route.SecondaryKind!.Value, "get", key, (s, t) => s.GetEntryAsync(key, async: true, t), token).ConfigureAwait(false);
         if (!done || found?.Expiry.ToEntryOptions() is not { } lifetime
             || (route.Secondary!.UserIdOf(found.Value) is { } userId && revoking(route.SecondaryKind!.Value, userId)))

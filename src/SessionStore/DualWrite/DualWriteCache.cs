@@ -40,6 +40,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
     private readonly Revocation _revocation;
     private readonly SecondaryTouches _touches;
     private readonly SessionLocks _locks;
+    private readonly UnacknowledgedWrites _unacknowledged;
     private readonly TimeProvider _time;
     private int _disposed;
 
@@ -86,7 +87,8 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             k => catchUp?.Resume(k)));
         _primary = new PrimaryCalls(_breakers, instruments, time);
         _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
-        var convergence = new SecondaryConvergence(_secondaryCalls, _counters, (store, key, value) => _revocation!.Written(store, key, value), () => _secondaryWriter!); // assigned below, before any copy
+        _unacknowledged = new UnacknowledgedWrites(breakerSettings.CatchUpCapacity);
+        var convergence = new SecondaryConvergence(_secondaryCalls, _counters, _unacknowledged, (store, key, value) => _revocation!.Written(store, key, value), () => _secondaryWriter!); // assigned below, before any copy
         _catchUp = catchUp = new CatchUp(
             breakerSettings.CatchUpCapacity, _routing, _breakers, convergence, _locks, _counters, current, () => _phase.Phase,
             async (store, kind, userId, t) => (await _revocation!.TryRevokeBestEffortAsync(store, kind, userId, t).ConfigureAwait(false)).Done, time, logger); // assigned below, before any call
@@ -341,7 +343,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             }
 
             version ??= written;
-        }, async, token);
+        }, async, token, setValue: bytes);
     }
 
     private ValueTask WriteAsync(
@@ -350,8 +352,9 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write,
         bool async,
         CancellationToken token,
-        Func<ISessionCacheProvider, CancellationToken, ValueTask>? secondaryWrite = null) =>
-        SessionStoreActivities.TraceOperationAsync(operation, (cache: this, key, operation, write, async, token, secondaryWrite), static s => s.cache.Phase, static s => s.cache.WriteUntracedAsync(s.key, s.operation, s.write, s.async, s.token, s.secondaryWrite), token);
+        Func<ISessionCacheProvider, CancellationToken, ValueTask>? secondaryWrite = null,
+        ReadOnlyMemory<byte>? setValue = null) =>
+        SessionStoreActivities.TraceOperationAsync(operation, (cache: this, key, operation, write, async, token, secondaryWrite, setValue), static s => s.cache.Phase, static s => s.cache.WriteUntracedAsync(s.key, s.operation, s.write, s.async, s.token, s.secondaryWrite, s.setValue), token);
 
     private async ValueTask WriteUntracedAsync(
         string key,
@@ -359,7 +362,8 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         Func<IBufferDistributedCache, bool, CancellationToken, ValueTask> write,
         bool async,
         CancellationToken token,
-        Func<ISessionCacheProvider, CancellationToken, ValueTask>? secondaryWrite)
+        Func<ISessionCacheProvider, CancellationToken, ValueTask>? secondaryWrite,
+        ReadOnlyMemory<byte>? setValue)
     {
         CacheArguments.ValidateKey(key);
         token.ThrowIfCancellationRequested();
@@ -372,11 +376,26 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         {
             await _primary.RunAsync(route.Primary, route.PrimaryKind, operation, key, write, async, token).ConfigureAwait(false);
         }
-        catch (Exception e) when (route.SecondaryKind is { } secondaryKind && StoreFailures.IsStoreFailure(e, CancellationToken.None))
+        catch (Exception e) when (StoreFailures.IsStoreFailure(e, CancellationToken.None))
         {
-            // A primary write that timed out may still land: the secondary is brought up to the primary's copy later.
-            _catchUp.Missed(secondaryKind, key, removed: operation == "remove", keepsRemoval: true);
+            // A primary write that timed out may still land: the secondary is brought up to the primary's copy later,
+            // unless the other store took a newer write by then (a step away from the hung store), which it keeps.
+            if (setValue is { } value)
+            {
+                _unacknowledged.Add(route.PrimaryKind, key, value.Span);
+            }
+
+            if (route.SecondaryKind is { } secondaryKind)
+            {
+                _catchUp.Missed(secondaryKind, key, removed: operation == "remove", keepsRemoval: true);
+            }
+
             throw;
+        }
+
+        if (operation != "refresh")
+        {
+            _unacknowledged.Forget(route.PrimaryKind, key);
         }
 
         if (route.Secondary is null)

@@ -8,9 +8,10 @@ namespace SessionStore.DualWrite.Internal;
 /// removal the target missed is removed from it when the source no longer has it either, so a removed session is
 /// never brought back; a key the source merely lacks is left alone (a Redis restarted empty lost it, it was not removed).
 /// A target holding a newer version than the source (it took a write since, as the primary after a step, or the
-/// source missed one) is not overwritten: the caller copies the other way.
+/// source missed one) is not overwritten: the caller copies the other way. A copy that is a write its caller was told
+/// failed, landed late (<see cref="UnacknowledgedWrites"/>), is never the newer one, whatever its version.
 /// </summary>
-internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters, Action<ISessionCacheProvider, string, ReadOnlyMemory<byte>> copied, Func<SecondaryWriter> writer)
+internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounters counters, UnacknowledgedWrites unacknowledged, Action<ISessionCacheProvider, string, ReadOnlyMemory<byte>> copied, Func<SecondaryWriter> writer)
 {
     private const int Attempts = 3;
 
@@ -64,10 +65,12 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
 
             // Versions order the writes across both stores (WriteCondition). A copy without one (a RedisCache entry)
             // cannot be ordered: the primary's is taken as the newer. A primary's lack of the key is its own too: it
-            // may have removed it since (and a read repairs a key it never had).
-            if (targetEntry is null || sourceEntry.Version == 0 || targetEntry.Version == 0
+            // may have removed it since (and a read repairs a key it never had). A late write took its version when
+            // it landed, not when it was made: the other store's copy is the newer one.
+            var targetIsLate = unacknowledged.IsUnacknowledged(targetKind, key, targetEntry);
+            if (!targetIsLate && (targetEntry is null || sourceEntry.Version == 0 || targetEntry.Version == 0
                     ? targetIsPrimary
-                    : targetEntry.Version > sourceEntry.Version)
+                    : targetEntry.Version > sourceEntry.Version || unacknowledged.IsUnacknowledged(sourceKind, key, sourceEntry)))
             {
                 return Convergence.TargetIsNewer;
             }

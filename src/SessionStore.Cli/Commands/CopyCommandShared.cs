@@ -271,7 +271,7 @@ internal sealed class CopyCommandShared
     private static string? SavedCheckpoint(BackfillOptions options) => File.Exists(options.CheckpointPath) ? options.CheckpointPath : null;
 
     private CopyReport Report(BackfillProgress p, string outcome, string? checkpoint) => new(
-        _name, outcome, p.Scanned, p.Copied, p.Replaced, p.AlreadyPresent, p.Skipped, p.ResurrectionsAvoided, p.Errors, p.Resumed, p.Passes, p.TopologyChanged, p.Elapsed.TotalSeconds, checkpoint);
+        _name, outcome, p.Scanned, p.Copied, p.Replaced, p.AlreadyPresent, p.UserIdsCorrected, p.Skipped, p.ResurrectionsAvoided, p.Errors, p.Resumed, p.Passes, p.TopologyChanged, p.Elapsed.TotalSeconds, checkpoint);
 
     /// <summary>One plain line per <see cref="PlainProgressInterval"/> at most; the summary table follows at the end.</summary>
     private Action<BackfillProgress> PlainProgress(IAnsiConsole console)
@@ -305,6 +305,7 @@ internal sealed class CopyCommandShared
         }
 
         table.AddRow("Already present (kept)", $"{p.AlreadyPresent:N0}");
+        table.AddRow("User id corrected (PostgreSQL)", $"{p.UserIdsCorrected:N0}");
         table.AddRow("Expired or skipped", $"{p.Skipped:N0}");
         table.AddRow("Resurrection avoided", $"{p.ResurrectionsAvoided:N0}");
         table.AddRow("Errors", $"{p.Errors:N0}");

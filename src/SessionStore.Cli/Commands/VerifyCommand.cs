@@ -74,7 +74,19 @@ internal static class VerifyCommand
                 mismatches.AddRow($"Only in the secondary ({secondary})", onlyInSecondary == 0 ? "0" : $"[red]{onlyInSecondary:N0}[/]");
             }
 
+            mismatches.AddRow(
+                "User id differs (PostgreSQL user_id)",
+                result.UserIdDiffers switch { null => "not checked", 0 => "0", { } differs => $"[red]{differs:N0}[/]" });
+
             CliOutput.WriteTable(console, mismatches, $"{result.Compared:N0} {primary} sessions compared; {result.Unconfirmed:N0} differed only while a write was in flight");
+            if (result.UserIdDiffers is null)
+            {
+                // Not a NO-GO: an application may record no user. One that does would learn nothing here.
+                console.MarkupLine(
+                    "User ids not checked: SessionStore:UserIdSessionKey is not set. If the application sets one (\"log out everywhere\"), " +
+                    "give verify the same key: it then checks that each PostgreSQL row records the user its session names.");
+            }
+
             if (result.IsReadyForNextPhase)
             {
                 console.MarkupLine("[green]Ready for the next phase:[/] the live counts are close and no mismatch is confirmed.");
@@ -126,6 +138,15 @@ internal static class VerifyCommand
                     "sliding window) and verify --full again.");
             }
 
+            if (result.UserIdDiffers is > 0)
+            {
+                console.MarkupLine(
+                    $"[red]Not ready for the next phase:[/] {result.UserIdDiffers:N0} PostgreSQL rows record no user, or another, than their session names " +
+                    "under UserIdSessionKey: copied without the application's key, or with another. Once PostgreSQL is primary, \"log out everywhere\" " +
+                    "misses them. Run [bold]sessionstore sync[/] (or [bold]backfill[/]) with the application's UserIdSessionKey, which corrects " +
+                    "them in place, then verify again; if the key given here is not the application's, correct it and verify again instead.");
+            }
+
             if (!result.CountsAreClose || result.Mismatches.Values.Any(count => count > 0))
             {
                 console.MarkupLine($"Copy the {primary} sessions {secondary} lacks or holds older with [bold]sessionstore sync[/] (or, before the first dual phase, [bold]sessionstore backfill[/]), then verify again.");
@@ -151,7 +172,8 @@ internal static class VerifyCommand
             result.Compared,
             result.Unconfirmed,
             new MismatchCounts(Count(SessionMismatchKind.MissingInSecondary), Count(SessionMismatchKind.ValueDiffers), Count(SessionMismatchKind.ExpiryDiffers)),
-            result.OnlyInSecondary);
+            result.OnlyInSecondary,
+            result.UserIdDiffers);
 
         long Count(SessionMismatchKind kind) => result.Mismatches.GetValueOrDefault(kind);
     }

@@ -12,6 +12,7 @@ internal sealed record CopyReport(
     long Copied,
     long Replaced,
     long AlreadyPresent,
+    long UserIdsCorrected,
     long Skipped,
     long ResurrectionsAvoided,
     long Errors,

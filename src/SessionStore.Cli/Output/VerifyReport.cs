@@ -14,4 +14,5 @@ internal sealed record VerifyReport(
     long Compared,
     long Unconfirmed,
     MismatchCounts Mismatches,
-    long? OnlyInSecondary);
+    long? OnlyInSecondary,
+    long? UserIdDiffers);

@@ -36,4 +36,12 @@ internal interface ISessionCacheProvider : IBufferDistributedCache, IUserSession
 }
 
 /// <summary>A stored value, its lifetime as measured by the read that returned it, and its version (0 when none was recorded).</summary>
-internal sealed record StoredEntry(byte[] Value, ExpiryState Expiry, long Version = 0);
+internal sealed record StoredEntry(byte[] Value, ExpiryState Expiry, long Version = 0)
+{
+    /// <summary>
+    /// Set only by the migration tools' PostgreSQL reads, and only with a <see cref="SessionCacheProviderOptions.UserIdSessionKey"/>:
+    /// the row's <c>user_id</c> is not the user the value names under that key (none where it names one, or another),
+    /// so "log out everywhere" would not find the session by its user.
+    /// </summary>
+    public bool UserIdDiffers { get; init; }
+}

@@ -25,6 +25,15 @@ public sealed class BackfillProgress
     [JsonInclude]
     public long AlreadyPresent { get; internal set; }
 
+    /// <summary>
+    /// PostgreSQL rows holding the session the source holds, but recorded under no user or another than the session
+    /// names under <c>UserIdSessionKey</c> (copied without the application's key, or with another): "log out
+    /// everywhere" missed them. Their <c>user_id</c> was corrected in place, nothing else; counted besides what was
+    /// done with the session's copy (in the target: <see cref="AlreadyPresent"/>). Always 0 without a <c>UserIdSessionKey</c>.
+    /// </summary>
+    [JsonInclude]
+    public long UserIdsCorrected { get; internal set; }
+
     /// <summary>Keys skipped because they expired or vanished before they were read, or are not <c>RedisCache</c> entries.</summary>
     [JsonInclude]
     public long Skipped { get; internal set; }

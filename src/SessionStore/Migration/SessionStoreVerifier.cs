@@ -13,7 +13,9 @@ namespace SessionStore.Migration;
 /// key-to-value map, lifetimes within <see cref="SessionStoreOptions.ExpiryTolerance"/>, except that a sliding copy
 /// may outlive its source by up to its window, as every copy is written with a fresh one). A difference counts only
 /// when it is still there when both stores are read again, as in the cache. A full comparison also lists the
-/// secondary, for sessions the primary lacks. Nothing is written, and reads never extend an expiry.
+/// secondary, for sessions the primary lacks. With a <c>UserIdSessionKey</c>, each compared session's PostgreSQL
+/// row is also checked to record the user its session names, as "log out everywhere" finds sessions by it.
+/// Nothing is written, and reads never extend an expiry.
 /// </summary>
 public sealed class SessionStoreVerifier
 {
@@ -46,6 +48,8 @@ public sealed class SessionStoreVerifier
         options.ThrowIfInvalid();
         var phase = _options.Phase == SessionStorePhase.Unspecified ? SessionStorePhase.DualWriteRedisPrimary : _options.Phase;
         var postgresIsPrimary = PhaseRoles.PostgresIsPrimary(phase);
+        // As backfill and sync do: PostgreSQL then reads each row's user_id against the user its session names.
+        _options.ApplyUserIdSessionKey();
         using var cache = new PostgresSessionCache(_options.Postgres);
         var target = new PostgresTable(cache);
         var source = await RedisSource.ConnectAsync(_options.Redis, cancellationToken).ConfigureAwait(false);
@@ -122,7 +126,8 @@ public sealed class SessionStoreVerifier
 
             await comparison.ConfirmAllAsync().ConfigureAwait(false);
             return new VerificationResult(
-                phase, postgresIsPrimary, redisCount, postgresLive, options.CountTolerance, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed, options.Full ? comparison.OnlyInSecondary : null);
+                phase, postgresIsPrimary, redisCount, postgresLive, options.CountTolerance, comparison.Compared, comparison.Unconfirmed, comparison.Confirmed, options.Full ? comparison.OnlyInSecondary : null,
+                cache.RecordsUsers ? comparison.UserIdDiffers : null);
         }
     }
 
@@ -162,6 +167,8 @@ public sealed class SessionStoreVerifier
         public IReadOnlyDictionary<SessionMismatchKind, long> Confirmed => _confirmed;
 
         public long OnlyInSecondary { get; private set; }
+
+        public long UserIdDiffers { get; private set; }
 
         /// <summary>Compares one page, leaving its differences to be confirmed (<see cref="ConfirmAllAsync"/>).</summary>
         public async Task CompareAsync(IReadOnlyList<string> keys)
@@ -220,7 +227,15 @@ public sealed class SessionStoreVerifier
                 Unconfirmed += first.Count - confirmed.Count;
                 foreach (var difference in confirmed)
                 {
-                    _confirmed[difference.Kind]++;
+                    if (difference.Kind is { } kind)
+                    {
+                        _confirmed[kind]++;
+                    }
+
+                    if (difference.UserIdDiffers)
+                    {
+                        UserIdDiffers++;
+                    }
                 }
             }
         }
@@ -321,16 +336,20 @@ public sealed class SessionStoreVerifier
                 }
 
                 compared++;
-                if (CopyComparison.Classify(entry, secondary[i], tolerance) is { } kind)
+                // Only PostgreSQL's reads set UserIdDiffers: a row is checked against its own session, primary or not.
+                var kind = CopyComparison.Classify(entry, secondary[i], tolerance);
+                var userIdDiffers = entry.UserIdDiffers || secondary[i] is { UserIdDiffers: true };
+                if (kind is not null || userIdDiffers)
                 {
-                    differing.Add(new Difference(keys[i], kind, entry, secondary[i]));
+                    differing.Add(new Difference(keys[i], kind, userIdDiffers, entry, secondary[i]));
                 }
             }
 
             return (differing, compared);
         }
 
-        private sealed record Difference(string Key, SessionMismatchKind Kind, StoredEntry Primary, StoredEntry? Secondary);
+        /// <summary>How one session's copies differ (<paramref name="Kind"/>, null when they agree), and whether PostgreSQL's records another user than its session names.</summary>
+        private sealed record Difference(string Key, SessionMismatchKind? Kind, bool UserIdDiffers, StoredEntry Primary, StoredEntry? Secondary);
     }
 
     /// <summary>A uniform random sample of a stream of unknown length (reservoir sampling).</summary>

@@ -5,7 +5,7 @@ namespace SessionStore.Migration;
 /// <summary>What a <see cref="SessionStoreVerifier"/> run found.</summary>
 public sealed class VerificationResult
 {
-    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, double countTolerance, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches, long? onlyInSecondary)
+    internal VerificationResult(SessionStorePhase phase, bool postgresIsPrimary, long redisLiveSessions, long postgresLiveSessions, double countTolerance, long compared, long unconfirmed, IReadOnlyDictionary<SessionMismatchKind, long> mismatches, long? onlyInSecondary, long? userIdDiffers)
     {
         Phase = phase;
         PostgresIsPrimary = postgresIsPrimary;
@@ -17,6 +17,7 @@ public sealed class VerificationResult
         Unconfirmed = unconfirmed;
         Mismatches = mismatches;
         OnlyInSecondary = onlyInSecondary;
+        UserIdDiffers = userIdDiffers;
     }
 
     /// <summary>The phase the comparison assumed: it decides which store is the primary, the one held to be right.</summary>
@@ -64,6 +65,15 @@ public sealed class VerificationResult
     public long? OnlyInSecondary { get; }
 
     /// <summary>
+    /// Compared sessions whose PostgreSQL row records no user, or another, than the session names under
+    /// <c>UserIdSessionKey</c> (a copy made without the application's key, or with another), confirmed like a
+    /// mismatch; null when no <c>UserIdSessionKey</c> is set, as nothing about users is then compared. Once
+    /// PostgreSQL is primary, "log out everywhere" finds sessions by that record and misses these. Backfill and
+    /// sync, run with the application's key, correct them.
+    /// </summary>
+    public long? UserIdDiffers { get; }
+
+    /// <summary>
     /// Whether neither store holds a live session under the Redis instance name and table given: two empty stores
     /// agree about nothing, and a mistyped instance name or table looks at two empty stores.
     /// </summary>
@@ -71,7 +81,8 @@ public sealed class VerificationResult
 
     /// <summary>
     /// True when the stores hold sessions, no mismatch was confirmed, the secondary holds no session the primary
-    /// lacks, and the live counts are close: the stores agree well enough to move to the next phase.
+    /// lacks, no PostgreSQL row records another user than its session names, and the live counts are close: the
+    /// stores agree well enough to move to the next phase.
     /// </summary>
-    public bool IsReadyForNextPhase => !BothEmpty && CountsAreClose && Mismatches.Values.All(count => count == 0) && OnlyInSecondary is null or 0;
+    public bool IsReadyForNextPhase => !BothEmpty && CountsAreClose && Mismatches.Values.All(count => count == 0) && OnlyInSecondary is null or 0 && UserIdDiffers is null or 0;
 }

@@ -19,6 +19,9 @@ public sealed partial class PostgresSessionCache
         }
     }
 
+    /// <summary>A statement parameter holding <paramref name="value"/> as the <c>sess</c> column stores it, encoded into a buffer of <paramref name="buffers"/>.</summary>
+    internal NpgsqlParameter<ReadOnlyMemory<byte>> PayloadParameter(ReadOnlyMemory<byte> value, PooledBuffers buffers) => _payload.Parameter(value, buffers);
+
     /// <summary>The value the <c>sess</c> column at <paramref name="ordinal"/> holds; null (and a warning naming the key's hash) when it cannot be decoded.</summary>
     internal byte[]? ReadPayload(string key, NpgsqlDataReader reader, int ordinal)
     {

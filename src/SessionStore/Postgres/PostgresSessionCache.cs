@@ -223,6 +223,13 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
     /// <summary>The user a value belongs to, as a write records it in <c>user_id</c>.</summary>
     internal string? UserIdOf(ReadOnlySpan<byte> value) => SessionPayload.FindUserId(value, _userIdKey);
 
+    /// <summary>Whether a write records the user a value names (a <see cref="SessionCacheProviderOptions.UserIdSessionKey"/> is set).</summary>
+    internal bool RecordsUsers => _userIdKey.Length > 0;
+
+    /// <summary>Whether a row recording <paramref name="recorded"/> as its user names another than a write of <paramref name="value"/> would; never without a key.</summary>
+    internal bool RecordedUserDiffers(string? recorded, ReadOnlySpan<byte> value) =>
+        RecordsUsers && !string.Equals(recorded, UserIdOf(value), StringComparison.Ordinal);
+
     /// <summary>Creates the table first when the options ask for it; a no-op once done.</summary>
     internal ValueTask EnsureSchemaReadyAsync(CancellationToken token) =>
         _schemaReady ? ValueTask.CompletedTask : EnsureSchemaAsync(async: true, token);

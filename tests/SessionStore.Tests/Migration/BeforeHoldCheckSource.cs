@@ -25,5 +25,5 @@ internal sealed class BeforeHoldCheckSource(ICopySource inner, Func<IReadOnlyLis
         return await inner.HoldAsync(keys, cancellationToken);
     }
 
-    public Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries) => inner.IndexUsersAsync(keys, entries);
+    public Task<int> IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries) => inner.IndexUsersAsync(keys, entries);
 }

@@ -26,5 +26,5 @@ internal sealed class ScriptedTopologySource(ICopySource inner, Func<int, Source
 
     public Task<bool[]> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => inner.HoldAsync(keys, cancellationToken);
 
-    public Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries) => inner.IndexUsersAsync(keys, entries);
+    public Task<int> IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries) => inner.IndexUsersAsync(keys, entries);
 }

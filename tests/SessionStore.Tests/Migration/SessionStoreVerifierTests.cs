@@ -85,6 +85,39 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
     }
 
     [Theory]
+    [MemberData(nameof(FormatsAndPhases))]
+    public async Task A_row_recording_no_user_or_another_than_its_session_names_makes_it_not_ready(PostgresPayloadFormat format, string phase)
+    {
+        using var scenario = new MigrationScenario(postgres, redis, format);
+        await scenario.CreateTableAsync();
+        await scenario.WriteRedisSessionsAsync(30, userOf: i => $"user{i}");
+        await new RedisToPostgresBackfill(scenario.Options()).RunAsync(new BackfillOptions(), cancellationToken: Token);
+        var keys = (await scenario.PostgresKeysAsync()).Order(StringComparer.Ordinal).ToArray();
+
+        // Recorded under another user: 3. Under none: 2. Both as a copy made with another key, or none, leaves them.
+        foreach (var key in keys[..3])
+        {
+            await scenario.ScalarAsync("UPDATE {table} SET user_id = 'mallory' WHERE sid = $1", key);
+        }
+
+        foreach (var key in keys[3..5])
+        {
+            await scenario.ScalarAsync("UPDATE {table} SET user_id = NULL WHERE sid = $1", key);
+        }
+
+        var full = await new SessionStoreVerifier(scenario.Options(phase)).VerifyAsync(new VerificationOptions { Full = true }, Token);
+        var sample = await new SessionStoreVerifier(scenario.Options(phase)).VerifyAsync(new VerificationOptions { SampleSize = 100 }, Token);
+        var withoutKey = scenario.Options(phase);
+        withoutKey.UserIdSessionKey = null;
+        var notChecked = await new SessionStoreVerifier(withoutKey).VerifyAsync(new VerificationOptions { Full = true }, Token);
+
+        Assert.Equal((5L, false), (full.UserIdDiffers, full.IsReadyForNextPhase));
+        Assert.All(full.Mismatches.Values, count => Assert.Equal(0, count));
+        Assert.Equal((5L, false), (sample.UserIdDiffers, sample.IsReadyForNextPhase));
+        Assert.Equal((null, true), (notChecked.UserIdDiffers, notChecked.IsReadyForNextPhase));
+    }
+
+    [Theory]
     [InlineData("DualWriteRedisPrimary")]
     [InlineData("DualWritePostgresPrimary")]
     public async Task A_full_comparison_finds_sessions_the_secondary_holds_and_the_primary_lacks(string phase)
@@ -158,6 +191,7 @@ public sealed class SessionStoreVerifierTests(PostgresServer postgres, RedisServ
         await Task.WhenAll(writers);
 
         Assert.All(results, r => Assert.Equal(0L, r.Mismatches.Values.Sum()));
+        Assert.All(results, r => Assert.Equal(0L, r.UserIdDiffers));
         Assert.True(results.Sum(r => r.Compared) >= 3 * keys.Length - 3, "every run compared the sessions");
     }
 

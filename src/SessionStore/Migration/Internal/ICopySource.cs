@@ -38,8 +38,11 @@ internal interface ICopySource
     /// <summary>Which of <paramref name="keys"/> the store still holds live, read now.</summary>
     Task<bool[]> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 
-    /// <summary>Brings the store's own per-user index up to date for entries just read, where it keeps one.</summary>
-    Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries);
+    /// <summary>
+    /// Brings the store's own per-user index up to date for entries just read, where it keeps one. Returns how many
+    /// entries it found recorded under another user than their value names, and corrected (0 where it cannot tell).
+    /// </summary>
+    Task<int> IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries);
 }
 
 /// <summary>One page of keys, and where to resume once it is copied.</summary>

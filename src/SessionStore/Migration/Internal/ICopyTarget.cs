@@ -30,6 +30,13 @@ internal interface ICopyTarget
     Task TakeBackAsync(IReadOnlyList<LandedCopy> copies);
 
     /// <summary>
+    /// Brings the store's own per-user index up to date for sessions it already held the same as the source, where
+    /// it records a user beside the value: a copy made without the application's UserIdSessionKey (or with another)
+    /// recorded none, or the wrong one. Nothing else of the entry changes. Returns how many it corrected.
+    /// </summary>
+    Task<int> IndexUsersAsync(IReadOnlyList<SessionCopy> held) => Task.FromResult(0);
+
+    /// <summary>
     /// Cuts each landed copy to the time its source had left when read, unless a later write replaced it: neither store
     /// can be written "sliding 20 minutes, 5 left", so a copy lands with a fresh window.
     /// </summary>

@@ -11,7 +11,7 @@ namespace SessionStore.Migration.Internal;
 /// The session table as the migration tools see it: reads that never touch, counts, key listings, and copies
 /// written with the cache's own conditional writes. A copy source or target as the phase decides.
 /// </summary>
-internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, ICopyTarget
+internal sealed partial class PostgresTable(PostgresSessionCache cache) : ICopySource, ICopyTarget
 {
     // A checkpoint must not hold a session id: a page's position keeps only the start of its last key, at most a
     // third of it, so resuming repeats the few keys that share that start (the conditional writes absorb them).
@@ -74,7 +74,10 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
 
                 found[key] = new StoredEntry(
                     value,
-                    new ExpiryState(PostgresSessionCache.ReadInterval(reader, 2), PostgresSessionCache.ReadInterval(reader, 3), PostgresSessionCache.ReadInterval(reader, 4)));
+                    new ExpiryState(PostgresSessionCache.ReadInterval(reader, 2), PostgresSessionCache.ReadInterval(reader, 3), PostgresSessionCache.ReadInterval(reader, 4)))
+                {
+                    UserIdDiffers = cache.RecordedUserDiffers(reader.IsDBNull(5) ? null : reader.GetString(5), value),
+                };
             }
         }
 
@@ -125,9 +128,6 @@ internal sealed class PostgresTable(PostgresSessionCache cache) : ICopySource, I
 
     public async Task<bool[]> HoldAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) =>
         (await ReadAsync(keys, cancellationToken).ConfigureAwait(false)).Select(entry => entry is not null).ToArray();
-
-    /// <summary>Nothing to do: every write fills <c>user_id</c> from the value itself.</summary>
-    public Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries) => Task.CompletedTask;
 
     /// <summary>Inserts or replaces where each copy's condition holds, in one batch; on a refused row, one by one.</summary>
     public async Task<List<LandedCopy>> WriteAsync(IReadOnlyList<SessionCopy> copies)

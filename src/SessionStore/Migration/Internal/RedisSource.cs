@@ -269,11 +269,11 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
     /// Adds each entry naming a user to that user's index, as <c>RedisSessionCache</c> does on a write: entries that
     /// Microsoft's <c>RedisCache</c> wrote have none, and "log out everywhere" would not find them.
     /// </summary>
-    public async Task IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries)
+    public async Task<int> IndexUsersAsync(IReadOnlyList<string> keys, StoredEntry?[] entries)
     {
         if (_userIdKey.Length == 0)
         {
-            return;
+            return 0;
         }
 
         var writes = new List<Task<bool>>();
@@ -289,6 +289,7 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         }
 
         await Task.WhenAll(writes).ConfigureAwait(false);
+        return 0; // an index add says nothing of whether the session was missing from it
     }
 
     /// <summary>Deletes each entry that still holds the value given; a rewritten entry is kept.</summary>

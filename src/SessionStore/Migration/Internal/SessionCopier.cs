@@ -182,9 +182,10 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
             // secondary value read first is never newer than the primary value read after it.
             var held = owner.ReplaceOlder ? await owner.Target.ReadAsync(keys, CancellationToken.None).ConfigureAwait(false) : null;
             var entries = await owner.Source.ReadAsync(keys, CancellationToken.None).ConfigureAwait(false);
-            await owner.Source.IndexUsersAsync(keys, entries).ConfigureAwait(false);
+            _totals.UserIdsCorrected += await owner.Source.IndexUsersAsync(keys, entries).ConfigureAwait(false);
 
             var copies = new List<SessionCopy>(keys.Length);
+            var sameButForUser = new List<SessionCopy>();
             for (var i = 0; i < keys.Length; i++)
             {
                 if (entries[i] is not { } entry || entry.Expiry.ToEntryOptions() is null)
@@ -202,6 +203,10 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
                 else if (CopyComparison.Classify(entry, held[i], owner.ExpiryTolerance) is null)
                 {
                     _totals.AlreadyPresent++;
+                    if (held[i]!.UserIdDiffers)
+                    {
+                        sameButForUser.Add(new SessionCopy(keys[i], entry, ConditionFor(held[i])));
+                    }
                 }
                 else
                 {
@@ -213,6 +218,17 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
             var failed = copies.Count(c => c.Failed);
             _totals.Errors += failed;
             _totals.AlreadyPresent += copies.Count - landed.Count - failed;
+
+            // A backfill does not read the target: any copy it held already may be one made without the application's
+            // UserIdSessionKey. Sync read it, and knows which. Copies refused because the application rewrote the
+            // session meanwhile are left out either way: that write recorded its own user.
+            if (held is null)
+            {
+                var landedCopies = landed.Select(l => l.Copy).ToHashSet();
+                sameButForUser.AddRange(copies.Where(c => !c.Failed && !landedCopies.Contains(c)));
+            }
+
+            _totals.UserIdsCorrected += await owner.Target.IndexUsersAsync(sameButForUser).ConfigureAwait(false);
             if (landed.Count == 0)
             {
                 return;

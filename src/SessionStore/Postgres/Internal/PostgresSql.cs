@@ -133,8 +133,14 @@ internal sealed class PostgresSql
                 partitions_dropped = excluded.partitions_dropped, duration = excluded.duration
             """;
 
-        // The migration tools read without touching, so that looking at a session never extends it.
-        ReadMany = $"SELECT sid, sess, {ExpiryColumns} FROM {Table} WHERE sid = ANY($1) AND expire > now()";
+        // The migration tools read without touching, so that looking at a session never extends it. user_id comes
+        // too, so verify can see a row recorded under another user than its session names (a copy made without the
+        // application's UserIdSessionKey), which "log out everywhere" would miss.
+        ReadMany = $"SELECT sid, sess, {ExpiryColumns}, user_id FROM {Table} WHERE sid = ANY($1) AND expire > now()";
+
+        // Records $3 as the user of the live row of $1 only while it still holds the session $2 names that user in:
+        // a write since then recorded its own. The value, lifetime and version stay: the session did not change.
+        RecordUserId = $"UPDATE {Table} SET user_id = $3 WHERE sid = $1 AND expire > now() AND sess = $2 AND user_id IS DISTINCT FROM $3";
 
         // Keys of live rows in key order after $1, $2 at a time: a full pass that never holds a long snapshot.
         LiveKeysAfter = $"SELECT sid FROM {Table} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2";
@@ -235,6 +241,8 @@ internal sealed class PostgresSql
     public string DeleteExpiredBatch { get; }
 
     public string ReadMany { get; }
+
+    public string RecordUserId { get; }
 
     public string LiveKeysAfter { get; }
 

@@ -41,8 +41,8 @@ public sealed class UserIdCheckTests(PostgresServer postgres, RedisServer redis)
 
         var sync = await CopyWithTheKeyThenVerifyGoAsync(scenario, "sync", phase);
 
-        Assert.Equal(SessionsWithAUser, sync.GetProperty("userIdsCorrected").GetInt64());
         Assert.Equal(1, await scenario.Postgres.RevokeUserSessionsAsync("user3", Token));
+        Assert.Equal(SessionsWithAUser, sync.GetProperty("userIdsCorrected").GetInt64());
     }
 
     [Fact]
@@ -52,9 +52,9 @@ public sealed class UserIdCheckTests(PostgresServer postgres, RedisServer redis)
 
         var backfill = await CopyWithTheKeyThenVerifyGoAsync(scenario, "backfill", "dual-redis-primary");
 
+        Assert.Equal(1, await scenario.Postgres.RevokeUserSessionsAsync("user7", Token));
         Assert.Equal(Sessions, backfill.GetProperty("alreadyPresent").GetInt64());
         Assert.Equal(SessionsWithAUser, backfill.GetProperty("userIdsCorrected").GetInt64());
-        Assert.Equal(1, await scenario.Postgres.RevokeUserSessionsAsync("user7", Token));
     }
 
     [Fact]

@@ -86,7 +86,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             (k, duration) => DualWriteLog.BreakerOpened(logger, PhaseRoles.NameOf(k), duration),
             k => catchUp?.Resume(k)));
         _primary = new PrimaryCalls(_breakers, instruments, time);
-        _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, time);
+        _secondaryCalls = new SecondaryCalls(_breakers, current, _counters, _primary, time);
         _unacknowledged = new UnacknowledgedWrites(breakerSettings.CatchUpCapacity);
         var convergence = new SecondaryConvergence(_secondaryCalls, _counters, _unacknowledged, (store, key, value) => _revocation!.Written(store, key, value), () => _secondaryWriter!); // assigned below, before any copy
         _catchUp = catchUp = new CatchUp(
@@ -393,9 +393,12 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
             throw;
         }
 
+        // Acknowledged: the primary holds the session's newest write, whatever it missed or failed to take before
+        // (a removal that timed out there, then a step away from it and back). A refresh writes nothing new.
         if (operation != "refresh")
         {
             _unacknowledged.Forget(route.PrimaryKind, key);
+            _catchUp.Backlog(route.PrimaryKind).Superseded(key);
         }
 
         if (route.Secondary is null)

@@ -55,6 +55,28 @@ public sealed class HungPrimaryRecentTimeoutTests(FaultServers servers)
         Assert.Equal([4], await harness.Postgres.GetAsync(key, Token));
     }
 
+    [Fact]
+    public async Task A_store_that_answered_the_catch_up_serves_a_session_that_timed_out_on_it_after_the_step_back()
+    {
+        await using var harness = Harness();
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, [1], DualWriteHarness.IdleTimeout, Token);
+
+        await using (var freezer = await servers.PostgresFreezerAsync())
+        {
+            await freezer.FreezeAsync();
+            await Assert.ThrowsAsync<SessionStoreTimeoutException>(() => harness.Cache.SetAsync(key, [2], DualWriteHarness.IdleTimeout, Token));
+            harness.Phase = "dual-redis-primary";
+            await harness.Cache.SetAsync(key, [3], DualWriteHarness.IdleTimeout, Token); // PostgreSQL, the secondary now, misses it
+            await freezer.ThawAsync();
+        }
+
+        // PostgreSQL answers the catch-up's calls, well within four timeouts of the one above; then the step back.
+        await DualWriteHarness.EventuallyAsync(async () => await harness.Postgres.GetAsync(key, Token) is [3], "the catch-up copied the session");
+        harness.Phase = "dual-pg-primary";
+        Assert.Equal([3], await harness.Cache.GetAsync(key, Token));
+    }
+
     private DualWriteHarness Harness() =>
         new("dual-pg-primary", servers.PostgresConnectionString, servers.RedisConfiguration, settings =>
         {

@@ -75,6 +75,12 @@ internal sealed class CatchUpBacklog(int capacity)
     /// <summary>The keys now in the backlog; each is removed by <see cref="Done"/> once copied.</summary>
     public IReadOnlyList<KeyValuePair<string, Miss>> Snapshot() => [.. _keys];
 
+    /// <summary>
+    /// Forgets a key the store has just taken a write (or removal) of as the primary, acknowledged: what it missed
+    /// before is superseded, and a copy made from the other store now would undo that write.
+    /// </summary>
+    public void Superseded(string key) => _keys.TryRemove(key, out _);
+
     /// <summary>Forgets a key copied since the miss <paramref name="entry"/> recorded, unless it was missed again since.</summary>
     public void Done(KeyValuePair<string, Miss> entry) => _keys.TryRemove(entry);
 

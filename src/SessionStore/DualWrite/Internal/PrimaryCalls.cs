@@ -46,6 +46,12 @@ internal sealed class PrimaryCalls(StoreBreakers breakers, SessionStoreInstrumen
         }
     }
 
+    /// <summary>
+    /// <paramref name="kind"/> answered a call made off the request's result (a catch-up's copy, a comparison): it
+    /// answers again, and the keys that timed out on it are sent at once, as after one of these calls.
+    /// </summary>
+    public void Answered(StoreKind kind) => _recentTimeouts.Answered(kind);
+
     public async ValueTask RunAsync(ISessionCacheProvider store, StoreKind kind, string operation, string key, Func<ISessionCacheProvider, bool, CancellationToken, ValueTask> run, bool async, CancellationToken token) =>
         await RunAsync(store, kind, operation, key, async (s, a, t) =>
         {

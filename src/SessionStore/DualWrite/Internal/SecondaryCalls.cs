@@ -20,7 +20,7 @@ namespace SessionStore.DualWrite.Internal;
 /// A comparison's or a catch-up's read of the store it copies from (mostly the primary) is bounded and guarded the same
 /// way (<see cref="TryReadSourceAsync"/>), but its failure is not the secondary's, and is not counted as one.
 /// </summary>
-internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, DualWriteCounters counters, TimeProvider time)
+internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOptions> options, DualWriteCounters counters, PrimaryCalls primary, TimeProvider time)
 {
     private readonly RecentTimeouts _recentTimeouts = new(time);
 
@@ -60,6 +60,7 @@ internal sealed class SecondaryCalls(StoreBreakers breakers, Func<SessionStoreOp
                 (store, operation, run, timeout, time),
                 token).ConfigureAwait(false);
             _recentTimeouts.Answered(kind);
+            primary.Answered(kind); // after a step back, this store's sessions that timed out on it before are sent again
             return (true, value);
         }
         catch (BrokenCircuitException)

@@ -82,7 +82,9 @@ public sealed class SessionStoreOptions
     /// How many keys a store may miss writes for (while it is down or its breaker is open) and still be caught up
     /// automatically; beyond this they are counted (<see cref="SessionStoreMetrics.CatchUpOverflow"/>) and
     /// <c>sessionstore sync</c> has to copy them. As many users' revokes a store missed are made by the catch-up too;
-    /// beyond this the revoke fails, to be run again. About 100 bytes per key. Read at start-up.
+    /// beyond this the revoke fails, to be run again. It also bounds how many sessions' timed-out primary writes are
+    /// remembered (a digest each), so that one landing late is not taken for the newest. About 100 bytes per key, and
+    /// as much again per remembered write. Read at start-up.
     /// </summary>
     /// <value>Default 100,000. From 0 to 10,000,000.</value>
     public int CatchUpCapacity { get; set; } = 100_000;

@@ -91,5 +91,11 @@ public sealed class SessionStoreTimeoutException : TimeoutException
     internal static SessionStoreTimeoutException NotSentAfterTimeout(string store, string operation, TimeSpan timeout) =>
         new(store, operation, timeout,
             $"The {store} session store was not sent {operation}: this session's previous call to it timed out (after {timeout.TotalMilliseconds:0.###} ms, " +
-            "SessionCacheProviderOptions.OperationTimeout) moments ago, and the store has answered no call since; the server may be hung or overloaded.");
+            "SessionCacheProviderOptions.OperationTimeout) moments ago, and the store has answered no call since; the server may be hung or overloaded.")
+        {
+            NotSent = true,
+        };
+
+    /// <summary>Whether the operation was never sent to the store (so it cannot land later).</summary>
+    internal bool NotSent { get; private init; }
 }

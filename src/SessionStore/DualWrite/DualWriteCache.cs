@@ -380,7 +380,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         {
             // A primary write that timed out may still land: the secondary is brought up to the primary's copy later,
             // unless the other store took a newer write by then (a step away from the hung store), which it keeps.
-            if (setValue is { } value)
+            if (setValue is { } value && e is not (StoreCircuitOpenException or SessionStoreTimeoutException { NotSent: true }))
             {
                 _unacknowledged.Add(route.PrimaryKind, key, value.Span);
             }
@@ -397,7 +397,7 @@ public sealed class DualWriteCache : IBufferDistributedCache, IUserSessionRevoke
         // (a removal that timed out there, then a step away from it and back). A refresh writes nothing new.
         if (operation != "refresh")
         {
-            _unacknowledged.Forget(route.PrimaryKind, key);
+            _unacknowledged.Acknowledged(route.PrimaryKind, key);
             _catchUp.Backlog(route.PrimaryKind).Superseded(key);
         }
 

@@ -66,11 +66,11 @@ internal sealed class SecondaryConvergence(SecondaryCalls calls, DualWriteCounte
             // Versions order the writes across both stores (WriteCondition). A copy without one (a RedisCache entry)
             // cannot be ordered: the primary's is taken as the newer. A primary's lack of the key is its own too: it
             // may have removed it since (and a read repairs a key it never had). A late write took its version when
-            // it landed, not when it was made: the other store's copy is the newer one.
-            var targetIsLate = unacknowledged.IsUnacknowledged(targetKind, key, targetEntry);
+            // it landed, not when it was made: the other store's copy, acknowledged after it failed, is the newer one.
+            var targetIsLate = unacknowledged.IsLate(targetKind, key, targetEntry);
             if (!targetIsLate && (targetEntry is null || sourceEntry.Version == 0 || targetEntry.Version == 0
                     ? targetIsPrimary
-                    : targetEntry.Version > sourceEntry.Version || unacknowledged.IsUnacknowledged(sourceKind, key, sourceEntry)))
+                    : targetEntry.Version > sourceEntry.Version || unacknowledged.IsLate(sourceKind, key, sourceEntry)))
             {
                 return Convergence.TargetIsNewer;
             }

@@ -62,6 +62,24 @@ internal static class CacheArguments
         }
     }
 
+    /// <summary>The longest user id a session may name, in UTF-8 bytes: PostgreSQL's index on <c>user_id</c> holds at most about 2,700.</summary>
+    public const int MaximumUserIdBytes = 1024;
+
+    /// <summary>
+    /// Throws, before any I/O, when the user id a value names under the UserIdSessionKey is longer than
+    /// <see cref="MaximumUserIdBytes"/>: PostgreSQL would refuse the write, and in a dual phase each refusal would
+    /// count against the store's circuit breaker for every user. The id is not quoted (often an e-mail address).
+    /// </summary>
+    public static void ValidateRecordedUserId(string? userId)
+    {
+        if (userId is not null && System.Text.Encoding.UTF8.GetByteCount(userId) is var bytes and > MaximumUserIdBytes)
+        {
+            throw new ArgumentException(
+                $"The session names a user id of {bytes} UTF-8 bytes under its UserIdSessionKey; at most {MaximumUserIdBytes} can be recorded for \"log out everywhere\". Store a shorter id (a user's key, not a whole profile) under that key.",
+                "value");
+        }
+    }
+
     public static void ValidateValueLength(long length, int maximumLength, string optionName)
     {
         if (length > maximumLength)

@@ -274,6 +274,7 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         var expiration = EntryExpiration.From(options, _time.GetUtcNow());
         token.ThrowIfCancellationRequested();
         var userId = UserIdOf(value.Span);
+        CacheArguments.ValidateRecordedUserId(userId);
         _recentReads.Forget(key);
         return await ExecuteAsync("set", (cache: this, key, value, userId, expiration, condition, caller: CallerStartsWaiting(token)),
             static (s, a, t) => s.cache.WriteAsync(s.key, s.value, s.userId, s.expiration, s.condition, s.caller, a, t), async, token).ConfigureAwait(false);

@@ -404,16 +404,17 @@ public sealed partial class RedisSessionCache : ISessionCacheProvider, IDisposab
         CacheArguments.ValidateValueLength(value.Length, _options.MaximumValueSize, nameof(RedisSessionCacheOptions.MaximumValueSize));
         var now = _time.GetUtcNow();
         var expiration = EntryExpiration.From(options, now);
+        var userId = UserIdOf(value.Span);
+        CacheArguments.ValidateRecordedUserId(userId);
         token.ThrowIfCancellationRequested();
-        return BoundedAsync("set", t => WriteAsync(key, value, expiration, now, condition, t), token);
+        return BoundedAsync("set", t => WriteAsync(key, value, userId, expiration, now, condition, t), token);
     }
 
-    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, EntryExpiration expiration, DateTimeOffset now, WriteCondition condition, CancellationToken token)
+    private async ValueTask<long?> WriteAsync(string key, ReadOnlyMemory<byte> value, string? userId, EntryExpiration expiration, DateTimeOffset now, WriteCondition condition, CancellationToken token)
     {
         var database = await ConnectAsync(token).ConfigureAwait(false);
         var entryKey = _prefix.Append(key);
         var ttl = RedisEntry.TimeToLive(expiration, now);
-        var userId = UserIdOf(value.Span);
         _recentReads.Forget(key);
 
         try

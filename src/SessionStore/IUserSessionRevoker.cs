@@ -10,6 +10,6 @@ public interface IUserSessionRevoker
     /// <summary>Deletes every stored session of <paramref name="userId"/>.</summary>
     /// <param name="userId">The user, as stored in the session under <see cref="SessionCacheProviderOptions.UserIdSessionKey"/>; not blank (a blank value names no user).</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>How many sessions were deleted.</returns>
+    /// <returns>How many live sessions were deleted; a stored session already past its expiry is deleted too, but not counted.</returns>
     Task<long> RevokeUserSessionsAsync(string userId, CancellationToken cancellationToken = default);
 }

@@ -198,7 +198,8 @@ public sealed partial class PostgresSessionCache : ISessionCacheProvider, IDispo
         {
             using var command = await CreateCommandAsync(_sql.RevokeUser, a, t).ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
-            return await command.ExecuteNonQueryAsync(t).ConfigureAwait(false);
+            // The live rows deleted (RevokeUser's count(*)), not the rows affected, which include expired ones.
+            return (long)(await command.ExecuteScalarAsync(t).ConfigureAwait(false))!;
         }, async: true, cancellationToken).ConfigureAwait(false);
     }
 

@@ -75,6 +75,27 @@ public sealed class RevokeCommandTests(PostgresServer postgres, RedisServer redi
         Assert.Equal(keys[3..].ToHashSet(), await scenario.PostgresKeysAsync());
     }
 
+    [Fact]
+    public async Task Revoke_prints_only_the_sessions_that_had_not_expired_in_PostgreSQL()
+    {
+        // Expired rows wait for the cleanup; they were counted as sessions revoked (3 here, not 1).
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var keys = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            await scenario.Postgres.SetAsync(keys[i], MigrationScenario.Session(i, User), new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+        }
+
+        await scenario.ScalarAsync("UPDATE {table} SET expire = now() - interval '1 minute' WHERE sid = ANY($1)", (object)keys[1..]);
+
+        var (exitCode, output) = await CliRunner.RunAsync(VerifyCommandTests.Environment(scenario), Token, ["revoke", "--user", User, .. CliRunner.Flags(scenario, "pg-only")]);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("PostgreSQL (primary): 1 session(s) of the user revoked.", output, StringComparison.Ordinal);
+        Assert.Equal(0L, await scenario.ScalarAsync("SELECT count(*) FROM {table}"));
+    }
+
     [Theory]
     [InlineData("dual-pg-primary", "Redis (secondary): not revoked, the store failed")]
     [InlineData("pg-only", "Redis (not used by phase PostgresOnly): not revoked: it failed or did not answer")]

@@ -239,6 +239,27 @@ public sealed class PartitionedPostgresSessionCacheTests(PostgresServer server)
         Assert.True(await table.ScalarAsync<long>("SELECT count(*) FROM pg_inherits WHERE inhparent = $1::regclass", table.QualifiedName) >= 10);
     }
 
+    [Fact]
+    public async Task Logging_out_a_user_everywhere_deletes_their_expired_rows_too_but_counts_only_live_sessions()
+    {
+        // Across partitions: the live session in the forever partition (past the horizon), the expired ones in buckets.
+        using var table = new PostgresTestTable(server, o => (o.UserIdSessionKey, o.Partitioning) = ("UserId", OneSecondBuckets(30)));
+        var ada = new Internal.TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray())]).ToBytes();
+        var live = Guid.NewGuid().ToString();
+        var expired = new[] { Guid.NewGuid().ToString(), Guid.NewGuid().ToString() };
+        await table.Cache.SetAsync(live, ada, Sliding(3600), Token);
+        foreach (var key in expired)
+        {
+            await table.Cache.SetAsync(key, ada, Sliding(10), Token);
+        }
+
+        await table.ScalarAsync<object>("UPDATE {table} SET expire = now() - interval '1 minute' WHERE sid = ANY($1)", (object)expired);
+
+        Assert.Equal(1, await table.Cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Equal(0L, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE user_id = 'ada'"));
+    }
+
     private static DistributedCacheEntryOptions Sliding(int seconds) => new() { SlidingExpiration = TimeSpan.FromSeconds(seconds) };
 
 }

@@ -196,6 +196,29 @@ public sealed class PostgresSessionCacheTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task Logging_out_a_user_everywhere_deletes_their_expired_rows_too_but_counts_only_live_sessions()
+    {
+        // Rows past their expiry wait for the cleanup; "log out everywhere" counted them as sessions it ended.
+        using var table = new PostgresTestTable(server, o => o.UserIdSessionKey = "UserId");
+        var live = NewKey();
+        var expired = new[] { NewKey(), NewKey() };
+        var bob = NewKey();
+        foreach (var key in expired.Prepend(live))
+        {
+            await table.Cache.SetAsync(key, new TestSessionPayload(new byte[16], [new("UserId", "ada"u8.ToArray())]).ToBytes(), new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+        }
+
+        await table.Cache.SetAsync(bob, new TestSessionPayload(new byte[16], [new("UserId", "bob"u8.ToArray())]).ToBytes(), new DistributedCacheEntryOptions(), Token);
+        await table.ScalarAsync<object>("UPDATE {table} SET expire = now() - interval '1 minute' WHERE sid = ANY($1)", (object)expired);
+
+        Assert.Equal(1, await table.Cache.RevokeUserSessionsAsync("ada", Token));
+
+        Assert.Equal(0L, await table.ScalarAsync<long>("SELECT count(*) FROM {table} WHERE user_id = 'ada'"));
+        Assert.NotNull(await table.Cache.GetAsync(bob, Token));
+        Assert.Equal(0, await table.Cache.RevokeUserSessionsAsync("ada", Token));
+    }
+
+    [Fact]
     public async Task Random_values_and_sessions_survive_a_trip_through_jsonb()
     {
         using var table = new PostgresTestTable(server);

@@ -118,7 +118,10 @@ internal sealed class PostgresSql
             """;
         SetIfUnchangedReturningVersion = SetIfUnchanged + VersionReturned;
 
-        RevokeUser = $"DELETE FROM {Table} WHERE user_id = $1";
+        // Deletes every row of the user, expired ones too (nothing is gained by leaving them to the cleanup), but
+        // counts only the live ones: a row past its expiry was no session of the user any more, and "log out
+        // everywhere" reports the sessions it ended, as Redis, whose expired entries are gone already, does.
+        RevokeUser = $"WITH d AS (DELETE FROM {Table} WHERE user_id = $1 RETURNING expire) SELECT count(*) FROM d WHERE expire > now()";
 
         // A partitioned table has no unique index on sid alone, so writers of one key take turns on this lock
         // ($1 the key); held until the end of the implicit transaction of the batch it opens.

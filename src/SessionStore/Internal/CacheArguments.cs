@@ -48,17 +48,31 @@ internal static class CacheArguments
     }
 
     /// <summary>
-    /// Throws, before any I/O, when <paramref name="userId"/> cannot name a user: null, blank, or holding U+0000, which
-    /// PostgreSQL text cannot hold (and which no stored session names, see <see cref="SessionPayload.FindUserId"/>).
+    /// Throws, before any I/O, when <paramref name="userId"/> cannot name a user: null, blank, holding U+0000, which
+    /// PostgreSQL text cannot hold (and which no stored session names, see <see cref="SessionPayload.FindUserId"/>),
+    /// or not well-formed UTF-16.
     /// </summary>
+    /// <remarks>
+    /// A stored user id is decoded from UTF-8, so it is always well-formed; a lone surrogate is not one, and would be
+    /// encoded as U+FFFD on its way to Redis: "x\uD800" named the index of "x\uFFFD", whose sessions the revoke then
+    /// saw as another user's and dropped from that user's index (they survived that user's next "log out everywhere").
+    /// </remarks>
     /// <exception cref="ArgumentNullException">The user id is null.</exception>
-    /// <exception cref="ArgumentException">The user id is blank or holds U+0000.</exception>
+    /// <exception cref="ArgumentException">The user id is blank, holds U+0000 or is not well-formed UTF-16.</exception>
     public static void ValidateUserId(string userId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         if (userId.Contains('\0', StringComparison.Ordinal))
         {
             throw new ArgumentException($"A user id cannot contain U+0000 (PostgreSQL text cannot hold it, so no session names such a user); this one does at index {userId.IndexOf('\0', StringComparison.Ordinal)}.", nameof(userId));
+        }
+
+        // The id itself is not quoted: it is often an e-mail address, and messages end up in logs.
+        if (IndexOfInvalidUtf16(userId) is var invalid and >= 0)
+        {
+            throw new ArgumentException(
+                $"A user id must be well-formed UTF-16; this one has an unpaired surrogate at index {invalid}, which a store would turn into U+FFFD and so name another user (no session names such a user).",
+                nameof(userId));
         }
     }
 

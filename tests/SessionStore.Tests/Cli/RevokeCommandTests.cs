@@ -96,6 +96,30 @@ public sealed class RevokeCommandTests(PostgresServer postgres, RedisServer redi
         Assert.Equal(0L, await scenario.ScalarAsync("SELECT count(*) FROM {table}"));
     }
 
+    [Fact]
+    public async Task Revoke_of_a_user_id_with_an_unpaired_surrogate_exits_2_before_touching_anything()
+    {
+        // Encoded as U+FFFD it named the user below: Redis dropped that user's sessions from its index (their own
+        // revoke then missed them) before PostgreSQL failed with EncoderFallbackException.
+        var victim = User + "\uFFFD";
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var keys = await scenario.WriteRedisSessionsAsync(3, userOf: _ => victim);
+        var environment = VerifyCommandTests.Environment(scenario);
+        await CliRunner.RunAsync(environment, Token, ["backfill", "--checkpoint", VerifyCommandTests.TempFile(), .. CliRunner.Flags(scenario)]);
+        var indexKey = scenario.Prefix + "sessionstore:user:" + victim;
+        Assert.Equal(3, await scenario.Redis.SetLengthAsync(indexKey));
+
+        var (exitCode, output) = await CliRunner.RunAsync(environment, Token, ["revoke", "--user", User + "\uD800", .. CliRunner.Flags(scenario)]);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("unpaired surrogate", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(User, output, StringComparison.Ordinal);
+        Assert.Equal(3, await scenario.Redis.SetLengthAsync(indexKey));
+        Assert.Equal(keys.ToHashSet(), await scenario.RedisKeysAsync());
+        Assert.Equal(keys.ToHashSet(), await scenario.PostgresKeysAsync());
+    }
+
     [Theory]
     [InlineData("dual-pg-primary", "Redis (secondary): not revoked, the store failed")]
     [InlineData("pg-only", "Redis (not used by phase PostgresOnly): not revoked: it failed or did not answer")]

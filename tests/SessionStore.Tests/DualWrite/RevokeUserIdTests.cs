@@ -5,7 +5,10 @@ using SessionStore.Tests.TestServers;
 
 namespace SessionStore.Tests.DualWrite;
 
-/// <summary>"Log out everywhere" through the dual-write cache in every phase: the count is of sessions that were still alive.</summary>
+/// <summary>
+/// "Log out everywhere" through the dual-write cache in every phase: the count is of sessions that were still alive,
+/// and a malformed user id is refused before any store is touched.
+/// </summary>
 public sealed class RevokeUserIdTests(PostgresServer postgres, RedisServer redis)
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -29,5 +32,28 @@ public sealed class RevokeUserIdTests(PostgresServer postgres, RedisServer redis
         await Task.Delay(2500, Token);
 
         Assert.Equal(1, await harness.Cache.RevokeUserSessionsAsync(user, Token));
+    }
+
+    [Theory]
+    [InlineData(nameof(SessionStorePhase.DualWriteRedisPrimary))]
+    [InlineData(nameof(SessionStorePhase.DualWritePostgresPrimary))]
+    public async Task A_user_id_with_an_unpaired_surrogate_is_refused_before_it_can_unindex_another_users_sessions(string phase)
+    {
+        // Redis encodes the lone surrogate as U+FFFD: the revoke read the victim's index, saw the victim's sessions as
+        // another user's and dropped them from it; PostgreSQL then threw EncoderFallbackException.
+        await using var harness = new DualWriteHarness(phase, postgres.ConnectionString, redis.Configuration);
+        var victim = $"v{Guid.NewGuid():N}\uFFFD";
+        var key = Guid.NewGuid().ToString();
+        await harness.Cache.SetAsync(key, MigrationScenario.Session(1, victim), DualWriteHarness.IdleTimeout, Token);
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => harness.Cache.RevokeUserSessionsAsync(victim[..^1] + "\uDC00", Token));
+
+        Assert.Contains("unpaired surrogate", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(victim[..^1], refused.Message, StringComparison.Ordinal);
+        var index = harness.Configuration["SessionStore:Redis:InstanceName"] + "sessionstore:user:" + victim;
+        Assert.True(await redis.Connection.GetDatabase().SetContainsAsync(index, key));
+        Assert.Equal(1, await harness.Cache.RevokeUserSessionsAsync(victim, Token));
+        Assert.Null(await harness.Postgres.GetAsync(key, Token));
+        Assert.Null(await harness.Redis.GetAsync(key, Token));
     }
 }

@@ -88,6 +88,23 @@ public sealed class HostileKeyTests(PostgresServer postgres, RedisServer redis)
 
     public static TheoryData<string> StoresData() => [.. Stores];
 
+    [Theory]
+    [MemberData(nameof(StoresData))]
+    public async Task A_user_id_with_an_unpaired_surrogate_is_refused_by_every_store_and_phase_before_any_io(string store)
+    {
+        // Encoded as U+FFFD it named another user: Redis dropped that user's sessions from its index, PostgreSQL threw
+        // EncoderFallbackException after Redis had done so. The message names the problem, not the id (an e-mail).
+        await using var cache = Unreachable(store);
+        foreach (var userId in new[] { "ada@example.com\uD800", "\uDC00ada@example.com", "ada\uDC00\uD800@example.com" })
+        {
+            var thrown = await Record.ExceptionAsync(() => ((IUserSessionRevoker)cache.Cache).RevokeUserSessionsAsync(userId, Token));
+            Assert.True(thrown?.GetType() == typeof(ArgumentException), $"{store}: expected ArgumentException, got {thrown?.GetType().Name ?? "no exception"}: {thrown?.Message}");
+            Assert.Equal("userId", ((ArgumentException)thrown!).ParamName);
+            Assert.Contains("unpaired surrogate", thrown.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("ada", thrown.Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Keys_that_differ_only_in_a_lone_surrogate_are_refused_rather_than_merged_on_the_real_stores()
     {

@@ -114,6 +114,24 @@ public sealed class RedisSessionCacheTests(RedisServer server)
     }
 
     [Fact]
+    public async Task A_revoke_of_a_user_id_with_an_unpaired_surrogate_is_refused_and_leaves_the_user_it_encodes_to_alone()
+    {
+        // "x\uD800" reaches Redis as "x\uFFFD": the revoke read that user's index, saw its sessions as another
+        // user's and dropped them from it, so that user's own "log out everywhere" then missed them.
+        var prefix = $"surrogate-{Guid.NewGuid():N}:";
+        using var cache = Cache(o => { o.InstanceName = prefix; o.UserIdSessionKey = "UserId"; });
+        var key = NewKey();
+        await cache.SetAsync(key, Session("x\uFFFD"), IdleTimeout, Token);
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => cache.RevokeUserSessionsAsync("x\uD800", Token));
+
+        Assert.Equal("userId", refused.ParamName);
+        Assert.True(await Raw.SetContainsAsync(prefix + "sessionstore:user:x\uFFFD", key));
+        Assert.Equal(1, await cache.RevokeUserSessionsAsync("x\uFFFD", Token));
+        Assert.Null(await cache.GetAsync(key, Token));
+    }
+
+    [Fact]
     public async Task Logging_out_a_user_everywhere_deletes_only_that_users_live_sessions()
     {
         var prefix = $"revoke-{Guid.NewGuid():N}:";

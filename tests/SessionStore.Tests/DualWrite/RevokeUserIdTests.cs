@@ -7,7 +7,7 @@ namespace SessionStore.Tests.DualWrite;
 
 /// <summary>
 /// "Log out everywhere" through the dual-write cache in every phase: the count is of sessions that were still alive,
-/// and a malformed user id is refused before any store is touched.
+/// a malformed user id is refused before any store is touched, and unusual user ids work as any other.
 /// </summary>
 public sealed class RevokeUserIdTests(PostgresServer postgres, RedisServer redis)
 {
@@ -55,5 +55,46 @@ public sealed class RevokeUserIdTests(PostgresServer postgres, RedisServer redis
         Assert.Equal(1, await harness.Cache.RevokeUserSessionsAsync(victim, Token));
         Assert.Null(await harness.Postgres.GetAsync(key, Token));
         Assert.Null(await harness.Redis.GetAsync(key, Token));
+    }
+
+    [Theory]
+    [InlineData(nameof(SessionStorePhase.RedisOnly))]
+    [InlineData(nameof(SessionStorePhase.DualWriteRedisPrimary))]
+    [InlineData(nameof(SessionStorePhase.DualWritePostgresPrimary))]
+    [InlineData(nameof(SessionStorePhase.PostgresOnly))]
+    public async Task Unusual_user_ids_are_revoked_alone_and_follow_a_session_that_changed_user(string phase)
+    {
+        // Non-ASCII, Redis glob and hash-tag characters, spaces, and ids that look like the index's own key.
+        await using var harness = new DualWriteHarness(phase, postgres.ConnectionString, redis.Configuration);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        string[] users = [$"é{tag}ü😀", $"a:{tag}:b", $"*{tag}*", $"{{{tag}}}", $" {tag} ", $"user:{tag}", $"sessionstore:user:{tag}"];
+        foreach (var user in users)
+        {
+            var neverExpires = Guid.NewGuid().ToString();
+            var sliding = Guid.NewGuid().ToString();
+            var changedAway = Guid.NewGuid().ToString();
+            var changedTo = Guid.NewGuid().ToString();
+            var other = "other" + user;
+            await harness.Cache.SetAsync(neverExpires, MigrationScenario.Session(1, user), new DistributedCacheEntryOptions(), Token);
+            await harness.Cache.SetAsync(sliding, MigrationScenario.Session(2, user), DualWriteHarness.IdleTimeout, Token);
+            await harness.Cache.SetAsync(changedAway, MigrationScenario.Session(3, user), DualWriteHarness.IdleTimeout, Token);
+            await harness.Cache.SetAsync(changedAway, MigrationScenario.Session(4, other), DualWriteHarness.IdleTimeout, Token);
+            await harness.Cache.SetAsync(changedTo, MigrationScenario.Session(5, other), DualWriteHarness.IdleTimeout, Token);
+            await harness.Cache.SetAsync(changedTo, MigrationScenario.Session(6, user), DualWriteHarness.IdleTimeout, Token);
+
+            var revoked = await harness.Cache.RevokeUserSessionsAsync(user, Token);
+
+            Assert.True(revoked == 3, $"{phase}, user '{user}': revoked {revoked}");
+            foreach (var key in new[] { neverExpires, sliding, changedTo })
+            {
+                Assert.Null(await harness.Cache.GetAsync(key, Token));
+                Assert.Null(await harness.Postgres.GetAsync(key, Token));
+                Assert.Null(await harness.Redis.GetAsync(key, Token));
+            }
+
+            Assert.NotNull(await harness.Cache.GetAsync(changedAway, Token));
+            Assert.Equal(1, await harness.Cache.RevokeUserSessionsAsync(other, Token));
+            Assert.Null(await harness.Cache.GetAsync(changedAway, Token));
+        }
     }
 }

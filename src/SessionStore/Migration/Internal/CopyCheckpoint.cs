@@ -16,6 +16,9 @@ internal sealed class CopyCheckpoint
     /// </summary>
     public const int CurrentFormat = 2;
 
+    private const int MaximumBytes = 64 * 1024;
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+
     public int Format { get; set; }
 
     public string Source { get; set; } = "";
@@ -36,7 +39,7 @@ internal sealed class CopyCheckpoint
     /// <summary>The counts so far, carried into the summary of the run that resumes.</summary>
     public BackfillProgress Totals { get; set; } = new();
 
-    public static CopyCheckpoint? Load(string path, ICopySource source, ICopyTarget target)
+    public static async Task<CopyCheckpoint?> LoadAsync(string path, ICopySource source, ICopyTarget target, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -46,7 +49,7 @@ internal sealed class CopyCheckpoint
         CopyCheckpoint? checkpoint;
         try
         {
-            checkpoint = JsonSerializer.Deserialize<CopyCheckpoint>(File.ReadAllText(path));
+            checkpoint = JsonSerializer.Deserialize<CopyCheckpoint>(await ReadAsync(path, cancellationToken).ConfigureAwait(false));
         }
         catch (JsonException e)
         {
@@ -86,6 +89,45 @@ internal sealed class CopyCheckpoint
         checkpoint.Source = source.Description;
         checkpoint.Target = target.Description;
         return checkpoint;
+    }
+
+    /// <summary>
+    /// The file's text, bounded in size and time: a checkpoint is a few hundred bytes, and a path that is no regular
+    /// file (a named pipe, a device, a link to one) would block opening it, or never end.
+    /// </summary>
+    private static async Task<string> ReadAsync(string path, CancellationToken cancellationToken)
+    {
+        // Opening a pipe blocks its thread until a writer comes, whatever the token says: that thread is left behind.
+        var reading = Task.Run(() => ReadBounded(path), CancellationToken.None);
+        try
+        {
+            return await reading.WaitAsync(ReadTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException(
+                $"The checkpoint file {path} could not be read within {ReadTimeout.TotalSeconds:0} s: it is not a regular file (a named pipe or a device?). Choose another checkpoint file.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"The checkpoint file {path} cannot be read ({e.Message}). Choose another checkpoint file, or delete it and start over with Restart (--restart).", e);
+        }
+    }
+
+    private static string ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
+        var buffer = new byte[MaximumBytes + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0)
+        {
+            length += read;
+        }
+
+        return length <= MaximumBytes
+            ? System.Text.Encoding.UTF8.GetString(buffer, 0, length)
+            : throw new InvalidOperationException($"The checkpoint file {path} holds more than {MaximumBytes / 1024} KiB: it is not a checkpoint. Choose another checkpoint file.");
     }
 
     public async Task SaveAsync(string path, CancellationToken cancellationToken)

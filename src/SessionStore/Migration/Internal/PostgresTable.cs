@@ -25,6 +25,13 @@ internal sealed partial class PostgresTable(PostgresSessionCache cache) : ICopyS
 
     public int MaximumKeyLength => PostgresSessionCache.MaximumKeyLength;
 
+    /// <summary>
+    /// A position this table wrote: the start of a key, at most <see cref="MaximumPositionLength"/> characters that
+    /// PostgreSQL text can hold. An edited one failed the run as a server error (U+0000), or resumed past every key.
+    /// </summary>
+    public bool CanResumeFrom(string position) =>
+        position.Length <= MaximumPositionLength && !position.Contains('\0', StringComparison.Ordinal) && CacheArguments.IndexOfInvalidUtf16(position) < 0;
+
     public NpgsqlDataSource DataSource => cache.DataSource;
 
     /// <summary>Creates the table when the options ask for it, else fails with what to run when it is missing.</summary>

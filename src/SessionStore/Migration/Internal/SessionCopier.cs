@@ -27,7 +27,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
         options.ThrowIfInvalid();
         // Before any store is touched: a checkpoint of another copy is refused before the target's table is created.
         var resumed = options.CheckpointPath is { } path && !options.Restart
-            ? CopyCheckpoint.Load(path, source, target)
+            ? await CopyCheckpoint.LoadAsync(path, source, target, cancellationToken).ConfigureAwait(false)
             : null;
 
         // Nothing is written before the first batch: Ctrl+C stops at once here, even while a server is hung.

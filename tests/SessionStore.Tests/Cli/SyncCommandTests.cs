@@ -59,6 +59,32 @@ public sealed class SyncCommandTests(PostgresServer postgres, RedisServer redis)
         Assert.Equal(0, right.ExitCode);
     }
 
+    [Fact]
+    public async Task Sync_exits_2_on_a_backfill_checkpoint_naming_the_file_before_anything_is_written()
+    {
+        using var scenario = new MigrationScenario(postgres, redis);
+        await scenario.CreateTableAsync();
+        var checkpoint = VerifyCommandTests.TempFile();
+        var keys = await CopyCheckpointTests.InterruptedBackfillAsync(scenario, scenario.Options(), checkpoint);
+        var older = MigrationScenario.Session(9999);
+        foreach (var key in keys)
+        {
+            await scenario.Postgres.SetAsync(key, older, new() { SlidingExpiration = TimeSpan.FromMinutes(20) }, Token);
+        }
+
+        var (exitCode, output) = await CliRunner.RunAsync(VerifyCommandTests.Environment(scenario), Token, ["sync", "--checkpoint", checkpoint, .. CliRunner.Flags(scenario, "dual-redis-primary")]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(checkpoint, output, StringComparison.Ordinal);
+        Assert.Contains("was written by a backfill, not a sync", output, StringComparison.Ordinal);
+        Assert.Contains("--restart", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(checkpoint));
+        foreach (var key in keys)
+        {
+            Assert.Equal(older, await scenario.Postgres.GetAsync(key, Token));
+        }
+    }
+
     [Theory]
     [InlineData("redis-only")]
     [InlineData("pg-only")]

@@ -44,14 +44,4 @@ public sealed class ClusterNodeLineTests
     [InlineData("garbage")]
     [InlineData("id addr master - 0 0 1")]
     public void A_line_that_is_not_a_node_is_ignored(string line) => Assert.Null(ClusterNodeLine.Parse(line));
-
-    [Theory]
-    [InlineData("127.0.0.1:7002, 127.0.0.1:7000, 127.0.0.1:7001/0 prefix 'app:'", "127.0.0.1:7000, 127.0.0.1:7001, 127.0.0.1:7002/0 prefix 'app:'", true)]
-    [InlineData("127.0.0.1:7001, 127.0.0.1:7000/0 prefix 'a/b'", "127.0.0.1:7000, 127.0.0.1:7001/0 prefix 'a/b'", true)]
-    [InlineData("127.0.0.1:7000, 127.0.0.1:7001/0 prefix 'app:'", "127.0.0.1:7000, 127.0.0.1:7002/0 prefix 'app:'", false)]
-    [InlineData("127.0.0.1:7000/0 prefix 'app:'", "127.0.0.1:7000/1 prefix 'app:'", false)]
-    [InlineData("127.0.0.1:7000/0 prefix 'app:'", "127.0.0.1:7000/0 prefix 'other:'", false)]
-    [InlineData("no slash", "no slash", false)]
-    public void Two_source_names_match_when_they_list_the_same_nodes_in_any_order(string first, string second, bool same) =>
-        Assert.Equal(same, RedisSource.SameNodes(first, second));
 }

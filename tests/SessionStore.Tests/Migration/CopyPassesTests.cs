@@ -104,24 +104,6 @@ public sealed class CopyPassesTests(PostgresServer postgres, RedisServer redis) 
         Assert.Equal(nameof(BackfillOptions.CheckpointPath), error.ParamName);
     }
 
-    [Fact]
-    public async Task A_checkpoint_written_before_format_2_is_resumed_on_a_single_server()
-    {
-        await _scenario.CreateTableAsync();
-        await _scenario.WriteRedisSessionsAsync(30);
-        var checkpoint = Path.Combine(Path.GetTempPath(), $"legacy-{Guid.NewGuid():N}.json");
-        var source = $"{_scenario.Options().Redis.Configuration}/0 prefix '{_scenario.Prefix}'";
-        var target = $"public.{_scenario.Table}";
-        await File.WriteAllTextAsync(checkpoint, $$$"""{"Source":"{{{source}}}","Target":"{{{target}}}","Position":"{\"Finished\":[],\"Server\":null,\"Cursor\":0}","Totals":{"Scanned":7}}""", Token);
-
-        var result = await new RedisToPostgresBackfill(_scenario.Options()).RunAsync(new BackfillOptions { CheckpointPath = checkpoint }, cancellationToken: Token);
-
-        Assert.True(result.Resumed);
-        Assert.True(result.Completed);
-        Assert.Equal(1, result.Passes);
-        Assert.Equal(37, result.Scanned);
-    }
-
     private RedisToPostgresBackfill Backfill(Func<ICopySource, ICopySource> decorate) => new(_scenario.Options(), decorate);
 
     public void Dispose() => _scenario.Dispose();

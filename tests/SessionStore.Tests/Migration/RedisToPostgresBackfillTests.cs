@@ -162,7 +162,7 @@ public sealed class RedisToPostgresBackfillTests(PostgresServer postgres, RedisS
     {
         await _scenario.WriteRedisSessionsAsync(3);
         var checkpoint = Path.Combine(Path.GetTempPath(), $"foreign-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(checkpoint, """{"Format":2,"Source":"other:6379","Target":"public.other_table"}""", Token);
+        await File.WriteAllTextAsync(checkpoint, """{"Format":3,"Kind":"backfill","Source":"other:6379","Target":"other:5432/db public.other_table"}""", Token);
         var options = _scenario.Options();
         options.Postgres.CreateTableIfMissing = true;
         Assert.Equal(false, await _scenario.ScalarAsync("SELECT to_regclass($1) IS NOT NULL", $"\"{_scenario.Table}\""));

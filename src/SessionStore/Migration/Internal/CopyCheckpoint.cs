@@ -11,15 +11,29 @@ namespace SessionStore.Migration.Internal;
 internal sealed class CopyCheckpoint
 {
     /// <summary>
-    /// 2 since the source is named by its configured endpoints, sorted; absent (0) in files written before, which
-    /// named a Redis source by every node discovered, in an order that varies on a cluster.
+    /// 3 since the file records the command that wrote it (<see cref="Kind"/>) and names a PostgreSQL table with its
+    /// server and database. Files of an earlier format are refused: a backfill's file and a sync's looked alike, as
+    /// did two databases' tables of the same name, and resuming the wrong one skipped sessions it had never listed.
     /// </summary>
-    public const int CurrentFormat = 2;
+    public const int CurrentFormat = 3;
+
+    /// <summary>The <see cref="Kind"/> of a backfill's checkpoint: it fills only what the target lacks.</summary>
+    public const string BackfillKind = "backfill";
+
+    /// <summary>The <see cref="Kind"/> of a sync's checkpoint: it also replaces what the target holds older.</summary>
+    public const string SyncKind = "sync";
 
     private const int MaximumBytes = 64 * 1024;
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
 
     public int Format { get; set; }
+
+    /// <summary>
+    /// The command that wrote the file: <see cref="BackfillKind"/> or <see cref="SyncKind"/>. In DualWriteRedisPrimary a
+    /// backfill and a sync copy between the same stores, so only this tells their checkpoints apart; a sync resuming a
+    /// backfill's position skipped every older copy the backfill had listed and left alone.
+    /// </summary>
+    public string? Kind { get; set; }
 
     public string Source { get; set; } = "";
 
@@ -39,7 +53,7 @@ internal sealed class CopyCheckpoint
     /// <summary>The counts so far, carried into the summary of the run that resumes.</summary>
     public BackfillProgress Totals { get; set; } = new();
 
-    public static async Task<CopyCheckpoint?> LoadAsync(string path, ICopySource source, ICopyTarget target, CancellationToken cancellationToken)
+    public static async Task<CopyCheckpoint?> LoadAsync(string path, string kind, ICopySource source, ICopyTarget target, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
@@ -68,15 +82,27 @@ internal sealed class CopyCheckpoint
                 "Resume with that version, or start over with Restart (--restart).");
         }
 
-        var legacy = checkpoint.Format < CurrentFormat;
-        var sameSource = checkpoint.Source == source.Description || (legacy && source.IsLegacyDescription(checkpoint.Source));
-        var sameTarget = checkpoint.Target == target.Description || (legacy && target.IsLegacyDescription(checkpoint.Target));
-        if (!sameSource || !sameTarget)
+        if (checkpoint.Format < CurrentFormat)
         {
             throw new InvalidOperationException(
-                $"The checkpoint file {path} belongs to a copy from {checkpoint.Source} to {checkpoint.Target}, not from {source.Description} to {target.Description}" +
-                (legacy ? " (it was written by an older SessionStore, which named a Redis Cluster by its nodes in discovery order)" : "") + ". " +
+                $"The checkpoint file {path} was written by an older SessionStore (format {checkpoint.Format}), which recorded neither whether a backfill or a sync wrote it " +
+                "nor the PostgreSQL server and database it copied with: resuming it could skip sessions. Start over with Restart (--restart), or delete it.");
+        }
+
+        if (checkpoint.Source != source.Description || checkpoint.Target != target.Description)
+        {
+            throw new InvalidOperationException(
+                $"The checkpoint file {path} belongs to a copy from {checkpoint.Source} to {checkpoint.Target}, not from {source.Description} to {target.Description}. " +
                 "Delete it, choose another checkpoint file, or start over with Restart (--restart).");
+        }
+
+        if (checkpoint.Kind != kind)
+        {
+            var writer = checkpoint.Kind is BackfillKind or SyncKind ? $"a {checkpoint.Kind}" : "an unknown command";
+            var resume = checkpoint.Kind is BackfillKind or SyncKind ? $"Resume it with {checkpoint.Kind} (`sessionstore {checkpoint.Kind}`), choose" : "Choose";
+            throw new InvalidOperationException(
+                $"The checkpoint file {path} was written by {writer}, not a {kind}: its position would skip sessions this {kind} never looked at. " +
+                $"{resume} another checkpoint file, or start over with Restart (--restart).");
         }
 
         if (checkpoint.Position is { } position && !source.CanResumeFrom(position))
@@ -84,10 +110,6 @@ internal sealed class CopyCheckpoint
             throw new InvalidOperationException($"The checkpoint file {path} holds a position in {source.Description} this copy cannot resume from (edited or damaged). Delete it, or start over with Restart (--restart).");
         }
 
-        // From here on the file speaks the current format, under the names this run uses.
-        checkpoint.Format = CurrentFormat;
-        checkpoint.Source = source.Description;
-        checkpoint.Target = target.Description;
         return checkpoint;
     }
 

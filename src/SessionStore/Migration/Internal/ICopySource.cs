@@ -14,9 +14,6 @@ internal interface ICopySource
     /// </summary>
     Task<SourceTopology> TopologyAsync(CancellationToken cancellationToken) => Task.FromResult(SourceTopology.Fixed);
 
-    /// <summary>Whether a checkpoint written before format 2 named this store <paramref name="description"/>.</summary>
-    bool IsLegacyDescription(string description) => description == Description;
-
     /// <summary>Whether <paramref name="position"/>, read from a checkpoint, is one <see cref="PagesAsync"/> can resume from.</summary>
     bool CanResumeFrom(string position) => true;
 

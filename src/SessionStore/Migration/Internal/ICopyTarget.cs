@@ -8,9 +8,6 @@ internal interface ICopyTarget
     /// <summary>Names the store in messages and checkpoints (never a key).</summary>
     string Description { get; }
 
-    /// <summary>Whether a checkpoint written before format 2 named this store <paramref name="description"/>.</summary>
-    bool IsLegacyDescription(string description) => description == Description;
-
     /// <summary>The longest key the store accepts.</summary>
     int MaximumKeyLength { get; }
 

@@ -21,7 +21,29 @@ internal sealed partial class PostgresTable(PostgresSessionCache cache) : ICopyS
 
     public PostgresSql Sql => cache.Sql;
 
-    public string Description => Sql.DisplayName;
+    /// <summary>
+    /// Names the table in checkpoints and their messages with its server and database: two databases may each hold a
+    /// table of the same name, and a checkpoint of a copy into one, resumed against the other, skipped every session
+    /// it had listed. Only the hosts, ports and database of the connection string: never its user or password.
+    /// </summary>
+    public string Description => $"{Server(new NpgsqlConnectionStringBuilder(DataSource.ConnectionString))} {Sql.DisplayName}";
+
+    /// <summary>
+    /// The hosts (each with its port, sorted: a multi-host list names the same servers in any order) and the database;
+    /// a connection string naming no database connects to the one named after its user, which is not printed.
+    /// </summary>
+    internal static string Server(NpgsqlConnectionStringBuilder settings)
+    {
+        var hosts = (settings.Host ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(host => HasPort(host) ? host : $"{host}:{settings.Port}")
+            .Order(StringComparer.Ordinal)
+            .Distinct();
+        return $"{string.Join(", ", hosts)}/{(string.IsNullOrEmpty(settings.Database) ? "(the user's default database)" : settings.Database)}";
+
+        // host:port or [IPv6]:port; a bare IPv6 address holds colons but no port.
+        static bool HasPort(string host) =>
+            host.StartsWith('[') ? host.Contains("]:", StringComparison.Ordinal) : host.Count(c => c == ':') == 1;
+    }
 
     public int MaximumKeyLength => PostgresSessionCache.MaximumKeyLength;
 

@@ -50,24 +50,6 @@ internal sealed class RedisSource : ICopySource, IAsyncDisposable
         return (await ReadTopologyAsync().ConfigureAwait(false)).Topology;
     }
 
-    /// <summary>
-    /// Whether <paramref name="description"/> is how SessionStore 0.x before the checkpoint format 2 named this
-    /// source: every node discovered, in discovery order. Accepted when it names the same nodes in any order.
-    /// </summary>
-    public bool IsLegacyDescription(string description) =>
-        SameNodes(description, Describe(_connection.GetEndPoints()));
-
-    /// <summary>Whether two descriptions name the same database and prefix on the same set of endpoints, in any order.</summary>
-    internal static bool SameNodes(string first, string second)
-    {
-        static (string[] Endpoints, string Database)? Split(string description) =>
-            description.IndexOf('/', StringComparison.Ordinal) is var slash and >= 0
-                ? (description[..slash].Split(", ").Order(StringComparer.Ordinal).Distinct().ToArray(), description[slash..])
-                : null;
-
-        return Split(first) is { } a && Split(second) is { } b && a.Database == b.Database && a.Endpoints.SequenceEqual(b.Endpoints);
-    }
-
     private string Describe(IEnumerable<System.Net.EndPoint> endpoints)
     {
         var names = EndpointNames.Describe(endpoints).Split(", ").Order(StringComparer.Ordinal).Distinct();

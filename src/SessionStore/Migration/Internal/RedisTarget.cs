@@ -11,8 +11,6 @@ internal sealed class RedisTarget(RedisSessionCache cache, RedisSource entries) 
 {
     public string Description => entries.Description;
 
-    public bool IsLegacyDescription(string description) => entries.IsLegacyDescription(description);
-
     public int MaximumKeyLength => int.MaxValue;
 
     public Task EnsureReadyAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -22,12 +22,15 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
 
     private TimeSpan ExpiryTolerance => expiryTolerance;
 
+    /// <summary>The command its checkpoint names: the copier that replaces older copies is sync's, the other the backfill's.</summary>
+    private string Kind => replaceOlder ? CopyCheckpoint.SyncKind : CopyCheckpoint.BackfillKind;
+
     public async Task<BackfillProgress> RunAsync(IProgress<BackfillProgress>? progress, CancellationToken cancellationToken)
     {
         options.ThrowIfInvalid();
         // Before any store is touched: a checkpoint of another copy is refused before the target's table is created.
         var resumed = options.CheckpointPath is { } path && !options.Restart
-            ? await CopyCheckpoint.LoadAsync(path, source, target, cancellationToken).ConfigureAwait(false)
+            ? await CopyCheckpoint.LoadAsync(path, Kind, source, target, cancellationToken).ConfigureAwait(false)
             : null;
 
         // Nothing is written before the first batch: Ctrl+C stops at once here, even while a server is hung.
@@ -59,7 +62,7 @@ internal sealed class SessionCopier(ICopySource source, ICopyTarget target, Back
         private static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(10);
         private static readonly TimeSpan SettlePoll = TimeSpan.FromMilliseconds(250);
 
-        private readonly CopyCheckpoint _state = resumed ?? new CopyCheckpoint { Format = CopyCheckpoint.CurrentFormat, Source = owner.Source.Description, Target = owner.Target.Description };
+        private readonly CopyCheckpoint _state = resumed ?? new CopyCheckpoint { Format = CopyCheckpoint.CurrentFormat, Kind = owner.Kind, Source = owner.Source.Description, Target = owner.Target.Description };
         private readonly BackfillProgress _totals = resumed?.Totals ?? new BackfillProgress();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly BackfillOptions _options = owner.Options;

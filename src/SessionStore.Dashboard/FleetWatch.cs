@@ -14,8 +14,9 @@ internal sealed class FleetWatch(IOptionsMonitor<SessionStoreOptions> store, IOp
     // SessionStoreFleet.ReadAsync would open a data source (and a new connection) per read without one of ours.
     private (string ConnectionString, NpgsqlDataSource DataSource)? _ownDataSource;
 
-    // The settings of the last read, kept for reads after a reload the store refuses.
-    private PostgresSessionCacheOptions? _lastValid;
+    // The settings of the last read (at first, those the application started with), kept for reads after a reload
+    // the store refuses: one right after start-up came before the first read.
+    private PostgresSessionCacheOptions? _lastValid = store.CurrentValue.Postgres is var atStart && atStart.Validate().Count == 0 ? atStart : null;
 
     // A read the watch stopped waiting for; no other starts until it ends, so a hung server holds one connection.
     private Task<IReadOnlyList<FleetInstance>>? _reading;
